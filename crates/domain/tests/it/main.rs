@@ -1,0 +1,4 @@
+//! The domain crate's integration tests: one binary, a module per topic.
+
+mod policy;
+mod tidy;

@@ -1,0 +1,43 @@
+//! Tidy checks on the domain crate's own manifest: the crate must stay free of IO.
+
+#[test]
+fn domain_depends_on_no_io_crate() {
+    let manifest = include_str!("../../Cargo.toml");
+    let forbidden = ["tokio", "sqlx", "axum", "hyper", "reqwest", "rumqttc", "tower", "async-std", "mio", "std::fs"];
+    let mut in_dependencies = false;
+    for line in manifest.lines() {
+        let line = line.trim();
+        if line.starts_with('[') {
+            // Only normal dependencies count; dev-dependencies may use IO to test.
+            in_dependencies = line == "[dependencies]";
+            continue;
+        }
+        if !in_dependencies || line.is_empty() || line.starts_with('#') {
+            continue;
+        }
+        let name = line.split(['=', '.', ' ']).next().unwrap_or("");
+        assert!(!forbidden.contains(&name), "the domain crate must not depend on the IO crate `{name}`");
+    }
+}
+
+#[test]
+fn domain_source_does_no_file_or_network_io() {
+    let sources = [
+        include_str!("../../src/lib.rs"),
+        include_str!("../../src/audit.rs"),
+        include_str!("../../src/classification.rs"),
+        include_str!("../../src/error.rs"),
+        include_str!("../../src/geometry.rs"),
+        include_str!("../../src/i18n.rs"),
+        include_str!("../../src/ids.rs"),
+        include_str!("../../src/masking.rs"),
+        include_str!("../../src/policy.rs"),
+        include_str!("../../src/registry.rs"),
+        include_str!("../../src/text.rs"),
+    ];
+    for source in sources {
+        for needle in ["std::fs", "std::net", "std::process", "File::open", "SystemTime::now", "Timestamp::now"] {
+            assert!(!source.contains(needle), "the domain crate must not use `{needle}`");
+        }
+    }
+}
