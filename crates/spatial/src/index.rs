@@ -9,8 +9,9 @@
 //! by an occasional rebuild, so incremental updates stay cheap.
 //! It must never answer with an approximation: cell shortcuts are taken only when they are provably right.
 //!
-//! Memory: 16 bytes of coordinates and 8 bytes of id per point, a 4-byte slot in the id hash table at a load
-//! of at most 3/4, one bit for removals and about one byte of quadtree: about 31 bytes per point.
+//! Memory: 16 bytes of coordinates and 8 bytes of id per point, 4-byte slots in the id hash table at a load
+//! of 7/8 or less (about 4.7 bytes per point), one bit for removals and under a byte of quadtree:
+//! under 30 bytes per point.
 
 use crate::area::{Area, BoxClass, LonLat, RingSet};
 use crate::error::SpatialError;
@@ -110,9 +111,11 @@ fn morton(lon: f64, lat: f64) -> u64 {
 }
 
 #[inline]
-fn hash(id: u64, mask: usize) -> usize {
-    // Fibonacci hashing mixes sequential ids well enough for linear probing.
-    (id.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 32) as usize & mask
+fn hash(id: u64, len: usize) -> usize {
+    // Fibonacci hashing mixes sequential ids, and the multiply-shift maps the hash onto any table length,
+    // so the table need not be a power of two (which would cost up to twice the memory).
+    let h = id.wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    ((u128::from(h) * len as u128) >> 64) as usize
 }
 
 impl PointIndex {
@@ -189,15 +192,16 @@ impl PointIndex {
         self.table_remove_slot(slot);
         if loc & DELTA_FLAG != 0 {
             let j = (loc & !DELTA_FLAG) as usize;
-            self.delta_pts.swap_remove(j);
-            self.delta_ids.swap_remove(j);
-            if j < self.delta_ids.len() {
-                // The last buffered point moved into the hole; point its table entry at the new place.
-                let moved = self.delta_ids[j];
-                if let Some(s) = self.find_slot(moved) {
+            let last = self.delta_ids.len() - 1;
+            if j != last {
+                // The last buffered point will move into the hole; point its table entry at the new place
+                // while the arrays still agree with the table.
+                if let Some(s) = self.find_slot(self.delta_ids[last]) {
                     self.slots[s] = DELTA_FLAG | j as u32;
                 }
             }
+            self.delta_pts.swap_remove(j);
+            self.delta_ids.swap_remove(j);
         } else {
             let i = loc as usize;
             self.dead[i / 64] |= 1 << (i % 64);
@@ -416,8 +420,9 @@ impl PointIndex {
             self.split(0, &keys);
         }
         self.nodes.shrink_to_fit();
-        // Rebuild the id table for the new positions.
-        let cap = (n * 4 / 3 + 1).next_power_of_two().max(16);
+        // Rebuild the id table for the new positions, with room for the inserts buffered before the next rebuild
+        // at a load of at most 7/8.
+        let cap = ((n + n / 32 + 4096) * 8 / 7 + 1).max(16);
         self.slots = vec![EMPTY_SLOT; cap];
         self.n_slots_used = 0;
         for i in 0..n {
@@ -483,8 +488,8 @@ impl PointIndex {
         if self.slots.is_empty() {
             return None;
         }
-        let mask = self.slots.len() - 1;
-        let mut i = hash(id, mask);
+        let len = self.slots.len();
+        let mut i = hash(id, len);
         loop {
             let loc = self.slots[i];
             if loc == EMPTY_SLOT {
@@ -493,18 +498,18 @@ impl PointIndex {
             if self.id_at(loc) == id {
                 return Some(i);
             }
-            i = (i + 1) & mask;
+            i = if i + 1 == len { 0 } else { i + 1 };
         }
     }
 
     fn table_insert(&mut self, id: u64, loc: u32) {
-        if (self.n_slots_used + 1) * 4 > self.slots.len() * 3 {
+        if (self.n_slots_used + 1) * 8 > self.slots.len() * 7 {
             self.grow_table();
         }
-        let mask = self.slots.len() - 1;
-        let mut i = hash(id, mask);
+        let len = self.slots.len();
+        let mut i = hash(id, len);
         while self.slots[i] != EMPTY_SLOT {
-            i = (i + 1) & mask;
+            i = if i + 1 == len { 0 } else { i + 1 };
         }
         self.slots[i] = loc;
         self.n_slots_used += 1;
@@ -512,13 +517,12 @@ impl PointIndex {
 
     fn grow_table(&mut self) {
         let old = std::mem::take(&mut self.slots);
-        let cap = (old.len() * 2).max(16);
+        let cap = (old.len() + old.len() / 2).max(16);
         self.slots = vec![EMPTY_SLOT; cap];
-        let mask = cap - 1;
         for loc in old.into_iter().filter(|&l| l != EMPTY_SLOT) {
-            let mut i = hash(self.id_at(loc), mask);
+            let mut i = hash(self.id_at(loc), cap);
             while self.slots[i] != EMPTY_SLOT {
-                i = (i + 1) & mask;
+                i = if i + 1 == cap { 0 } else { i + 1 };
             }
             self.slots[i] = loc;
         }
@@ -526,15 +530,15 @@ impl PointIndex {
 
     /// Deletes by shifting later entries of the probe run back, so lookups never need tombstones.
     fn table_remove_slot(&mut self, mut hole: usize) {
-        let mask = self.slots.len() - 1;
+        let len = self.slots.len();
         let mut j = hole;
         loop {
-            j = (j + 1) & mask;
+            j = if j + 1 == len { 0 } else { j + 1 };
             let loc = self.slots[j];
             if loc == EMPTY_SLOT {
                 break;
             }
-            let home = hash(self.id_at(loc), mask);
+            let home = hash(self.id_at(loc), len);
             // The entry at j may move into the hole unless its home lies cyclically in (hole, j].
             let stays = if hole <= j { hole < home && home <= j } else { hole < home || home <= j };
             if !stays {
