@@ -399,7 +399,7 @@ fn check_topology(rings: &[(RingRef, Vec<[f64; 2]>)]) -> Result<(), SpatialError
             if let Some(&j) = containers.iter().find(|&&j| rings[j].0.part == ri.part && rings[j].0.ring != 0) {
                 return Err(SpatialError::NestedHoles { ring: *ri, outer: rings[j].0 });
             }
-            if containers.len() % 2 == 0 {
+            if containers.len().is_multiple_of(2) {
                 let j = containers.iter().copied().find(|&j| rings[j].0.part != ri.part).unwrap_or(containers[0]);
                 let (a, b) = if ri.part <= rings[j].0.part { (ri.part, rings[j].0.part) } else { (rings[j].0.part, ri.part) };
                 return Err(SpatialError::PolygonsOverlap { first: a, second: b });

@@ -564,7 +564,7 @@ fn radix_sort(v: &mut Vec<(u64, u32)>) {
         for &(k, _) in v.iter() {
             counts[((k >> shift) & 0xFFFF) as usize] += 1;
         }
-        if counts.iter().any(|&c| c == v.len()) {
+        if counts.contains(&v.len()) {
             continue;
         }
         let mut sum = 0;

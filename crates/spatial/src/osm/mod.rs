@@ -270,16 +270,19 @@ pub struct ImportReport {
     pub boundaries: usize,
     /// How many times each problem was seen.
     pub problems: BTreeMap<Problem, usize>,
-    /// The first few problems in detail (at most [`ImportReport::MAX_EXAMPLES`]).
+    /// The first few problems of each kind in detail (at most [`ImportReport::MAX_EXAMPLES`] in all).
     pub examples: Vec<Diagnostic>,
 }
 
 impl ImportReport {
     pub const MAX_EXAMPLES: usize = 50;
+    pub const MAX_EXAMPLES_PER_PROBLEM: usize = 5;
 
     fn problem(&mut self, problem: Problem, osm_id: String, detail: impl Into<String>) {
-        *self.problems.entry(problem).or_default() += 1;
-        if self.examples.len() < Self::MAX_EXAMPLES {
+        let seen = self.problems.entry(problem).or_default();
+        *seen += 1;
+        // A few examples of each kind, so that one frequent problem does not hide the others.
+        if *seen <= Self::MAX_EXAMPLES_PER_PROBLEM && self.examples.len() < Self::MAX_EXAMPLES {
             self.examples.push(Diagnostic { problem, osm_id, detail: detail.into() });
         }
     }
@@ -366,6 +369,9 @@ fn car_directions(tags: &[(String, String)]) -> Option<(Directions, f64)> {
     Some((d, default))
 }
 
+/// A relation kept for assembly: id, members and tags.
+type RelationRecord = (i64, Vec<Member>, Vec<(String, String)>);
+
 /// Collects elements while a file is read; the second stage happens in [`Collector::finish`].
 #[derive(Default)]
 struct Collector {
@@ -374,7 +380,7 @@ struct Collector {
     ways: HashMap<i64, Vec<i64>>,
     /// Ways whose tags matter (roads, buildings, facilities, water), with their tags.
     tagged_ways: Vec<(i64, Vec<(String, String)>)>,
-    relations: Vec<(i64, Vec<Member>, Vec<(String, String)>)>,
+    relations: Vec<RelationRecord>,
     facilities: Vec<Facility>,
     report: ImportReport,
 }
