@@ -9,6 +9,7 @@
 //! (`lat,lon` pairs), which have their own parsers ([`Geometry::from_cap_polygon`], [`Geometry::from_cap_circle`]).
 
 pub mod area;
+mod ch;
 pub mod error;
 pub mod gazetteer;
 pub mod graph;

@@ -11,22 +11,28 @@ use std::collections::HashMap;
 
 use crate::area::{Area, spherical_distance_m};
 use crate::error::SpatialError;
+use crate::ch::{ChWorkspace, ContractionHierarchy};
 use crate::graph::RoadGraph;
 use crate::predicates::{BBox, Edge};
 
 /// Sentinel distance for unreached nodes.
 const UNREACHED: u32 = u32::MAX;
+/// From this many targets on, a prepared router answers one-to-many with a full PHAST sweep rather than a
+/// Dijkstra search that stops at the last target.
+const PHAST_MIN_TARGETS: usize = 64;
 
 /// The set of closed edges.
 #[derive(Debug, Clone)]
 pub struct Closures {
     bits: Vec<u64>,
     n_closed: usize,
+    /// Bumped on every change, so a hierarchy built for an earlier state is noticed cheaply.
+    version: u64,
 }
 
 impl Closures {
     fn new(n_edges: usize) -> Self {
-        Self { bits: vec![0; n_edges.div_ceil(64)], n_closed: 0 }
+        Self { bits: vec![0; n_edges.div_ceil(64)], n_closed: 0, version: 0 }
     }
 
     #[inline]
@@ -39,6 +45,7 @@ impl Closures {
         let (w, b) = (edge as usize / 64, 1u64 << (edge % 64));
         let was = self.bits[w] & b != 0;
         if was != closed {
+            self.version += 1;
             self.bits[w] ^= b;
             if closed {
                 self.n_closed += 1;
@@ -160,6 +167,10 @@ pub struct Router<'g> {
     stamp: u32,
     snap_grid: SnapGrid,
     roads: HashMap<u64, Vec<u32>>,
+    /// The hierarchy, the closures it was built for, and the closure version it is known to match.
+    ch: Option<(ContractionHierarchy, Closures, u64)>,
+    ch_ws: ChWorkspace,
+    all_buf: Vec<u32>,
 }
 
 impl<'g> Router<'g> {
@@ -182,6 +193,9 @@ impl<'g> Router<'g> {
             stamp: 0,
             snap_grid: SnapGrid::new(graph),
             roads,
+            ch: None,
+            ch_ws: ChWorkspace::default(),
+            all_buf: Vec::new(),
         }
     }
 
@@ -241,7 +255,42 @@ impl<'g> Router<'g> {
 
     /// Reopens everything.
     pub fn reopen_all(&mut self) {
+        let version = self.closures.version + 1;
         self.closures = Closures::new(self.graph.edge_count());
+        self.closures.version = version;
+    }
+
+    /// Builds (or rebuilds, for the current closures) the contraction hierarchy that speeds up one-to-all,
+    /// one-to-many and table queries. Until it is called again after closures change, those queries fall back to
+    /// Dijkstra, which needs no preparation, so closures always take effect at once.
+    /// A rebuild reuses the node order of the previous hierarchy and is several times faster than the first build.
+    pub fn prepare(&mut self) {
+        let ch = match &self.ch {
+            Some((old, _, _)) => ContractionHierarchy::rebuild(self.graph, &self.closures, &old.order),
+            None => ContractionHierarchy::build(self.graph, &self.closures),
+        };
+        self.ch = Some((ch, self.closures.clone(), self.closures.version));
+    }
+
+    /// Whether the hierarchy matches the current closures (then the fast paths are exact).
+    #[must_use]
+    pub fn is_prepared(&mut self) -> bool {
+        let Some((_, built_for, version)) = &mut self.ch else { return false };
+        if *version == self.closures.version {
+            return true;
+        }
+        // Closing and reopening the same roads brings the hierarchy back into use.
+        if built_for.bits == self.closures.bits {
+            *version = self.closures.version;
+            return true;
+        }
+        false
+    }
+
+    /// Number of arcs in the hierarchy, if prepared (for statistics).
+    #[must_use]
+    pub fn hierarchy_arcs(&self) -> Option<usize> {
+        self.ch.as_ref().map(|c| c.0.arc_count())
     }
 
     fn edges_touching(&self, area: &Area) -> Vec<u32> {
@@ -377,6 +426,12 @@ impl<'g> Router<'g> {
     /// Travel times in milliseconds from a node to every node (`u32::MAX` where unreachable).
     pub fn one_to_all_ms(&mut self, source: u32) -> Result<&[u32], SpatialError> {
         self.check_node(source)?;
+        if self.is_prepared() {
+            if let Some((ch, _, _)) = &self.ch {
+                ch.one_to_all(&mut self.ch_ws, &[(source, 0)], &mut self.all_buf);
+            }
+            return Ok(&self.all_buf);
+        }
         self.search(&[(source, 0)], UNREACHED - 1, |_, _| false);
         Ok(&self.dist)
     }
@@ -386,6 +441,12 @@ impl<'g> Router<'g> {
         self.check_node(source)?;
         for &t in targets {
             self.check_node(t)?;
+        }
+        if targets.len() >= PHAST_MIN_TARGETS && self.is_prepared() {
+            if let Some((ch, _, _)) = &self.ch {
+                let d = ch.one_to_many(&mut self.ch_ws, &[(source, 0)], targets);
+                return Ok(d.into_iter().map(|x| (x != UNREACHED).then_some(x)).collect());
+            }
         }
         self.search_targets(&[(source, 0)], targets);
         Ok(targets.iter().map(|&t| self.reached(t)).collect())
@@ -434,7 +495,21 @@ impl<'g> Router<'g> {
 
     /// Many-to-many travel-time table in milliseconds: `result[i][j]` from `sources[i]` to `targets[j]`.
     pub fn table_ms(&mut self, sources: &[u32], targets: &[u32]) -> Result<Vec<Vec<Option<u32>>>, SpatialError> {
-        sources.iter().map(|&s| self.one_to_many_ms(s, targets)).collect()
+        for &v in sources.iter().chain(targets) {
+            self.check_node(v)?;
+        }
+        if self.is_prepared() {
+            if let Some((ch, _, _)) = &self.ch {
+                let s: Vec<Vec<(u32, u32)>> = sources.iter().map(|&v| vec![(v, 0)]).collect();
+                let t: Vec<Vec<(u32, u32)>> = targets.iter().map(|&v| vec![(v, 0)]).collect();
+                let table = ch.table(&mut self.ch_ws, &s, &t);
+                return Ok(table.into_iter().map(|row| row.into_iter().map(|x| (x != UNREACHED).then_some(x)).collect()).collect());
+            }
+        }
+        sources.iter().map(|&s| {
+            self.search_targets(&[(s, 0)], targets);
+            Ok(targets.iter().map(|&t| self.reached(t)).collect())
+        }).collect()
     }
 
     /// The `k` candidates nearest by travel time from a node, as (candidate index, milliseconds), nearest first.
@@ -545,12 +620,23 @@ impl<'g> Router<'g> {
         let sources = self.sources_of(from);
         let ends: Vec<Vec<(u32, u32)>> = targets.iter().map(|t| self.target_of(t)).collect();
         let nodes: Vec<u32> = ends.iter().flatten().map(|e| e.0).collect();
-        self.search_targets(&sources, &nodes);
+        let phast: Option<HashMap<u32, u32>> = if nodes.len() >= PHAST_MIN_TARGETS && self.is_prepared() {
+            self.ch.as_ref().map(|(ch, _, _)| {
+                let d = ch.one_to_many(&mut self.ch_ws, &sources, &nodes);
+                nodes.iter().copied().zip(d).collect()
+            })
+        } else {
+            self.search_targets(&sources, &nodes);
+            None
+        };
         targets
             .iter()
             .zip(&ends)
             .map(|(t, end)| {
-                let via_graph = self.best_arrival(end).map(|(d, _)| d);
+                let via_graph = match &phast {
+                    Some(d) => end.iter().filter_map(|&(v, extra)| d.get(&v).filter(|&&x| x != UNREACHED).map(|&x| x.saturating_add(extra))).min(),
+                    None => self.best_arrival(end).map(|(d, _)| d),
+                };
                 let along = (t.edge == from.edge && t.fraction >= from.fraction)
                     .then(|| ((t.fraction - from.fraction) * f64::from(self.graph.weight_ms[t.edge as usize])).round() as u32);
                 match (via_graph, along) {

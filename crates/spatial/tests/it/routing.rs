@@ -61,8 +61,14 @@ proptest! {
         let nn = g.node_count() as u32;
         let mut router = Router::new(&g);
         let mut closed = vec![false; g.edge_count()];
-        for round in 0..2 {
+        // Rounds: open with Dijkstra; open with the hierarchy; closed, where the now stale hierarchy must not be
+        // used; closed with a hierarchy rebuilt for the closures.
+        for round in 0..4 {
             if round == 1 {
+                router.prepare();
+                prop_assert!(router.is_prepared());
+            }
+            if round == 2 {
                 for &p in &closed_picks {
                     if g.edge_count() > 0 {
                         let e = p % g.edge_count() as u32;
@@ -70,6 +76,10 @@ proptest! {
                         closed[e as usize] = true;
                     }
                 }
+                prop_assert_eq!(router.is_prepared(), closed_picks.is_empty() || g.edge_count() == 0);
+            }
+            if round == 3 {
+                router.prepare();
             }
             for &(s, t) in &queries {
                 let (s, t) = (s % nn, t % nn);
@@ -79,6 +89,11 @@ proptest! {
                 let targets: Vec<u32> = (0..nn).filter(|v| (v + t) % 3 == 0).collect();
                 let got = router.one_to_many_ms(s, &targets).unwrap();
                 let want: Vec<Option<u32>> = targets.iter().map(|&v| expect[v as usize].map(|d| d as u32)).collect();
+                prop_assert_eq!(got, want);
+                // Enough targets for the PHAST sweep of a prepared router.
+                let many: Vec<u32> = (0..nn).cycle().take(100).collect();
+                let got = router.one_to_many_ms(s, &many).unwrap();
+                let want: Vec<Option<u32>> = many.iter().map(|&v| expect[v as usize].map(|d| d as u32)).collect();
                 prop_assert_eq!(got, want);
                 // k nearest: the distances must be the k smallest reachable ones, in order.
                 let near = router.nearest_k_ms(s, &targets, k).unwrap();
