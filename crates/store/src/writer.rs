@@ -1,0 +1,221 @@
+//! The single writer of a process: group commit with a savepoint per write.
+//!
+//! Writes are queued on a channel. The writer takes every write queued at that moment (up to
+//! [`MAX_BATCH`]), opens one transaction, runs each write in its own savepoint, commits once and then answers
+//! every caller. While one batch commits, the next one queues up, so under load one fsync acknowledges many
+//! writes, and with a single client a write waits for nobody.
+//!
+//! On SQLite, the writer is the only writer of the database file (the write pool has one connection), and the
+//! transaction starts with `BEGIN IMMEDIATE` so it never has to upgrade a read lock. On PostgreSQL, each batch
+//! first locks the single row of `chain_heads`: batches of different nodes then run one after another, which
+//! keeps event sequence numbers in commit order (a reader resuming after event N never misses an event that
+//! commits later with a smaller number) and makes every check-then-write inside a write safe.
+
+use std::any::Any;
+use std::panic::AssertUnwindSafe;
+use std::sync::Arc;
+
+use futures_util::FutureExt;
+use futures_util::future::BoxFuture;
+use tokio::sync::{mpsc, oneshot, watch};
+
+use crate::db::Conn;
+use crate::{Pools, StoreError};
+
+/// The most writes committed in one transaction.
+pub const MAX_BATCH: usize = 512;
+
+/// The boxed `Result<T, E>` of a write.
+type Outcome = Box<dyn Any + Send>;
+
+type RunFn = Box<dyn for<'a, 'b> FnOnce(&'a mut Conn<'b>) -> BoxFuture<'a, (bool, Box<dyn Any + Send>)> + Send>;
+
+trait Reply: Send {
+    /// Answers the caller: `outcome` is the boxed `Result<T, E>` of the write if it ran, and `commit` says
+    /// whether the batch committed.
+    fn finish(self: Box<Self>, outcome: Option<Box<dyn Any + Send>>, commit: Result<(), &StoreError>);
+}
+
+struct Replier<T, E> {
+    sender: oneshot::Sender<Result<T, E>>,
+}
+
+impl<T: Send + 'static, E: From<StoreError> + Send + 'static> Reply for Replier<T, E> {
+    fn finish(self: Box<Self>, outcome: Option<Box<dyn Any + Send>>, commit: Result<(), &StoreError>) {
+        let outcome = outcome.and_then(|boxed| boxed.downcast::<Result<T, E>>().ok()).map(|boxed| *boxed);
+        let answer = match (outcome, commit) {
+            // A failed write wrote nothing, whatever happened to its batch.
+            (Some(Err(error)), _) => Err(error),
+            (Some(Ok(value)), Ok(())) => Ok(value),
+            (Some(Ok(_)), Err(error)) | (None, Err(error)) => Err(E::from(StoreError::BatchFailed(error.to_string()))),
+            (None, Ok(())) => Err(E::from(StoreError::BatchFailed("the write did not run".to_string()))),
+        };
+        // The caller may have gone away (a cancelled request); its write is committed all the same.
+        let _ = self.sender.send(answer);
+    }
+}
+
+struct Job {
+    run: RunFn,
+    reply: Box<dyn Reply>,
+}
+
+/// The handle callers submit writes through.
+#[derive(Debug)]
+pub(crate) struct WriterHandle {
+    sender: tokio::sync::Mutex<Option<mpsc::Sender<Job>>>,
+    done: tokio::sync::Mutex<Option<tokio::task::JoinHandle<()>>>,
+}
+
+/// Returned when a write could not even be queued.
+#[derive(Debug, thiserror::Error)]
+#[error("the writer has stopped")]
+pub struct WriteError;
+
+pub(crate) fn spawn(pools: Pools, events: Arc<watch::Sender<i64>>) -> WriterHandle {
+    let (sender, receiver) = mpsc::channel::<Job>(4096);
+    let task = tokio::spawn(run(pools, receiver, events));
+    WriterHandle { sender: tokio::sync::Mutex::new(Some(sender)), done: tokio::sync::Mutex::new(Some(task)) }
+}
+
+impl WriterHandle {
+    pub(crate) async fn submit<T, E, F>(&self, work: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<StoreError> + Send + 'static,
+        F: for<'a, 'b> FnOnce(&'a mut Conn<'b>) -> BoxFuture<'a, Result<T, E>> + Send + 'static,
+    {
+        let (reply_sender, reply_receiver) = oneshot::channel::<Result<T, E>>();
+        let run: RunFn = Box::new(move |conn| {
+            Box::pin(async move {
+                let result = work(conn).await;
+                let ok = result.is_ok();
+                (ok, Box::new(result) as Box<dyn Any + Send>)
+            })
+        });
+        let job = Job { run, reply: Box::new(Replier { sender: reply_sender }) };
+        let sender = self.sender.lock().await.clone();
+        let Some(sender) = sender else { return Err(E::from(StoreError::WriterStopped)) };
+        if sender.send(job).await.is_err() {
+            return Err(E::from(StoreError::WriterStopped));
+        }
+        reply_receiver.await.unwrap_or_else(|_| Err(E::from(StoreError::WriterStopped)))
+    }
+
+    /// Stops taking writes, lets the queued ones finish, and waits for the writer to end.
+    pub(crate) async fn stop(&self) {
+        self.sender.lock().await.take();
+        if let Some(task) = self.done.lock().await.take() {
+            let _ = task.await;
+        }
+    }
+}
+
+async fn run(pools: Pools, mut receiver: mpsc::Receiver<Job>, events: Arc<watch::Sender<i64>>) {
+    while let Some(first) = receiver.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < MAX_BATCH {
+            match receiver.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        run_batch(&pools, batch, &events).await;
+    }
+}
+
+/// A write transaction on either backend.
+enum Transaction {
+    Sqlite(sqlx::Transaction<'static, sqlx::Sqlite>),
+    Postgres(sqlx::Transaction<'static, sqlx::Postgres>),
+}
+
+impl Transaction {
+    async fn begin(pools: &Pools) -> Result<Transaction, StoreError> {
+        Ok(match pools {
+            Pools::Sqlite { write, .. } => Transaction::Sqlite(write.begin_with("BEGIN IMMEDIATE").await?),
+            Pools::Postgres { pool } => Transaction::Postgres(pool.begin().await?),
+        })
+    }
+
+    fn conn(&mut self) -> Conn<'_> {
+        match self {
+            Transaction::Sqlite(tx) => Conn::Sqlite(tx),
+            Transaction::Postgres(tx) => Conn::Postgres(tx),
+        }
+    }
+
+    async fn commit(self) -> Result<(), StoreError> {
+        match self {
+            Transaction::Sqlite(tx) => tx.commit().await?,
+            Transaction::Postgres(tx) => tx.commit().await?,
+        }
+        Ok(())
+    }
+}
+
+async fn run_batch(pools: &Pools, batch: Vec<Job>, events: &watch::Sender<i64>) {
+    let mut replies: Vec<(Box<dyn Reply>, Option<Outcome>)> = Vec::with_capacity(batch.len());
+    let mut pending = batch.into_iter();
+    let result = AssertUnwindSafe(async {
+        let mut transaction = Transaction::begin(pools).await?;
+        let mut conn = transaction.conn();
+        if matches!(conn, Conn::Postgres(_)) {
+            conn.execute("SELECT id FROM chain_heads WHERE id = 1 FOR UPDATE", &[]).await?;
+        }
+        let seq_before = crate::events::latest_seq(&mut conn).await?;
+        for job in pending.by_ref() {
+            conn.execute("SAVEPOINT gridline_write", &[]).await?;
+            replies.push((job.reply, None));
+            let (ok, outcome) = (job.run)(&mut conn).await;
+            if let Some(last) = replies.last_mut() {
+                last.1 = Some(outcome);
+            }
+            if !ok {
+                conn.execute("ROLLBACK TO SAVEPOINT gridline_write", &[]).await?;
+            }
+            conn.execute("RELEASE SAVEPOINT gridline_write", &[]).await?;
+        }
+        let seq_after = crate::events::latest_seq(&mut conn).await?;
+        if seq_after != seq_before && matches!(conn, Conn::Postgres(_)) {
+            // Delivered to every node's listener when, and only if, the transaction commits.
+            conn.execute("SELECT pg_notify('gridline_events', $1)", crate::params![seq_after.to_string()]).await?;
+        }
+        transaction.commit().await?;
+        Ok::<i64, StoreError>(seq_after)
+    })
+    .catch_unwind()
+    .await;
+
+    let result = match result {
+        Ok(result) => result,
+        Err(panic) => {
+            let message = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+            tracing::error!(%message, "a write panicked; its batch was rolled back");
+            Err(StoreError::BatchFailed(format!("a write panicked: {message}")))
+        }
+    };
+    match result {
+        Ok(seq) => {
+            events.send_if_modified(|latest| {
+                let changed = seq > *latest;
+                if changed {
+                    *latest = seq;
+                }
+                changed
+            });
+            for (reply, outcome) in replies {
+                reply.finish(outcome, Ok(()));
+            }
+        }
+        Err(error) => {
+            tracing::error!(%error, "a write batch failed and was rolled back");
+            for (reply, outcome) in replies {
+                reply.finish(outcome, Err(&error));
+            }
+            for job in pending {
+                job.reply.finish(None, Err(&error));
+            }
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! Throwaway services for tests: a PostgreSQL cluster in `target/test-services/`, on a private port and socket
+//! directory, trusting local connections. Started fresh for every run and stopped at the end.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// The running services.
+pub struct Services {
+    postgres: Option<Postgres>,
+}
+
+struct Postgres {
+    bin: PathBuf,
+    data: PathBuf,
+    url: String,
+    as_postgres_user: bool,
+}
+
+const POSTGRES_PORT: u16 = 54329;
+
+impl Services {
+    pub fn start(root: &Path) -> Result<Services, String> {
+        let base = root.join("target").join("test-services");
+        std::fs::create_dir_all(&base).map_err(|e| format!("{}: {e}", base.display()))?;
+        let postgres = match Postgres::start(&base) {
+            Ok(postgres) => Some(postgres),
+            Err(message) => {
+                eprintln!("PostgreSQL: {message}");
+                None
+            }
+        };
+        Ok(Services { postgres })
+    }
+
+    pub fn postgres_url(&self) -> Option<&str> {
+        self.postgres.as_ref().map(|p| p.url.as_str())
+    }
+
+    /// Sets the environment variables that point tests at the services.
+    pub fn export(&self, command: &mut Command) {
+        if let Some(url) = self.postgres_url() {
+            command.env("GRIDLINE_TEST_POSTGRES_URL", url);
+        }
+    }
+
+    pub fn stop(&mut self) {
+        if let Some(postgres) = self.postgres.take() {
+            postgres.stop();
+        }
+    }
+}
+
+impl Drop for Services {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+fn find_postgres_bin() -> Option<PathBuf> {
+    if let Ok(dir) = std::env::var("GRIDLINE_PG_BIN") {
+        return Some(PathBuf::from(dir));
+    }
+    let mut candidates: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
+        .ok()?
+        .filter_map(|entry| entry.ok().map(|e| e.path().join("bin")))
+        .filter(|bin| bin.join("initdb").exists())
+        .collect();
+    candidates.sort();
+    candidates.pop()
+}
+
+fn is_root() -> bool {
+    Command::new("id").arg("-u").output().is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0")
+}
+
+impl Postgres {
+    fn start(base: &Path) -> Result<Postgres, String> {
+        let bin = find_postgres_bin().ok_or("not installed (no /usr/lib/postgresql/*/bin/initdb; set GRIDLINE_PG_BIN)")?;
+        let dir = base.join("postgres");
+        let data = dir.join("data");
+        let as_postgres_user = is_root();
+        // A stale cluster from an interrupted run: stop it and start afresh.
+        if data.join("postmaster.pid").exists() {
+            let _ = run_as(as_postgres_user, &bin.join("pg_ctl"), &["-D", &data.to_string_lossy(), "-m", "immediate", "stop"]);
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        if as_postgres_user {
+            // initdb refuses to run as root: the cluster belongs to the `postgres` user.
+            let status = Command::new("chown").args(["-R", "postgres:postgres", &dir.to_string_lossy()]).status();
+            if !status.is_ok_and(|s| s.success()) {
+                return Err(format!("cannot hand {} to the postgres user", dir.display()));
+            }
+            // The postgres user must be able to reach the directory.
+            let mut ancestor = dir.parent();
+            while let Some(path) = ancestor {
+                let _ = Command::new("chmod").args(["o+x", &path.to_string_lossy()]).status();
+                ancestor = path.parent();
+            }
+        }
+        let data_text = data.to_string_lossy().into_owned();
+        let output = run_as(
+            as_postgres_user,
+            &bin.join("initdb"),
+            &["-D", &data_text, "-U", "gridline", "--auth=trust", "--encoding=UTF8", "--locale=C.UTF-8", "--no-sync"],
+        )?;
+        if !output.status.success() {
+            return Err(format!("initdb failed: {}", String::from_utf8_lossy(&output.stderr)));
+        }
+        let socket_dir = dir.to_string_lossy().into_owned();
+        let options = format!(
+            "-p {POSTGRES_PORT} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300 -c shared_buffers=64MB"
+        );
+        let log = dir.join("postgres.log").to_string_lossy().into_owned();
+        let output = run_as(as_postgres_user, &bin.join("pg_ctl"), &["-D", &data_text, "-o", &options, "-l", &log, "-w", "-t", "60", "start"])?;
+        if !output.status.success() {
+            let log_text = std::fs::read_to_string(&log).unwrap_or_default();
+            return Err(format!("pg_ctl start failed: {}\n{log_text}", String::from_utf8_lossy(&output.stderr)));
+        }
+        let url = format!("postgres://gridline@127.0.0.1:{POSTGRES_PORT}/postgres");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while Instant::now() < deadline {
+            let ready = Command::new(bin.join("pg_isready")).args(["-h", "127.0.0.1", "-p", &POSTGRES_PORT.to_string()]).output();
+            if ready.is_ok_and(|o| o.status.success()) {
+                eprintln!("PostgreSQL test server running at {url}");
+                return Ok(Postgres { bin, data, url, as_postgres_user });
+            }
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        Err("the server did not become ready within 30 s".into())
+    }
+
+    fn stop(self) {
+        let _ = run_as(self.as_postgres_user, &self.bin.join("pg_ctl"), &["-D", &self.data.to_string_lossy(), "-m", "fast", "-w", "stop"]);
+    }
+}
+
+fn run_as(as_postgres_user: bool, program: &Path, args: &[&str]) -> Result<std::process::Output, String> {
+    let mut command = if as_postgres_user {
+        let mut command = Command::new("runuser");
+        command.args(["-u", "postgres", "--"]).arg(program);
+        command
+    } else {
+        Command::new(program)
+    };
+    command.args(args).current_dir("/").output().map_err(|e| format!("cannot run {}: {e}", program.display()))
+}
