@@ -1,1 +1,106 @@
-//! The `app` crate.
+//! Gridline's use cases: every command and query that the HTTP server, the command line and the simulator
+//! share. This is where authorization is enforced — once, by asking `domain::policy` before every read and
+//! write — and where every change is paired with its event and its audit record in one write.
+//!
+//! What it owns: the [`App`] (configuration, clock, store), the caller's [`Context`], the wire-level input and
+//! view types of the API (`serde` + `utoipa`), and the rules of each use case.
+//! What it must never do: speak HTTP (status codes and headers belong to `server`), print (the CLI does), or
+//! read the wall clock directly (time comes from [`Clock`]).
+
+pub mod accounts;
+pub mod audit;
+pub mod auth;
+pub mod clock;
+pub mod context;
+pub mod error;
+pub mod events;
+pub mod registry;
+pub mod time;
+mod util;
+
+use std::sync::Arc;
+
+pub use clock::{Clock, ManualClock, SystemClock};
+pub use context::Context;
+pub use error::AppError;
+use domain::Locale;
+use store::Store;
+
+/// Tunable settings of the application layer.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Argon2id memory cost in KiB.
+    pub argon2_memory_kib: u32,
+    /// Argon2id iterations.
+    pub argon2_iterations: u32,
+    /// How long a sign-in session lasts, in seconds.
+    pub session_ttl_seconds: i64,
+    /// The language used when a request names none Gridline speaks.
+    pub default_locale: Locale,
+    /// The time zone for dates shown to people (credential expiry) when a jurisdiction names none.
+    pub default_timezone: String,
+    /// Failed sign-ins per username within the window before the username is locked.
+    pub login_failures_per_user: i64,
+    /// Failed sign-ins per client address within the window before the address is locked.
+    pub login_failures_per_address: i64,
+    /// The throttle window and lock duration, in seconds.
+    pub login_lock_seconds: i64,
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            // OWASP's recommended Argon2id setting: 19 MiB, 2 iterations, 1 lane.
+            argon2_memory_kib: 19 * 1024,
+            argon2_iterations: 2,
+            session_ttl_seconds: 12 * 3600,
+            default_locale: Locale::ZhCn,
+            default_timezone: "Asia/Shanghai".into(),
+            login_failures_per_user: 5,
+            login_failures_per_address: 30,
+            login_lock_seconds: 15 * 60,
+        }
+    }
+}
+
+impl Config {
+    /// Settings for tests: cheap password hashing, everything else as in production.
+    pub fn for_tests() -> Config {
+        Config { argon2_memory_kib: 64, argon2_iterations: 1, ..Config::default() }
+    }
+}
+
+#[derive(Debug)]
+struct Inner {
+    store: Store,
+    clock: Arc<dyn Clock>,
+    config: Config,
+}
+
+/// The application: cheap to clone, shared by every request.
+#[derive(Debug, Clone)]
+pub struct App {
+    inner: Arc<Inner>,
+}
+
+impl App {
+    /// Builds the application over an opened store.
+    pub fn new(store: Store, clock: Arc<dyn Clock>, config: Config) -> App {
+        App { inner: Arc::new(Inner { store, clock, config }) }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Store {
+        &self.inner.store
+    }
+
+    /// The configuration.
+    pub fn config(&self) -> &Config {
+        &self.inner.config
+    }
+
+    /// Now, in Unix milliseconds UTC, from the application's clock.
+    pub fn now_ms(&self) -> i64 {
+        self.inner.clock.now_ms()
+    }
+}

@@ -34,6 +34,8 @@ pub enum InvalidReason {
     BadParentLevel { child: &'static str, parent: &'static str },
     /// The same value appears twice where it must be unique.
     Duplicate,
+    /// The value refers to something that does not exist (an unknown id or code).
+    NotFound,
 }
 
 impl InvalidReason {
@@ -53,6 +55,7 @@ impl InvalidReason {
             InvalidReason::UnsupportedGeometry { .. } => "unsupported_geometry",
             InvalidReason::BadParentLevel { .. } => "bad_parent_level",
             InvalidReason::Duplicate => "duplicate",
+            InvalidReason::NotFound => "not_found",
         }
     }
 
@@ -73,7 +76,8 @@ impl InvalidReason {
             | InvalidReason::RingNotClosed
             | InvalidReason::RingTooShort
             | InvalidReason::ZeroArea
-            | InvalidReason::Duplicate => Vec::new(),
+            | InvalidReason::Duplicate
+            | InvalidReason::NotFound => Vec::new(),
         }
     }
 }

@@ -312,18 +312,23 @@ impl Credential {
 
     /// The state of this credential on `today` (the local date in the member's time zone).
     pub fn state(&self, today: jiff::civil::Date) -> CredentialState {
-        match self.expires_on {
-            None => CredentialState::Valid,
-            Some(last_day) if last_day < today => CredentialState::Expired,
-            Some(last_day) => {
-                let warn_from = last_day.checked_sub(jiff::Span::new().days(Self::WARNING_DAYS)).unwrap_or(last_day);
-                if today >= warn_from { CredentialState::ExpiringSoon } else { CredentialState::Valid }
-            }
-        }
+        CredentialState::on(self.expires_on, today)
     }
 }
 
 impl CredentialState {
+    /// The state on `today` of a credential whose last valid day is `expires_on` (`None`: never expires).
+    pub fn on(expires_on: Option<jiff::civil::Date>, today: jiff::civil::Date) -> CredentialState {
+        match expires_on {
+            None => CredentialState::Valid,
+            Some(last_day) if last_day < today => CredentialState::Expired,
+            Some(last_day) => {
+                let warn_from = last_day.checked_sub(jiff::Span::new().days(Credential::WARNING_DAYS)).unwrap_or(last_day);
+                if today >= warn_from { CredentialState::ExpiringSoon } else { CredentialState::Valid }
+            }
+        }
+    }
+
     /// The stable code: `valid`, `expiring_soon` or `expired`.
     pub fn code(self) -> &'static str {
         match self {
