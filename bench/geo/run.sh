@@ -20,7 +20,8 @@ if [ "${1:-}" = "--quick" ]; then SIZES=1000000; RUNS=3; GRID=200; fi
 RES=$DATA/results
 mkdir -p "$RES"
 rm -f "$RES"/*.jsonl
-log() { echo "== $*" >&2; }
+log() { echo "== $(date +%H:%M:%S) $*" >&2; }
+: > "$DATA/peers.log"   # the peers' own warnings (pandana lists unreachable pairs at length) go here
 
 log "installing peers"
 bash "$HERE/install_peers.sh"
@@ -47,7 +48,7 @@ gridline() { (cd "$ROOT" && cargo bench -q -p spatial --bench side_by_side -- "$
 log "targeting: Gridline"
 gridline geo --data "$DATA" --sizes "$SIZES" --runs "$RUNS" --out "$RES/geo_gridline.jsonl" >/dev/null
 log "targeting: shapely"
-python3 "$HERE/peers/geo_shapely.py" --data "$DATA" --sizes 1000000 --runs "$RUNS" --out "$RES/geo_shapely.jsonl" >/dev/null
+python3 "$HERE/peers/geo_shapely.py" --data "$DATA" --sizes 1000000 --runs "$RUNS" --out "$RES/geo_shapely.jsonl" >/dev/null 2>>"$DATA/peers.log"
 if [[ "$SIZES" == *10000000* ]]; then
   python3 "$HERE/peers/geo_shapely.py" --data "$DATA" --sizes 10000000 --runs "$RUNS" --out "$RES/geo_shapely.jsonl" \
     --only convex_small,convex_medium,convex_large,concave_small,concave_medium,concave_large,multihole_small,multihole_medium,multihole_large,circle_large >/dev/null
@@ -75,8 +76,8 @@ for g in "${GRAPHS[@]}"; do
 done
 log "routing: scipy, pandana, pgRouting"
 for g in "${GRAPHS[@]}"; do
-  [ "$g" = graph_porto ] && continue   # the peers' README measured Baltimore and the grid; Porto is the cross-check graph
-  python3 "$HERE/peers/route_peers.py" "$DATA/$g.npz" --runs "$RUNS" --peers scipy,pandana,pgrouting --out "$RES/route_peers.jsonl" >/dev/null
+  python3 "$HERE/peers/route_peers.py" "$DATA/$g.npz" --runs "$RUNS" --peers scipy,pandana,pgrouting \
+    --out "$RES/route_peers.jsonl" >/dev/null 2>>"$DATA/peers.log"
 done
 
 log "cross-checks against scipy"

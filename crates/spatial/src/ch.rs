@@ -20,6 +20,11 @@ const INF: u32 = u32::MAX;
 /// small while estimating priorities (the estimate only has to rank nodes).
 const WITNESS_LIMIT: usize = 400;
 const SIMULATE_LIMIT: usize = 40;
+/// Rebuilds after closures favour speed: a smaller witness budget adds a few needless shortcuts but
+/// contracts several times faster.
+fn rebuild_limit() -> usize {
+    std::env::var("GL_REBUILD_LIMIT").ok().and_then(|v| v.parse().ok()).unwrap_or(400)
+}
 
 #[derive(Debug, Clone, Copy)]
 struct WorkArc {
@@ -64,6 +69,9 @@ struct Contractor {
     dist: Vec<u32>,
     touched: Vec<u32>,
     heap: BinaryHeap<Reverse<(u32, u32)>>,
+    /// Marks the targets of the current witness search with `stamp`, so no clearing pass is needed.
+    mark: Vec<u32>,
+    stamp: u32,
 }
 
 impl Contractor {
@@ -79,16 +87,38 @@ impl Contractor {
             add_or_lower(&mut out[t as usize], h, w);
             add_or_lower(&mut inc[h as usize], t, w);
         }
-        Self { out, inc, contracted: vec![false; n], dist: vec![INF; n], touched: Vec::new(), heap: BinaryHeap::new() }
+        Self {
+            out,
+            inc,
+            contracted: vec![false; n],
+            dist: vec![INF; n],
+            touched: Vec::new(),
+            heap: BinaryHeap::new(),
+            mark: vec![0; n],
+            stamp: 0,
+        }
     }
 
     /// Bounded Dijkstra from `source` avoiding `skip`; distances land in `self.dist` (reset by the next call).
-    fn witness_search(&mut self, source: u32, skip: u32, max_dist: u32, limit: usize) {
+    /// It stops once every node of `targets` is settled, beyond `max_dist`, or after `limit` settled nodes.
+    fn witness_search(&mut self, source: u32, skip: u32, targets: &[WorkArc], max_dist: u32, limit: usize) {
         for &v in &self.touched {
             self.dist[v as usize] = INF;
         }
         self.touched.clear();
         self.heap.clear();
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.mark.fill(0);
+            self.stamp = 1;
+        }
+        let mut remaining = 0;
+        for t in targets {
+            if t.node != source && self.mark[t.node as usize] != self.stamp {
+                self.mark[t.node as usize] = self.stamp;
+                remaining += 1;
+            }
+        }
         self.dist[source as usize] = 0;
         self.touched.push(source);
         self.heap.push(Reverse((0, source)));
@@ -101,6 +131,12 @@ impl Contractor {
                 break;
             }
             settled += 1;
+            if self.mark[v as usize] == self.stamp {
+                remaining -= 1;
+                if remaining == 0 {
+                    break;
+                }
+            }
             for a in &self.out[v as usize] {
                 if a.node == skip {
                     continue;
@@ -127,7 +163,7 @@ impl Contractor {
             let max_out = outs.iter().map(|a| a.w).max().unwrap_or(0);
             for i in &ins {
                 let max_dist = i.w.saturating_add(max_out);
-                self.witness_search(i.node, v, max_dist, limit);
+                self.witness_search(i.node, v, &outs, max_dist, limit);
                 for o in &outs {
                     if o.node == i.node {
                         continue;
@@ -152,8 +188,8 @@ impl Contractor {
     }
 
     /// Contracts `v`: adds its shortcuts and detaches it, returning its remaining (upward) arcs.
-    fn contract(&mut self, v: u32, buf: &mut Vec<(u32, u32, u32)>) -> (Vec<WorkArc>, Vec<WorkArc>) {
-        self.shortcuts(v, WITNESS_LIMIT, buf);
+    fn contract(&mut self, v: u32, limit: usize, buf: &mut Vec<(u32, u32, u32)>) -> (Vec<WorkArc>, Vec<WorkArc>) {
+        self.shortcuts(v, limit, buf);
         for &(a, b, w) in buf.iter() {
             add_or_lower(&mut self.out[a as usize], b, w);
             add_or_lower(&mut self.inc[b as usize], a, w);
@@ -204,7 +240,7 @@ impl ContractionHierarchy {
                 queue.push(Reverse((fresh, v)));
                 continue;
             }
-            let (outs, ins) = c.contract(v, &mut buf);
+            let (outs, ins) = c.contract(v, WITNESS_LIMIT, &mut buf);
             let mut neighbours: Vec<u32> = outs.iter().chain(&ins).map(|a| a.node).collect();
             neighbours.sort_unstable();
             neighbours.dedup();
@@ -227,8 +263,9 @@ impl ContractionHierarchy {
         let mut c = Contractor::new(g, closures);
         let mut buf = Vec::new();
         let mut arcs = Vec::with_capacity(n);
+        let limit = rebuild_limit();
         for &v in order {
-            let (outs, ins) = c.contract(v, &mut buf);
+            let (outs, ins) = c.contract(v, limit, &mut buf);
             arcs.push((v, outs, ins));
         }
         Self::assemble(n, order.to_vec(), arcs)
