@@ -145,7 +145,7 @@ impl AppError {
         match self {
             AppError::Invalid(invalid) => invalid.message(locale),
             AppError::Forbidden { reason } => {
-                format!("{}: {}", self.title(locale), i18n::text(locale, &format!("deny.{}", reason.code())))
+                format!("{}{}{}", self.title(locale), i18n::text(locale, "punct.colon"), i18n::text(locale, &format!("deny.{}", reason.code())))
             }
             AppError::Conflict { current } => i18n::format(locale, "error.version_conflict", &[("current", current.to_string())]),
             AppError::Duplicate { field } => i18n::format(locale, "error.duplicate", &[("field", field.clone())]),
@@ -160,7 +160,7 @@ impl AppError {
             AppError::RateLimited { retry_after_seconds } => {
                 i18n::format(locale, "error.rate_limited", &[("seconds", retry_after_seconds.to_string())])
             }
-            AppError::NotFound { kind } => format!("{}: {}", self.title(locale), kind.label(locale)),
+            AppError::NotFound { kind } => format!("{}{}{}", self.title(locale), i18n::text(locale, "punct.colon"), kind.label(locale)),
             _ => self.title(locale),
         }
     }

@@ -23,6 +23,7 @@ use std::sync::Arc;
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::Context;
 pub use error::AppError;
+pub use util::{ListParams, Page};
 use domain::Locale;
 use store::Store;
 

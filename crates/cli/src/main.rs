@@ -1,1 +1,443 @@
-fn main() {}
+//! The `gridline` binary: a thin command line over `app` and `server`.
+//!
+//! Every subcommand opens the store the same way (embedded SQLite in the data directory, or PostgreSQL with
+//! `--database`), and operator actions run as the `cli:<user>` actor, still audited.
+
+#![allow(clippy::print_stdout)]
+
+mod config;
+mod output;
+
+use std::io::Read;
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use app::{App, Context};
+use clap::{Args, Parser, Subcommand};
+use domain::Locale;
+
+use crate::config::Settings;
+use crate::output::say;
+
+/// Gridline: the grassroots emergency operations platform.
+#[derive(Debug, Parser)]
+#[command(name = "gridline", version, about, long_about = None)]
+struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Options every subcommand takes.
+#[derive(Debug, Args, Clone, Default)]
+pub struct GlobalArgs {
+    /// Configuration file (default: ./gridline.toml if present).
+    #[arg(long, global = true, env = "GRIDLINE_CONFIG")]
+    pub config: Option<PathBuf>,
+    /// Where the embedded database and other data live (default: ./gridline-data).
+    #[arg(long, global = true, env = "GRIDLINE_DATA_DIR")]
+    pub data_dir: Option<PathBuf>,
+    /// Use PostgreSQL at this URL instead of the embedded SQLite database.
+    #[arg(long, global = true, env = "GRIDLINE_DATABASE_URL")]
+    pub database: Option<String>,
+    /// Language of messages: zh-CN or en (default: from LANG).
+    #[arg(long, global = true, env = "GRIDLINE_LANG")]
+    pub lang: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Run the server.
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+    /// Manage API tokens.
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Check the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Import data.
+    #[command(subcommand)]
+    Import(ImportCommand),
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "GRIDLINE_BIND")]
+    bind: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+enum UserCommand {
+    /// Create an account (the password is read from standard input with --password-stdin, else generated).
+    Add {
+        /// Login name.
+        username: String,
+        /// Role to grant.
+        #[arg(long)]
+        role: Option<String>,
+        /// Jurisdiction code of the role's scope.
+        #[arg(long)]
+        jurisdiction: Option<String>,
+        /// Organization code the role acts for.
+        #[arg(long)]
+        organization: Option<String>,
+        /// Display name.
+        #[arg(long)]
+        display_name: Option<String>,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Set an account's password (read from standard input with --password-stdin, else generated).
+    Passwd {
+        /// Login name.
+        username: String,
+        /// Read the password from standard input.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// Grant a role.
+    Grant {
+        /// Login name.
+        username: String,
+        /// Role.
+        #[arg(long)]
+        role: String,
+        /// Jurisdiction code of the role's scope.
+        #[arg(long)]
+        jurisdiction: Option<String>,
+        /// Organization code.
+        #[arg(long)]
+        organization: Option<String>,
+    },
+    /// List accounts.
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token for an account and print it (once).
+    Create {
+        /// Login name of the account the token acts as.
+        username: String,
+        /// What the token is for.
+        #[arg(long)]
+        name: String,
+        /// Days until it expires.
+        #[arg(long)]
+        expires_in_days: Option<i64>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Verify the hash chain of the audit log; exit 1 and name the first broken record if it is broken.
+    Verify,
+}
+
+#[derive(Debug, Subcommand)]
+enum ImportCommand {
+    /// Import jurisdiction boundaries from a GeoJSON file.
+    Boundaries(BoundariesArgs),
+}
+
+#[derive(Debug, Args)]
+struct BoundariesArgs {
+    /// A GeoJSON FeatureCollection (or Feature) of Polygon/MultiPolygon boundaries.
+    file: PathBuf,
+    /// Level of every feature: city, district, sub_district, community, grid.
+    #[arg(long)]
+    level: String,
+    /// Code of the parent jurisdiction of every feature.
+    #[arg(long)]
+    parent: Option<String>,
+    /// Property holding the code.
+    #[arg(long)]
+    code_property: Option<String>,
+    /// Property holding the Chinese name.
+    #[arg(long)]
+    name_property: Option<String>,
+    /// Property holding the English name.
+    #[arg(long)]
+    name_en_property: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load(&cli.global) {
+        Ok(settings) => settings,
+        Err(error) => {
+            eprintln!("gridline: {error:#}");
+            return ExitCode::from(2);
+        }
+    };
+    init_tracing(matches!(cli.command, Command::Serve(_)));
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime,
+        Err(error) => {
+            eprintln!("gridline: cannot start the runtime: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli.command, settings)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("gridline: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing(serving: bool) {
+    let default = if serving { "info,sqlx=warn,tower_http=warn" } else { "warn" };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("GRIDLINE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
+}
+
+async fn open_app(settings: &Settings) -> anyhow::Result<App> {
+    let store = store::Store::open(store::Options::new(settings.location.clone()))
+        .await
+        .with_context(|| format!("cannot open the database {:?}", settings.location))?;
+    Ok(App::new(store, Arc::new(app::SystemClock), settings.app.clone()))
+}
+
+fn operator_context(locale: Locale) -> Context {
+    let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "operator".into());
+    Context::system(&user, locale)
+}
+
+fn read_password(from_stdin: bool) -> anyhow::Result<Option<String>> {
+    if !from_stdin {
+        return Ok(None);
+    }
+    let mut text = String::new();
+    std::io::stdin().read_to_string(&mut text).context("cannot read the password from standard input")?;
+    Ok(Some(text.trim_end_matches(['\r', '\n']).to_string()))
+}
+
+fn app_error(error: app::AppError, locale: Locale) -> anyhow::Error {
+    anyhow::anyhow!(error.message(locale))
+}
+
+async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    let locale = settings.locale;
+    match command {
+        Command::Serve(args) => serve(settings, args.bind).await,
+        Command::Migrate => {
+            let app = open_app(&settings).await?;
+            say(locale, "cli.migrated", &[("version", store::latest_version().to_string())]);
+            app.store().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::User(command) => {
+            let app = open_app(&settings).await?;
+            let result = user(&app, command, locale).await;
+            app.store().close().await;
+            result
+        }
+        Command::Token(TokenCommand::Create { username, name, expires_in_days }) => {
+            let app = open_app(&settings).await?;
+            let ctx = operator_context(locale);
+            let account = find_account(&app, &username, locale).await?;
+            let created = app
+                .create_api_token(&ctx, app::accounts::NewApiToken { name, expires_in_days, account_id: Some(account) })
+                .await
+                .map_err(|e| app_error(e, locale))?;
+            println!("{}", created.token);
+            app.store().close().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(AuditCommand::Verify) => {
+            let app = open_app(&settings).await?;
+            let verification = app.verify_audit().await.map_err(|e| app_error(e, locale))?;
+            app.store().close().await;
+            match verification {
+                store::audit::Verification::Intact { records } => {
+                    say(locale, "cli.audit_ok", &[("count", records.to_string())]);
+                    Ok(ExitCode::SUCCESS)
+                }
+                store::audit::Verification::Broken { seq, problem } => {
+                    let expected = match problem {
+                        domain::audit::ChainBreak::SequenceGap { expected } => expected.to_string(),
+                        _ => String::new(),
+                    };
+                    let problem_text = domain::i18n::format(locale, &format!("audit_break.{}", problem.code()), &[("expected", expected)]);
+                    say(locale, "cli.audit_broken", &[("seq", seq.to_string()), ("problem", problem_text)]);
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+        Command::Import(ImportCommand::Boundaries(args)) => {
+            let app = open_app(&settings).await?;
+            let result = import_boundaries(&app, args, locale).await;
+            app.store().close().await;
+            result
+        }
+    }
+}
+
+async fn serve(settings: Settings, bind: Option<String>) -> anyhow::Result<ExitCode> {
+    let locale = settings.locale;
+    let bind = bind.unwrap_or(settings.bind.clone());
+    let app = open_app(&settings).await?;
+    if let Some((username, password)) = app.ensure_first_admin().await.map_err(|e| app_error(e, locale))? {
+        say(locale, "cli.first_admin", &[("username", username), ("password", password)]);
+    }
+    let listener = tokio::net::TcpListener::bind(&bind).await.with_context(|| format!("cannot listen on {bind}"))?;
+    let address = listener.local_addr()?;
+    say(locale, "cli.database", &[("database", settings.describe_location())]);
+    say(locale, "cli.listening", &[("url", format!("http://{address}"))]);
+    let router = server::router(app.clone());
+    server::serve(listener, router, shutdown_signal()).await?;
+    say(locale, "cli.shutting_down", &[]);
+    app.store().close().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {}
+        _ = terminate => {}
+    }
+}
+
+async fn find_account(app: &App, username: &str, locale: Locale) -> anyhow::Result<i64> {
+    let mut reader = app.store().reader().await?;
+    match store::accounts::get_account_by_username(&mut reader.conn(), &username.to_ascii_lowercase()).await? {
+        Some(account) => Ok(account.id),
+        None => Err(app_error(app::AppError::NotFound { kind: domain::policy::ResourceKind::Account }, locale)),
+    }
+}
+
+async fn grant_input(app: &App, role: String, jurisdiction: Option<String>, organization: Option<String>, locale: Locale) -> anyhow::Result<app::accounts::GrantInput> {
+    let jurisdiction_id = match jurisdiction {
+        Some(code) => Some(
+            app.find_jurisdiction_by_code(&code)
+                .await
+                .map_err(|e| app_error(e, locale))?
+                .ok_or_else(|| app_error(domain::Invalid::new("jurisdiction", domain::InvalidReason::NotFound).into(), locale))?
+                .id,
+        ),
+        None => None,
+    };
+    let organization_id = match organization {
+        Some(code) => Some(
+            app.find_organization_by_code(&code)
+                .await
+                .map_err(|e| app_error(e, locale))?
+                .ok_or_else(|| app_error(domain::Invalid::new("organization", domain::InvalidReason::NotFound).into(), locale))?
+                .id,
+        ),
+        None => None,
+    };
+    Ok(app::accounts::GrantInput { role, jurisdiction_id, organization_id })
+}
+
+async fn user(app: &App, command: UserCommand, locale: Locale) -> anyhow::Result<ExitCode> {
+    let ctx = operator_context(locale);
+    match command {
+        UserCommand::Add { username, role, jurisdiction, organization, display_name, password_stdin } => {
+            let mut grants = Vec::new();
+            if let Some(role) = role {
+                grants.push(grant_input(app, role, jurisdiction, organization, locale).await?);
+            }
+            let password = read_password(password_stdin)?;
+            let created = app
+                .create_account(&ctx, app::accounts::NewAccount { username, display_name, password, locale: None, member_id: None, grants })
+                .await
+                .map_err(|e| app_error(e, locale))?;
+            say(locale, "cli.user_created", &[("username", created.account.username.clone())]);
+            if let Some(password) = created.generated_password {
+                println!("{password}");
+            }
+        }
+        UserCommand::Passwd { username, password_stdin } => {
+            let account = find_account(app, &username, locale).await?;
+            let (password, generated) = match read_password(password_stdin)? {
+                Some(password) => (password, false),
+                None => (app::auth::generate_password().map_err(|e| app_error(e, locale))?.expose().to_string(), true),
+            };
+            app.change_password(&ctx, account, app::accounts::PasswordChange { current_password: None, new_password: password.clone() })
+                .await
+                .map_err(|e| app_error(e, locale))?;
+            say(locale, "cli.password_changed", &[("username", username)]);
+            if generated {
+                println!("{password}");
+            }
+        }
+        UserCommand::Grant { username, role, jurisdiction, organization } => {
+            let account = find_account(app, &username, locale).await?;
+            let grant = grant_input(app, role.clone(), jurisdiction, organization, locale).await?;
+            app.add_grant(&ctx, account, grant).await.map_err(|e| app_error(e, locale))?;
+            say(locale, "cli.granted", &[("username", username), ("role", role)]);
+        }
+        UserCommand::List => {
+            let params = app::ListParams { limit: Some(500), ..app::ListParams::default() };
+            let page = app.list_accounts(&ctx, &params).await.map_err(|e| app_error(e, locale))?;
+            for account in page.items {
+                let roles: Vec<String> = account.grants.iter().map(|g| g.role_label.clone()).collect();
+                println!("{:>5}  {:<24} {:<24} {}{}", account.id, account.username, account.display_name, roles.join(", "), if account.disabled { "  (disabled)" } else { "" });
+            }
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn import_boundaries(app: &App, args: BoundariesArgs, locale: Locale) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let geojson: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", args.file.display()))?;
+    let level = domain::registry::JurisdictionLevel::parse("level", &args.level).map_err(|e| app_error(e.into(), locale))?;
+    let options = app::registry::import::ImportOptions {
+        level: Some(level),
+        parent_code: args.parent,
+        code_property: args.code_property,
+        name_property: args.name_property,
+        name_en_property: args.name_en_property,
+    };
+    let report = app.import_boundaries(&operator_context(locale), &geojson, &options).await.map_err(|e| app_error(e, locale))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for rejected in &report.rejected {
+            say(locale, "cli.import_rejected", &[("index", rejected.index.to_string()), ("message", rejected.message.clone())]);
+        }
+        say(
+            locale,
+            "cli.import_summary",
+            &[
+                ("imported", (report.created + report.updated + report.unchanged).to_string()),
+                ("created", report.created.to_string()),
+                ("updated", report.updated.to_string()),
+                ("unchanged", report.unchanged.to_string()),
+                ("rejected", report.rejected.len().to_string()),
+            ],
+        );
+    }
+    Ok(if report.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}

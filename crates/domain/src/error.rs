@@ -112,7 +112,7 @@ impl Invalid {
     /// The message in `locale`, for example "name_zh: must be at most 100 characters".
     pub fn message(&self, locale: crate::Locale) -> String {
         let reason = crate::i18n::format(locale, &format!("invalid.{}", self.reason.code()), &self.reason.params());
-        format!("{}: {reason}", self.field)
+        format!("{}{}{reason}", self.field, crate::i18n::text(locale, "punct.colon"))
     }
 }
 

@@ -34,6 +34,8 @@ pub struct ImportReport {
     pub created: usize,
     /// Jurisdictions updated.
     pub updated: usize,
+    /// Features identical to what is stored.
+    pub unchanged: usize,
     /// Features rejected: index, field at fault and message.
     pub rejected: Vec<RejectedFeature>,
 }
@@ -47,6 +49,13 @@ pub struct RejectedFeature {
     pub field: Option<String>,
     /// Why, in the caller's language.
     pub message: String,
+}
+
+/// What happened to one feature.
+enum Imported {
+    Created,
+    Updated,
+    Unchanged,
 }
 
 const CODE_KEYS: &[&str] = &["code", "dt_adcode", "ct_adcode", "pr_adcode", "adcode", "ref", "id"];
@@ -91,15 +100,16 @@ impl App {
         let mut report = ImportReport { features: features.len(), ..ImportReport::default() };
         for (index, feature) in features.into_iter().enumerate() {
             match self.import_feature(ctx, feature, level, fixed_parent, options).await {
-                Ok(true) => report.created += 1,
-                Ok(false) => report.updated += 1,
+                Ok(Imported::Created) => report.created += 1,
+                Ok(Imported::Updated) => report.updated += 1,
+                Ok(Imported::Unchanged) => report.unchanged += 1,
                 Err(error) => report.rejected.push(RejectedFeature { index, field: error.field().map(str::to_string), message: error.message(ctx.locale) }),
             }
         }
         Ok(report)
     }
 
-    /// Imports one feature; `Ok(true)` if created, `Ok(false)` if updated.
+    /// Imports one feature.
     async fn import_feature(
         &self,
         ctx: &Context,
@@ -107,7 +117,7 @@ impl App {
         level: JurisdictionLevel,
         fixed_parent: Option<i64>,
         options: &ImportOptions,
-    ) -> Result<bool, AppError> {
+    ) -> Result<Imported, AppError> {
         let empty = serde_json::Map::new();
         let properties = feature.get("properties").and_then(|p| p.as_object()).unwrap_or(&empty);
         let (code_key, code) = pick(properties, options.code_property.as_ref(), CODE_KEYS).ok_or_else(|| Invalid::new("properties.code", InvalidReason::Required))?;
@@ -124,8 +134,8 @@ impl App {
                     timezone: None,
                     boundary: Some(Some(geometry)),
                 };
-                self.update_jurisdiction(ctx, existing.id, patch).await?;
-                Ok(false)
+                let updated = self.update_jurisdiction(ctx, existing.id, patch).await?;
+                Ok(if updated.version == existing.version { Imported::Unchanged } else { Imported::Updated })
             }
             None => {
                 let parent_id = match fixed_parent {
@@ -145,7 +155,7 @@ impl App {
                     boundary: Some(geometry),
                 };
                 self.create_jurisdiction(ctx, input).await?;
-                Ok(true)
+                Ok(Imported::Created)
             }
         }
     }

@@ -278,9 +278,16 @@ impl App {
                         changed.push("timezone");
                     }
                     if let Some(boundary) = boundary {
-                        fields.boundary = boundary.as_ref().map(|(text, _)| text.clone());
-                        fields.bbox = boundary.map(|(_, bbox)| bbox);
-                        changed.push("boundary");
+                        let text = boundary.as_ref().map(|(text, _)| text.clone());
+                        if text != fields.boundary {
+                            fields.boundary = text;
+                            fields.bbox = boundary.map(|(_, bbox)| bbox);
+                            changed.push("boundary");
+                        }
+                    }
+                    if changed.is_empty() {
+                        // Nothing to change: no new version, no event, no audit record (a re-import is a no-op).
+                        return Ok(Outcome::Done(current));
                     }
                     match repo::update_jurisdiction(c, id, version, &fields, app.now_ms()).await? {
                         Versioned::Done(new_version) => {

@@ -49,6 +49,9 @@ catalog! {
     "error.unavailable" => "The database cannot be reached", "无法连接数据库";
     "error.bad_query" => "A query parameter is invalid", "查询参数无效";
 
+    // Punctuation that differs between the languages.
+    "punct.colon" => ": ", "：";
+
     // Why access was refused.
     "deny.sign_in_required" => "sign-in required", "需要登录";
     "deny.not_permitted" => "your role may not do this", "您的角色无此权限";
@@ -171,7 +174,7 @@ catalog! {
     "cli.granted" => "Granted {role} to {username}", "已授予 {username} {role} 角色";
     "cli.audit_ok" => "Audit chain intact: {count} records verified", "审计链完整：已校验 {count} 条记录";
     "cli.audit_broken" => "Audit chain broken at record {seq}: {problem}", "审计链在第 {seq} 条记录处断裂：{problem}";
-    "cli.import_summary" => "Imported {imported} boundaries ({created} new, {updated} updated); {rejected} rejected", "已导入 {imported} 个边界（新增 {created}，更新 {updated}）；拒绝 {rejected} 个";
+    "cli.import_summary" => "Imported {imported} boundaries ({created} new, {updated} updated, {unchanged} unchanged); {rejected} rejected", "已导入 {imported} 个边界（新增 {created}，更新 {updated}，未变 {unchanged}）；拒绝 {rejected} 个";
     "cli.import_rejected" => "Feature {index}: {message}", "第 {index} 个要素：{message}";
     "cli.shutting_down" => "Shutting down", "正在关闭";
     "audit_break.sequence_gap" => "a record is missing or was inserted (expected record {expected})", "有记录缺失或被插入（应为第 {expected} 条）";

@@ -1,0 +1,5 @@
+//! The API handlers, grouped by area.
+
+pub mod accounts;
+pub mod events;
+pub mod registry;

@@ -1,0 +1,216 @@
+//! Extractors: who is calling (session cookie or API token, with CSRF checks), in which language, and request
+//! bodies and query strings parsed with errors that name the field at fault.
+
+use std::net::SocketAddr;
+
+use app::context::Credential;
+use app::{App, Context};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
+use domain::Locale;
+use serde::de::DeserializeOwned;
+
+use crate::problem::Problem;
+
+/// The name of the session cookie.
+pub const SESSION_COOKIE: &str = "gridline_session";
+/// The header carrying the CSRF token on cookie-authenticated writes.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+/// The request's language, from `Accept-Language` (falling back to the configured default).
+#[derive(Debug, Clone, Copy)]
+pub struct Lang(pub Locale);
+
+impl FromRequestParts<App> for Lang {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Lang, Self::Rejection> {
+        Ok(Lang(locale_of(parts, app)))
+    }
+}
+
+pub(crate) fn locale_of(parts: &Parts, app: &App) -> Locale {
+    let header = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok());
+    Locale::negotiate(header, app.config().default_locale)
+}
+
+fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+    parts.headers.get_all(header::COOKIE).iter().filter_map(|value| value.to_str().ok()).flat_map(|value| value.split(';')).find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        (key == name).then_some(value)
+    })
+}
+
+/// The session token from the request's cookie, if any.
+pub fn session_token(parts: &Parts) -> Option<&str> {
+    cookie(parts, SESSION_COOKIE).filter(|token| !token.is_empty())
+}
+
+fn client_address(parts: &Parts) -> Option<String> {
+    parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|info| info.0.ip().to_string())
+}
+
+fn is_unsafe(method: &Method) -> bool {
+    !matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS)
+}
+
+/// Refuses cookie-authenticated writes sent by another site: browsers say so in `Sec-Fetch-Site`.
+pub(crate) fn cross_site(parts: &Parts) -> bool {
+    parts.headers.get("sec-fetch-site").and_then(|value| value.to_str().ok()).is_some_and(|site| site == "cross-site")
+}
+
+/// The caller of a request, as a use-case [`Context`].
+#[derive(Debug, Clone)]
+pub struct Caller(pub Context);
+
+impl FromRequestParts<App> for Caller {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Caller, Problem> {
+        let locale = locale_of(parts, app);
+        let address = client_address(parts);
+        let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok());
+        if let Some(authorization) = authorization {
+            let token = authorization.strip_prefix("Bearer ").map(str::trim).unwrap_or("");
+            return match app.context_from_api_token(token, locale, address).await {
+                Ok(ctx) => Ok(Caller(ctx)),
+                Err(error) => Err(Problem::from_app(&error, locale)),
+            };
+        }
+        if let Some(token) = session_token(parts) {
+            let token = token.to_string();
+            match app.context_from_session(&token, locale, address.clone()).await {
+                Ok(ctx) => {
+                    if is_unsafe(&parts.method) {
+                        let sent = parts.headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok()).unwrap_or("");
+                        if cross_site(parts) || !app::auth::tokens_equal(sent, &app::auth::csrf_token_for(&token)) {
+                            return Err(Problem::simple(StatusCode::FORBIDDEN, "csrf_failed", locale));
+                        }
+                    }
+                    return Ok(Caller(ctx));
+                }
+                // An expired or unknown session cookie makes the request anonymous; the page asks to sign in.
+                Err(app::AppError::InvalidToken) => {}
+                Err(error) => return Err(Problem::from_app(&error, locale)),
+            }
+        }
+        let mut ctx = Context::anonymous(locale);
+        ctx.client_address = address;
+        Ok(Caller(ctx))
+    }
+}
+
+impl Caller {
+    /// Whether the caller signed in with a browser session.
+    pub fn is_session(&self) -> bool {
+        self.0.credential == Credential::Session
+    }
+}
+
+/// The default limit of a JSON request body.
+pub const JSON_LIMIT: usize = 1024 * 1024;
+
+/// A JSON request body of at most `LIMIT` bytes. Errors: 415 if not JSON, 413 if too large, 400 if not valid
+/// JSON (with line and column), 422 if valid JSON of the wrong shape (with the path of the field at fault).
+#[derive(Debug)]
+pub struct JsonBody<T, const LIMIT: usize = JSON_LIMIT>(pub T);
+
+impl<T: DeserializeOwned, const LIMIT: usize> FromRequest<App> for JsonBody<T, LIMIT> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, app: &App) -> Result<Self, Problem> {
+        let (parts, body) = request.into_parts();
+        let locale = locale_of(&parts, app);
+        let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+        let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        if media_type != "application/json" && !(media_type.starts_with("application/") && media_type.ends_with("+json")) {
+            let detail = domain::i18n::format(locale, "error.unsupported_media_type", &[("expected", "application/json".into())]);
+            return Err(Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", locale, detail));
+        }
+        let bytes = match axum::body::to_bytes(body, LIMIT).await {
+            Ok(bytes) => bytes,
+            Err(_) => {
+                let detail = domain::i18n::format(locale, "error.payload_too_large", &[("limit", LIMIT.to_string())]);
+                return Err(Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", locale, detail));
+            }
+        };
+        parse_json(&bytes, locale).map(JsonBody)
+    }
+}
+
+/// Parses JSON into `T`, with errors naming the line or the field.
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], locale: Locale) -> Result<T, Problem> {
+    let syntax = |error: &serde_json::Error| {
+        let detail = format!("{} (line {}, column {})", domain::i18n::text(locale, "error.malformed_json"), error.line(), error.column());
+        Problem::new(StatusCode::BAD_REQUEST, "malformed_json", locale, detail)
+    };
+    let mut deserializer = serde_json::Deserializer::from_slice(bytes);
+    let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
+        let path = error.path().to_string();
+        let inner = error.into_inner();
+        match inner.classify() {
+            serde_json::error::Category::Data => {
+                let (field, reason) = describe_data_error(&path, &inner.to_string(), locale);
+                Problem::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_field", locale, format!("{field}: {reason}")).with_field(field)
+            }
+            _ => syntax(&inner),
+        }
+    })?;
+    // Trailing characters after the JSON value are malformed input too.
+    deserializer.end().map_err(|error| syntax(&error))?;
+    Ok(value)
+}
+
+/// Turns serde's English data-error message into a field path and a localized reason.
+fn describe_data_error(path: &str, message: &str, locale: Locale) -> (String, String) {
+    let message = message.split(" at line ").next().unwrap_or(message);
+    let path = if path == "." { String::new() } else { path.to_string() };
+    let quoted = |prefix: &str| message.strip_prefix(prefix).and_then(|rest| rest.split('`').nth(1)).map(str::to_string);
+    if let Some(name) = quoted("unknown field ") {
+        let field = if path.is_empty() { name } else { format!("{path}.{name}") };
+        return (field, domain::i18n::text(locale, "invalid.unknown_field").to_string());
+    }
+    if let Some(name) = quoted("missing field ") {
+        let field = if path.is_empty() { name } else { format!("{path}.{name}") };
+        return (field, domain::i18n::text(locale, "invalid.required").to_string());
+    }
+    if message.starts_with("unknown variant") {
+        let allowed = message.split("expected ").nth(1).unwrap_or("").replace('`', "");
+        return (path, domain::i18n::format(locale, "invalid.unknown_value", &[("allowed", allowed)]));
+    }
+    (path, domain::i18n::format(locale, "invalid.wrong_type", &[("detail", message.to_string())]))
+}
+
+/// Query-string parameters, with errors naming the parameter at fault.
+#[derive(Debug)]
+pub struct QueryParams<T>(pub T);
+
+impl<T: DeserializeOwned> FromRequestParts<App> for QueryParams<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Problem> {
+        let locale = locale_of(parts, app);
+        let query = parts.uri.query().unwrap_or("");
+        let deserializer = serde_urlencoded::Deserializer::new(form_urlencoded_parse(query));
+        serde_path_to_error::deserialize(deserializer).map(QueryParams).map_err(|error| {
+            let path = error.path().to_string();
+            let message = error.into_inner().to_string();
+            let (field, reason) = describe_data_error(&path, &message, locale);
+            let detail = format!("{}: {field}: {reason}", domain::i18n::text(locale, "error.bad_query"));
+            Problem::new(StatusCode::BAD_REQUEST, "bad_query", locale, detail).with_field(field)
+        })
+    }
+}
+
+fn form_urlencoded_parse(query: &str) -> form_urlencoded::Parse<'_> {
+    form_urlencoded::parse(query.as_bytes())
+}
+
+/// The version a change applies to: the body's `version` if given, else the `If-Match` header (`"3"`, `W/"3"` or `3`).
+pub fn version_from(parts_headers: &axum::http::HeaderMap, body_version: Option<i64>) -> Option<i64> {
+    body_version.or_else(|| {
+        let value = parts_headers.get(header::IF_MATCH)?.to_str().ok()?;
+        value.trim().trim_start_matches("W/").trim_matches('"').parse().ok()
+    })
+}

@@ -1,0 +1,55 @@
+//! The OpenAPI 3.1 document, generated from the handlers' annotations and the wire types.
+
+use app::App;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::api::{accounts, events, registry};
+
+/// The document's fixed parts.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Gridline API",
+        description = "The JSON API of Gridline, the grassroots emergency operations platform. Conventions: docs/API-DESIGN.md. Errors are application/problem+json with a stable `code`.",
+        license(name = "Apache-2.0"),
+    ),
+    tags(
+        (name = "registry", description = "Jurisdictions, organizations, members and teams"),
+        (name = "auth", description = "Sign-in, accounts, roles and API tokens"),
+        (name = "events", description = "The live event stream and the audit log"),
+        (name = "operations", description = "Health and readiness"),
+    ),
+    components(schemas(crate::problem::Problem)),
+)]
+#[derive(Debug)]
+pub struct ApiDoc;
+
+/// Every API route with its documentation.
+pub fn api_router() -> OpenApiRouter<App> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(registry::list_jurisdictions, registry::create_jurisdiction))
+        .routes(routes!(registry::import_jurisdictions))
+        .routes(routes!(registry::get_jurisdiction, registry::update_jurisdiction, registry::delete_jurisdiction))
+        .routes(routes!(registry::list_organizations, registry::create_organization))
+        .routes(routes!(registry::get_organization, registry::update_organization, registry::delete_organization))
+        .routes(routes!(registry::list_members, registry::create_member))
+        .routes(routes!(registry::get_member, registry::update_member, registry::delete_member))
+        .routes(routes!(registry::list_teams, registry::create_team))
+        .routes(routes!(registry::get_team, registry::update_team, registry::delete_team))
+        .routes(routes!(accounts::login))
+        .routes(routes!(accounts::logout))
+        .routes(routes!(accounts::me))
+        .routes(routes!(accounts::list_accounts, accounts::create_account))
+        .routes(routes!(accounts::get_account, accounts::update_account))
+        .routes(routes!(accounts::add_grant))
+        .routes(routes!(accounts::remove_grant))
+        .routes(routes!(accounts::change_password))
+        .routes(routes!(accounts::list_tokens, accounts::create_token))
+        .routes(routes!(accounts::revoke_token))
+        .routes(routes!(events::events))
+        .routes(routes!(events::audit))
+        .routes(routes!(events::healthz))
+        .routes(routes!(events::readyz))
+}
