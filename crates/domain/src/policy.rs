@@ -281,6 +281,16 @@ fn in_scope(grant: &Grant, resource: &Resource<'_>) -> bool {
     }
 }
 
+/// People in a community must be able to reach the departments and offices above them at 3 a.m.: any scoped role
+/// cleared for internal data may read the internal data (contacts) of organizations placed at or above its scope.
+fn sees_upward(grant: &Grant, action: Action, resource: &Resource<'_>) -> bool {
+    action == Action::Read
+        && resource.kind == ResourceKind::Organization
+        && resource.classification <= Classification::Internal
+        && scope_capability(grant.role).read_clearance.is_some_and(|clearance| clearance >= Classification::Internal)
+        && matches!((&grant.scope, resource.jurisdiction), (Some(scope), Some(place)) if place.contains(scope))
+}
+
 /// For writes to jurisdictions, a scoped role may change only what lies strictly below its scope's root (a
 /// community cadre edits the community's grids, not the community's own boundary), and may create children of
 /// any jurisdiction in its scope.
@@ -346,6 +356,10 @@ fn grant_decision(grant: &Grant, action: Action, resource: &Resource<'_>) -> Res
         }
     }
 
+    if sees_upward(grant, action, resource) {
+        consider(Ok(()));
+    }
+
     // Through the jurisdiction scope.
     let capability = scope_capability(grant.role);
     let could_act = check_capability(&capability, action, &resource.clone().classified(Classification::Public)).is_ok();
@@ -406,10 +420,13 @@ pub fn decide(subject: &Subject, action: Action, resource: &Resource<'_>) -> Dec
 pub enum ReadFilter {
     /// Every record.
     Everything,
-    /// Records in any of the subtrees, owned by any of the organizations, or about the member.
+    /// Records in any of the subtrees, placed at or above one of the `ancestors_of` scopes, owned by any of the
+    /// organizations, or about the member.
     Some {
         /// Jurisdiction subtrees.
         subtrees: Vec<JurisdictionPath>,
+        /// Scopes whose ancestors (and themselves) are visible too.
+        ancestors_of: Vec<JurisdictionPath>,
         /// Owning organizations.
         organizations: Vec<OrganizationId>,
         /// The subject's own member record.
@@ -424,8 +441,9 @@ impl ReadFilter {
     pub fn matches(&self, resource: &Resource<'_>) -> bool {
         match self {
             ReadFilter::Everything => true,
-            ReadFilter::Some { subtrees, organizations, member, account } => {
+            ReadFilter::Some { subtrees, ancestors_of, organizations, member, account } => {
                 resource.jurisdiction.is_some_and(|place| subtrees.iter().any(|scope| scope.contains(place)))
+                    || resource.jurisdiction.is_some_and(|place| ancestors_of.iter().any(|scope| place.contains(scope)))
                     || resource.organization.is_some_and(|owner| organizations.contains(&owner))
                     || (member.is_some() && resource.member == *member)
                     || (account.is_some() && resource.account == *account)
@@ -435,7 +453,8 @@ impl ReadFilter {
 
     /// Whether the filter admits nothing at all.
     pub fn is_nothing(&self) -> bool {
-        matches!(self, ReadFilter::Some { subtrees, organizations, member: None, account: None } if subtrees.is_empty() && organizations.is_empty())
+        matches!(self, ReadFilter::Some { subtrees, ancestors_of, organizations, member: None, account: None }
+            if subtrees.is_empty() && ancestors_of.is_empty() && organizations.is_empty())
     }
 }
 
@@ -445,10 +464,11 @@ pub fn read_filter(subject: &Subject, kind: ResourceKind, classification: Classi
         return ReadFilter::Everything;
     }
     if !subject.is_authenticated() {
-        return ReadFilter::Some { subtrees: Vec::new(), organizations: Vec::new(), member: None, account: None };
+        return ReadFilter::Some { subtrees: Vec::new(), ancestors_of: Vec::new(), organizations: Vec::new(), member: None, account: None };
     }
     let probe = Resource::new(kind, classification);
     let mut subtrees = Vec::new();
+    let mut ancestors_of = Vec::new();
     let mut organizations = Vec::new();
     for grant in &subject.grants {
         let global_probe = Resource { jurisdiction: None, ..probe.clone() };
@@ -459,6 +479,9 @@ pub fn read_filter(subject: &Subject, kind: ResourceKind, classification: Classi
             let placed = probe.clone().in_jurisdiction(scope);
             if is_placed(kind) && check_capability(&scope_capability(grant.role), Action::Read, &placed).is_ok() {
                 subtrees.push(scope.clone());
+            }
+            if sees_upward(grant, Action::Read, &placed) {
+                ancestors_of.push(scope.clone());
             }
         }
         if let Some(organization) = grant.organization {
@@ -472,5 +495,5 @@ pub fn read_filter(subject: &Subject, kind: ResourceKind, classification: Classi
     }
     let member = if kind == ResourceKind::Member { subject.member } else { None };
     let account = if matches!(kind, ResourceKind::Account | ResourceKind::ApiToken) { subject.account } else { None };
-    ReadFilter::Some { subtrees, organizations, member, account }
+    ReadFilter::Some { subtrees, ancestors_of, organizations, member, account }
 }

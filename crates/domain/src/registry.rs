@@ -87,6 +87,17 @@ impl JurisdictionPath {
         self.0.split('/').filter(|part| !part.is_empty()).filter_map(|part| part.parse().ok()).map(JurisdictionId).collect()
     }
 
+    /// The paths of this jurisdiction's ancestors and of itself, from the root down.
+    pub fn ancestors_and_self(&self) -> Vec<JurisdictionPath> {
+        let mut paths = Vec::new();
+        let mut current = String::from("/");
+        for id in self.ids() {
+            current.push_str(&format!("{}/", id.0));
+            paths.push(JurisdictionPath(current.clone()));
+        }
+        paths
+    }
+
     /// The id of the jurisdiction itself.
     pub fn leaf(&self) -> JurisdictionId {
         self.ids().last().copied().unwrap_or(JurisdictionId(0))
@@ -367,6 +378,7 @@ mod tests {
         assert!(!district.contains(&city));
         assert_eq!(district.ids(), vec![JurisdictionId(1), JurisdictionId(4)]);
         assert_eq!(district.leaf(), JurisdictionId(4));
+        assert_eq!(district.ancestors_and_self(), vec![city.clone(), district.clone()]);
         assert_eq!(JurisdictionPath::parse("/1/4/"), Some(district));
         for bad in ["", "/", "1/4/", "/1/4", "/1//4/", "/a/"] {
             assert_eq!(JurisdictionPath::parse(bad), None, "{bad}");

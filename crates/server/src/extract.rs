@@ -145,6 +145,9 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], locale: Locale) -> Result<T
         let detail = format!("{} (line {}, column {})", domain::i18n::text(locale, "error.malformed_json"), error.line(), error.column());
         Problem::new(StatusCode::BAD_REQUEST, "malformed_json", locale, detail)
     };
+    // Syntax first, over the whole body (trailing characters included), so that broken JSON is always reported as
+    // such, whatever shape its first part has.
+    serde_json::from_slice::<serde::de::IgnoredAny>(bytes).map_err(|error| syntax(&error))?;
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|error| {
         let path = error.path().to_string();
@@ -157,8 +160,6 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8], locale: Locale) -> Result<T
             _ => syntax(&inner),
         }
     })?;
-    // Trailing characters after the JSON value are malformed input too.
-    deserializer.end().map_err(|error| syntax(&error))?;
     Ok(value)
 }
 
@@ -168,7 +169,8 @@ fn describe_data_error(path: &str, message: &str, locale: Locale) -> (String, St
     let path = if path == "." { String::new() } else { path.to_string() };
     let quoted = |prefix: &str| message.strip_prefix(prefix).and_then(|rest| rest.split('`').nth(1)).map(str::to_string);
     if let Some(name) = quoted("unknown field ") {
-        let field = if path.is_empty() { name } else { format!("{path}.{name}") };
+        // The path already ends at the unknown field.
+        let field = if path.is_empty() { name } else { path };
         return (field, domain::i18n::text(locale, "invalid.unknown_field").to_string());
     }
     if let Some(name) = quoted("missing field ") {
@@ -213,4 +215,23 @@ pub fn version_from(parts_headers: &axum::http::HeaderMap, body_version: Option<
         let value = parts_headers.get(header::IF_MATCH)?.to_str().ok()?;
         value.trim().trim_start_matches("W/").trim_matches('"').parse().ok()
     })
+}
+
+/// Path parameters, with a problem document when they do not parse (an id that is not a number).
+#[derive(Debug)]
+pub struct PathParams<T>(pub T);
+
+impl<T: DeserializeOwned + Send> FromRequestParts<App> for PathParams<T> {
+    type Rejection = Problem;
+
+    async fn from_request_parts(parts: &mut Parts, app: &App) -> Result<Self, Problem> {
+        let locale = locale_of(parts, app);
+        match axum::extract::Path::<T>::from_request_parts(parts, app).await {
+            Ok(axum::extract::Path(value)) => Ok(PathParams(value)),
+            Err(rejection) => {
+                let detail = format!("{}{}{}", domain::i18n::text(locale, "error.bad_path"), domain::i18n::text(locale, "punct.colon"), rejection.body_text());
+                Err(Problem::new(StatusCode::BAD_REQUEST, "bad_path", locale, detail))
+            }
+        }
+    }
 }

@@ -15,6 +15,8 @@ pub enum Visibility {
     Some {
         /// Jurisdiction subtrees.
         subtrees: Vec<JurisdictionPath>,
+        /// Rows placed at one of these jurisdictions or above it.
+        ancestors_of: Vec<JurisdictionPath>,
         /// Owning organizations (matched against `organization_id`).
         organizations: Vec<i64>,
         /// A row id always visible (matched against `id`).
@@ -94,12 +96,17 @@ fn like_pattern(text: &str) -> String {
 pub async fn run<T>(conn: &mut Conn<'_>, spec: &TableSpec, query: &ListQuery, decode: impl Fn(&Row) -> Result<T, StoreError>) -> Result<Page<T>, StoreError> {
     let mut params = Params::default();
     let mut clauses: Vec<String> = Vec::new();
-    if let Visibility::Some { subtrees, organizations, own_id } = &query.visibility {
+    if let Visibility::Some { subtrees, ancestors_of, organizations, own_id } = &query.visibility {
         let mut alternatives = Vec::new();
         if spec.placed {
             for subtree in subtrees {
                 let (start, end) = subtree_range(subtree);
                 alternatives.push(format!("(path >= {} AND path < {})", params.push(start), params.push(end)));
+            }
+            let ancestors: Vec<String> =
+                ancestors_of.iter().flat_map(|scope| scope.ancestors_and_self()).map(|path| params.push(path.as_str().to_string())).collect();
+            if !ancestors.is_empty() {
+                alternatives.push(format!("path IN ({})", ancestors.join(", ")));
             }
         }
         if spec.owned && !organizations.is_empty() {

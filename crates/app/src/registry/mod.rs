@@ -72,8 +72,9 @@ impl App {
 pub(crate) fn visibility(filter: domain::policy::ReadFilter) -> Visibility {
     match filter {
         domain::policy::ReadFilter::Everything => Visibility::Everything,
-        domain::policy::ReadFilter::Some { subtrees, organizations, member, account } => Visibility::Some {
+        domain::policy::ReadFilter::Some { subtrees, ancestors_of, organizations, member, account } => Visibility::Some {
             subtrees,
+            ancestors_of,
             organizations: organizations.into_iter().map(|id| id.0).collect(),
             own_id: member.map(|id| id.0).or(account.map(|id| id.0)),
         },
@@ -86,7 +87,7 @@ pub(crate) fn visibility(filter: domain::policy::ReadFilter) -> Visibility {
 pub(crate) fn overlaps(visibility: &Visibility, within: &JurisdictionPath) -> bool {
     match visibility {
         Visibility::Everything => true,
-        Visibility::Some { subtrees, organizations, own_id } => {
+        Visibility::Some { subtrees, ancestors_of: _, organizations, own_id } => {
             !organizations.is_empty() || own_id.is_some() || subtrees.iter().any(|scope| scope.contains(within) || within.contains(scope))
         }
     }

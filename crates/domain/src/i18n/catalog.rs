@@ -48,6 +48,7 @@ catalog! {
     "error.internal" => "Something went wrong on our side; the error has been logged", "服务器内部错误，已记录日志";
     "error.unavailable" => "The database cannot be reached", "无法连接数据库";
     "error.bad_query" => "A query parameter is invalid", "查询参数无效";
+    "error.bad_path" => "The address contains an invalid identifier", "地址中的标识符无效";
 
     // Punctuation that differs between the languages.
     "punct.colon" => ": ", "：";

@@ -5,12 +5,12 @@ use app::accounts::{
 };
 use app::{App, ListParams, Page};
 use axum::Json;
-use axum::extract::{FromRequestParts, Path, State};
+use axum::extract::{FromRequestParts, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::extract::{Caller, JsonBody, QueryParams, SESSION_COOKIE, cross_site, session_token, version_from};
+use crate::extract::{Caller, JsonBody, PathParams, QueryParams, SESSION_COOKIE, cross_site, session_token, version_from};
 use crate::problem::{ApiResult, Problem, WithLocale};
 
 /// Credentials for signing in.
@@ -106,7 +106,7 @@ pub async fn create_account(State(app): State<App>, Caller(ctx): Caller, JsonBod
 
 /// One account.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "auth", params(("id" = i64, Path)), responses((status = 200, body = AccountView), (status = 403, body = Problem)))]
-pub async fn get_account(State(app): State<App>, Caller(ctx): Caller, Path(id): Path<i64>) -> ApiResult<Json<AccountView>> {
+pub async fn get_account(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>) -> ApiResult<Json<AccountView>> {
     app.get_account(&ctx, id).await.localized(ctx.locale).map(Json)
 }
 
@@ -116,7 +116,7 @@ pub async fn get_account(State(app): State<App>, Caller(ctx): Caller, Path(id): 
 pub async fn update_account(
     State(app): State<App>,
     Caller(ctx): Caller,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
     headers: HeaderMap,
     JsonBody(mut patch): JsonBody<AccountPatch>,
 ) -> ApiResult<Json<AccountView>> {
@@ -127,7 +127,7 @@ pub async fn update_account(
 /// Grant a role (administrators).
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/grants", tag = "auth", params(("id" = i64, Path)), request_body = GrantInput,
     responses((status = 201, body = AccountView), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn add_grant(State(app): State<App>, Caller(ctx): Caller, Path(id): Path<i64>, JsonBody(grant): JsonBody<GrantInput>) -> ApiResult<impl IntoResponse> {
+pub async fn add_grant(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>, JsonBody(grant): JsonBody<GrantInput>) -> ApiResult<impl IntoResponse> {
     let view = app.add_grant(&ctx, id, grant).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, Json(view)))
 }
@@ -135,14 +135,14 @@ pub async fn add_grant(State(app): State<App>, Caller(ctx): Caller, Path(id): Pa
 /// Withdraw a role (administrators).
 #[utoipa::path(delete, path = "/api/v1/accounts/{id}/grants/{grant_id}", tag = "auth", params(("id" = i64, Path), ("grant_id" = i64, Path)),
     responses((status = 200, body = AccountView), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn remove_grant(State(app): State<App>, Caller(ctx): Caller, Path((id, grant_id)): Path<(i64, i64)>) -> ApiResult<Json<AccountView>> {
+pub async fn remove_grant(State(app): State<App>, Caller(ctx): Caller, PathParams((id, grant_id)): PathParams<(i64, i64)>) -> ApiResult<Json<AccountView>> {
     app.remove_grant(&ctx, id, grant_id).await.localized(ctx.locale).map(Json)
 }
 
 /// Set a password: your own (with the current one), or anyone's (administrators). Ends that account's sessions.
 #[utoipa::path(put, path = "/api/v1/accounts/{id}/password", tag = "auth", params(("id" = i64, Path)), request_body = PasswordChange,
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn change_password(State(app): State<App>, Caller(ctx): Caller, Path(id): Path<i64>, JsonBody(change): JsonBody<PasswordChange, 8192>) -> ApiResult<StatusCode> {
+pub async fn change_password(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>, JsonBody(change): JsonBody<PasswordChange, 8192>) -> ApiResult<StatusCode> {
     app.change_password(&ctx, id, change).await.localized(ctx.locale)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -172,6 +172,6 @@ pub async fn create_token(State(app): State<App>, Caller(ctx): Caller, JsonBody(
 /// Revoke an API token, effective at once.
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth", params(("id" = i64, Path)),
     responses((status = 200, body = ApiTokenView), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn revoke_token(State(app): State<App>, Caller(ctx): Caller, Path(id): Path<i64>) -> ApiResult<Json<ApiTokenView>> {
+pub async fn revoke_token(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>) -> ApiResult<Json<ApiTokenView>> {
     app.revoke_api_token(&ctx, id).await.localized(ctx.locale).map(Json)
 }

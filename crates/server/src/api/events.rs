@@ -34,8 +34,9 @@ pub struct EventParams {
     pub subject_id: Option<String>,
 }
 
-/// How often a stream re-checks that its credential is still valid, so a revoked token stops receiving at once.
-const REVALIDATE_EVERY: Duration = Duration::from_secs(15);
+/// How often (in the application's clock) a stream re-checks that its credential is still valid, so a revoked
+/// token or an ended session stops receiving within this time.
+const REVALIDATE_EVERY_MS: i64 = 15_000;
 /// How often a quiet stream looks for events written by other processes on SQLite (PostgreSQL notifies).
 const POLL_EVERY: Duration = Duration::from_secs(2);
 
@@ -47,15 +48,16 @@ struct StreamState {
     buffer: VecDeque<EventView>,
     notifications: watch::Receiver<i64>,
     credential_token: Option<String>,
-    last_check: tokio::time::Instant,
+    last_check_ms: i64,
 }
 
 impl StreamState {
     async fn still_valid(&mut self) -> bool {
-        if self.last_check.elapsed() < REVALIDATE_EVERY {
+        let now = self.app.now_ms();
+        if now - self.last_check_ms < REVALIDATE_EVERY_MS {
             return true;
         }
-        self.last_check = tokio::time::Instant::now();
+        self.last_check_ms = now;
         let Some(token) = &self.credential_token else { return true };
         let result = match self.ctx.credential {
             Credential::ApiToken(_) => self.app.context_from_api_token(token, self.ctx.locale, None).await,
@@ -156,6 +158,7 @@ pub async fn events(State(app): State<App>, Caller(ctx): Caller, headers: Header
         _ => None,
     };
     let state = StreamState {
+        last_check_ms: app.now_ms(),
         notifications: app.store().event_notifications(),
         app,
         ctx,
@@ -163,7 +166,6 @@ pub async fn events(State(app): State<App>, Caller(ctx): Caller, headers: Header
         last: start,
         buffer: VecDeque::new(),
         credential_token,
-        last_check: tokio::time::Instant::now(),
     };
     let mut response = Sse::new(stream(state)).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))).into_response();
     // Tell proxies not to buffer the stream.

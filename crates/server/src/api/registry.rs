@@ -8,11 +8,11 @@ use app::registry::teams::{NewTeam, TeamFilter, TeamPatch, TeamView};
 use app::{ListParams, Page};
 use app::App;
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::IntoResponse;
 
-use crate::extract::{Caller, JsonBody, QueryParams, version_from};
+use crate::extract::{Caller, JsonBody, PathParams, QueryParams, version_from};
 use crate::problem::{ApiResult, Problem, WithLocale};
 
 /// `?version=` for deletes (or send `If-Match`).
@@ -52,7 +52,7 @@ pub async fn create_jurisdiction(State(app): State<App>, Caller(ctx): Caller, Js
 /// One jurisdiction, with its boundary (public).
 #[utoipa::path(get, path = "/api/v1/jurisdictions/{id}", tag = "registry", params(("id" = i64, Path)),
     responses((status = 200, body = JurisdictionView), (status = 404, body = Problem)))]
-pub async fn get_jurisdiction(State(app): State<App>, Caller(ctx): Caller, Path(id): Path<i64>) -> ApiResult<impl IntoResponse> {
+pub async fn get_jurisdiction(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>) -> ApiResult<impl IntoResponse> {
     let view = app.get_jurisdiction(&ctx, id).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
@@ -63,7 +63,7 @@ pub async fn get_jurisdiction(State(app): State<App>, Caller(ctx): Caller, Path(
 pub async fn update_jurisdiction(
     State(app): State<App>,
     Caller(ctx): Caller,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
     headers: HeaderMap,
     JsonBody(mut patch): JsonBody<JurisdictionPatch, { 16 * 1024 * 1024 }>,
 ) -> ApiResult<impl IntoResponse> {
@@ -78,7 +78,7 @@ pub async fn update_jurisdiction(
 pub async fn delete_jurisdiction(
     State(app): State<App>,
     Caller(ctx): Caller,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
     headers: HeaderMap,
     QueryParams(param): QueryParams<VersionParam>,
 ) -> ApiResult<StatusCode> {
@@ -148,7 +148,7 @@ pub async fn create_organization(State(app): State<App>, Caller(ctx): Caller, Js
 /// One organization.
 #[utoipa::path(get, path = "/api/v1/organizations/{id}", tag = "registry", params(("id" = i64, Path)),
     responses((status = 200, body = OrganizationView), (status = 404, body = Problem)))]
-pub async fn get_organization(State(app): State<App>, Caller(ctx): Caller, Path(id): Path<i64>) -> ApiResult<impl IntoResponse> {
+pub async fn get_organization(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>) -> ApiResult<impl IntoResponse> {
     let view = app.get_organization(&ctx, id).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
@@ -159,7 +159,7 @@ pub async fn get_organization(State(app): State<App>, Caller(ctx): Caller, Path(
 pub async fn update_organization(
     State(app): State<App>,
     Caller(ctx): Caller,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
     headers: HeaderMap,
     JsonBody(mut patch): JsonBody<OrganizationPatch>,
 ) -> ApiResult<impl IntoResponse> {
@@ -174,7 +174,7 @@ pub async fn update_organization(
 pub async fn delete_organization(
     State(app): State<App>,
     Caller(ctx): Caller,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
     headers: HeaderMap,
     QueryParams(param): QueryParams<VersionParam>,
 ) -> ApiResult<StatusCode> {
@@ -218,7 +218,7 @@ pub struct RevealParams {
 /// One member; personal data masked unless revealed with a purpose.
 #[utoipa::path(get, path = "/api/v1/members/{id}", tag = "registry", params(("id" = i64, Path), RevealParams),
     responses((status = 200, body = MemberView), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn get_member(State(app): State<App>, Caller(ctx): Caller, Path(id): Path<i64>, QueryParams(reveal): QueryParams<RevealParams>) -> ApiResult<impl IntoResponse> {
+pub async fn get_member(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>, QueryParams(reveal): QueryParams<RevealParams>) -> ApiResult<impl IntoResponse> {
     let purpose = if reveal.reveal { Some(reveal.purpose.unwrap_or_default()) } else { None };
     let view = app.get_member(&ctx, id, purpose.as_deref()).await.localized(ctx.locale)?;
     Ok((etag(view.version), [(axum::http::header::CACHE_CONTROL, "no-store")], Json(view)))
@@ -230,7 +230,7 @@ pub async fn get_member(State(app): State<App>, Caller(ctx): Caller, Path(id): P
 pub async fn update_member(
     State(app): State<App>,
     Caller(ctx): Caller,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
     headers: HeaderMap,
     JsonBody(mut patch): JsonBody<MemberPatch>,
 ) -> ApiResult<impl IntoResponse> {
@@ -245,7 +245,7 @@ pub async fn update_member(
 pub async fn delete_member(
     State(app): State<App>,
     Caller(ctx): Caller,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
     headers: HeaderMap,
     QueryParams(param): QueryParams<VersionParam>,
 ) -> ApiResult<StatusCode> {
@@ -278,7 +278,7 @@ pub async fn create_team(State(app): State<App>, Caller(ctx): Caller, JsonBody(i
 /// One team.
 #[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "registry", params(("id" = i64, Path)),
     responses((status = 200, body = TeamView), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn get_team(State(app): State<App>, Caller(ctx): Caller, Path(id): Path<i64>) -> ApiResult<impl IntoResponse> {
+pub async fn get_team(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>) -> ApiResult<impl IntoResponse> {
     let view = app.get_team(&ctx, id).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
@@ -289,7 +289,7 @@ pub async fn get_team(State(app): State<App>, Caller(ctx): Caller, Path(id): Pat
 pub async fn update_team(
     State(app): State<App>,
     Caller(ctx): Caller,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
     headers: HeaderMap,
     JsonBody(mut patch): JsonBody<TeamPatch>,
 ) -> ApiResult<impl IntoResponse> {
@@ -304,7 +304,7 @@ pub async fn update_team(
 pub async fn delete_team(
     State(app): State<App>,
     Caller(ctx): Caller,
-    Path(id): Path<i64>,
+    PathParams(id): PathParams<i64>,
     headers: HeaderMap,
     QueryParams(param): QueryParams<VersionParam>,
 ) -> ApiResult<StatusCode> {

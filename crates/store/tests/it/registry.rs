@@ -190,14 +190,22 @@ async fn members_round_trip_and_list_by_visibility(t: &TestStore) {
         }
     };
     assert_eq!(ids(Visibility::Everything).await, vec![a.id, b.id, c.id]);
-    let community_a_only = Visibility::Some { subtrees: vec![community_a.path.clone()], organizations: vec![], own_id: None };
+    let community_a_only = Visibility::Some { subtrees: vec![community_a.path.clone()], ancestors_of: vec![], organizations: vec![], own_id: None };
     assert_eq!(ids(community_a_only).await, vec![a.id]);
-    let water_only = Visibility::Some { subtrees: vec![], organizations: vec![water.id], own_id: None };
+    let water_only = Visibility::Some { subtrees: vec![], ancestors_of: vec![], organizations: vec![water.id], own_id: None };
     assert_eq!(ids(water_only).await, vec![b.id]);
-    let own = Visibility::Some { subtrees: vec![], organizations: vec![], own_id: Some(c.id) };
+    let own = Visibility::Some { subtrees: vec![], ancestors_of: vec![], organizations: vec![], own_id: Some(c.id) };
     assert_eq!(ids(own).await, vec![c.id]);
-    let nothing = Visibility::Some { subtrees: vec![], organizations: vec![], own_id: None };
+    let nothing = Visibility::Some { subtrees: vec![], ancestors_of: vec![], organizations: vec![], own_id: None };
     assert_eq!(ids(nothing).await, Vec::<i64>::new());
+
+    // Organizations placed above a scope are visible through `ancestors_of`; those beside it are not.
+    let beside = insert_org(t, community_b, "beside").await;
+    let above = ListQuery::new(Visibility::Some { subtrees: vec![], ancestors_of: vec![grid.path.clone()], organizations: vec![], own_id: None }, 100);
+    let mut r = t.store.reader().await.unwrap();
+    let visible: Vec<i64> = list_organizations(&mut r.conn(), &above).await.unwrap().items.iter().map(|o| o.id).collect();
+    assert_eq!(visible, vec![water.id]);
+    assert_ne!(beside.id, water.id);
 }
 
 async fn search_paging_and_sorting(t: &TestStore) {
