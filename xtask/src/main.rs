@@ -49,10 +49,8 @@ fn test(extra: &[String]) -> Result<ExitCode, String> {
         excluded.push("test(/postgres/)");
     }
     if !excluded.is_empty() {
-        let message = format!(
-            "these tests cannot run because their service did not start: {}; see the messages above",
-            excluded.join(", ")
-        );
+        let message =
+            format!("these tests cannot run because their service did not start: {}; see the messages above", excluded.join(", "));
         if in_ci() {
             return Err(message);
         }

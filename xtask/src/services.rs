@@ -113,7 +113,8 @@ impl Postgres {
             "-p {POSTGRES_PORT} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300 -c shared_buffers=64MB"
         );
         let log = dir.join("postgres.log").to_string_lossy().into_owned();
-        let output = run_as(as_postgres_user, &bin.join("pg_ctl"), &["-D", &data_text, "-o", &options, "-l", &log, "-w", "-t", "60", "start"])?;
+        let output =
+            run_as(as_postgres_user, &bin.join("pg_ctl"), &["-D", &data_text, "-o", &options, "-l", &log, "-w", "-t", "60", "start"])?;
         if !output.status.success() {
             let log_text = std::fs::read_to_string(&log).unwrap_or_default();
             return Err(format!("pg_ctl start failed: {}\n{log_text}", String::from_utf8_lossy(&output.stderr)));

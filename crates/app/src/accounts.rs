@@ -166,7 +166,9 @@ pub struct CreatedApiToken {
 
 fn grant_view(grant: GrantRow, locale: Locale) -> GrantView {
     GrantView {
-        role_label: AccountRole::parse("role", &grant.role).map(|role| role.label(locale).to_string()).unwrap_or_else(|_| grant.role.clone()),
+        role_label: AccountRole::parse("role", &grant.role)
+            .map(|role| role.label(locale).to_string())
+            .unwrap_or_else(|_| grant.role.clone()),
         id: grant.id,
         role: grant.role,
         jurisdiction_id: grant.jurisdiction_id,
@@ -247,7 +249,14 @@ impl App {
         Ok(CheckedGrant { role, jurisdiction_id: grant.jurisdiction_id, organization_id: grant.organization_id })
     }
 
-    async fn require(&self, ctx: &Context, action: Action, resource: &Resource<'_>, audit_action: &str, object_id: Option<String>) -> Result<(), AppError> {
+    async fn require(
+        &self,
+        ctx: &Context,
+        action: Action,
+        resource: &Resource<'_>,
+        audit_action: &str,
+        object_id: Option<String>,
+    ) -> Result<(), AppError> {
         if let Decision::Deny(reason) = decide(ctx, action, resource) {
             let object_type = resource.kind.code();
             return Err(self.refuse(ctx, audit_action, object_type, object_id, reason).await);
@@ -277,7 +286,8 @@ impl App {
             grants.push(self.check_grant(&format!("grants[{index}]"), grant).await?);
         }
         let password_hash = self.hash_password(&password).await?;
-        let account = repo::NewAccount { username: username.as_str().to_string(), display_name, password_hash, locale, member_id: input.member_id };
+        let account =
+            repo::NewAccount { username: username.as_str().to_string(), display_name, password_hash, locale, member_id: input.member_id };
         let (app, ctx2) = (self.clone(), ctx.clone());
         let (row, grant_rows) = self
             .transact(move |c| {
@@ -290,7 +300,11 @@ impl App {
                     let grant_rows = repo::grants_of(c, row.id).await?;
                     let roles: Vec<&str> = grants.iter().map(|grant| grant.role.code()).collect();
                     let payload = serde_json::json!({ "id": row.id, "username": row.username, "roles": roles });
-                    store::events::append(c, &app.event(&ctx2, "account.created", "account", row.id, None, None, Classification::Internal, payload.clone())).await?;
+                    store::events::append(
+                        c,
+                        &app.event(&ctx2, "account.created", "account", row.id, None, None, Classification::Internal, payload.clone()),
+                    )
+                    .await?;
                     let mut record = app.audit(&ctx2, "account.create", "account", Some(row.id.to_string()));
                     record.details = payload;
                     store::audit::append(c, &record).await?;
@@ -338,7 +352,8 @@ impl App {
         let version = patch.version.ok_or(AppError::VersionRequired)?;
         let administrative = patch.disabled.is_some() || patch.member_id.is_some();
         let admin_probe = Resource::new(ResourceKind::Account, Classification::Internal);
-        let decision = if administrative { decide(ctx, Action::Update, &admin_probe) } else { decide(ctx, Action::Update, &account_resource(id)) };
+        let decision =
+            if administrative { decide(ctx, Action::Update, &admin_probe) } else { decide(ctx, Action::Update, &account_resource(id)) };
         if let Decision::Deny(reason) = decision {
             return Err(self.refuse(ctx, "account.update", "account", Some(id.to_string()), reason).await);
         }
@@ -366,7 +381,11 @@ impl App {
                             c.execute("DELETE FROM sessions WHERE account_id = $1", store::params![id]).await?;
                         }
                         let payload = serde_json::json!({ "id": id, "version": new_version, "disabled": fields.disabled });
-                        store::events::append(c, &app.event(&ctx2, "account.updated", "account", id, None, None, Classification::Internal, payload.clone())).await?;
+                        store::events::append(
+                            c,
+                            &app.event(&ctx2, "account.updated", "account", id, None, None, Classification::Internal, payload.clone()),
+                        )
+                        .await?;
                         let mut record = app.audit(&ctx2, "account.update", "account", Some(id.to_string()));
                         record.details = payload;
                         store::audit::append(c, &record).await?;
@@ -383,7 +402,14 @@ impl App {
 
     /// Grants a role (administrators).
     pub async fn add_grant(&self, ctx: &Context, account_id: i64, grant: GrantInput) -> Result<AccountView, AppError> {
-        self.require(ctx, Action::Update, &Resource::new(ResourceKind::Account, Classification::Internal), "account.grant", Some(account_id.to_string())).await?;
+        self.require(
+            ctx,
+            Action::Update,
+            &Resource::new(ResourceKind::Account, Classification::Internal),
+            "account.grant",
+            Some(account_id.to_string()),
+        )
+        .await?;
         let checked = self.check_grant("grant", &grant).await?;
         let (app, ctx2) = (self.clone(), ctx.clone());
         self.transact(move |c| {
@@ -407,16 +433,40 @@ impl App {
 
     /// Withdraws a role (administrators).
     pub async fn remove_grant(&self, ctx: &Context, account_id: i64, grant_id: i64) -> Result<AccountView, AppError> {
-        self.require(ctx, Action::Update, &Resource::new(ResourceKind::Account, Classification::Internal), "account.revoke_grant", Some(account_id.to_string())).await?;
+        self.require(
+            ctx,
+            Action::Update,
+            &Resource::new(ResourceKind::Account, Classification::Internal),
+            "account.revoke_grant",
+            Some(account_id.to_string()),
+        )
+        .await?;
         let (app, ctx2) = (self.clone(), ctx.clone());
         self.transact(move |c| {
             Box::pin(async move {
                 if !repo::delete_grant(c, account_id, grant_id).await? {
                     return Err(AppError::NotFound { kind: ResourceKind::Account });
                 }
-                c.execute("UPDATE accounts SET version = version + 1, updated_at = $1 WHERE id = $2", store::params![app.now_ms(), account_id]).await?;
+                c.execute(
+                    "UPDATE accounts SET version = version + 1, updated_at = $1 WHERE id = $2",
+                    store::params![app.now_ms(), account_id],
+                )
+                .await?;
                 let payload = serde_json::json!({ "id": account_id, "grant_id": grant_id });
-                store::events::append(c, &app.event(&ctx2, "account.grant_revoked", "account", account_id, None, None, Classification::Internal, payload.clone())).await?;
+                store::events::append(
+                    c,
+                    &app.event(
+                        &ctx2,
+                        "account.grant_revoked",
+                        "account",
+                        account_id,
+                        None,
+                        None,
+                        Classification::Internal,
+                        payload.clone(),
+                    ),
+                )
+                .await?;
                 let mut record = app.audit(&ctx2, "account.revoke_grant", "account", Some(account_id.to_string()));
                 record.details = payload;
                 store::audit::append(c, &record).await?;
@@ -433,7 +483,9 @@ impl App {
         let own = ctx.account_id() == Some(account_id) && !ctx.is_system();
         let admin = decide(ctx, Action::Update, &Resource::new(ResourceKind::Account, Classification::Internal)).is_allowed();
         if !own && !admin {
-            return Err(self.refuse(ctx, "account.password", "account", Some(account_id.to_string()), domain::policy::DenyReason::NotPermitted).await);
+            return Err(self
+                .refuse(ctx, "account.password", "account", Some(account_id.to_string()), domain::policy::DenyReason::NotPermitted)
+                .await);
         }
         let account = {
             let mut reader = self.store().reader().await?;
@@ -475,7 +527,9 @@ impl App {
         let expires_at = match input.expires_in_days {
             None => None,
             Some(days) if (1..=3650).contains(&days) => Some(self.now_ms() + days * 86_400_000),
-            Some(_) => return Err(Invalid::new("expires_in_days", InvalidReason::OutOfRange { min: "1".into(), max: "3650".into() }).into()),
+            Some(_) => {
+                return Err(Invalid::new("expires_in_days", InvalidReason::OutOfRange { min: "1".into(), max: "3650".into() }).into());
+            }
         };
         {
             let mut reader = self.store().reader().await?;

@@ -84,7 +84,9 @@ impl App {
         let limit = match params.limit {
             None => 100,
             Some(limit) if (1..=500).contains(&limit) => limit,
-            Some(_) => return Err(domain::Invalid::new("limit", domain::InvalidReason::OutOfRange { min: "1".into(), max: "500".into() }).into()),
+            Some(_) => {
+                return Err(domain::Invalid::new("limit", domain::InvalidReason::OutOfRange { min: "1".into(), max: "500".into() }).into());
+            }
         };
         if let Some(decision) = &params.decision {
             if decision != "allow" && decision != "deny" {

@@ -31,7 +31,10 @@ impl App {
         tokio::task::spawn_blocking(move || {
             let mut salt = [0u8; 16];
             getrandom::fill(&mut salt).map_err(|error| AppError::Internal(format!("no randomness: {error}")))?;
-            hasher.hash_password_with_salt(password.as_bytes(), &salt).map(|hash| hash.to_string()).map_err(|error| AppError::Internal(format!("argon2: {error}")))
+            hasher
+                .hash_password_with_salt(password.as_bytes(), &salt)
+                .map(|hash| hash.to_string())
+                .map_err(|error| AppError::Internal(format!("argon2: {error}")))
         })
         .await
         .map_err(|error| AppError::Internal(error.to_string()))?
@@ -39,7 +42,9 @@ impl App {
 
     /// Checks a password against a stored hash (the hash carries its own parameters).
     async fn verify_password(&self, password: String, hash: String) -> bool {
-        tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok()).await.unwrap_or(false)
+        tokio::task::spawn_blocking(move || Argon2::default().verify_password(password.as_bytes(), hash.as_str()).is_ok())
+            .await
+            .unwrap_or(false)
     }
 
     /// Signs in with a username and password. Refuses while the username or the client address is locked out
@@ -109,7 +114,10 @@ impl App {
             return Err(AppError::InvalidCredentials);
         };
         if account.disabled {
-            let record = crate::util::refusal(self.audit(ctx, "auth.login", "account", Some(account.id.to_string())), domain::policy::DenyReason::NotPermitted);
+            let record = crate::util::refusal(
+                self.audit(ctx, "auth.login", "account", Some(account.id.to_string())),
+                domain::policy::DenyReason::NotPermitted,
+            );
             self.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
             return Err(AppError::AccountDisabled);
         }
@@ -151,7 +159,8 @@ impl App {
     /// The caller behind a session cookie's token; `InvalidToken` if unknown or expired.
     pub async fn context_from_session(&self, token: &str, locale: Locale, client_address: Option<String>) -> Result<Context, AppError> {
         let mut reader = self.store().reader().await?;
-        let account_id = repo::session_account(&mut reader.conn(), &sha256_hex(token), self.now_ms()).await?.ok_or(AppError::InvalidToken)?;
+        let account_id =
+            repo::session_account(&mut reader.conn(), &sha256_hex(token), self.now_ms()).await?.ok_or(AppError::InvalidToken)?;
         drop(reader);
         self.context_for_account(account_id, Credential::Session, locale, client_address).await
     }
@@ -162,13 +171,20 @@ impl App {
             return Err(AppError::InvalidToken);
         }
         let mut reader = self.store().reader().await?;
-        let (account_id, token_id) = repo::api_token_account(&mut reader.conn(), &sha256_hex(token), self.now_ms()).await?.ok_or(AppError::InvalidToken)?;
+        let (account_id, token_id) =
+            repo::api_token_account(&mut reader.conn(), &sha256_hex(token), self.now_ms()).await?.ok_or(AppError::InvalidToken)?;
         drop(reader);
         self.context_for_account(account_id, Credential::ApiToken(token_id), locale, client_address).await
     }
 
     /// The context of an account: its subject (grants with scope paths) and labels.
-    pub async fn context_for_account(&self, account_id: i64, credential: Credential, locale: Locale, client_address: Option<String>) -> Result<Context, AppError> {
+    pub async fn context_for_account(
+        &self,
+        account_id: i64,
+        credential: Credential,
+        locale: Locale,
+        client_address: Option<String>,
+    ) -> Result<Context, AppError> {
         let mut reader = self.store().reader().await?;
         let account = repo::get_account(&mut reader.conn(), account_id).await?.ok_or(AppError::InvalidToken)?;
         if account.disabled {

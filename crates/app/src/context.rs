@@ -34,7 +34,13 @@ pub struct Context {
 impl Context {
     /// The anonymous public.
     pub fn anonymous(locale: Locale) -> Context {
-        Context { subject: Subject::anonymous(), actor_label: "anonymous".into(), credential: Credential::Anonymous, locale, client_address: None }
+        Context {
+            subject: Subject::anonymous(),
+            actor_label: "anonymous".into(),
+            credential: Credential::Anonymous,
+            locale,
+            client_address: None,
+        }
     }
 
     /// The operator or a worker, with full rights.

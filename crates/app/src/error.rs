@@ -145,7 +145,12 @@ impl AppError {
         match self {
             AppError::Invalid(invalid) => invalid.message(locale),
             AppError::Forbidden { reason } => {
-                format!("{}{}{}", self.title(locale), i18n::text(locale, "punct.colon"), i18n::text(locale, &format!("deny.{}", reason.code())))
+                format!(
+                    "{}{}{}",
+                    self.title(locale),
+                    i18n::text(locale, "punct.colon"),
+                    i18n::text(locale, &format!("deny.{}", reason.code()))
+                )
             }
             AppError::Conflict { current } => i18n::format(locale, "error.version_conflict", &[("current", current.to_string())]),
             AppError::Duplicate { field } => i18n::format(locale, "error.duplicate", &[("field", field.clone())]),

@@ -22,10 +22,10 @@ use std::sync::Arc;
 
 pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::Context;
-pub use error::AppError;
-pub use util::{ListParams, Page};
 use domain::Locale;
+pub use error::AppError;
 use store::Store;
+pub use util::{ListParams, Page};
 
 /// Tunable settings of the application layer.
 #[derive(Debug, Clone)]

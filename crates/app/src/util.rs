@@ -79,7 +79,14 @@ impl App {
     }
 
     /// Writes the audit record of a refusal on its own and returns the error to give the caller.
-    pub(crate) async fn refuse(&self, ctx: &Context, action: &str, object_type: &str, object_id: Option<String>, reason: DenyReason) -> AppError {
+    pub(crate) async fn refuse(
+        &self,
+        ctx: &Context,
+        action: &str,
+        object_type: &str,
+        object_id: Option<String>,
+        reason: DenyReason,
+    ) -> AppError {
         let mut record = self.audit(ctx, action, object_type, object_id);
         record.allowed = false;
         record.reason = reason.code().to_string();

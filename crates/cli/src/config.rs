@@ -55,7 +55,9 @@ impl Settings {
         let data_dir = args.data_dir.clone().or(file.data_dir).unwrap_or_else(|| PathBuf::from("gridline-data"));
         let location = match args.database.clone().or(file.database_url) {
             Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => Location::Postgres(url),
-            Some(other) => anyhow::bail!("--database must be a postgres:// URL, not {other:?}; without it Gridline uses SQLite in the data directory"),
+            Some(other) => {
+                anyhow::bail!("--database must be a postgres:// URL, not {other:?}; without it Gridline uses SQLite in the data directory")
+            }
             None => Location::SqliteFile(data_dir.join("gridline.db")),
         };
         let mut app = app::Config::default();

@@ -202,7 +202,8 @@ fn main() -> ExitCode {
 
 fn init_tracing(serving: bool) {
     let default = if serving { "info,sqlx=warn,tower_http=warn" } else { "warn" };
-    let filter = tracing_subscriber::EnvFilter::try_from_env("GRIDLINE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    let filter =
+        tracing_subscriber::EnvFilter::try_from_env("GRIDLINE_LOG").unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
@@ -335,7 +336,13 @@ async fn find_account(app: &App, username: &str, locale: Locale) -> anyhow::Resu
     }
 }
 
-async fn grant_input(app: &App, role: String, jurisdiction: Option<String>, organization: Option<String>, locale: Locale) -> anyhow::Result<app::accounts::GrantInput> {
+async fn grant_input(
+    app: &App,
+    role: String,
+    jurisdiction: Option<String>,
+    organization: Option<String>,
+    locale: Locale,
+) -> anyhow::Result<app::accounts::GrantInput> {
     let jurisdiction_id = match jurisdiction {
         Some(code) => Some(
             app.find_jurisdiction_by_code(&code)
@@ -402,7 +409,14 @@ async fn user(app: &App, command: UserCommand, locale: Locale) -> anyhow::Result
             let page = app.list_accounts(&ctx, &params).await.map_err(|e| app_error(e, locale))?;
             for account in page.items {
                 let roles: Vec<String> = account.grants.iter().map(|g| g.role_label.clone()).collect();
-                println!("{:>5}  {:<24} {:<24} {}{}", account.id, account.username, account.display_name, roles.join(", "), if account.disabled { "  (disabled)" } else { "" });
+                println!(
+                    "{:>5}  {:<24} {:<24} {}{}",
+                    account.id,
+                    account.username,
+                    account.display_name,
+                    roles.join(", "),
+                    if account.disabled { "  (disabled)" } else { "" }
+                );
             }
         }
     }

@@ -17,16 +17,10 @@ impl GeoPoint {
     /// Parses a position; `field` names the input it came from.
     pub fn parse(field: &str, lon: f64, lat: f64) -> Result<GeoPoint, Invalid> {
         if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
-            return Err(Invalid::new(
-                format!("{field}.lon"),
-                InvalidReason::OutOfRange { min: "-180".into(), max: "180".into() },
-            ));
+            return Err(Invalid::new(format!("{field}.lon"), InvalidReason::OutOfRange { min: "-180".into(), max: "180".into() }));
         }
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
-            return Err(Invalid::new(
-                format!("{field}.lat"),
-                InvalidReason::OutOfRange { min: "-90".into(), max: "90".into() },
-            ));
+            return Err(Invalid::new(format!("{field}.lat"), InvalidReason::OutOfRange { min: "-90".into(), max: "90".into() }));
         }
         Ok(GeoPoint { lon, lat })
     }
@@ -60,7 +54,9 @@ impl GeoPoint {
             return Err(Invalid::new(field, InvalidReason::Malformed { expected: "[lon, lat]" }));
         }
         let number = |index: usize| {
-            array[index].as_f64().ok_or_else(|| Invalid::new(format!("{field}[{index}]"), InvalidReason::Malformed { expected: "a number" }))
+            array[index]
+                .as_f64()
+                .ok_or_else(|| Invalid::new(format!("{field}[{index}]"), InvalidReason::Malformed { expected: "a number" }))
         };
         let (lon, lat) = (number(0)?, number(1)?);
         if !(-180.0..=180.0).contains(&lon) {
@@ -99,7 +95,10 @@ impl BBox {
 
     /// Parses `west,south,east,north` as used by `?bbox=` query parameters.
     pub fn parse(field: &str, text: &str) -> Result<BBox, Invalid> {
-        let parts: Vec<f64> = text.split(',').map(|part| part.trim().parse::<f64>()).collect::<Result<_, _>>()
+        let parts: Vec<f64> = text
+            .split(',')
+            .map(|part| part.trim().parse::<f64>())
+            .collect::<Result<_, _>>()
             .map_err(|_| Invalid::new(field, InvalidReason::Malformed { expected: "west,south,east,north" }))?;
         let [west, south, east, north] = parts[..] else {
             return Err(Invalid::new(field, InvalidReason::Malformed { expected: "west,south,east,north" }));
@@ -176,7 +175,10 @@ impl Ring {
         for pair in self.0.windows(2) {
             let (a, b) = (pair[0], pair[1]);
             let cross = (b.lon - a.lon) * (point.lat - a.lat) - (b.lat - a.lat) * (point.lon - a.lon);
-            let within_box = point.lon >= a.lon.min(b.lon) && point.lon <= a.lon.max(b.lon) && point.lat >= a.lat.min(b.lat) && point.lat <= a.lat.max(b.lat);
+            let within_box = point.lon >= a.lon.min(b.lon)
+                && point.lon <= a.lon.max(b.lon)
+                && point.lat >= a.lat.min(b.lat)
+                && point.lat <= a.lat.max(b.lat);
             if cross == 0.0 && within_box {
                 return true;
             }
@@ -306,7 +308,11 @@ fn on_ring(ring: &Ring, point: GeoPoint) -> bool {
     ring.points().windows(2).any(|pair| {
         let (a, b) = (pair[0], pair[1]);
         let cross = (b.lon - a.lon) * (point.lat - a.lat) - (b.lat - a.lat) * (point.lon - a.lon);
-        cross == 0.0 && point.lon >= a.lon.min(b.lon) && point.lon <= a.lon.max(b.lon) && point.lat >= a.lat.min(b.lat) && point.lat <= a.lat.max(b.lat)
+        cross == 0.0
+            && point.lon >= a.lon.min(b.lon)
+            && point.lon <= a.lon.max(b.lon)
+            && point.lat >= a.lat.min(b.lat)
+            && point.lat <= a.lat.max(b.lat)
     })
 }
 
@@ -321,7 +327,8 @@ mod tests {
 
     #[test]
     fn parses_polygons_and_multipolygons() {
-        let polygon = MultiPolygon::from_geojson("boundary", &json!({"type": "Polygon", "coordinates": [square(121.0, 31.0, 0.1)]})).unwrap();
+        let polygon =
+            MultiPolygon::from_geojson("boundary", &json!({"type": "Polygon", "coordinates": [square(121.0, 31.0, 0.1)]})).unwrap();
         assert_eq!(polygon.polygons().len(), 1);
         let bbox = polygon.bbox();
         assert_eq!((bbox.min_lon, bbox.max_lat), (121.0, 31.1));
@@ -354,10 +361,26 @@ mod tests {
         check(json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [1, 1], [0, 1]]]}), "boundary.coordinates[0]", "ring_not_closed");
         check(json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [0, 0]]]}), "boundary.coordinates[0]", "ring_too_short");
         check(json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 0], [2, 0], [0, 0]]]}), "boundary.coordinates[0]", "zero_area");
-        check(json!({"type": "Polygon", "coordinates": [[[0, 0], [181, 0], [1, 1], [0, 0]]]}), "boundary.coordinates[0][1][0]", "out_of_range");
-        check(json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 91], [1, 1], [0, 0]]]}), "boundary.coordinates[0][1][1]", "out_of_range");
-        check(json!({"type": "Polygon", "coordinates": [[[0, 0], [1, "x"], [1, 1], [0, 0]]]}), "boundary.coordinates[0][1][1]", "malformed");
-        check(json!({"type": "MultiPolygon", "coordinates": [[square(0.0, 0.0, 1.0)], [[[0, 0]]]]}), "boundary.coordinates[1][0]", "ring_too_short");
+        check(
+            json!({"type": "Polygon", "coordinates": [[[0, 0], [181, 0], [1, 1], [0, 0]]]}),
+            "boundary.coordinates[0][1][0]",
+            "out_of_range",
+        );
+        check(
+            json!({"type": "Polygon", "coordinates": [[[0, 0], [1, 91], [1, 1], [0, 0]]]}),
+            "boundary.coordinates[0][1][1]",
+            "out_of_range",
+        );
+        check(
+            json!({"type": "Polygon", "coordinates": [[[0, 0], [1, "x"], [1, 1], [0, 0]]]}),
+            "boundary.coordinates[0][1][1]",
+            "malformed",
+        );
+        check(
+            json!({"type": "MultiPolygon", "coordinates": [[square(0.0, 0.0, 1.0)], [[[0, 0]]]]}),
+            "boundary.coordinates[1][0]",
+            "ring_too_short",
+        );
         check(json!("text"), "boundary", "malformed");
     }
 

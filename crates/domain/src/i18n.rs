@@ -141,11 +141,8 @@ mod tests {
     }
 
     fn placeholders(text: &str) -> Vec<String> {
-        let mut names: Vec<String> = text
-            .split('{')
-            .skip(1)
-            .filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_string()))
-            .collect();
+        let mut names: Vec<String> =
+            text.split('{').skip(1).filter_map(|rest| rest.split_once('}').map(|(name, _)| name.to_string())).collect();
         names.sort();
         names
     }

@@ -243,7 +243,10 @@ const PEOPLE: &[ResourceKind] = &[ResourceKind::Organization, ResourceKind::Memb
 
 /// Kinds whose records are placed in the jurisdiction tree, and so can be in a role's jurisdiction scope.
 fn is_placed(kind: ResourceKind) -> bool {
-    matches!(kind, ResourceKind::Jurisdiction | ResourceKind::Organization | ResourceKind::Member | ResourceKind::Team | ResourceKind::Event)
+    matches!(
+        kind,
+        ResourceKind::Jurisdiction | ResourceKind::Organization | ResourceKind::Member | ResourceKind::Team | ResourceKind::Event
+    )
 }
 
 /// The capability a role has over things inside its jurisdiction scope.
@@ -312,7 +315,11 @@ fn check_capability(capability: &Capability, action: Action, resource: &Resource
             None => Err(DenyReason::NotPermitted),
         },
         Action::Create | Action::Update | Action::Delete => {
-            if capability.writes.contains(&resource.kind) { Ok(()) } else { Err(DenyReason::NotPermitted) }
+            if capability.writes.contains(&resource.kind) {
+                Ok(())
+            } else {
+                Err(DenyReason::NotPermitted)
+            }
         }
     }
 }

@@ -38,10 +38,9 @@ impl JurisdictionLevel {
     /// real boundary data often lacks a tier (districts imported without their city, grids under a sub-district).
     pub fn check_parent(self, parent: Option<JurisdictionLevel>) -> Result<(), Invalid> {
         match parent {
-            Some(parent) if parent.rank() >= self.rank() => Err(Invalid::new(
-                "parent_id",
-                InvalidReason::BadParentLevel { child: self.code(), parent: parent.code() },
-            )),
+            Some(parent) if parent.rank() >= self.rank() => {
+                Err(Invalid::new("parent_id", InvalidReason::BadParentLevel { child: self.code(), parent: parent.code() }))
+            }
             _ => Ok(()),
         }
     }
@@ -309,7 +308,13 @@ impl Credential {
     pub const WARNING_DAYS: i32 = 30;
 
     /// Parses a credential from its parts; `field` is the path of the credential in the input.
-    pub fn parse(field: &str, kind: &str, number: Option<&str>, issuer: Option<&str>, expires_on: Option<&str>) -> Result<Credential, Invalid> {
+    pub fn parse(
+        field: &str,
+        kind: &str,
+        number: Option<&str>,
+        issuer: Option<&str>,
+        expires_on: Option<&str>,
+    ) -> Result<Credential, Invalid> {
         Ok(Credential {
             kind: Skill::parse(&format!("{field}.kind"), kind)?,
             number: Name::parse_optional(&format!("{field}.number"), number)?,

@@ -206,7 +206,10 @@ impl Email {
         check_length(field, value, 3, 254)?;
         let plausible = match value.split_once('@') {
             Some((local, domain)) => {
-                !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+                !local.is_empty()
+                    && domain.contains('.')
+                    && !domain.starts_with('.')
+                    && !domain.ends_with('.')
                     && !value.chars().any(|c| c.is_whitespace() || c.is_control())
                     && !domain.contains('@')
             }

@@ -36,10 +36,12 @@ pub(crate) fn locale_of(parts: &Parts, app: &App) -> Locale {
 }
 
 fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
-    parts.headers.get_all(header::COOKIE).iter().filter_map(|value| value.to_str().ok()).flat_map(|value| value.split(';')).find_map(|pair| {
-        let (key, value) = pair.trim().split_once('=')?;
-        (key == name).then_some(value)
-    })
+    parts.headers.get_all(header::COOKIE).iter().filter_map(|value| value.to_str().ok()).flat_map(|value| value.split(';')).find_map(
+        |pair| {
+            let (key, value) = pair.trim().split_once('=')?;
+            (key == name).then_some(value)
+        },
+    )
 }
 
 /// The session token from the request's cookie, if any.
@@ -229,7 +231,12 @@ impl<T: DeserializeOwned + Send> FromRequestParts<App> for PathParams<T> {
         match axum::extract::Path::<T>::from_request_parts(parts, app).await {
             Ok(axum::extract::Path(value)) => Ok(PathParams(value)),
             Err(rejection) => {
-                let detail = format!("{}{}{}", domain::i18n::text(locale, "error.bad_path"), domain::i18n::text(locale, "punct.colon"), rejection.body_text());
+                let detail = format!(
+                    "{}{}{}",
+                    domain::i18n::text(locale, "error.bad_path"),
+                    domain::i18n::text(locale, "punct.colon"),
+                    rejection.body_text()
+                );
                 Err(Problem::new(StatusCode::BAD_REQUEST, "bad_path", locale, detail))
             }
         }

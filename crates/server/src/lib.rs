@@ -24,8 +24,7 @@ use crate::problem::Problem;
 
 /// The Content-Security-Policy of every response: only this origin's own scripts, styles and images; no
 /// framing; no plugins.
-pub const CONTENT_SECURITY_POLICY: &str =
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
 
 /// Builds the whole HTTP application.
 pub fn router(app: App) -> Router {
@@ -35,7 +34,10 @@ pub fn router(app: App) -> Router {
     let metrics_for_route = metrics.clone();
     Router::new()
         .merge(api)
-        .route("/api/openapi.json", axum::routing::get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json.as_str().to_string()) }))
+        .route(
+            "/api/openapi.json",
+            axum::routing::get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json.as_str().to_string()) }),
+        )
         .route(
             "/metrics",
             axum::routing::get(move |State(app): State<App>| async move {
@@ -62,6 +64,10 @@ async fn method_not_allowed(Lang(locale): Lang) -> Response {
 }
 
 /// Serves `router` on an already bound listener until `shutdown` completes, then finishes the requests in flight.
-pub async fn serve(listener: tokio::net::TcpListener, router: Router, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
     axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).with_graceful_shutdown(shutdown).await
 }

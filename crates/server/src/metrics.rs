@@ -53,7 +53,11 @@ impl Metrics {
         out.push_str("# TYPE gridline_http_requests_total counter\n");
         if let Ok(requests) = self.requests.lock() {
             for ((method, route, status), count) in requests.iter() {
-                let _ = writeln!(out, "gridline_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {count}", escape(route));
+                let _ = writeln!(
+                    out,
+                    "gridline_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {count}",
+                    escape(route)
+                );
             }
         }
         out.push_str("# HELP gridline_http_request_duration_seconds HTTP request latency by method and route.\n");
@@ -62,7 +66,11 @@ impl Metrics {
             for ((method, route), histogram) in latency.iter() {
                 let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
                 for (index, bound) in BUCKETS.iter().enumerate() {
-                    let _ = writeln!(out, "gridline_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}", histogram.counts[index]);
+                    let _ = writeln!(
+                        out,
+                        "gridline_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {}",
+                        histogram.counts[index]
+                    );
                 }
                 let _ = writeln!(out, "gridline_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}", histogram.count);
                 let _ = writeln!(out, "gridline_http_request_duration_seconds_sum{{{labels}}} {}", histogram.sum);
@@ -72,9 +80,13 @@ impl Metrics {
         let pool = app.store().pool_stats();
         out.push_str("# HELP gridline_db_pool_connections Open database connections.\n# TYPE gridline_db_pool_connections gauge\n");
         let _ = writeln!(out, "gridline_db_pool_connections {}", pool.size);
-        out.push_str("# HELP gridline_db_pool_idle_connections Idle database connections.\n# TYPE gridline_db_pool_idle_connections gauge\n");
+        out.push_str(
+            "# HELP gridline_db_pool_idle_connections Idle database connections.\n# TYPE gridline_db_pool_idle_connections gauge\n",
+        );
         let _ = writeln!(out, "gridline_db_pool_idle_connections {}", pool.idle);
-        out.push_str("# HELP gridline_events_total Events written to the event stream (by every node).\n# TYPE gridline_events_total counter\n");
+        out.push_str(
+            "# HELP gridline_events_total Events written to the event stream (by every node).\n# TYPE gridline_events_total counter\n",
+        );
         let _ = writeln!(out, "gridline_events_total {}", *app.store().event_notifications().borrow());
         out
     }

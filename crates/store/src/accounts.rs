@@ -86,7 +86,15 @@ pub async fn insert_account(conn: &mut Conn<'_>, account: &NewAccount, at_ms: i6
         .fetch_one(
             "INSERT INTO accounts (username, display_name, password_hash, locale, member_id, disabled, version, created_at, updated_at)
              VALUES ($1, $2, $3, $4, $5, $6, 1, $7, $7) RETURNING id",
-            params![account.username.as_str(), account.display_name.as_str(), account.password_hash.as_str(), account.locale.as_str(), account.member_id, false, at_ms],
+            params![
+                account.username.as_str(),
+                account.display_name.as_str(),
+                account.password_hash.as_str(),
+                account.locale.as_str(),
+                account.member_id,
+                false,
+                at_ms
+            ],
         )
         .await?
         .get("id")?;
@@ -95,7 +103,11 @@ pub async fn insert_account(conn: &mut Conn<'_>, account: &NewAccount, at_ms: i6
 
 /// The account with `id`.
 pub async fn get_account(conn: &mut Conn<'_>, id: i64) -> Result<Option<AccountRow>, StoreError> {
-    conn.fetch_optional(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"), params![id]).await?.as_ref().map(decode_account).transpose()
+    conn.fetch_optional(format!("SELECT {ACCOUNT_COLUMNS} FROM accounts WHERE id = $1"), params![id])
+        .await?
+        .as_ref()
+        .map(decode_account)
+        .transpose()
 }
 
 /// The account with `username`.
@@ -126,7 +138,13 @@ pub struct AccountFields {
 }
 
 /// Rewrites an account's fields if it is still at `expected_version`.
-pub async fn update_account(conn: &mut Conn<'_>, id: i64, expected_version: i64, fields: &AccountFields, at_ms: i64) -> Result<Versioned, StoreError> {
+pub async fn update_account(
+    conn: &mut Conn<'_>,
+    id: i64,
+    expected_version: i64,
+    fields: &AccountFields,
+    at_ms: i64,
+) -> Result<Versioned, StoreError> {
     let changed = conn
         .execute(
             "UPDATE accounts SET display_name = $1, locale = $2, member_id = $3, disabled = $4, version = version + 1, updated_at = $5
@@ -146,7 +164,10 @@ pub async fn update_account(conn: &mut Conn<'_>, id: i64, expected_version: i64,
 /// Sets an account's password hash (and ends its sessions: a new password signs out everywhere).
 pub async fn set_password(conn: &mut Conn<'_>, id: i64, password_hash: &str, at_ms: i64) -> Result<bool, StoreError> {
     let changed = conn
-        .execute("UPDATE accounts SET password_hash = $1, version = version + 1, updated_at = $2 WHERE id = $3", params![password_hash, at_ms, id])
+        .execute(
+            "UPDATE accounts SET password_hash = $1, version = version + 1, updated_at = $2 WHERE id = $3",
+            params![password_hash, at_ms, id],
+        )
         .await?;
     conn.execute("DELETE FROM sessions WHERE account_id = $1", params![id]).await?;
     Ok(changed == 1)
@@ -191,7 +212,14 @@ pub async fn grants_of(conn: &mut Conn<'_>, account_id: i64) -> Result<Vec<Grant
 }
 
 /// Adds a grant.
-pub async fn insert_grant(conn: &mut Conn<'_>, account_id: i64, role: &str, jurisdiction_id: Option<i64>, organization_id: Option<i64>, at_ms: i64) -> Result<i64, StoreError> {
+pub async fn insert_grant(
+    conn: &mut Conn<'_>,
+    account_id: i64,
+    role: &str,
+    jurisdiction_id: Option<i64>,
+    organization_id: Option<i64>,
+    at_ms: i64,
+) -> Result<i64, StoreError> {
     conn.fetch_one(
         "INSERT INTO account_grants (account_id, role, jurisdiction_id, organization_id, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id",
         params![account_id, role, jurisdiction_id, organization_id, at_ms],
@@ -209,7 +237,13 @@ pub async fn delete_grant(conn: &mut Conn<'_>, account_id: i64, grant_id: i64) -
 // Sessions.
 
 /// Stores a session by the hash of its token.
-pub async fn insert_session(conn: &mut Conn<'_>, token_hash: &str, account_id: i64, at_ms: i64, expires_at_ms: i64) -> Result<(), StoreError> {
+pub async fn insert_session(
+    conn: &mut Conn<'_>,
+    token_hash: &str,
+    account_id: i64,
+    at_ms: i64,
+    expires_at_ms: i64,
+) -> Result<(), StoreError> {
     conn.execute(
         "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
         params![token_hash, account_id, at_ms, expires_at_ms],
@@ -292,11 +326,14 @@ pub async fn insert_api_token(
 
 /// The token with `id`.
 pub async fn get_api_token(conn: &mut Conn<'_>, id: i64) -> Result<Option<ApiTokenRow>, StoreError> {
-    conn.fetch_optional("SELECT id, account_id, name, prefix, created_at, expires_at, revoked_at FROM api_tokens WHERE id = $1", params![id])
-        .await?
-        .as_ref()
-        .map(decode_token)
-        .transpose()
+    conn.fetch_optional(
+        "SELECT id, account_id, name, prefix, created_at, expires_at, revoked_at FROM api_tokens WHERE id = $1",
+        params![id],
+    )
+    .await?
+    .as_ref()
+    .map(decode_token)
+    .transpose()
 }
 
 /// The account and token id of a live (unrevoked, unexpired) token with this hash.
@@ -344,7 +381,9 @@ pub struct Throttle {
 /// The throttle state of `key`.
 pub async fn throttle(conn: &mut Conn<'_>, key: &str) -> Result<Throttle, StoreError> {
     Ok(match conn.fetch_optional("SELECT failures, window_start, locked_until FROM login_throttle WHERE key = $1", params![key]).await? {
-        Some(row) => Throttle { failures: row.get("failures")?, window_start: row.get("window_start")?, locked_until: row.get("locked_until")? },
+        Some(row) => {
+            Throttle { failures: row.get("failures")?, window_start: row.get("window_start")?, locked_until: row.get("locked_until")? }
+        }
         None => Throttle::default(),
     })
 }

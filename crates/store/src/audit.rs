@@ -143,7 +143,8 @@ fn decode(row: &Row) -> Result<AuditRecord, StoreError> {
     })
 }
 
-const COLUMNS: &str = "seq, at, actor_account_id, actor_label, action, object_type, object_id, decision, reason, purpose, details, prev_hash, hash";
+const COLUMNS: &str =
+    "seq, at, actor_account_id, actor_label, action, object_type, object_id, decision, reason, purpose, details, prev_hash, hash";
 
 /// Filters for listing audit records.
 #[derive(Debug, Clone, Default)]
@@ -234,7 +235,10 @@ pub async fn verify(conn: &mut Conn<'_>) -> Result<Verification, StoreError> {
     }
     let head: i64 = conn.fetch_one("SELECT audit_seq FROM chain_heads WHERE id = 1", &[]).await?.get("audit_seq")?;
     if head != verifier.checked() {
-        return Ok(Verification::Broken { seq: verifier.checked() + 1, problem: ChainBreak::SequenceGap { expected: verifier.checked() + 1 } });
+        return Ok(Verification::Broken {
+            seq: verifier.checked() + 1,
+            problem: ChainBreak::SequenceGap { expected: verifier.checked() + 1 },
+        });
     }
     Ok(Verification::Intact { records: verifier.checked() })
 }

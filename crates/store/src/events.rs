@@ -61,7 +61,8 @@ pub struct Event {
 
 /// Appends an event; returns its sequence number.
 pub async fn append(conn: &mut Conn<'_>, event: &NewEvent) -> Result<i64, StoreError> {
-    let seq: i64 = conn.fetch_one("UPDATE chain_heads SET event_seq = event_seq + 1 WHERE id = 1 RETURNING event_seq", &[]).await?.get("event_seq")?;
+    let seq: i64 =
+        conn.fetch_one("UPDATE chain_heads SET event_seq = event_seq + 1 WHERE id = 1 RETURNING event_seq", &[]).await?.get("event_seq")?;
     conn.execute(
         "INSERT INTO events (seq, at, kind, subject_type, subject_id, actor_account_id, path, organization_id, classification, payload)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
@@ -160,15 +161,22 @@ fn decode(row: &Row) -> Result<Event, StoreError> {
         subject_type: row.get("subject_type")?,
         subject_id: row.get("subject_id")?,
         actor_account: row.get("actor_account_id")?,
-        path: path.as_deref().map(|text| JurisdictionPath::parse(text).ok_or_else(|| StoreError::Corrupt(format!("events.path {text}")))).transpose()?,
+        path: path
+            .as_deref()
+            .map(|text| JurisdictionPath::parse(text).ok_or_else(|| StoreError::Corrupt(format!("events.path {text}"))))
+            .transpose()?,
         organization: row.get("organization_id")?,
-        classification: Classification::parse("classification", &classification).map_err(|_| StoreError::Corrupt(format!("events.classification {classification}")))?,
+        classification: Classification::parse("classification", &classification)
+            .map_err(|_| StoreError::Corrupt(format!("events.classification {classification}")))?,
         payload: parse_json("events.payload", &row.get::<String>("payload")?)?,
     })
 }
 
 /// Listens for other nodes' events (PostgreSQL `LISTEN gridline_events`) and forwards their sequence numbers.
-pub(crate) async fn spawn_postgres_listener(pool: sqlx::PgPool, events: Arc<watch::Sender<i64>>) -> Result<tokio::task::JoinHandle<()>, StoreError> {
+pub(crate) async fn spawn_postgres_listener(
+    pool: sqlx::PgPool,
+    events: Arc<watch::Sender<i64>>,
+) -> Result<tokio::task::JoinHandle<()>, StoreError> {
     let mut listener = sqlx::postgres::PgListener::connect_with(&pool).await?;
     listener.listen("gridline_events").await?;
     Ok(tokio::spawn(async move {

@@ -216,9 +216,10 @@ impl Store {
         let pools = match &options.location {
             Location::SqliteFile(path) => {
                 if let Some(parent) = path.parent()
-                    && !parent.as_os_str().is_empty() {
-                        std::fs::create_dir_all(parent).map_err(|error| StoreError::Unavailable(format!("{}: {error}", parent.display())))?;
-                    }
+                    && !parent.as_os_str().is_empty()
+                {
+                    std::fs::create_dir_all(parent).map_err(|error| StoreError::Unavailable(format!("{}: {error}", parent.display())))?;
+                }
                 let connect = SqliteConnectOptions::new()
                     .filename(path)
                     .create_if_missing(true)
@@ -242,7 +243,8 @@ impl Store {
                 Pools::Sqlite { read, write }
             }
             Location::Postgres(url) => {
-                let connect = PgConnectOptions::from_str(url).map_err(|error| StoreError::Unavailable(format!("{}: {error}", redact_url(url))))?;
+                let connect =
+                    PgConnectOptions::from_str(url).map_err(|error| StoreError::Unavailable(format!("{}: {error}", redact_url(url))))?;
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections.max(2))
                     .acquire_timeout(Duration::from_secs(30))

@@ -93,7 +93,12 @@ fn like_pattern(text: &str) -> String {
 }
 
 /// Runs `query` against `spec`, returning decoded rows and the total count.
-pub async fn run<T>(conn: &mut Conn<'_>, spec: &TableSpec, query: &ListQuery, decode: impl Fn(&Row) -> Result<T, StoreError>) -> Result<Page<T>, StoreError> {
+pub async fn run<T>(
+    conn: &mut Conn<'_>,
+    spec: &TableSpec,
+    query: &ListQuery,
+    decode: impl Fn(&Row) -> Result<T, StoreError>,
+) -> Result<Page<T>, StoreError> {
     let mut params = Params::default();
     let mut clauses: Vec<String> = Vec::new();
     if let Visibility::Some { subtrees, ancestors_of, organizations, own_id } = &query.visibility {
@@ -103,8 +108,11 @@ pub async fn run<T>(conn: &mut Conn<'_>, spec: &TableSpec, query: &ListQuery, de
                 let (start, end) = subtree_range(subtree);
                 alternatives.push(format!("(path >= {} AND path < {})", params.push(start), params.push(end)));
             }
-            let ancestors: Vec<String> =
-                ancestors_of.iter().flat_map(|scope| scope.ancestors_and_self()).map(|path| params.push(path.as_str().to_string())).collect();
+            let ancestors: Vec<String> = ancestors_of
+                .iter()
+                .flat_map(|scope| scope.ancestors_and_self())
+                .map(|path| params.push(path.as_str().to_string()))
+                .collect();
             if !ancestors.is_empty() {
                 alternatives.push(format!("path IN ({})", ancestors.join(", ")));
             }
@@ -144,7 +152,8 @@ pub async fn run<T>(conn: &mut Conn<'_>, spec: &TableSpec, query: &ListQuery, de
         clauses.push(condition);
     }
     let where_clause = if clauses.is_empty() { String::new() } else { format!(" WHERE {}", clauses.join(" AND ")) };
-    let total: i64 = conn.fetch_one(format!("SELECT COUNT(*) AS total FROM {}{where_clause}", spec.table), params.values()).await?.get("total")?;
+    let total: i64 =
+        conn.fetch_one(format!("SELECT COUNT(*) AS total FROM {}{where_clause}", spec.table), params.values()).await?.get("total")?;
     let (sort_column, descending) = match &query.sort {
         Some((column, descending)) if spec.sortable.contains(&column.as_str()) => (column.as_str(), *descending),
         _ => (spec.sortable.first().copied().unwrap_or("id"), false),

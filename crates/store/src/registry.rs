@@ -24,7 +24,13 @@ fn parse_path(column: &str, text: &str) -> Result<JurisdictionPath, StoreError> 
 }
 
 /// Checks a conditional write: returns the outcome from the number of rows changed and the current version.
-async fn versioned_outcome(conn: &mut Conn<'_>, table: &'static str, id: i64, changed: u64, new_version: i64) -> Result<Versioned, StoreError> {
+async fn versioned_outcome(
+    conn: &mut Conn<'_>,
+    table: &'static str,
+    id: i64,
+    changed: u64,
+    new_version: i64,
+) -> Result<Versioned, StoreError> {
     if changed == 1 {
         return Ok(Versioned::Done(new_version));
     }
@@ -88,10 +94,8 @@ pub struct JurisdictionFields {
     pub bbox: Option<[f64; 4]>,
 }
 
-const JURISDICTION_COLUMNS: &str =
-    "id, parent_id, level, code, name_zh, name_en, path, timezone, NULL AS boundary, min_lon, min_lat, max_lon, max_lat, version, created_at, updated_at";
-const JURISDICTION_COLUMNS_WITH_BOUNDARY: &str =
-    "id, parent_id, level, code, name_zh, name_en, path, timezone, boundary, min_lon, min_lat, max_lon, max_lat, version, created_at, updated_at";
+const JURISDICTION_COLUMNS: &str = "id, parent_id, level, code, name_zh, name_en, path, timezone, NULL AS boundary, min_lon, min_lat, max_lon, max_lat, version, created_at, updated_at";
+const JURISDICTION_COLUMNS_WITH_BOUNDARY: &str = "id, parent_id, level, code, name_zh, name_en, path, timezone, boundary, min_lon, min_lat, max_lon, max_lat, version, created_at, updated_at";
 
 fn decode_bbox(row: &Row) -> Result<Option<[f64; 4]>, StoreError> {
     let parts: [Option<f64>; 4] = [row.get("min_lon")?, row.get("min_lat")?, row.get("max_lon")?, row.get("max_lat")?];
@@ -159,7 +163,11 @@ pub async fn insert_jurisdiction(
 /// The jurisdiction with `id`; its boundary only if `with_boundary`.
 pub async fn get_jurisdiction(conn: &mut Conn<'_>, id: i64, with_boundary: bool) -> Result<Option<JurisdictionRow>, StoreError> {
     let columns = if with_boundary { JURISDICTION_COLUMNS_WITH_BOUNDARY } else { JURISDICTION_COLUMNS };
-    conn.fetch_optional(format!("SELECT {columns} FROM jurisdictions WHERE id = $1"), params![id]).await?.as_ref().map(decode_jurisdiction).transpose()
+    conn.fetch_optional(format!("SELECT {columns} FROM jurisdictions WHERE id = $1"), params![id])
+        .await?
+        .as_ref()
+        .map(decode_jurisdiction)
+        .transpose()
 }
 
 /// The jurisdiction with `code`, without its boundary.
@@ -172,7 +180,13 @@ pub async fn get_jurisdiction_by_code(conn: &mut Conn<'_>, code: &str) -> Result
 }
 
 /// Rewrites the mutable fields of a jurisdiction if it is still at `expected_version`.
-pub async fn update_jurisdiction(conn: &mut Conn<'_>, id: i64, expected_version: i64, fields: &JurisdictionFields, at_ms: i64) -> Result<Versioned, StoreError> {
+pub async fn update_jurisdiction(
+    conn: &mut Conn<'_>,
+    id: i64,
+    expected_version: i64,
+    fields: &JurisdictionFields,
+    at_ms: i64,
+) -> Result<Versioned, StoreError> {
     let [min_lon, min_lat, max_lon, max_lat] = fields.bbox.map(|b| b.map(Some)).unwrap_or([None; 4]);
     let changed = conn
         .execute(
@@ -301,8 +315,7 @@ pub struct OrganizationFields {
     pub address: Option<String>,
 }
 
-const ORGANIZATION_COLUMNS: &str =
-    "id, kind, sector, code, name_zh, name_en, jurisdiction_id, path, parent_id, contact_phone, contact_email, address, version, created_at, updated_at";
+const ORGANIZATION_COLUMNS: &str = "id, kind, sector, code, name_zh, name_en, jurisdiction_id, path, parent_id, contact_phone, contact_email, address, version, created_at, updated_at";
 
 fn decode_organization(row: &Row) -> Result<OrganizationRow, StoreError> {
     Ok(OrganizationRow {
@@ -327,7 +340,12 @@ fn decode_organization(row: &Row) -> Result<OrganizationRow, StoreError> {
 }
 
 /// Inserts an organization placed at `path` (its jurisdiction's path), at version 1.
-pub async fn insert_organization(conn: &mut Conn<'_>, fields: &OrganizationFields, path: &JurisdictionPath, at_ms: i64) -> Result<OrganizationRow, StoreError> {
+pub async fn insert_organization(
+    conn: &mut Conn<'_>,
+    fields: &OrganizationFields,
+    path: &JurisdictionPath,
+    at_ms: i64,
+) -> Result<OrganizationRow, StoreError> {
     let id: i64 = conn
         .fetch_one(
             "INSERT INTO organizations (kind, sector, code, name_zh, name_en, jurisdiction_id, path, parent_id, contact_phone, contact_email, address, version, created_at, updated_at)
@@ -354,7 +372,11 @@ pub async fn insert_organization(conn: &mut Conn<'_>, fields: &OrganizationField
 
 /// The organization with `id`.
 pub async fn get_organization(conn: &mut Conn<'_>, id: i64) -> Result<Option<OrganizationRow>, StoreError> {
-    conn.fetch_optional(format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations WHERE id = $1"), params![id]).await?.as_ref().map(decode_organization).transpose()
+    conn.fetch_optional(format!("SELECT {ORGANIZATION_COLUMNS} FROM organizations WHERE id = $1"), params![id])
+        .await?
+        .as_ref()
+        .map(decode_organization)
+        .transpose()
 }
 
 /// The organization with `code`.
@@ -493,7 +515,9 @@ const MEMBER_COLUMNS: &str = "id, jurisdiction_id, path, organization_id, name, 
 
 fn string_list(column: &str, text: &str) -> Result<Vec<String>, StoreError> {
     match parse_json(column, text)? {
-        serde_json::Value::Array(items) => items.into_iter().map(|item| item.as_str().map(str::to_string).ok_or_else(|| StoreError::Corrupt(column.to_string()))).collect(),
+        serde_json::Value::Array(items) => {
+            items.into_iter().map(|item| item.as_str().map(str::to_string).ok_or_else(|| StoreError::Corrupt(column.to_string()))).collect()
+        }
         _ => Err(StoreError::Corrupt(column.to_string())),
     }
 }
@@ -534,7 +558,12 @@ fn json_list(items: &[String]) -> String {
 }
 
 /// Inserts a member placed at `path`, at version 1.
-pub async fn insert_member(conn: &mut Conn<'_>, fields: &MemberFields, path: &JurisdictionPath, at_ms: i64) -> Result<MemberRow, StoreError> {
+pub async fn insert_member(
+    conn: &mut Conn<'_>,
+    fields: &MemberFields,
+    path: &JurisdictionPath,
+    at_ms: i64,
+) -> Result<MemberRow, StoreError> {
     let id: i64 = conn
         .fetch_one(
             "INSERT INTO members (jurisdiction_id, path, organization_id, name, phone, email, roles, skills, credentials, next_credential_expiry,
@@ -566,11 +595,22 @@ pub async fn insert_member(conn: &mut Conn<'_>, fields: &MemberFields, path: &Ju
 
 /// The member with `id`.
 pub async fn get_member(conn: &mut Conn<'_>, id: i64) -> Result<Option<MemberRow>, StoreError> {
-    conn.fetch_optional(format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1"), params![id]).await?.as_ref().map(decode_member).transpose()
+    conn.fetch_optional(format!("SELECT {MEMBER_COLUMNS} FROM members WHERE id = $1"), params![id])
+        .await?
+        .as_ref()
+        .map(decode_member)
+        .transpose()
 }
 
 /// Rewrites a member if it is still at `expected_version`.
-pub async fn update_member(conn: &mut Conn<'_>, id: i64, expected_version: i64, fields: &MemberFields, path: &JurisdictionPath, at_ms: i64) -> Result<Versioned, StoreError> {
+pub async fn update_member(
+    conn: &mut Conn<'_>,
+    id: i64,
+    expected_version: i64,
+    fields: &MemberFields,
+    path: &JurisdictionPath,
+    at_ms: i64,
+) -> Result<Versioned, StoreError> {
     let changed = conn
         .execute(
             "UPDATE members SET jurisdiction_id = $1, path = $2, organization_id = $3, name = $4, phone = $5, email = $6, roles = $7, skills = $8,
@@ -684,7 +724,8 @@ pub struct TeamFields {
     pub member_ids: Vec<i64>,
 }
 
-const TEAM_COLUMNS: &str = "id, kind, tier, name_zh, name_en, jurisdiction_id, path, organization_id, leader_member_id, version, created_at, updated_at";
+const TEAM_COLUMNS: &str =
+    "id, kind, tier, name_zh, name_en, jurisdiction_id, path, organization_id, leader_member_id, version, created_at, updated_at";
 
 fn decode_team(row: &Row) -> Result<TeamRow, StoreError> {
     Ok(TeamRow {
@@ -707,7 +748,11 @@ fn decode_team(row: &Row) -> Result<TeamRow, StoreError> {
 }
 
 async fn team_member_ids(conn: &mut Conn<'_>, team_id: i64) -> Result<Vec<i64>, StoreError> {
-    conn.fetch_all("SELECT member_id FROM team_members WHERE team_id = $1 ORDER BY member_id", params![team_id]).await?.iter().map(|row| row.get("member_id")).collect()
+    conn.fetch_all("SELECT member_id FROM team_members WHERE team_id = $1 ORDER BY member_id", params![team_id])
+        .await?
+        .iter()
+        .map(|row| row.get("member_id"))
+        .collect()
 }
 
 async fn replace_team_members(conn: &mut Conn<'_>, team_id: i64, member_ids: &[i64]) -> Result<(), StoreError> {
@@ -753,7 +798,14 @@ pub async fn get_team(conn: &mut Conn<'_>, id: i64) -> Result<Option<TeamRow>, S
 }
 
 /// Rewrites a team and its membership if it is still at `expected_version`.
-pub async fn update_team(conn: &mut Conn<'_>, id: i64, expected_version: i64, fields: &TeamFields, path: &JurisdictionPath, at_ms: i64) -> Result<Versioned, StoreError> {
+pub async fn update_team(
+    conn: &mut Conn<'_>,
+    id: i64,
+    expected_version: i64,
+    fields: &TeamFields,
+    path: &JurisdictionPath,
+    at_ms: i64,
+) -> Result<Versioned, StoreError> {
     let changed = conn
         .execute(
             "UPDATE teams SET kind = $1, tier = $2, name_zh = $3, name_en = $4, jurisdiction_id = $5, path = $6, organization_id = $7,

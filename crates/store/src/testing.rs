@@ -49,7 +49,9 @@ impl TestDatabase {
         let mut admin = <sqlx::PgConnection as sqlx::Connection>::connect(&admin_url)
             .await
             .unwrap_or_else(|error| panic!("cannot connect to the test PostgreSQL server at {}: {error}", crate::redact_url(&admin_url)));
-        sqlx::Executor::execute(&mut admin, sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).await.expect("create the test database");
+        sqlx::Executor::execute(&mut admin, sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+            .await
+            .expect("create the test database");
         let _ = sqlx::Connection::close(admin).await;
         TestDatabase { location: Location::Postgres(replace_database(&admin_url, &name)), _directory: None }
     }

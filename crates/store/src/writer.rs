@@ -190,7 +190,8 @@ async fn run_batch(pools: &Pools, batch: Vec<Job>, events: &watch::Sender<i64>) 
     let result = match result {
         Ok(result) => result,
         Err(panic) => {
-            let message = panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
+            let message =
+                panic.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| panic.downcast_ref::<String>().cloned()).unwrap_or_default();
             tracing::error!(%message, "a write panicked; its batch was rolled back");
             Err(StoreError::BatchFailed(format!("a write panicked: {message}")))
         }

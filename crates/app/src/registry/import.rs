@@ -72,7 +72,11 @@ fn property_text(properties: &serde_json::Map<String, serde_json::Value>, key: &
     }
 }
 
-fn pick(properties: &serde_json::Map<String, serde_json::Value>, explicit: Option<&String>, defaults: &[&'static str]) -> Option<(String, String)> {
+fn pick(
+    properties: &serde_json::Map<String, serde_json::Value>,
+    explicit: Option<&String>,
+    defaults: &[&'static str],
+) -> Option<(String, String)> {
     match explicit {
         Some(key) => property_text(properties, key).map(|value| (key.clone(), value)),
         None => defaults.iter().find_map(|key| property_text(properties, key).map(|value| (key.to_string(), value))),
@@ -81,7 +85,12 @@ fn pick(properties: &serde_json::Map<String, serde_json::Value>, explicit: Optio
 
 impl App {
     /// Imports every feature of a GeoJSON FeatureCollection (or a single Feature) as a jurisdiction.
-    pub async fn import_boundaries(&self, ctx: &Context, geojson: &serde_json::Value, options: &ImportOptions) -> Result<ImportReport, AppError> {
+    pub async fn import_boundaries(
+        &self,
+        ctx: &Context,
+        geojson: &serde_json::Value,
+        options: &ImportOptions,
+    ) -> Result<ImportReport, AppError> {
         let features: Vec<&serde_json::Value> = match geojson.get("type").and_then(|t| t.as_str()) {
             Some("FeatureCollection") => geojson
                 .get("features")
@@ -94,7 +103,9 @@ impl App {
         };
         let level = options.level.ok_or_else(|| Invalid::new("level", InvalidReason::Required))?;
         let fixed_parent = match &options.parent_code {
-            Some(code) => Some(self.find_jurisdiction_by_code(code).await?.ok_or_else(|| Invalid::new("parent", InvalidReason::NotFound))?.id),
+            Some(code) => {
+                Some(self.find_jurisdiction_by_code(code).await?.ok_or_else(|| Invalid::new("parent", InvalidReason::NotFound))?.id)
+            }
             None => None,
         };
         let mut report = ImportReport { features: features.len(), ..ImportReport::default() };
@@ -103,7 +114,11 @@ impl App {
                 Ok(Imported::Created) => report.created += 1,
                 Ok(Imported::Updated) => report.updated += 1,
                 Ok(Imported::Unchanged) => report.unchanged += 1,
-                Err(error) => report.rejected.push(RejectedFeature { index, field: error.field().map(str::to_string), message: error.message(ctx.locale) }),
+                Err(error) => report.rejected.push(RejectedFeature {
+                    index,
+                    field: error.field().map(str::to_string),
+                    message: error.message(ctx.locale),
+                }),
             }
         }
         Ok(report)
@@ -120,10 +135,13 @@ impl App {
     ) -> Result<Imported, AppError> {
         let empty = serde_json::Map::new();
         let properties = feature.get("properties").and_then(|p| p.as_object()).unwrap_or(&empty);
-        let (code_key, code) = pick(properties, options.code_property.as_ref(), CODE_KEYS).ok_or_else(|| Invalid::new("properties.code", InvalidReason::Required))?;
-        let (_, name_zh) = pick(properties, options.name_property.as_ref(), NAME_KEYS).ok_or_else(|| Invalid::new("properties.name", InvalidReason::Required))?;
+        let (code_key, code) = pick(properties, options.code_property.as_ref(), CODE_KEYS)
+            .ok_or_else(|| Invalid::new("properties.code", InvalidReason::Required))?;
+        let (_, name_zh) = pick(properties, options.name_property.as_ref(), NAME_KEYS)
+            .ok_or_else(|| Invalid::new("properties.name", InvalidReason::Required))?;
         let name_en = pick(properties, options.name_en_property.as_ref(), NAME_EN_KEYS).map(|(_, name)| name);
-        let geometry = feature.get("geometry").filter(|g| !g.is_null()).ok_or_else(|| Invalid::new("geometry", InvalidReason::Required))?.clone();
+        let geometry =
+            feature.get("geometry").filter(|g| !g.is_null()).ok_or_else(|| Invalid::new("geometry", InvalidReason::Required))?.clone();
         match self.find_jurisdiction_by_code(&code).await? {
             Some(existing) => {
                 let patch = JurisdictionPatch {
@@ -140,7 +158,11 @@ impl App {
             None => {
                 let parent_id = match fixed_parent {
                     Some(id) => Some(id),
-                    None => match PARENT_KEYS.iter().find(|(key, _)| *key == code_key).and_then(|(_, parent_key)| property_text(properties, parent_key)) {
+                    None => match PARENT_KEYS
+                        .iter()
+                        .find(|(key, _)| *key == code_key)
+                        .and_then(|(_, parent_key)| property_text(properties, parent_key))
+                    {
                         Some(parent_code) => self.find_jurisdiction_by_code(&parent_code).await?.map(|row| row.id),
                         None => None,
                     },

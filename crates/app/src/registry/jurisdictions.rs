@@ -101,7 +101,8 @@ pub struct JurisdictionFilter {
 }
 
 pub(crate) fn view(row: JurisdictionRow, locale: domain::Locale) -> JurisdictionView {
-    let level_label = JurisdictionLevel::parse("level", &row.level).map(|level| level.label(locale).to_string()).unwrap_or_else(|_| row.level.clone());
+    let level_label =
+        JurisdictionLevel::parse("level", &row.level).map(|level| level.label(locale).to_string()).unwrap_or_else(|_| row.level.clone());
     JurisdictionView {
         id: row.id,
         parent_id: row.parent_id,
@@ -149,7 +150,13 @@ impl App {
         level.check_parent(parent_level)?;
         let timezone = match optional_text(input.timezone) {
             Some(timezone) if is_known_timezone(&timezone) => timezone,
-            Some(_) => return Err(domain::Invalid::new("timezone", domain::InvalidReason::Malformed { expected: "an IANA time zone such as Asia/Shanghai" }).into()),
+            Some(_) => {
+                return Err(domain::Invalid::new(
+                    "timezone",
+                    domain::InvalidReason::Malformed { expected: "an IANA time zone such as Asia/Shanghai" },
+                )
+                .into());
+            }
             None => parent.as_ref().map(|p| p.timezone.clone()).unwrap_or_else(|| self.config().default_timezone.clone()),
         };
         let fields = JurisdictionFields {
@@ -169,9 +176,23 @@ impl App {
         let row = self
             .transact(move |c| {
                 Box::pin(async move {
-                    let row = repo::insert_jurisdiction(c, parent_place.as_ref().map(|(id, path)| (*id, path)), &fields, app.now_ms()).await?;
+                    let row =
+                        repo::insert_jurisdiction(c, parent_place.as_ref().map(|(id, path)| (*id, path)), &fields, app.now_ms()).await?;
                     let payload = serde_json::json!({ "id": row.id, "code": row.code, "level": row.level, "version": row.version });
-                    store::events::append(c, &app.event(&ctx2, "jurisdiction.created", "jurisdiction", row.id, Some(&row.path), None, Classification::Public, payload)).await?;
+                    store::events::append(
+                        c,
+                        &app.event(
+                            &ctx2,
+                            "jurisdiction.created",
+                            "jurisdiction",
+                            row.id,
+                            Some(&row.path),
+                            None,
+                            Classification::Public,
+                            payload,
+                        ),
+                    )
+                    .await?;
                     store::audit::append(c, &app.audit(&ctx2, "jurisdiction.create", "jurisdiction", Some(row.id.to_string()))).await?;
                     Ok(Outcome::Done(row))
                 })
@@ -183,7 +204,8 @@ impl App {
     /// One jurisdiction, with its boundary.
     pub async fn get_jurisdiction(&self, ctx: &Context, id: i64) -> Result<JurisdictionView, AppError> {
         let mut reader = self.store().reader().await?;
-        let row = repo::get_jurisdiction(&mut reader.conn(), id, true).await?.ok_or(AppError::NotFound { kind: ResourceKind::Jurisdiction })?;
+        let row =
+            repo::get_jurisdiction(&mut reader.conn(), id, true).await?.ok_or(AppError::NotFound { kind: ResourceKind::Jurisdiction })?;
         Ok(view(row, ctx.locale))
     }
 
@@ -194,7 +216,12 @@ impl App {
     }
 
     /// Lists jurisdictions (without boundaries).
-    pub async fn list_jurisdictions(&self, ctx: &Context, params: &ListParams, filter: &JurisdictionFilter) -> Result<Page<JurisdictionView>, AppError> {
+    pub async fn list_jurisdictions(
+        &self,
+        ctx: &Context,
+        params: &ListParams,
+        filter: &JurisdictionFilter,
+    ) -> Result<Page<JurisdictionView>, AppError> {
         let mut query = ListQuery::new(Visibility::Everything, params.limit()?);
         query.offset = params.offset()?;
         query.search = params.q.clone();
@@ -210,7 +237,12 @@ impl App {
         }
         let mut reader = self.store().reader().await?;
         let page = repo::list_jurisdictions(&mut reader.conn(), &query).await?;
-        Ok(Page { items: page.items.into_iter().map(|row| view(row, ctx.locale)).collect(), total: page.total, limit: query.limit, offset: query.offset })
+        Ok(Page {
+            items: page.items.into_iter().map(|row| view(row, ctx.locale)).collect(),
+            total: page.total,
+            limit: query.limit,
+            offset: query.offset,
+        })
     }
 
     /// Changes a jurisdiction, if it is still at the version the caller read.
@@ -224,7 +256,11 @@ impl App {
         };
         let timezone = match optional_text(patch.timezone.clone()) {
             Some(timezone) if !is_known_timezone(&timezone) => {
-                return Err(domain::Invalid::new("timezone", domain::InvalidReason::Malformed { expected: "an IANA time zone such as Asia/Shanghai" }).into());
+                return Err(domain::Invalid::new(
+                    "timezone",
+                    domain::InvalidReason::Malformed { expected: "an IANA time zone such as Asia/Shanghai" },
+                )
+                .into());
             }
             other => other,
         };
@@ -292,11 +328,26 @@ impl App {
                     match repo::update_jurisdiction(c, id, version, &fields, app.now_ms()).await? {
                         Versioned::Done(new_version) => {
                             let payload = serde_json::json!({ "id": id, "version": new_version, "changed": changed });
-                            store::events::append(c, &app.event(&ctx2, "jurisdiction.updated", "jurisdiction", id, Some(&current.path), None, Classification::Public, payload.clone())).await?;
+                            store::events::append(
+                                c,
+                                &app.event(
+                                    &ctx2,
+                                    "jurisdiction.updated",
+                                    "jurisdiction",
+                                    id,
+                                    Some(&current.path),
+                                    None,
+                                    Classification::Public,
+                                    payload.clone(),
+                                ),
+                            )
+                            .await?;
                             let mut record = record;
                             record.details = serde_json::json!({ "changed": changed });
                             store::audit::append(c, &record).await?;
-                            let row = repo::get_jurisdiction(c, id, true).await?.ok_or(AppError::NotFound { kind: ResourceKind::Jurisdiction })?;
+                            let row = repo::get_jurisdiction(c, id, true)
+                                .await?
+                                .ok_or(AppError::NotFound { kind: ResourceKind::Jurisdiction })?;
                             Ok(Outcome::Done(row))
                         }
                         Versioned::Conflict(current) => Err(AppError::Conflict { current }),
@@ -332,7 +383,20 @@ impl App {
                 match repo::delete_jurisdiction(c, id, version).await? {
                     Versioned::Done(_) => {
                         let payload = serde_json::json!({ "id": id, "code": current.code });
-                        store::events::append(c, &app.event(&ctx, "jurisdiction.deleted", "jurisdiction", id, Some(&current.path), None, Classification::Public, payload)).await?;
+                        store::events::append(
+                            c,
+                            &app.event(
+                                &ctx,
+                                "jurisdiction.deleted",
+                                "jurisdiction",
+                                id,
+                                Some(&current.path),
+                                None,
+                                Classification::Public,
+                                payload,
+                            ),
+                        )
+                        .await?;
                         store::audit::append(c, &record).await?;
                         Ok(Outcome::Done(()))
                     }

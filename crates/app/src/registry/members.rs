@@ -178,7 +178,10 @@ pub struct MemberFilter {
 pub const SORTABLE: &[&str] = &["name", "status", "next_credential_expiry", "updated_at", "created_at"];
 
 fn resource(path: &JurisdictionPath, organization: Option<i64>, member: i64, classification: Classification) -> Resource<'_> {
-    Resource::new(ResourceKind::Member, classification).in_jurisdiction(path).owned_by(organization.map(OrganizationId)).about_member(MemberId(member))
+    Resource::new(ResourceKind::Member, classification)
+        .in_jurisdiction(path)
+        .owned_by(organization.map(OrganizationId))
+        .about_member(MemberId(member))
 }
 
 fn view(app: &App, ctx: &Context, row: MemberRow, revealed: bool) -> MemberView {
@@ -209,7 +212,8 @@ fn view(app: &App, ctx: &Context, row: MemberRow, revealed: bool) -> MemberView 
                 .collect()
         })
         .unwrap_or_default();
-    let status_label = MemberStatus::parse("status", &f.status).map(|s| s.label(ctx.locale).to_string()).unwrap_or_else(|_| f.status.clone());
+    let status_label =
+        MemberStatus::parse("status", &f.status).map(|s| s.label(ctx.locale).to_string()).unwrap_or_else(|_| f.status.clone());
     MemberView {
         id: row.id,
         jurisdiction_id: f.jurisdiction_id,
@@ -220,7 +224,9 @@ fn view(app: &App, ctx: &Context, row: MemberRow, revealed: bool) -> MemberView 
         roles: f.roles,
         skills: f.skills,
         credentials,
-        home: f.home.map(|(lon, lat)| if revealed { Point { lon, lat } } else { Point { lon: masking::coordinate(lon), lat: masking::coordinate(lat) } }),
+        home: f.home.map(|(lon, lat)| {
+            if revealed { Point { lon, lat } } else { Point { lon: masking::coordinate(lon), lat: masking::coordinate(lat) } }
+        }),
         base: f.base.map(|(lon, lat)| Point { lon, lat }),
         status: f.status,
         status_label,
@@ -265,7 +271,13 @@ fn parse_credentials(credentials: &[CredentialInput]) -> Result<(serde_json::Val
     let mut items = Vec::new();
     let mut next_expiry: Option<jiff::civil::Date> = None;
     for (index, input) in credentials.iter().enumerate() {
-        let credential = Credential::parse(&format!("credentials[{index}]"), &input.kind, input.number.as_deref(), input.issuer.as_deref(), input.expires_on.as_deref())?;
+        let credential = Credential::parse(
+            &format!("credentials[{index}]"),
+            &input.kind,
+            input.number.as_deref(),
+            input.issuer.as_deref(),
+            input.expires_on.as_deref(),
+        )?;
         if let Some(day) = credential.expires_on {
             next_expiry = Some(next_expiry.map_or(day, |current| current.min(day)));
         }
@@ -306,7 +318,9 @@ impl App {
         let status = parse_status(input.status.as_deref())?;
         let (path, _) = self.jurisdiction_path("jurisdiction_id", input.jurisdiction_id).await?;
         self.check_organization_exists("organization_id", input.organization_id).await?;
-        let probe = Resource::new(ResourceKind::Member, Classification::Internal).in_jurisdiction(&path).owned_by(input.organization_id.map(OrganizationId));
+        let probe = Resource::new(ResourceKind::Member, Classification::Internal)
+            .in_jurisdiction(&path)
+            .owned_by(input.organization_id.map(OrganizationId));
         if let Decision::Deny(reason) = decide(ctx, Action::Create, &probe) {
             return Err(self.refuse(ctx, "member.create", "member", None, reason).await);
         }
@@ -330,7 +344,20 @@ impl App {
                 Box::pin(async move {
                     let row = repo::insert_member(c, &fields, &path, app.now_ms()).await?;
                     let payload = serde_json::json!({ "id": row.id, "version": row.version });
-                    store::events::append(c, &app.event(&ctx2, "member.created", "member", row.id, Some(&row.path), row.fields.organization_id, Classification::Internal, payload)).await?;
+                    store::events::append(
+                        c,
+                        &app.event(
+                            &ctx2,
+                            "member.created",
+                            "member",
+                            row.id,
+                            Some(&row.path),
+                            row.fields.organization_id,
+                            Classification::Internal,
+                            payload,
+                        ),
+                    )
+                    .await?;
                     store::audit::append(c, &app.audit(&ctx2, "member.create", "member", Some(row.id.to_string()))).await?;
                     Ok(Outcome::Done(row))
                 })
@@ -415,7 +442,12 @@ impl App {
         }
         let mut reader = self.store().reader().await?;
         let page = repo::list_members(&mut reader.conn(), &query).await?;
-        Ok(Page { items: page.items.into_iter().map(|row| view(self, ctx, row, false)).collect(), total: page.total, limit: query.limit, offset: query.offset })
+        Ok(Page {
+            items: page.items.into_iter().map(|row| view(self, ctx, row, false)).collect(),
+            total: page.total,
+            limit: query.limit,
+            offset: query.offset,
+        })
     }
 
     /// Changes a member, if it is still at the version the caller read.
@@ -437,7 +469,8 @@ impl App {
         if let Some(organization_id) = patch.organization_id {
             self.check_organization_exists("organization_id", organization_id).await?;
         }
-        let touches_managed_fields = patch.jurisdiction_id.is_some() || patch.organization_id.is_some() || patch.name.is_some() || patch.roles.is_some();
+        let touches_managed_fields =
+            patch.jurisdiction_id.is_some() || patch.organization_id.is_some() || patch.name.is_some() || patch.roles.is_some();
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
             .transact(move |c| {
@@ -453,7 +486,9 @@ impl App {
                     // Managing the record (any field) is decided without self-service; a person editing their own
                     // record gets self-service, limited to their own details.
                     let managed = |path: &JurisdictionPath, organization: Option<i64>| {
-                        let probe = Resource::new(ResourceKind::Member, Classification::Internal).in_jurisdiction(path).owned_by(organization.map(OrganizationId));
+                        let probe = Resource::new(ResourceKind::Member, Classification::Internal)
+                            .in_jurisdiction(path)
+                            .owned_by(organization.map(OrganizationId));
                         decide(&ctx2, Action::Update, &probe)
                     };
                     let mut decision = managed(&current.path, current.fields.organization_id);
@@ -462,7 +497,11 @@ impl App {
                         decision = managed(target, f.organization_id);
                     }
                     if !decision.is_allowed() && !touches_managed_fields {
-                        let own = decide(&ctx2, Action::Update, &resource(&current.path, current.fields.organization_id, id, Classification::Internal));
+                        let own = decide(
+                            &ctx2,
+                            Action::Update,
+                            &resource(&current.path, current.fields.organization_id, id, Classification::Internal),
+                        );
                         if own.is_allowed() {
                             decision = own;
                         }
@@ -512,7 +551,20 @@ impl App {
                         Versioned::Done(new_version) => {
                             // Events say which fields changed, never their values: personal data stays out of the stream.
                             let payload = serde_json::json!({ "id": id, "version": new_version, "changed": changed, "status": f.status });
-                            store::events::append(c, &app.event(&ctx2, "member.updated", "member", id, Some(&path), f.organization_id, Classification::Internal, payload)).await?;
+                            store::events::append(
+                                c,
+                                &app.event(
+                                    &ctx2,
+                                    "member.updated",
+                                    "member",
+                                    id,
+                                    Some(&path),
+                                    f.organization_id,
+                                    Classification::Internal,
+                                    payload,
+                                ),
+                            )
+                            .await?;
                             let mut record = record;
                             record.details = serde_json::json!({ "changed": changed });
                             store::audit::append(c, &record).await?;
@@ -537,7 +589,9 @@ impl App {
                     return Err(AppError::NotFound { kind: ResourceKind::Member });
                 };
                 let record = app.audit(&ctx, "member.delete", "member", Some(id.to_string()));
-                if let Decision::Deny(reason) = decide(&ctx, Action::Delete, &resource(&current.path, current.fields.organization_id, id, Classification::Internal)) {
+                if let Decision::Deny(reason) =
+                    decide(&ctx, Action::Delete, &resource(&current.path, current.fields.organization_id, id, Classification::Internal))
+                {
                     store::audit::append(c, &refusal(record, reason)).await?;
                     return Ok(Outcome::Refused(AppError::Forbidden { reason }));
                 }
@@ -551,7 +605,20 @@ impl App {
                 match repo::delete_member(c, id, version).await? {
                     Versioned::Done(_) => {
                         let payload = serde_json::json!({ "id": id });
-                        store::events::append(c, &app.event(&ctx, "member.deleted", "member", id, Some(&current.path), current.fields.organization_id, Classification::Internal, payload)).await?;
+                        store::events::append(
+                            c,
+                            &app.event(
+                                &ctx,
+                                "member.deleted",
+                                "member",
+                                id,
+                                Some(&current.path),
+                                current.fields.organization_id,
+                                Classification::Internal,
+                                payload,
+                            ),
+                        )
+                        .await?;
                         store::audit::append(c, &record).await?;
                         Ok(Outcome::Done(()))
                     }

@@ -134,7 +134,9 @@ fn resource(path: &JurisdictionPath, owner: Option<i64>, classification: Classif
 
 fn view(ctx: &Context, row: OrganizationRow) -> OrganizationView {
     let internal = decide(ctx, Action::Read, &resource(&row.path, Some(row.id), Classification::Internal)).is_allowed();
-    let kind_label = OrganizationKind::parse("kind", &row.fields.kind).map(|k| k.label(ctx.locale).to_string()).unwrap_or_else(|_| row.fields.kind.clone());
+    let kind_label = OrganizationKind::parse("kind", &row.fields.kind)
+        .map(|k| k.label(ctx.locale).to_string())
+        .unwrap_or_else(|_| row.fields.kind.clone());
     let f = row.fields;
     OrganizationView {
         id: row.id,
@@ -215,8 +217,22 @@ impl App {
             .transact(move |c| {
                 Box::pin(async move {
                     let row = repo::insert_organization(c, &fields, &path, app.now_ms()).await?;
-                    let payload = serde_json::json!({ "id": row.id, "code": row.fields.code, "kind": row.fields.kind, "version": row.version });
-                    store::events::append(c, &app.event(&ctx2, "organization.created", "organization", row.id, Some(&row.path), Some(row.id), Classification::Public, payload)).await?;
+                    let payload =
+                        serde_json::json!({ "id": row.id, "code": row.fields.code, "kind": row.fields.kind, "version": row.version });
+                    store::events::append(
+                        c,
+                        &app.event(
+                            &ctx2,
+                            "organization.created",
+                            "organization",
+                            row.id,
+                            Some(&row.path),
+                            Some(row.id),
+                            Classification::Public,
+                            payload,
+                        ),
+                    )
+                    .await?;
                     store::audit::append(c, &app.audit(&ctx2, "organization.create", "organization", Some(row.id.to_string()))).await?;
                     Ok(Outcome::Done(row))
                 })
@@ -239,7 +255,12 @@ impl App {
     }
 
     /// Lists organizations (public data for everyone; contacts for those who may see them).
-    pub async fn list_organizations(&self, ctx: &Context, params: &ListParams, filter: &OrganizationFilter) -> Result<Page<OrganizationView>, AppError> {
+    pub async fn list_organizations(
+        &self,
+        ctx: &Context,
+        params: &ListParams,
+        filter: &OrganizationFilter,
+    ) -> Result<Page<OrganizationView>, AppError> {
         let visible = visibility(domain::policy::read_filter(&ctx.subject, ResourceKind::Organization, Classification::Public));
         let mut query = ListQuery::new(visible, params.limit()?);
         query.offset = params.offset()?;
@@ -258,7 +279,12 @@ impl App {
         }
         let mut reader = self.store().reader().await?;
         let page = repo::list_organizations(&mut reader.conn(), &query).await?;
-        Ok(Page { items: page.items.into_iter().map(|row| view(ctx, row)).collect(), total: page.total, limit: query.limit, offset: query.offset })
+        Ok(Page {
+            items: page.items.into_iter().map(|row| view(ctx, row)).collect(),
+            total: page.total,
+            limit: query.limit,
+            offset: query.offset,
+        })
     }
 
     /// Changes an organization, if it is still at the version the caller read.
@@ -343,11 +369,26 @@ impl App {
                     match repo::update_organization(c, id, version, &f, &path, app.now_ms()).await? {
                         Versioned::Done(new_version) => {
                             let payload = serde_json::json!({ "id": id, "version": new_version, "changed": changed });
-                            store::events::append(c, &app.event(&ctx2, "organization.updated", "organization", id, Some(&path), Some(id), Classification::Public, payload)).await?;
+                            store::events::append(
+                                c,
+                                &app.event(
+                                    &ctx2,
+                                    "organization.updated",
+                                    "organization",
+                                    id,
+                                    Some(&path),
+                                    Some(id),
+                                    Classification::Public,
+                                    payload,
+                                ),
+                            )
+                            .await?;
                             let mut record = record;
                             record.details = serde_json::json!({ "changed": changed });
                             store::audit::append(c, &record).await?;
-                            Ok(Outcome::Done(repo::get_organization(c, id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Organization })?))
+                            Ok(Outcome::Done(
+                                repo::get_organization(c, id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Organization })?,
+                            ))
                         }
                         Versioned::Conflict(current) => Err(AppError::Conflict { current }),
                         Versioned::Missing => Err(AppError::NotFound { kind: ResourceKind::Organization }),
@@ -382,7 +423,20 @@ impl App {
                 match repo::delete_organization(c, id, version).await? {
                     Versioned::Done(_) => {
                         let payload = serde_json::json!({ "id": id, "code": current.fields.code });
-                        store::events::append(c, &app.event(&ctx, "organization.deleted", "organization", id, Some(&current.path), Some(id), Classification::Public, payload)).await?;
+                        store::events::append(
+                            c,
+                            &app.event(
+                                &ctx,
+                                "organization.deleted",
+                                "organization",
+                                id,
+                                Some(&current.path),
+                                Some(id),
+                                Classification::Public,
+                                payload,
+                            ),
+                        )
+                        .await?;
                         store::audit::append(c, &record).await?;
                         Ok(Outcome::Done(()))
                     }

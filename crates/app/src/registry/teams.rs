@@ -161,7 +161,9 @@ impl App {
         self.check_organization_exists_for_team(input.organization_id).await?;
         let member_ids = self.check_members("member_ids", &input.member_ids).await?;
         if let Some(leader) = input.leader_member_id {
-            self.check_members("leader_member_id", &[leader]).await.map_err(|_| AppError::from(domain::Invalid::new("leader_member_id", domain::InvalidReason::NotFound)))?;
+            self.check_members("leader_member_id", &[leader])
+                .await
+                .map_err(|_| AppError::from(domain::Invalid::new("leader_member_id", domain::InvalidReason::NotFound)))?;
         }
         if let Decision::Deny(reason) = decide(ctx, Action::Create, &resource(&path, input.organization_id)) {
             return Err(self.refuse(ctx, "team.create", "team", None, reason).await);
@@ -182,7 +184,20 @@ impl App {
                 Box::pin(async move {
                     let row = repo::insert_team(c, &fields, &path, app.now_ms()).await?;
                     let payload = serde_json::json!({ "id": row.id, "version": row.version });
-                    store::events::append(c, &app.event(&ctx2, "team.created", "team", row.id, Some(&row.path), row.fields.organization_id, Classification::Internal, payload)).await?;
+                    store::events::append(
+                        c,
+                        &app.event(
+                            &ctx2,
+                            "team.created",
+                            "team",
+                            row.id,
+                            Some(&row.path),
+                            row.fields.organization_id,
+                            Classification::Internal,
+                            payload,
+                        ),
+                    )
+                    .await?;
                     store::audit::append(c, &app.audit(&ctx2, "team.create", "team", Some(row.id.to_string()))).await?;
                     Ok(Outcome::Done(row))
                 })
@@ -242,7 +257,12 @@ impl App {
         }
         let mut reader = self.store().reader().await?;
         let page = repo::list_teams(&mut reader.conn(), &query).await?;
-        Ok(Page { items: page.items.into_iter().map(|row| view(ctx, row)).collect(), total: page.total, limit: query.limit, offset: query.offset })
+        Ok(Page {
+            items: page.items.into_iter().map(|row| view(ctx, row)).collect(),
+            total: page.total,
+            limit: query.limit,
+            offset: query.offset,
+        })
     }
 
     /// Changes a team, if it is still at the version the caller read.
@@ -264,7 +284,9 @@ impl App {
             None => None,
         };
         if let Some(Some(leader)) = patch.leader_member_id {
-            self.check_members("leader_member_id", &[leader]).await.map_err(|_| AppError::from(domain::Invalid::new("leader_member_id", domain::InvalidReason::NotFound)))?;
+            self.check_members("leader_member_id", &[leader])
+                .await
+                .map_err(|_| AppError::from(domain::Invalid::new("leader_member_id", domain::InvalidReason::NotFound)))?;
         }
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
@@ -316,7 +338,20 @@ impl App {
                     match repo::update_team(c, id, version, &f, &path, app.now_ms()).await? {
                         Versioned::Done(new_version) => {
                             let payload = serde_json::json!({ "id": id, "version": new_version, "members": f.member_ids.len() });
-                            store::events::append(c, &app.event(&ctx2, "team.updated", "team", id, Some(&path), f.organization_id, Classification::Internal, payload)).await?;
+                            store::events::append(
+                                c,
+                                &app.event(
+                                    &ctx2,
+                                    "team.updated",
+                                    "team",
+                                    id,
+                                    Some(&path),
+                                    f.organization_id,
+                                    Classification::Internal,
+                                    payload,
+                                ),
+                            )
+                            .await?;
                             store::audit::append(c, &record).await?;
                             Ok(Outcome::Done(repo::get_team(c, id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Team })?))
                         }
@@ -349,7 +384,20 @@ impl App {
                 match repo::delete_team(c, id, version).await? {
                     Versioned::Done(_) => {
                         let payload = serde_json::json!({ "id": id });
-                        store::events::append(c, &app.event(&ctx, "team.deleted", "team", id, Some(&current.path), current.fields.organization_id, Classification::Internal, payload)).await?;
+                        store::events::append(
+                            c,
+                            &app.event(
+                                &ctx,
+                                "team.deleted",
+                                "team",
+                                id,
+                                Some(&current.path),
+                                current.fields.organization_id,
+                                Classification::Internal,
+                                payload,
+                            ),
+                        )
+                        .await?;
                         store::audit::append(c, &record).await?;
                         Ok(Outcome::Done(()))
                     }

@@ -6,7 +6,8 @@ use crate::{admin_token, data_dir, run};
 fn audit_verify_detects_an_edited_record() {
     let (_guard, dir) = data_dir();
     admin_token(&dir, &[]);
-    let (code, stdout, stderr) = run(&dir, &["import", "boundaries", crate::fixture("shanghai_districts.geojson").to_str().unwrap(), "--level", "district"], None);
+    let (code, stdout, stderr) =
+        run(&dir, &["import", "boundaries", crate::fixture("shanghai_districts.geojson").to_str().unwrap(), "--level", "district"], None);
     assert_eq!(code, 0, "{stdout}{stderr}");
     let (code, stdout, _) = run(&dir, &["audit", "verify"], None);
     assert_eq!(code, 0);
@@ -18,7 +19,10 @@ fn audit_verify_detects_an_edited_record() {
     runtime.block_on(async {
         use sqlx::Connection;
         let mut conn = sqlx::SqliteConnection::connect(&format!("sqlite://{}", database.display())).await.unwrap();
-        sqlx::raw_sql("DROP TRIGGER audit_log_append_only_update; UPDATE audit_log SET actor_label = 'nobody' WHERE seq = 7;").execute(&mut conn).await.unwrap();
+        sqlx::raw_sql("DROP TRIGGER audit_log_append_only_update; UPDATE audit_log SET actor_label = 'nobody' WHERE seq = 7;")
+            .execute(&mut conn)
+            .await
+            .unwrap();
         conn.close().await.unwrap();
     });
     let (code, stdout, _) = run(&dir, &["audit", "verify"], None);

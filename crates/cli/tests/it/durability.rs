@@ -11,7 +11,14 @@ fn no_acknowledged_write_is_lost_when_the_server_is_killed() {
     // A jurisdiction for the organizations to belong to.
     let token = admin_token(&dir, &[]);
     let server = Server::start(&dir, &[]);
-    let created = http::request(&server.address, "POST", "/api/v1/jurisdictions", Some(&token), Some(r#"{"level":"city","code":"c","name_zh":"城"}"#)).unwrap();
+    let created = http::request(
+        &server.address,
+        "POST",
+        "/api/v1/jurisdictions",
+        Some(&token),
+        Some(r#"{"level":"city","code":"c","name_zh":"城"}"#),
+    )
+    .unwrap();
     assert_eq!(created.status, 201, "{}", created.body);
     let city: serde_json::Value = serde_json::from_str(&created.body).unwrap();
     let city_id = city["id"].as_i64().unwrap();
@@ -56,7 +63,8 @@ fn no_acknowledged_write_is_lost_when_the_server_is_killed() {
     let mut found = std::collections::HashSet::new();
     let mut offset = 0;
     loop {
-        let page = http::request(&server.address, "GET", &format!("/api/v1/organizations?limit=500&offset={offset}"), Some(&token), None).unwrap();
+        let page =
+            http::request(&server.address, "GET", &format!("/api/v1/organizations?limit=500&offset={offset}"), Some(&token), None).unwrap();
         assert_eq!(page.status, 200, "{}", page.body);
         let page: serde_json::Value = serde_json::from_str(&page.body).unwrap();
         let items = page["items"].as_array().unwrap();

@@ -30,7 +30,11 @@ pub fn run(data_dir: &Path, args: &[&str], stdin: Option<&str>) -> (i32, String,
         drop(child.stdin.take());
     }
     let output = child.wait_with_output().unwrap();
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// A running `gridline serve`.

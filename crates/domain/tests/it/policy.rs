@@ -136,7 +136,12 @@ fn the_public_sees_public_data_only() {
     check(&nobody, Action::Read, member_in(&t.community_a, 7, Internal), Err(DenyReason::NotPermitted));
     check(&nobody, Action::Read, member_in(&t.community_a, 900, Confidential), Ok(()));
     check(&nobody, Action::Create, Resource::new(ResourceKind::ApiToken, Internal).about_account(AccountId(9)), Ok(()));
-    check(&nobody, Action::Delete, Resource::new(ResourceKind::ApiToken, Internal).about_account(AccountId(8)), Err(DenyReason::NotPermitted));
+    check(
+        &nobody,
+        Action::Delete,
+        Resource::new(ResourceKind::ApiToken, Internal).about_account(AccountId(8)),
+        Err(DenyReason::NotPermitted),
+    );
 }
 
 #[test]
@@ -152,7 +157,12 @@ fn volunteers_and_enterprises_see_their_own_organization() {
     let company = OrganizationId(40);
     let enterprise = subject(6, None, vec![grant(AccountRole::Enterprise, None, Some(company))]);
     check(&enterprise, Action::Update, Resource::new(ResourceKind::Organization, Internal).owned_by(Some(company)), Ok(()));
-    check(&enterprise, Action::Update, Resource::new(ResourceKind::Organization, Internal).owned_by(Some(team)), Err(DenyReason::OutOfScope));
+    check(
+        &enterprise,
+        Action::Update,
+        Resource::new(ResourceKind::Organization, Internal).owned_by(Some(team)),
+        Err(DenyReason::OutOfScope),
+    );
 }
 
 #[test]
@@ -161,7 +171,12 @@ fn admins_do_everything_and_auditors_only_read() {
     let admin = subject(7, None, vec![grant(AccountRole::Admin, None, None)]);
     let auditor = subject(8, None, vec![grant(AccountRole::Auditor, None, None)]);
     for action in [Action::Read, Action::Create, Action::Update, Action::Delete] {
-        check(&admin, action, member_in(&t.community_b, 8, Confidential).classified(if action == Action::Read { Confidential } else { Internal }), Ok(()));
+        check(
+            &admin,
+            action,
+            member_in(&t.community_b, 8, Confidential).classified(if action == Action::Read { Confidential } else { Internal }),
+            Ok(()),
+        );
         check(&admin, action, Resource::new(ResourceKind::Account, Internal), Ok(()));
     }
     check(&admin, Action::Update, Resource::new(ResourceKind::Jurisdiction, Public).in_jurisdiction(&t.city), Ok(()));
@@ -177,7 +192,10 @@ fn a_role_held_twice_unions_its_scopes() {
     let cadre_both = subject(
         10,
         None,
-        vec![grant(AccountRole::CommunityCadre, Some(&t.community_a), None), grant(AccountRole::CommunityCadre, Some(&t.community_b), None)],
+        vec![
+            grant(AccountRole::CommunityCadre, Some(&t.community_a), None),
+            grant(AccountRole::CommunityCadre, Some(&t.community_b), None),
+        ],
     );
     check(&cadre_both, Action::Read, member_in(&t.community_a, 1, Confidential), Ok(()));
     check(&cadre_both, Action::Read, member_in(&t.community_b, 1, Confidential), Ok(()));
@@ -201,8 +219,11 @@ fn arb_org() -> impl Strategy<Value = Option<OrganizationId>> {
 }
 
 fn arb_grant() -> impl Strategy<Value = Grant> {
-    (proptest::sample::select(AccountRole::ALL.to_vec()), arb_path(), arb_org())
-        .prop_map(|(role, scope, organization)| Grant { role, scope, organization })
+    (proptest::sample::select(AccountRole::ALL.to_vec()), arb_path(), arb_org()).prop_map(|(role, scope, organization)| Grant {
+        role,
+        scope,
+        organization,
+    })
 }
 
 fn arb_classification() -> impl Strategy<Value = Classification> {

@@ -59,12 +59,18 @@ fn is_https(parts: &Parts) -> bool {
 /// client address) for a while.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "auth", request_body = Login,
     responses((status = 201, body = SessionView), (status = 401, body = Problem), (status = 429, body = Problem)))]
-pub async fn login(State(app): State<App>, Caller(ctx): Caller, RawParts(parts): RawParts, JsonBody(login): JsonBody<Login, 8192>) -> Result<Response, Problem> {
+pub async fn login(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    RawParts(parts): RawParts,
+    JsonBody(login): JsonBody<Login, 8192>,
+) -> Result<Response, Problem> {
     if cross_site(&parts) {
         return Err(Problem::simple(StatusCode::FORBIDDEN, "csrf_failed", ctx.locale));
     }
     let session = app.login(&ctx, &login.username, &login.password).await.localized(ctx.locale)?;
-    let signed_in = app.context_for_account(session.account_id, app::context::Credential::Session, ctx.locale, None).await.localized(ctx.locale)?;
+    let signed_in =
+        app.context_for_account(session.account_id, app::context::Credential::Session, ctx.locale, None).await.localized(ctx.locale)?;
     let account = app.me(&signed_in).await.localized(ctx.locale)?;
     let body = SessionView { account, csrf_token: session.csrf_token.clone(), expires_at: app::time::rfc3339(session.expires_at_ms) };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
@@ -92,14 +98,22 @@ pub async fn me(State(app): State<App>, Caller(ctx): Caller) -> ApiResult<Json<A
 
 /// List accounts (administrators, auditors).
 #[utoipa::path(get, path = "/api/v1/accounts", tag = "auth", params(ListParams), responses((status = 200, body = Page<AccountView>), (status = 403, body = Problem)))]
-pub async fn list_accounts(State(app): State<App>, Caller(ctx): Caller, QueryParams(params): QueryParams<ListParams>) -> ApiResult<Json<Page<AccountView>>> {
+pub async fn list_accounts(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    QueryParams(params): QueryParams<ListParams>,
+) -> ApiResult<Json<Page<AccountView>>> {
     app.list_accounts(&ctx, &params).await.localized(ctx.locale).map(Json)
 }
 
 /// Create an account (administrators). Without a password, one is generated and returned once.
 #[utoipa::path(post, path = "/api/v1/accounts", tag = "auth", request_body = NewAccount,
     responses((status = 201, body = CreatedAccount), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_account(State(app): State<App>, Caller(ctx): Caller, JsonBody(input): JsonBody<NewAccount>) -> ApiResult<impl IntoResponse> {
+pub async fn create_account(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    JsonBody(input): JsonBody<NewAccount>,
+) -> ApiResult<impl IntoResponse> {
     let created = app.create_account(&ctx, input).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(created)))
 }
@@ -127,7 +141,12 @@ pub async fn update_account(
 /// Grant a role (administrators).
 #[utoipa::path(post, path = "/api/v1/accounts/{id}/grants", tag = "auth", params(("id" = i64, Path)), request_body = GrantInput,
     responses((status = 201, body = AccountView), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn add_grant(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>, JsonBody(grant): JsonBody<GrantInput>) -> ApiResult<impl IntoResponse> {
+pub async fn add_grant(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    PathParams(id): PathParams<i64>,
+    JsonBody(grant): JsonBody<GrantInput>,
+) -> ApiResult<impl IntoResponse> {
     let view = app.add_grant(&ctx, id, grant).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, Json(view)))
 }
@@ -135,14 +154,23 @@ pub async fn add_grant(State(app): State<App>, Caller(ctx): Caller, PathParams(i
 /// Withdraw a role (administrators).
 #[utoipa::path(delete, path = "/api/v1/accounts/{id}/grants/{grant_id}", tag = "auth", params(("id" = i64, Path), ("grant_id" = i64, Path)),
     responses((status = 200, body = AccountView), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn remove_grant(State(app): State<App>, Caller(ctx): Caller, PathParams((id, grant_id)): PathParams<(i64, i64)>) -> ApiResult<Json<AccountView>> {
+pub async fn remove_grant(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    PathParams((id, grant_id)): PathParams<(i64, i64)>,
+) -> ApiResult<Json<AccountView>> {
     app.remove_grant(&ctx, id, grant_id).await.localized(ctx.locale).map(Json)
 }
 
 /// Set a password: your own (with the current one), or anyone's (administrators). Ends that account's sessions.
 #[utoipa::path(put, path = "/api/v1/accounts/{id}/password", tag = "auth", params(("id" = i64, Path)), request_body = PasswordChange,
     responses((status = 204), (status = 401, body = Problem), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn change_password(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>, JsonBody(change): JsonBody<PasswordChange, 8192>) -> ApiResult<StatusCode> {
+pub async fn change_password(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    PathParams(id): PathParams<i64>,
+    JsonBody(change): JsonBody<PasswordChange, 8192>,
+) -> ApiResult<StatusCode> {
     app.change_password(&ctx, id, change).await.localized(ctx.locale)?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -157,14 +185,22 @@ pub struct TokenListParams {
 
 /// List API tokens (never the secrets).
 #[utoipa::path(get, path = "/api/v1/tokens", tag = "auth", params(TokenListParams), responses((status = 200, body = Vec<ApiTokenView>), (status = 401, body = Problem)))]
-pub async fn list_tokens(State(app): State<App>, Caller(ctx): Caller, QueryParams(params): QueryParams<TokenListParams>) -> ApiResult<Json<Vec<ApiTokenView>>> {
+pub async fn list_tokens(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    QueryParams(params): QueryParams<TokenListParams>,
+) -> ApiResult<Json<Vec<ApiTokenView>>> {
     app.list_api_tokens(&ctx, params.account_id).await.localized(ctx.locale).map(Json)
 }
 
 /// Create an API token for a machine (a department's system, a sensor gateway). The token is returned once.
 #[utoipa::path(post, path = "/api/v1/tokens", tag = "auth", request_body = NewApiToken,
     responses((status = 201, body = CreatedApiToken), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_token(State(app): State<App>, Caller(ctx): Caller, JsonBody(input): JsonBody<NewApiToken>) -> ApiResult<impl IntoResponse> {
+pub async fn create_token(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    JsonBody(input): JsonBody<NewApiToken>,
+) -> ApiResult<impl IntoResponse> {
     let created = app.create_api_token(&ctx, input).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(created)))
 }

@@ -83,7 +83,11 @@ fn with_subject_filters(mut filter: EventFilter, previous: &EventFilter) -> Even
 }
 
 fn sse_event(view: &EventView) -> Event {
-    Event::default().id(view.seq.to_string()).event(view.kind.clone()).json_data(view).unwrap_or_else(|_| Event::default().comment("unserialisable event"))
+    Event::default()
+        .id(view.seq.to_string())
+        .event(view.kind.clone())
+        .json_data(view)
+        .unwrap_or_else(|_| Event::default().comment("unserialisable event"))
 }
 
 fn stream(state: StreamState) -> impl Stream<Item = Result<Event, Infallible>> {
@@ -127,12 +131,20 @@ fn stream(state: StreamState) -> impl Stream<Item = Result<Event, Infallible>> {
 /// With `Accept: application/json`, a page of past events instead.
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", params(EventParams),
     responses((status = 200, description = "text/event-stream of EventView, or a JSON array", body = Vec<EventView>), (status = 401, body = Problem)))]
-pub async fn events(State(app): State<App>, Caller(ctx): Caller, headers: HeaderMap, QueryParams(params): QueryParams<EventParams>) -> ApiResult<Response> {
+pub async fn events(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    headers: HeaderMap,
+    QueryParams(params): QueryParams<EventParams>,
+) -> ApiResult<Response> {
     let mut filter = event_filter(&ctx);
     filter.subject_type = params.subject_type.clone();
     filter.subject_id = params.subject_id.clone();
     let resume = headers.get("last-event-id").and_then(|v| v.to_str().ok()).and_then(|v| v.trim().parse::<i64>().ok());
-    let wants_json = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).is_some_and(|accept| accept.contains("application/json") && !accept.contains("text/event-stream"));
+    let wants_json = headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json") && !accept.contains("text/event-stream"));
     if wants_json {
         let limit = params.limit.unwrap_or(100);
         if !(1..=1000).contains(&limit) {
@@ -148,7 +160,9 @@ pub async fn events(State(app): State<App>, Caller(ctx): Caller, headers: Header
         None => app.latest_event_seq().await.localized(ctx.locale)?,
     };
     let credential_token = match ctx.credential {
-        Credential::ApiToken(_) => headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::to_string),
+        Credential::ApiToken(_) => {
+            headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|v| v.strip_prefix("Bearer ")).map(str::to_string)
+        }
         Credential::Session => {
             let mut request = axum::http::Request::new(());
             *request.headers_mut() = headers.clone();
@@ -175,7 +189,11 @@ pub async fn events(State(app): State<App>, Caller(ctx): Caller, headers: Header
 
 /// The audit log, newest first (administrators, auditors).
 #[utoipa::path(get, path = "/api/v1/audit", tag = "events", params(AuditParams), responses((status = 200, body = Vec<AuditView>), (status = 403, body = Problem)))]
-pub async fn audit(State(app): State<App>, Caller(ctx): Caller, QueryParams(params): QueryParams<AuditParams>) -> ApiResult<Json<Vec<AuditView>>> {
+pub async fn audit(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    QueryParams(params): QueryParams<AuditParams>,
+) -> ApiResult<Json<Vec<AuditView>>> {
     app.list_audit(&ctx, &params).await.localized(ctx.locale).map(Json)
 }
 

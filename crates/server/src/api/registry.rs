@@ -1,12 +1,12 @@
 //! Registry endpoints: jurisdictions, organizations, members, teams.
 
+use app::App;
 use app::registry::import::{ImportOptions, ImportReport};
 use app::registry::jurisdictions::{JurisdictionFilter, JurisdictionPatch, JurisdictionView, NewJurisdiction};
 use app::registry::members::{MemberFilter, MemberPatch, MemberView, NewMember};
 use app::registry::organizations::{NewOrganization, OrganizationFilter, OrganizationPatch, OrganizationView};
 use app::registry::teams::{NewTeam, TeamFilter, TeamPatch, TeamView};
 use app::{ListParams, Page};
-use app::App;
 use axum::Json;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
@@ -44,7 +44,11 @@ pub async fn list_jurisdictions(
 /// Create a jurisdiction.
 #[utoipa::path(post, path = "/api/v1/jurisdictions", tag = "registry", request_body = NewJurisdiction,
     responses((status = 201, body = JurisdictionView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_jurisdiction(State(app): State<App>, Caller(ctx): Caller, JsonBody(input): JsonBody<NewJurisdiction, { 16 * 1024 * 1024 }>) -> ApiResult<impl IntoResponse> {
+pub async fn create_jurisdiction(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    JsonBody(input): JsonBody<NewJurisdiction, { 16 * 1024 * 1024 }>,
+) -> ApiResult<impl IntoResponse> {
     let view = app.create_jurisdiction(&ctx, input).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, etag(view.version), Json(view)))
 }
@@ -52,7 +56,11 @@ pub async fn create_jurisdiction(State(app): State<App>, Caller(ctx): Caller, Js
 /// One jurisdiction, with its boundary (public).
 #[utoipa::path(get, path = "/api/v1/jurisdictions/{id}", tag = "registry", params(("id" = i64, Path)),
     responses((status = 200, body = JurisdictionView), (status = 404, body = Problem)))]
-pub async fn get_jurisdiction(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>) -> ApiResult<impl IntoResponse> {
+pub async fn get_jurisdiction(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    PathParams(id): PathParams<i64>,
+) -> ApiResult<impl IntoResponse> {
     let view = app.get_jurisdiction(&ctx, id).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
@@ -140,7 +148,11 @@ pub async fn list_organizations(
 /// Create an organization.
 #[utoipa::path(post, path = "/api/v1/organizations", tag = "registry", request_body = NewOrganization,
     responses((status = 201, body = OrganizationView), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_organization(State(app): State<App>, Caller(ctx): Caller, JsonBody(input): JsonBody<NewOrganization>) -> ApiResult<impl IntoResponse> {
+pub async fn create_organization(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    JsonBody(input): JsonBody<NewOrganization>,
+) -> ApiResult<impl IntoResponse> {
     let view = app.create_organization(&ctx, input).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, etag(view.version), Json(view)))
 }
@@ -148,7 +160,11 @@ pub async fn create_organization(State(app): State<App>, Caller(ctx): Caller, Js
 /// One organization.
 #[utoipa::path(get, path = "/api/v1/organizations/{id}", tag = "registry", params(("id" = i64, Path)),
     responses((status = 200, body = OrganizationView), (status = 404, body = Problem)))]
-pub async fn get_organization(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>) -> ApiResult<impl IntoResponse> {
+pub async fn get_organization(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    PathParams(id): PathParams<i64>,
+) -> ApiResult<impl IntoResponse> {
     let view = app.get_organization(&ctx, id).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
@@ -199,7 +215,11 @@ pub async fn list_members(
 /// Register a member.
 #[utoipa::path(post, path = "/api/v1/members", tag = "registry", request_body = NewMember,
     responses((status = 201, body = MemberView), (status = 403, body = Problem), (status = 422, body = Problem)))]
-pub async fn create_member(State(app): State<App>, Caller(ctx): Caller, JsonBody(input): JsonBody<NewMember>) -> ApiResult<impl IntoResponse> {
+pub async fn create_member(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    JsonBody(input): JsonBody<NewMember>,
+) -> ApiResult<impl IntoResponse> {
     let view = app.create_member(&ctx, input).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, etag(view.version), Json(view)))
 }
@@ -218,7 +238,12 @@ pub struct RevealParams {
 /// One member; personal data masked unless revealed with a purpose.
 #[utoipa::path(get, path = "/api/v1/members/{id}", tag = "registry", params(("id" = i64, Path), RevealParams),
     responses((status = 200, body = MemberView), (status = 403, body = Problem), (status = 404, body = Problem)))]
-pub async fn get_member(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>, QueryParams(reveal): QueryParams<RevealParams>) -> ApiResult<impl IntoResponse> {
+pub async fn get_member(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    PathParams(id): PathParams<i64>,
+    QueryParams(reveal): QueryParams<RevealParams>,
+) -> ApiResult<impl IntoResponse> {
     let purpose = if reveal.reveal { Some(reveal.purpose.unwrap_or_default()) } else { None };
     let view = app.get_member(&ctx, id, purpose.as_deref()).await.localized(ctx.locale)?;
     Ok((etag(view.version), [(axum::http::header::CACHE_CONTROL, "no-store")], Json(view)))

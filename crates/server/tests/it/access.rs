@@ -93,7 +93,10 @@ async fn personal_data_is_revealed_only_with_clearance_and_a_purpose() {
     assert_eq!(revealed.body["credentials"][0]["number"], "FA-001");
     assert_eq!(revealed.headers["cache-control"], "no-store");
     let record = t.audit(1).await.remove(0);
-    assert_eq!((record.action.as_str(), record.decision.as_str(), record.purpose.as_str()), ("member.reveal", "allow", "door-to-door warning"));
+    assert_eq!(
+        (record.action.as_str(), record.decision.as_str(), record.purpose.as_str()),
+        ("member.reveal", "allow", "door-to-door warning")
+    );
 
     // Masked by default, coarse location.
     let masked = t.get(&path, &w.cadre_a).await;
@@ -108,7 +111,10 @@ async fn personal_data_is_revealed_only_with_clearance_and_a_purpose() {
     assert_eq!(t.get(&format!("/api/v1/members/{}?reveal=true&purpose=call-out", w.water_member), &w.liaison).await.status, StatusCode::OK);
     assert_eq!(t.get(&format!("{path}?reveal=true&purpose=call-out"), &w.liaison).await.status, StatusCode::FORBIDDEN);
     // A grid member reveals their own record.
-    assert_eq!(t.get(&format!("/api/v1/members/{}?reveal=true&purpose=check", w.member_grid), &w.grid_a1_member).await.status, StatusCode::OK);
+    assert_eq!(
+        t.get(&format!("/api/v1/members/{}?reveal=true&purpose=check", w.member_grid), &w.grid_a1_member).await.status,
+        StatusCode::OK
+    );
 }
 
 #[tokio::test]
@@ -129,7 +135,8 @@ async fn the_public_sees_no_personal_data() {
     let organization = t.get(&format!("/api/v1/organizations/{}", w.water), &w.cadre_a).await;
     assert_eq!(organization.body["contact_phone"], "02164000000");
     // Writes need an account.
-    let created = t.post("/api/v1/organizations", &Auth::None, json!({"kind": "ngo", "code": "x", "name_zh": "某", "jurisdiction_id": w.city})).await;
+    let created =
+        t.post("/api/v1/organizations", &Auth::None, json!({"kind": "ngo", "code": "x", "name_zh": "某", "jurisdiction_id": w.city})).await;
     assert_eq!(created.status, StatusCode::UNAUTHORIZED);
 }
 
@@ -138,14 +145,28 @@ async fn scoped_roles_manage_below_their_scope() {
     let t = TestApp::sqlite().await;
     let w = World::build(&t).await;
     // A cadre adds a grid to their community, not to another one, and cannot redraw their own community.
-    let grid = t.post("/api/v1/jurisdictions", &w.cadre_a, json!({"parent_id": w.community_a, "level": "grid", "code": "A2", "name_zh": "网格甲二"})).await;
+    let grid = t
+        .post(
+            "/api/v1/jurisdictions",
+            &w.cadre_a,
+            json!({"parent_id": w.community_a, "level": "grid", "code": "A2", "name_zh": "网格甲二"}),
+        )
+        .await;
     assert_eq!(grid.status, StatusCode::CREATED, "{}", grid.text);
-    let other = t.post("/api/v1/jurisdictions", &w.cadre_a, json!({"parent_id": w.community_b, "level": "grid", "code": "B9", "name_zh": "网格乙九"})).await;
+    let other = t
+        .post(
+            "/api/v1/jurisdictions",
+            &w.cadre_a,
+            json!({"parent_id": w.community_b, "level": "grid", "code": "B9", "name_zh": "网格乙九"}),
+        )
+        .await;
     assert_eq!(other.status, StatusCode::FORBIDDEN);
-    let own_community = t.patch(&format!("/api/v1/jurisdictions/{}", w.community_a), &w.cadre_a, json!({"version": 1, "name_zh": "改名"})).await;
+    let own_community =
+        t.patch(&format!("/api/v1/jurisdictions/{}", w.community_a), &w.cadre_a, json!({"version": 1, "name_zh": "改名"})).await;
     assert_eq!(own_community.status, StatusCode::FORBIDDEN);
     // The duty officer edits a community of their sub-district.
-    let renamed = t.patch(&format!("/api/v1/jurisdictions/{}", w.community_a), &w.officer, json!({"version": 1, "name_en": "Community A"})).await;
+    let renamed =
+        t.patch(&format!("/api/v1/jurisdictions/{}", w.community_a), &w.officer, json!({"version": 1, "name_en": "Community A"})).await;
     assert_eq!(renamed.status, StatusCode::OK, "{}", renamed.text);
     assert_eq!(renamed.body["version"], 2);
     // A cadre registers a member in their community; a liaison in their department anywhere in their area.
@@ -156,7 +177,8 @@ async fn scoped_roles_manage_below_their_scope() {
     assert_eq!(t.post("/api/v1/members", &w.liaison, water).await.status, StatusCode::CREATED);
     assert_eq!(t.post("/api/v1/members", &w.liaison, member).await.status, StatusCode::FORBIDDEN);
     // A grid member edits their own contact details, not their roles, nor anyone else.
-    let own = t.patch(&format!("/api/v1/members/{}", w.member_grid), &w.grid_a1_member, json!({"version": 1, "phone": "13900000000"})).await;
+    let own =
+        t.patch(&format!("/api/v1/members/{}", w.member_grid), &w.grid_a1_member, json!({"version": 1, "phone": "13900000000"})).await;
     assert_eq!(own.status, StatusCode::OK, "{}", own.text);
     let roles = t.patch(&format!("/api/v1/members/{}", w.member_grid), &w.grid_a1_member, json!({"version": 2, "roles": ["cadre"]})).await;
     assert_eq!(roles.status, StatusCode::FORBIDDEN);
@@ -166,7 +188,9 @@ async fn scoped_roles_manage_below_their_scope() {
     assert_eq!(t.post("/api/v1/accounts", &w.officer, json!({"username": "someone"})).await.status, StatusCode::FORBIDDEN);
     assert_eq!(t.get("/api/v1/audit", &w.officer).await.status, StatusCode::FORBIDDEN);
     assert_eq!(t.get("/api/v1/audit", &w.auditor).await.status, StatusCode::OK);
-    let created = t.post("/api/v1/accounts", &w.admin, json!({"username": "someone", "grants": [{"role": "volunteer", "organization_id": w.water}]})).await;
+    let created = t
+        .post("/api/v1/accounts", &w.admin, json!({"username": "someone", "grants": [{"role": "volunteer", "organization_id": w.water}]}))
+        .await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     assert_eq!(created.body["generated_password"].as_str().unwrap().len(), 20);
 }

@@ -40,10 +40,13 @@ async fn sessions_need_csrf_for_writes_and_end_at_logout() {
     assert_eq!(t.get("/api/v1/me", &session).await.body["username"], "cadre.a");
     let path = format!("/api/v1/members/{}", w.member_a);
     let Auth::Session { cookie, .. } = session.clone() else { unreachable!() };
-    let without_csrf = t.patch(&path, &Auth::Session { cookie: cookie.clone(), csrf: None }, json!({"version": 1, "status": "deployed"})).await;
+    let without_csrf =
+        t.patch(&path, &Auth::Session { cookie: cookie.clone(), csrf: None }, json!({"version": 1, "status": "deployed"})).await;
     assert_eq!(without_csrf.status, StatusCode::FORBIDDEN);
     assert_eq!(without_csrf.body["code"], "csrf_failed");
-    let wrong_csrf = t.patch(&path, &Auth::Session { cookie: cookie.clone(), csrf: Some("0".repeat(64)) }, json!({"version": 1, "status": "deployed"})).await;
+    let wrong_csrf = t
+        .patch(&path, &Auth::Session { cookie: cookie.clone(), csrf: Some("0".repeat(64)) }, json!({"version": 1, "status": "deployed"}))
+        .await;
     assert_eq!(wrong_csrf.body["code"], "csrf_failed");
     let with_csrf = t.patch(&path, &session, json!({"version": 1, "status": "deployed"})).await;
     assert_eq!(with_csrf.status, StatusCode::OK, "{}", with_csrf.text);
@@ -92,7 +95,14 @@ async fn repeated_failures_lock_the_username() {
     assert!(retry_after > 0 && retry_after <= 900);
     // Unknown usernames fail the same way, and every attempt is audited.
     assert_eq!(login(&t, "nobody", "whatever-it-is").await.body["code"], "invalid_credentials");
-    let denied = t.app.list_audit(&t.system(), &app::audit::AuditParams { action: Some("auth.login".into()), decision: Some("deny".into()), ..Default::default() }).await.unwrap();
+    let denied = t
+        .app
+        .list_audit(
+            &t.system(),
+            &app::audit::AuditParams { action: Some("auth.login".into()), decision: Some("deny".into()), ..Default::default() },
+        )
+        .await
+        .unwrap();
     assert_eq!(denied.len(), 7);
     // After the lock expires the right password works again.
     t.clock.advance_ms(t.app.config().login_lock_seconds * 1000 + 1);
@@ -122,16 +132,33 @@ async fn api_tokens_are_hashed_and_revocable_at_once() {
     // Passwords: one's own needs the current one, and a change ends sessions.
     let me = t.get("/api/v1/me", &w.cadre_a).await.body;
     let path = format!("/api/v1/accounts/{}/password", me["id"]);
-    let wrong = t.request(Method::PUT, &path, &w.cadre_a, Some(json!({"current_password": "nope", "new_password": "a brand new passphrase"}))).await;
+    let wrong = t
+        .request(Method::PUT, &path, &w.cadre_a, Some(json!({"current_password": "nope", "new_password": "a brand new passphrase"})))
+        .await;
     assert_eq!(wrong.status, StatusCode::UNAUTHORIZED);
-    let short = t.request(Method::PUT, &path, &w.cadre_a, Some(json!({"current_password": "cadre.a-password-long", "new_password": "short"}))).await;
+    let short = t
+        .request(Method::PUT, &path, &w.cadre_a, Some(json!({"current_password": "cadre.a-password-long", "new_password": "short"})))
+        .await;
     assert_eq!(short.body["field"], "new_password");
-    let ok = t.request(Method::PUT, &path, &w.cadre_a, Some(json!({"current_password": "cadre.a-password-long", "new_password": "a brand new passphrase"}))).await;
+    let ok = t
+        .request(
+            Method::PUT,
+            &path,
+            &w.cadre_a,
+            Some(json!({"current_password": "cadre.a-password-long", "new_password": "a brand new passphrase"})),
+        )
+        .await;
     assert_eq!(ok.status, StatusCode::NO_CONTENT, "{}", ok.text);
     assert_eq!(login(&t, "cadre.a", "a brand new passphrase").await.status, StatusCode::CREATED);
     // The stored hash is Argon2id.
     let mut reader = t.app.store().reader().await.unwrap();
-    let hash: String = reader.conn().fetch_one("SELECT password_hash FROM accounts WHERE username = 'cadre.a'", &[]).await.unwrap().get("password_hash").unwrap();
+    let hash: String = reader
+        .conn()
+        .fetch_one("SELECT password_hash FROM accounts WHERE username = 'cadre.a'", &[])
+        .await
+        .unwrap()
+        .get("password_hash")
+        .unwrap();
     assert!(hash.starts_with("$argon2id$"), "{hash}");
 }
 

@@ -29,7 +29,10 @@ async fn stale_updates_get_409_and_never_overwrite() {
     assert_eq!(no_version.body["code"], "version_required");
 
     // If-Match carries the version too.
-    let token = match &w.officer { Auth::Token(token) => token.clone(), _ => unreachable!() };
+    let token = match &w.officer {
+        Auth::Token(token) => token.clone(),
+        _ => unreachable!(),
+    };
     let request = Request::builder()
         .method(Method::PATCH)
         .uri(&path)
@@ -66,7 +69,10 @@ async fn concurrent_updates_of_one_record_let_exactly_one_win() {
         let auth = w.admin.clone();
         let path = path.clone();
         handles.push(tokio::spawn(async move {
-            let token = match auth { Auth::Token(token) => token, _ => unreachable!() };
+            let token = match auth {
+                Auth::Token(token) => token,
+                _ => unreachable!(),
+            };
             let request = Request::builder()
                 .method(Method::PATCH)
                 .uri(path)

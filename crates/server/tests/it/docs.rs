@@ -11,7 +11,15 @@ async fn openapi_document_matches_its_snapshot() {
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.body["openapi"], "3.1.0");
     let paths = response.body["paths"].as_object().unwrap();
-    for path in ["/api/v1/members", "/api/v1/members/{id}", "/api/v1/jurisdictions/import", "/api/v1/events", "/api/v1/sessions", "/healthz", "/readyz"] {
+    for path in [
+        "/api/v1/members",
+        "/api/v1/members/{id}",
+        "/api/v1/jurisdictions/import",
+        "/api/v1/events",
+        "/api/v1/sessions",
+        "/healthz",
+        "/readyz",
+    ] {
         assert!(paths.contains_key(path), "{path} is not documented");
     }
     insta::assert_json_snapshot!("openapi", response.body);
@@ -54,13 +62,27 @@ async fn security_headers_are_on_every_response() {
 
 #[test]
 fn every_error_code_has_both_translations() {
-    let server_codes = ["malformed_json", "payload_too_large", "unsupported_media_type", "route_not_found", "method_not_allowed", "csrf_failed", "bad_query", "bad_path"];
+    let server_codes = [
+        "malformed_json",
+        "payload_too_large",
+        "unsupported_media_type",
+        "route_not_found",
+        "method_not_allowed",
+        "csrf_failed",
+        "bad_query",
+        "bad_path",
+    ];
     for code in app::AppError::CODES.iter().chain(server_codes.iter()) {
         for locale in domain::Locale::ALL {
             assert!(domain::i18n::lookup(locale, &format!("error.{code}")).is_some(), "error.{code} has no {} text", locale.tag());
         }
     }
-    for reason in [domain::policy::DenyReason::SignInRequired, domain::policy::DenyReason::NotPermitted, domain::policy::DenyReason::OutOfScope, domain::policy::DenyReason::NotCleared] {
+    for reason in [
+        domain::policy::DenyReason::SignInRequired,
+        domain::policy::DenyReason::NotPermitted,
+        domain::policy::DenyReason::OutOfScope,
+        domain::policy::DenyReason::NotCleared,
+    ] {
         assert!(domain::i18n::lookup(domain::Locale::ZhCn, &format!("deny.{}", reason.code())).is_some());
     }
     let enums: Vec<(&str, &[&str])> = vec![
@@ -80,7 +102,22 @@ fn every_error_code_has_both_translations() {
             assert!(domain::i18n::lookup(domain::Locale::En, &format!("{prefix}.{code}")).is_some(), "{prefix}.{code} has no label");
         }
     }
-    let reasons = ["required", "too_long", "too_short", "bad_characters", "unknown_value", "out_of_range", "malformed", "ring_not_closed", "ring_too_short", "zero_area", "unsupported_geometry", "bad_parent_level", "duplicate", "not_found"];
+    let reasons = [
+        "required",
+        "too_long",
+        "too_short",
+        "bad_characters",
+        "unknown_value",
+        "out_of_range",
+        "malformed",
+        "ring_not_closed",
+        "ring_too_short",
+        "zero_area",
+        "unsupported_geometry",
+        "bad_parent_level",
+        "duplicate",
+        "not_found",
+    ];
     for reason in reasons {
         assert!(domain::i18n::lookup(domain::Locale::ZhCn, &format!("invalid.{reason}")).is_some(), "invalid.{reason}");
     }

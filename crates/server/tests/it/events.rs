@@ -58,7 +58,9 @@ async fn the_stream_shows_each_caller_what_they_may_see() {
 
     let in_b = t.post("/api/v1/members", &w.admin, json!({"jurisdiction_id": w.community_b, "name": "乙的新人"})).await;
     let in_a = t.post("/api/v1/members", &w.admin, json!({"jurisdiction_id": w.grid_a1, "name": "甲的新人", "phone": "13800001111"})).await;
-    let grid = t.post("/api/v1/jurisdictions", &w.admin, json!({"parent_id": w.community_b, "level": "grid", "code": "B1", "name_zh": "网格乙一"})).await;
+    let grid = t
+        .post("/api/v1/jurisdictions", &w.admin, json!({"parent_id": w.community_b, "level": "grid", "code": "B1", "name_zh": "网格乙一"}))
+        .await;
 
     let seen = next_events(&mut cadre_a, 2).await;
     assert_eq!(seen[0].1["kind"], "member.created");
@@ -106,7 +108,10 @@ async fn a_revoked_token_stops_its_stream() {
 async fn past_events_as_json() {
     let t = TestApp::sqlite().await;
     let w = World::build(&t).await;
-    let token = match &w.officer { Auth::Token(token) => token.clone(), _ => unreachable!() };
+    let token = match &w.officer {
+        Auth::Token(token) => token.clone(),
+        _ => unreachable!(),
+    };
     let request = |after: i64| {
         Request::builder()
             .uri(format!("/api/v1/events?after={after}&limit=3&subject_type=member"))

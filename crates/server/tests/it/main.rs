@@ -139,7 +139,10 @@ impl TestApp {
             .await
             .unwrap();
         self.app
-            .create_api_token(&self.system(), app::accounts::NewApiToken { name: "test".into(), expires_in_days: None, account_id: Some(created.account.id) })
+            .create_api_token(
+                &self.system(),
+                app::accounts::NewApiToken { name: "test".into(), expires_in_days: None, account_id: Some(created.account.id) },
+            )
             .await
             .unwrap()
             .token
@@ -186,20 +189,42 @@ pub fn square(lon: f64, lat: f64, size: f64) -> Value {
 impl World {
     pub async fn build(t: &TestApp) -> World {
         let ctx = t.system();
-        let j = |parent: Option<i64>, level: &str, code: &str, name: &str, boundary: Option<Value>| app::registry::jurisdictions::NewJurisdiction {
-            parent_id: parent,
-            level: level.into(),
-            code: code.into(),
-            name_zh: name.into(),
-            name_en: None,
-            timezone: None,
-            boundary,
+        let j = |parent: Option<i64>, level: &str, code: &str, name: &str, boundary: Option<Value>| {
+            app::registry::jurisdictions::NewJurisdiction {
+                parent_id: parent,
+                level: level.into(),
+                code: code.into(),
+                name_zh: name.into(),
+                name_en: None,
+                timezone: None,
+                boundary,
+            }
         };
         let city = t.app.create_jurisdiction(&ctx, j(None, "city", "310000", "上海市", None)).await.unwrap().id;
-        let district = t.app.create_jurisdiction(&ctx, j(Some(city), "district", "310104", "徐汇区", Some(square(121.40, 31.12, 0.1)))).await.unwrap().id;
-        let sub_district = t.app.create_jurisdiction(&ctx, j(Some(district), "sub_district", "310104011", "田林街道", Some(square(121.41, 31.16, 0.03)))).await.unwrap().id;
-        let community_a = t.app.create_jurisdiction(&ctx, j(Some(sub_district), "community", "A", "社区甲", Some(square(121.41, 31.16, 0.01)))).await.unwrap().id;
-        let community_b = t.app.create_jurisdiction(&ctx, j(Some(sub_district), "community", "B", "社区乙", Some(square(121.42, 31.16, 0.01)))).await.unwrap().id;
+        let district = t
+            .app
+            .create_jurisdiction(&ctx, j(Some(city), "district", "310104", "徐汇区", Some(square(121.40, 31.12, 0.1))))
+            .await
+            .unwrap()
+            .id;
+        let sub_district = t
+            .app
+            .create_jurisdiction(&ctx, j(Some(district), "sub_district", "310104011", "田林街道", Some(square(121.41, 31.16, 0.03))))
+            .await
+            .unwrap()
+            .id;
+        let community_a = t
+            .app
+            .create_jurisdiction(&ctx, j(Some(sub_district), "community", "A", "社区甲", Some(square(121.41, 31.16, 0.01))))
+            .await
+            .unwrap()
+            .id;
+        let community_b = t
+            .app
+            .create_jurisdiction(&ctx, j(Some(sub_district), "community", "B", "社区乙", Some(square(121.42, 31.16, 0.01))))
+            .await
+            .unwrap()
+            .id;
         let grid_a1 = t.app.create_jurisdiction(&ctx, j(Some(community_a), "grid", "A1", "网格甲一", None)).await.unwrap().id;
         let water = t
             .app
@@ -244,8 +269,17 @@ impl World {
             officer: token(t.account("officer", vec![json!({"role": "duty_officer", "jurisdiction_id": sub_district})], None).await),
             cadre_a: token(t.account("cadre.a", vec![json!({"role": "community_cadre", "jurisdiction_id": community_a})], None).await),
             cadre_b: token(t.account("cadre.b", vec![json!({"role": "community_cadre", "jurisdiction_id": community_b})], None).await),
-            grid_a1_member: token(t.account("grid.a1", vec![json!({"role": "grid_member", "jurisdiction_id": grid_a1})], Some(member_grid)).await),
-            liaison: token(t.account("liaison", vec![json!({"role": "department_liaison", "jurisdiction_id": sub_district, "organization_id": water})], None).await),
+            grid_a1_member: token(
+                t.account("grid.a1", vec![json!({"role": "grid_member", "jurisdiction_id": grid_a1})], Some(member_grid)).await,
+            ),
+            liaison: token(
+                t.account(
+                    "liaison",
+                    vec![json!({"role": "department_liaison", "jurisdiction_id": sub_district, "organization_id": water})],
+                    None,
+                )
+                .await,
+            ),
             auditor: token(t.account("auditor", vec![json!({"role": "auditor"})], None).await),
         }
     }

@@ -21,7 +21,10 @@ async fn accounts_grants_sessions_and_tokens(t: &TestStore) {
     let created = t.store.write(move |c| Box::pin(async move { insert_account(c, &account, 100).await })).await.unwrap();
     assert!(!created.disabled);
     let (id, community_id) = (created.id, community.id);
-    t.store.write(move |c| Box::pin(async move { insert_grant(c, id, "community_cadre", Some(community_id), None, 100).await })).await.unwrap();
+    t.store
+        .write(move |c| Box::pin(async move { insert_grant(c, id, "community_cadre", Some(community_id), None, 100).await }))
+        .await
+        .unwrap();
 
     let mut r = t.store.reader().await.unwrap();
     let grants = grants_of(&mut r.conn(), id).await.unwrap();
@@ -44,7 +47,11 @@ async fn accounts_grants_sessions_and_tokens(t: &TestStore) {
     drop(r);
 
     // Tokens: live until revoked or expired.
-    let token = t.store.write(move |c| Box::pin(async move { insert_api_token(c, id, "pump sensor", "thash", "gl_abcd", 100, Some(5_000)).await })).await.unwrap();
+    let token = t
+        .store
+        .write(move |c| Box::pin(async move { insert_api_token(c, id, "pump sensor", "thash", "gl_abcd", 100, Some(5_000)).await }))
+        .await
+        .unwrap();
     let mut r = t.store.reader().await.unwrap();
     assert_eq!(api_token_account(&mut r.conn(), "thash", 4_999).await.unwrap(), Some((id, token.id)));
     assert_eq!(api_token_account(&mut r.conn(), "thash", 5_000).await.unwrap(), None);
@@ -60,8 +67,14 @@ async fn accounts_grants_sessions_and_tokens(t: &TestStore) {
     // Account updates are versioned.
     let fields = AccountFields { display_name: "甲".into(), locale: "en".into(), member_id: None, disabled: true };
     let stale = fields.clone();
-    assert_eq!(t.store.write(move |c| Box::pin(async move { update_account(c, id, 1, &stale, 500).await })).await.unwrap(), Versioned::Conflict(2));
-    assert_eq!(t.store.write(move |c| Box::pin(async move { update_account(c, id, 2, &fields, 500).await })).await.unwrap(), Versioned::Done(3));
+    assert_eq!(
+        t.store.write(move |c| Box::pin(async move { update_account(c, id, 1, &stale, 500).await })).await.unwrap(),
+        Versioned::Conflict(2)
+    );
+    assert_eq!(
+        t.store.write(move |c| Box::pin(async move { update_account(c, id, 2, &fields, 500).await })).await.unwrap(),
+        Versioned::Done(3)
+    );
 
     // Throttle state is upserted and cleared.
     let state = Throttle { failures: 3, window_start: 10, locked_until: 0 };

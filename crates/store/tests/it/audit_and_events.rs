@@ -9,7 +9,11 @@ use store::events::{EventFilter, NewEvent, list_after};
 
 use crate::{TestStore, conformance};
 
-conformance!(audit_chain_verifies_and_detects_tampering, audit_and_events_are_append_only, events_are_filtered_by_place_owner_and_classification);
+conformance!(
+    audit_chain_verifies_and_detects_tampering,
+    audit_and_events_are_append_only,
+    events_are_filtered_by_place_owner_and_classification
+);
 
 fn record(action: &str, allowed: bool) -> NewAudit {
     NewAudit {

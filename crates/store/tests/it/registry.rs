@@ -32,7 +32,9 @@ pub fn jurisdiction(level: &str, code: &str, name: &str) -> JurisdictionFields {
 async fn insert(t: &TestStore, parent: Option<&JurisdictionRow>, fields: JurisdictionFields) -> JurisdictionRow {
     let parent = parent.map(|p| (p.id, p.path.clone()));
     t.store
-        .write(move |c| Box::pin(async move { insert_jurisdiction(c, parent.as_ref().map(|(id, path)| (*id, path)), &fields, 1_000).await }))
+        .write(move |c| {
+            Box::pin(async move { insert_jurisdiction(c, parent.as_ref().map(|(id, path)| (*id, path)), &fields, 1_000).await })
+        })
         .await
         .unwrap()
 }
@@ -109,11 +111,7 @@ async fn stale_updates_conflict_and_change_nothing(t: &TestStore) {
 async fn unique_codes_are_reported(t: &TestStore) {
     sample_tree(t).await;
     let duplicate = jurisdiction("district", "310104", "again");
-    let error = t
-        .store
-        .write(move |c| Box::pin(async move { insert_jurisdiction(c, None, &duplicate, 1).await }))
-        .await
-        .unwrap_err();
+    let error = t.store.write(move |c| Box::pin(async move { insert_jurisdiction(c, None, &duplicate, 1).await })).await.unwrap_err();
     match error {
         StoreError::Unique { constraint } => assert!(constraint.contains("code"), "{constraint}"),
         other => panic!("expected a unique violation, got {other:?}"),
@@ -190,7 +188,8 @@ async fn members_round_trip_and_list_by_visibility(t: &TestStore) {
         }
     };
     assert_eq!(ids(Visibility::Everything).await, vec![a.id, b.id, c.id]);
-    let community_a_only = Visibility::Some { subtrees: vec![community_a.path.clone()], ancestors_of: vec![], organizations: vec![], own_id: None };
+    let community_a_only =
+        Visibility::Some { subtrees: vec![community_a.path.clone()], ancestors_of: vec![], organizations: vec![], own_id: None };
     assert_eq!(ids(community_a_only).await, vec![a.id]);
     let water_only = Visibility::Some { subtrees: vec![], ancestors_of: vec![], organizations: vec![water.id], own_id: None };
     assert_eq!(ids(water_only).await, vec![b.id]);
@@ -201,7 +200,10 @@ async fn members_round_trip_and_list_by_visibility(t: &TestStore) {
 
     // Organizations placed above a scope are visible through `ancestors_of`; those beside it are not.
     let beside = insert_org(t, community_b, "beside").await;
-    let above = ListQuery::new(Visibility::Some { subtrees: vec![], ancestors_of: vec![grid.path.clone()], organizations: vec![], own_id: None }, 100);
+    let above = ListQuery::new(
+        Visibility::Some { subtrees: vec![], ancestors_of: vec![grid.path.clone()], organizations: vec![], own_id: None },
+        100,
+    );
     let mut r = t.store.reader().await.unwrap();
     let visible: Vec<i64> = list_organizations(&mut r.conn(), &above).await.unwrap().items.iter().map(|o| o.id).collect();
     assert_eq!(visible, vec![water.id]);

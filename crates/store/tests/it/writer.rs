@@ -6,7 +6,12 @@ use store::events::{EventFilter, NewEvent, append, list_after};
 
 use crate::{TestStore, conformance};
 
-conformance!(concurrent_writes_all_commit_with_gap_free_events, a_failing_write_leaves_its_batch_intact, reopening_keeps_everything, migrations_are_recorded_once);
+conformance!(
+    concurrent_writes_all_commit_with_gap_free_events,
+    a_failing_write_leaves_its_batch_intact,
+    reopening_keeps_everything,
+    migrations_are_recorded_once
+);
 
 fn event(kind: &str) -> NewEvent {
     NewEvent {
