@@ -20,11 +20,6 @@ const INF: u32 = u32::MAX;
 /// small while estimating priorities (the estimate only has to rank nodes).
 const WITNESS_LIMIT: usize = 400;
 const SIMULATE_LIMIT: usize = 40;
-/// Rebuilds after closures favour speed: a smaller witness budget adds a few needless shortcuts but
-/// contracts several times faster.
-fn rebuild_limit() -> usize {
-    std::env::var("GL_REBUILD_LIMIT").ok().and_then(|v| v.parse().ok()).unwrap_or(400)
-}
 
 #[derive(Debug, Clone, Copy)]
 struct WorkArc {
@@ -32,7 +27,8 @@ struct WorkArc {
     w: u32,
 }
 
-/// The upward graphs, indexed by hierarchy id (0 is the most important node).
+/// The upward graphs, indexed by hierarchy id (ids go by level, highest first; every arc joins a lower id,
+/// the more important node, to a higher one).
 #[derive(Debug, Clone)]
 pub(crate) struct ContractionHierarchy {
     /// Hierarchy id of each graph node, and back.
@@ -263,21 +259,32 @@ impl ContractionHierarchy {
         let mut c = Contractor::new(g, closures);
         let mut buf = Vec::new();
         let mut arcs = Vec::with_capacity(n);
-        let limit = rebuild_limit();
         for &v in order {
-            let (outs, ins) = c.contract(v, limit, &mut buf);
+            let (outs, ins) = c.contract(v, WITNESS_LIMIT, &mut buf);
             arcs.push((v, outs, ins));
         }
         Self::assemble(n, order.to_vec(), arcs)
     }
 
     fn assemble(n: usize, order: Vec<u32>, arcs: Vec<(u32, Vec<WorkArc>, Vec<WorkArc>)>) -> Self {
+        // Number the nodes by level, highest first: every arc joins a higher level to a lower one, so the sweep
+        // may go level by level, and the few high levels that every node reads from stay together in cache.
+        let mut level = vec![0u32; n];
+        for (v, outs, ins) in &arcs {
+            let next = level[*v as usize] + 1;
+            for a in outs.iter().chain(ins) {
+                let l = &mut level[a.node as usize];
+                *l = (*l).max(next);
+            }
+        }
+        let mut by_level: Vec<(Reverse<u32>, Reverse<usize>, u32)> =
+            order.iter().enumerate().map(|(i, &v)| (Reverse(level[v as usize]), Reverse(i), v)).collect();
+        by_level.sort_unstable();
         let mut ch_of = vec![0u32; n];
         let mut node_of = vec![0u32; n];
-        for (i, &v) in order.iter().enumerate() {
-            let id = (n - 1 - i) as u32;
-            ch_of[v as usize] = id;
-            node_of[id as usize] = v;
+        for (id, &(_, _, v)) in by_level.iter().enumerate() {
+            ch_of[v as usize] = id as u32;
+            node_of[id] = v;
         }
         // Arcs are listed per hierarchy id, most important first, which is the order of the PHAST sweep.
         let mut per_id: Vec<(Vec<WorkArc>, Vec<WorkArc>)> = vec![(Vec::new(), Vec::new()); n];
@@ -316,7 +323,7 @@ impl ContractionHierarchy {
 
     /// Dijkstra on the upward arcs (forward or backward) from (hierarchy id, cost) pairs; leaves the distances in
     /// `ws.up` and the reached ids in `ws.touched`.
-    fn upward(&self, ws: &mut ChWorkspace, sources: &[(u32, u32)], forward: bool) {
+    fn upward(&self, ws: &mut ChWorkspace, sources: &[(u32, u32)], forward: bool, stall: bool) {
         let n = self.node_of.len();
         if ws.up.len() != n {
             ws.up = vec![INF; n];
@@ -337,9 +344,22 @@ impl ContractionHierarchy {
         }
         let (first, head, weight) =
             if forward { (&self.fwd_first, &self.fwd_head, &self.fwd_w) } else { (&self.bwd_first, &self.bwd_tail, &self.bwd_w) };
+        // The arcs that lead into v from more important nodes, for stall-on-demand.
+        let (sfirst, shead, sweight) =
+            if forward { (&self.bwd_first, &self.bwd_tail, &self.bwd_w) } else { (&self.fwd_first, &self.fwd_head, &self.fwd_w) };
         while let Some(Reverse((d, v))) = ws.heap.pop() {
             if d != ws.up[v as usize] {
                 continue;
+            }
+            if stall {
+                // If a more important node already offers a shorter way to v, v's upward arcs cannot lie on a
+                // shortest path from the sources, so they are not relaxed. Its distance stays an upper bound,
+                // which the table's minimum over meeting nodes tolerates.
+                let stalled = (sfirst[v as usize] as usize..sfirst[v as usize + 1] as usize)
+                    .any(|k| ws.up[shead[k] as usize].saturating_add(sweight[k]) < d);
+                if stalled {
+                    continue;
+                }
             }
             for k in first[v as usize] as usize..first[v as usize + 1] as usize {
                 let u = head[k];
@@ -361,7 +381,7 @@ impl ContractionHierarchy {
     fn phast(&self, ws: &mut ChWorkspace, sources: &[(u32, u32)]) {
         let n = self.node_of.len();
         let src: Vec<(u32, u32)> = sources.iter().map(|&(v, c)| (self.ch_of[v as usize], c)).collect();
-        self.upward(ws, &src, true);
+        self.upward(ws, &src, true, false);
         let mut sweep = std::mem::take(&mut ws.sweep);
         sweep.clear();
         sweep.extend_from_slice(&ws.up);
@@ -403,7 +423,7 @@ impl ContractionHierarchy {
         ws.bucket_touched.clear();
         for (j, t) in targets.iter().enumerate() {
             let ends: Vec<(u32, u32)> = t.iter().map(|&(v, c)| (self.ch_of[v as usize], c)).collect();
-            self.upward(ws, &ends, false);
+            self.upward(ws, &ends, false, true);
             for &v in &ws.touched {
                 let b = &mut ws.buckets[v as usize];
                 if b.is_empty() {
@@ -415,7 +435,7 @@ impl ContractionHierarchy {
         let mut result = vec![vec![INF; targets.len()]; sources.len()];
         for (i, s) in sources.iter().enumerate() {
             let starts: Vec<(u32, u32)> = s.iter().map(|&(v, c)| (self.ch_of[v as usize], c)).collect();
-            self.upward(ws, &starts, true);
+            self.upward(ws, &starts, true, true);
             let row = &mut result[i];
             for &v in &ws.touched {
                 let d = ws.up[v as usize];

@@ -317,6 +317,20 @@ impl PointIndex {
         if !b.intersects(&area.bbox()) {
             return;
         }
+        let area_box = area.bbox();
+        let (start, end) = (n.start as usize, n.end as usize);
+        if b.min_x < area_box.min_x && b.min_y < area_box.min_y && b.max_x > area_box.max_x && b.max_y > area_box.max_y {
+            // The box holds the whole area, so every edge touches it: descend without filtering (this skips the
+            // long chain of nodes from the whole globe down to the area).
+            if n.first_child == u32::MAX {
+                self.emit_tested(start, end, area, sink);
+            } else {
+                for c in 0..4 {
+                    self.walk_rings(n.first_child as usize + c, area, rings, stack, from, to, sink);
+                }
+            }
+            return;
+        }
         let base = stack.len();
         for k in from..to {
             let e = stack[k];
@@ -324,8 +338,11 @@ impl PointIndex {
                 stack.push(e);
             }
         }
-        let (start, end) = (n.start as usize, n.end as usize);
-        if stack.len() == base {
+        let touching = stack.len() - base;
+        if touching > 0 && (end - start) * 2 <= touching {
+            // Few points against many edges: testing the points costs less than filtering edges further down.
+            self.emit_tested(start, end, area, sink);
+        } else if touching == 0 {
             // No edge touches the box, so all of it lies on one side of the boundary: one probe decides.
             let cx = 0.5 * (b.min_x + b.max_x);
             let cy = 0.5 * (b.min_y + b.max_y);

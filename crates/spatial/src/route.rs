@@ -343,7 +343,11 @@ impl<'g> Router<'g> {
     /// and on a two-way street also the way back to its tail.
     fn sources_of(&self, s: &Snap) -> Vec<(u32, u32)> {
         let (tail, head, w, _, _) = self.graph.edge(s.edge);
-        let mut out = vec![(head, ((1.0 - s.fraction) * f64::from(w)).round() as u32)];
+        let mut out = Vec::with_capacity(2);
+        // A snap taken before its edge was closed may only leave along the reverse edge.
+        if !self.closures.is_closed(s.edge) {
+            out.push((head, ((1.0 - s.fraction) * f64::from(w)).round() as u32));
+        }
         if let Some(r) = self.reverse_of(s.edge) {
             out.push((tail, (s.fraction * f64::from(self.graph.weight_ms[r as usize])).round() as u32));
         }
@@ -354,7 +358,10 @@ impl<'g> Router<'g> {
     /// on a two-way street, arriving from the head along the reverse edge also counts.
     fn target_of(&self, s: &Snap) -> Vec<(u32, u32)> {
         let (tail, head, w, _, _) = self.graph.edge(s.edge);
-        let mut out = vec![(tail, (s.fraction * f64::from(w)).round() as u32)];
+        let mut out = Vec::with_capacity(2);
+        if !self.closures.is_closed(s.edge) {
+            out.push((tail, (s.fraction * f64::from(w)).round() as u32));
+        }
         if let Some(r) = self.reverse_of(s.edge) {
             out.push((head, ((1.0 - s.fraction) * f64::from(self.graph.weight_ms[r as usize])).round() as u32));
         }
@@ -427,6 +434,17 @@ impl<'g> Router<'g> {
     pub fn one_to_all_ms(&mut self, source: u32) -> Result<&[u32], SpatialError> {
         self.check_node(source)?;
         if self.is_prepared() {
+            // A sweep costs the whole graph; when closures leave only a small part reachable, a Dijkstra search
+            // with a small budget finishes first, so it is tried before the sweep.
+            let budget = (self.graph.node_count() / 32).max(64);
+            let mut settled = 0usize;
+            self.search(&[(source, 0)], UNREACHED - 1, |_, _| {
+                settled += 1;
+                settled > budget
+            });
+            if settled <= budget {
+                return Ok(&self.dist);
+            }
             if let Some((ch, _, _)) = &self.ch {
                 ch.one_to_all(&mut self.ch_ws, &[(source, 0)], &mut self.all_buf);
             }
@@ -442,11 +460,12 @@ impl<'g> Router<'g> {
         for &t in targets {
             self.check_node(t)?;
         }
-        if targets.len() >= PHAST_MIN_TARGETS && self.is_prepared() {
-            if let Some((ch, _, _)) = &self.ch {
-                let d = ch.one_to_many(&mut self.ch_ws, &[(source, 0)], targets);
-                return Ok(d.into_iter().map(|x| (x != UNREACHED).then_some(x)).collect());
-            }
+        if targets.len() >= PHAST_MIN_TARGETS
+            && self.is_prepared()
+            && let Some((ch, _, _)) = &self.ch
+        {
+            let d = ch.one_to_many(&mut self.ch_ws, &[(source, 0)], targets);
+            return Ok(d.into_iter().map(|x| (x != UNREACHED).then_some(x)).collect());
         }
         self.search_targets(&[(source, 0)], targets);
         Ok(targets.iter().map(|&t| self.reached(t)).collect())
@@ -498,13 +517,13 @@ impl<'g> Router<'g> {
         for &v in sources.iter().chain(targets) {
             self.check_node(v)?;
         }
-        if self.is_prepared() {
-            if let Some((ch, _, _)) = &self.ch {
-                let s: Vec<Vec<(u32, u32)>> = sources.iter().map(|&v| vec![(v, 0)]).collect();
-                let t: Vec<Vec<(u32, u32)>> = targets.iter().map(|&v| vec![(v, 0)]).collect();
-                let table = ch.table(&mut self.ch_ws, &s, &t);
-                return Ok(table.into_iter().map(|row| row.into_iter().map(|x| (x != UNREACHED).then_some(x)).collect()).collect());
-            }
+        if self.is_prepared()
+            && let Some((ch, _, _)) = &self.ch
+        {
+            let s: Vec<Vec<(u32, u32)>> = sources.iter().map(|&v| vec![(v, 0)]).collect();
+            let t: Vec<Vec<(u32, u32)>> = targets.iter().map(|&v| vec![(v, 0)]).collect();
+            let table = ch.table(&mut self.ch_ws, &s, &t);
+            return Ok(table.into_iter().map(|row| row.into_iter().map(|x| (x != UNREACHED).then_some(x)).collect()).collect());
         }
         sources.iter().map(|&s| {
             self.search_targets(&[(s, 0)], targets);
@@ -575,7 +594,7 @@ impl<'g> Router<'g> {
     /// The fastest route between two snapped points, or `None` when the destination cannot be reached.
     pub fn route(&mut self, from: &Snap, to: &Snap) -> Option<Route> {
         let g = self.graph;
-        if from.edge == to.edge && to.fraction >= from.fraction {
+        if from.edge == to.edge && to.fraction >= from.fraction && !self.closures.is_closed(from.edge) {
             // Both points on one edge, the destination ahead: drive along the edge.
             let (_, _, w, len, _) = g.edge(from.edge);
             let part = to.fraction - from.fraction;
@@ -637,7 +656,7 @@ impl<'g> Router<'g> {
                     Some(d) => end.iter().filter_map(|&(v, extra)| d.get(&v).filter(|&&x| x != UNREACHED).map(|&x| x.saturating_add(extra))).min(),
                     None => self.best_arrival(end).map(|(d, _)| d),
                 };
-                let along = (t.edge == from.edge && t.fraction >= from.fraction)
+                let along = (t.edge == from.edge && t.fraction >= from.fraction && !self.closures.is_closed(t.edge))
                     .then(|| ((t.fraction - from.fraction) * f64::from(self.graph.weight_ms[t.edge as usize])).round() as u32);
                 match (via_graph, along) {
                     (Some(a), Some(b)) => Some(a.min(b)),
