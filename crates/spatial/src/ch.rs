@@ -388,9 +388,9 @@ impl ContractionHierarchy {
         for v in 0..n {
             let (lo, hi) = (self.bwd_first[v] as usize, self.bwd_first[v + 1] as usize);
             let mut best = sweep[v];
-            for k in lo..hi {
+            for (&tail, &w) in self.bwd_tail[lo..hi].iter().zip(&self.bwd_w[lo..hi]) {
                 // The tail is more important, so its distance is already final.
-                best = best.min(sweep[self.bwd_tail[k] as usize].saturating_add(self.bwd_w[k]));
+                best = best.min(sweep[tail as usize].saturating_add(w));
             }
             sweep[v] = best;
         }
