@@ -8,11 +8,43 @@ use domain::policy::{AccountRole, Grant, Subject};
 use domain::registry::JurisdictionPath;
 use domain::text::{Password, Username};
 use domain::{Invalid, InvalidReason, Locale};
-use store::accounts::{self as repo, Throttle};
+use store::accounts::{self as repo, AccountRow, GrantRow, Throttle};
 
 use crate::context::Credential;
 use crate::util::{Outcome, random_hex, sha256_hex};
 use crate::{App, AppError, Context};
+
+/// Builds the context of a signed-in account from its row and grants.
+fn context_of(
+    account: AccountRow,
+    grants: Vec<GrantRow>,
+    credential: Credential,
+    locale: Locale,
+    client_address: Option<String>,
+) -> Result<Context, AppError> {
+    if account.disabled {
+        return Err(AppError::AccountDisabled);
+    }
+    let subject = Subject {
+        account: Some(AccountId(account.id)),
+        member: account.member_id.map(MemberId),
+        grants: grants
+            .iter()
+            .filter_map(|grant| {
+                Some(Grant {
+                    role: AccountRole::parse("role", &grant.role).ok()?,
+                    scope: grant.jurisdiction_path.as_deref().and_then(JurisdictionPath::parse),
+                    organization: grant.organization_id.map(OrganizationId),
+                })
+            })
+            .collect(),
+    };
+    let actor_label = match &credential {
+        Credential::ApiToken(id) => format!("token:{id}/{}", account.username),
+        _ => account.username.clone(),
+    };
+    Ok(Context { subject, actor_label, credential, locale, client_address })
+}
 
 /// The prefix of every API token, so that leaked tokens are easy to recognise in logs and by secret scanners.
 pub const TOKEN_PREFIX: &str = "gl_";
@@ -159,10 +191,9 @@ impl App {
     /// The caller behind a session cookie's token; `InvalidToken` if unknown or expired.
     pub async fn context_from_session(&self, token: &str, locale: Locale, client_address: Option<String>) -> Result<Context, AppError> {
         let mut reader = self.store().reader().await?;
-        let account_id =
-            repo::session_account(&mut reader.conn(), &sha256_hex(token), self.now_ms()).await?.ok_or(AppError::InvalidToken)?;
-        drop(reader);
-        self.context_for_account(account_id, Credential::Session, locale, client_address).await
+        let account = repo::session_owner(&mut reader.conn(), &sha256_hex(token), self.now_ms()).await?.ok_or(AppError::InvalidToken)?;
+        let grants = repo::grants_of(&mut reader.conn(), account.id).await?;
+        context_of(account, grants, Credential::Session, locale, client_address)
     }
 
     /// The caller behind an API token; `InvalidToken` if unknown, expired or revoked.
@@ -171,10 +202,10 @@ impl App {
             return Err(AppError::InvalidToken);
         }
         let mut reader = self.store().reader().await?;
-        let (account_id, token_id) =
-            repo::api_token_account(&mut reader.conn(), &sha256_hex(token), self.now_ms()).await?.ok_or(AppError::InvalidToken)?;
-        drop(reader);
-        self.context_for_account(account_id, Credential::ApiToken(token_id), locale, client_address).await
+        let (account, token_id) =
+            repo::api_token_owner(&mut reader.conn(), &sha256_hex(token), self.now_ms()).await?.ok_or(AppError::InvalidToken)?;
+        let grants = repo::grants_of(&mut reader.conn(), account.id).await?;
+        context_of(account, grants, Credential::ApiToken(token_id), locale, client_address)
     }
 
     /// The context of an account: its subject (grants with scope paths) and labels.
@@ -187,29 +218,8 @@ impl App {
     ) -> Result<Context, AppError> {
         let mut reader = self.store().reader().await?;
         let account = repo::get_account(&mut reader.conn(), account_id).await?.ok_or(AppError::InvalidToken)?;
-        if account.disabled {
-            return Err(AppError::AccountDisabled);
-        }
         let grants = repo::grants_of(&mut reader.conn(), account_id).await?;
-        let subject = Subject {
-            account: Some(AccountId(account.id)),
-            member: account.member_id.map(MemberId),
-            grants: grants
-                .iter()
-                .filter_map(|grant| {
-                    Some(Grant {
-                        role: AccountRole::parse("role", &grant.role).ok()?,
-                        scope: grant.jurisdiction_path.as_deref().and_then(JurisdictionPath::parse),
-                        organization: grant.organization_id.map(OrganizationId),
-                    })
-                })
-                .collect(),
-        };
-        let actor_label = match &credential {
-            Credential::ApiToken(id) => format!("token:{id}/{}", account.username),
-            _ => account.username.clone(),
-        };
-        Ok(Context { subject, actor_label, credential, locale, client_address })
+        context_of(account, grants, credential, locale, client_address)
     }
 
     /// Checks that a signed-in caller may act as `username` with `password` (for changing one's own password).

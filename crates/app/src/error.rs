@@ -137,7 +137,11 @@ impl AppError {
 
     /// A one-line title in `locale`.
     pub fn title(&self, locale: Locale) -> String {
-        i18n::text(locale, &format!("error.{}", self.code())).to_string()
+        let code = self.code();
+        match i18n::lookup(locale, &format!("title.{code}")) {
+            Some(title) => title.to_string(),
+            None => i18n::text(locale, &format!("error.{code}")).to_string(),
+        }
     }
 
     /// The full message in `locale`.

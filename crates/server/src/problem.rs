@@ -36,7 +36,7 @@ impl Problem {
     pub fn new(status: StatusCode, code: &str, locale: Locale, detail: String) -> Problem {
         Problem {
             type_uri: format!("urn:gridline:problem:{code}"),
-            title: i18n::text(locale, &format!("error.{code}")).to_string(),
+            title: title(locale, code),
             status: status.as_u16(),
             detail,
             code: code.to_string(),
@@ -72,6 +72,15 @@ impl Problem {
             _ => {}
         }
         problem
+    }
+}
+
+/// The one-line title of a problem code: its `title.` entry where the full message needs parameters, else its
+/// `error.` entry.
+pub fn title(locale: Locale, code: &str) -> String {
+    match i18n::lookup(locale, &format!("title.{code}")) {
+        Some(title) => title.to_string(),
+        None => i18n::text(locale, &format!("error.{code}")).to_string(),
     }
 }
 

@@ -82,9 +82,13 @@ impl AuditRecord {
 
 /// Appends a record; returns its sequence number.
 pub async fn append(conn: &mut Conn<'_>, record: &NewAudit) -> Result<i64, StoreError> {
-    let head = conn.fetch_one("SELECT audit_seq, audit_hash FROM chain_heads WHERE id = 1", &[]).await?;
-    let seq = head.get::<i64>("audit_seq")? + 1;
-    let prev_hash: String = head.get("audit_hash")?;
+    let (seq, prev_hash) = match conn.chain.as_deref() {
+        Some(chain) => (chain.audit_seq + 1, chain.audit_hash.clone()),
+        None => {
+            let head = conn.fetch_one("SELECT audit_seq, audit_hash FROM chain_heads WHERE id = 1", &[]).await?;
+            (head.get::<i64>("audit_seq")? + 1, head.get::<String>("audit_hash")?)
+        }
+    };
     let details = record.details.to_string();
     let decision = if record.allowed { "allow" } else { "deny" };
     let fields = AuditFields {
@@ -121,7 +125,15 @@ pub async fn append(conn: &mut Conn<'_>, record: &NewAudit) -> Result<i64, Store
         ],
     )
     .await?;
-    conn.execute("UPDATE chain_heads SET audit_seq = $1, audit_hash = $2 WHERE id = 1", params![seq, hash]).await?;
+    match conn.chain.as_deref_mut() {
+        Some(chain) => {
+            chain.audit_seq = seq;
+            chain.audit_hash = hash;
+        }
+        None => {
+            conn.execute("UPDATE chain_heads SET audit_seq = $1, audit_hash = $2 WHERE id = 1", params![seq, hash]).await?;
+        }
+    }
     Ok(seq)
 }
 

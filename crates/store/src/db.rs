@@ -124,11 +124,45 @@ impl Sql {
 
 /// A connection of either backend, borrowed from a pool or from the writer's transaction.
 #[derive(Debug)]
-pub enum Conn<'c> {
-    /// SQLite.
+pub struct Conn<'c> {
+    link: Link<'c>,
+    /// Inside the writer: the heads of the event and audit sequences, kept in memory for the batch and written
+    /// back once at its end (the writer holds the only right to change them).
+    pub(crate) chain: Option<&'c mut ChainHeads>,
+}
+
+#[derive(Debug)]
+enum Link<'c> {
     Sqlite(&'c mut SqliteConnection),
-    /// PostgreSQL.
     Postgres(&'c mut PgConnection),
+}
+
+/// The heads of the two append-only sequences (see `chain_heads`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainHeads {
+    /// The last event's sequence number.
+    pub event_seq: i64,
+    /// The last audit record's sequence number.
+    pub audit_seq: i64,
+    /// The last audit record's hash.
+    pub audit_hash: String,
+}
+
+impl<'c> Conn<'c> {
+    /// A SQLite connection.
+    pub fn sqlite(connection: &'c mut SqliteConnection) -> Conn<'c> {
+        Conn { link: Link::Sqlite(connection), chain: None }
+    }
+
+    /// A PostgreSQL connection.
+    pub fn postgres(connection: &'c mut PgConnection) -> Conn<'c> {
+        Conn { link: Link::Postgres(connection), chain: None }
+    }
+
+    /// Whether this is a PostgreSQL connection.
+    pub fn is_postgres(&self) -> bool {
+        matches!(self.link, Link::Postgres(_))
+    }
 }
 
 /// A result row of either backend.
@@ -193,29 +227,29 @@ macro_rules! bind_all {
 impl Conn<'_> {
     /// Which backend this connection belongs to.
     pub fn backend(&self) -> crate::Backend {
-        match self {
-            Conn::Sqlite(_) => crate::Backend::Sqlite,
-            Conn::Postgres(_) => crate::Backend::Postgres,
+        match self.link {
+            Link::Sqlite(_) => crate::Backend::Sqlite,
+            Link::Postgres(_) => crate::Backend::Postgres,
         }
     }
 
     /// Runs a statement; returns the number of rows it changed.
     pub async fn execute(&mut self, sql: impl Into<Sql>, params: &[Value]) -> Result<u64, StoreError> {
         let sql = AssertSqlSafe(sql.into().into_string());
-        Ok(match self {
-            Conn::Sqlite(conn) => bind_all!(sqlx::query::<sqlx::Sqlite>(sql), params).execute(&mut **conn).await?.rows_affected(),
-            Conn::Postgres(conn) => bind_all!(sqlx::query::<sqlx::Postgres>(sql), params).execute(&mut **conn).await?.rows_affected(),
+        Ok(match &mut self.link {
+            Link::Sqlite(conn) => bind_all!(sqlx::query::<sqlx::Sqlite>(sql), params).execute(&mut **conn).await?.rows_affected(),
+            Link::Postgres(conn) => bind_all!(sqlx::query::<sqlx::Postgres>(sql), params).execute(&mut **conn).await?.rows_affected(),
         })
     }
 
     /// Runs a query; returns every row.
     pub async fn fetch_all(&mut self, sql: impl Into<Sql>, params: &[Value]) -> Result<Vec<Row>, StoreError> {
         let sql = AssertSqlSafe(sql.into().into_string());
-        Ok(match self {
-            Conn::Sqlite(conn) => {
+        Ok(match &mut self.link {
+            Link::Sqlite(conn) => {
                 bind_all!(sqlx::query::<sqlx::Sqlite>(sql), params).fetch_all(&mut **conn).await?.into_iter().map(Row::Sqlite).collect()
             }
-            Conn::Postgres(conn) => {
+            Link::Postgres(conn) => {
                 bind_all!(sqlx::query::<sqlx::Postgres>(sql), params).fetch_all(&mut **conn).await?.into_iter().map(Row::Postgres).collect()
             }
         })
@@ -224,9 +258,9 @@ impl Conn<'_> {
     /// Runs a query; returns its first row, if any.
     pub async fn fetch_optional(&mut self, sql: impl Into<Sql>, params: &[Value]) -> Result<Option<Row>, StoreError> {
         let sql = AssertSqlSafe(sql.into().into_string());
-        Ok(match self {
-            Conn::Sqlite(conn) => bind_all!(sqlx::query::<sqlx::Sqlite>(sql), params).fetch_optional(&mut **conn).await?.map(Row::Sqlite),
-            Conn::Postgres(conn) => {
+        Ok(match &mut self.link {
+            Link::Sqlite(conn) => bind_all!(sqlx::query::<sqlx::Sqlite>(sql), params).fetch_optional(&mut **conn).await?.map(Row::Sqlite),
+            Link::Postgres(conn) => {
                 bind_all!(sqlx::query::<sqlx::Postgres>(sql), params).fetch_optional(&mut **conn).await?.map(Row::Postgres)
             }
         })
@@ -239,11 +273,11 @@ impl Conn<'_> {
 
     /// Runs several statements separated by semicolons, with no parameters (migrations).
     pub async fn execute_script(&mut self, sql: &'static str) -> Result<(), StoreError> {
-        match self {
-            Conn::Sqlite(conn) => {
+        match &mut self.link {
+            Link::Sqlite(conn) => {
                 sqlx::raw_sql(sql).execute(&mut **conn).await?;
             }
-            Conn::Postgres(conn) => {
+            Link::Postgres(conn) => {
                 sqlx::raw_sql(sql).execute(&mut **conn).await?;
             }
         }

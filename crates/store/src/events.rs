@@ -61,8 +61,17 @@ pub struct Event {
 
 /// Appends an event; returns its sequence number.
 pub async fn append(conn: &mut Conn<'_>, event: &NewEvent) -> Result<i64, StoreError> {
-    let seq: i64 =
-        conn.fetch_one("UPDATE chain_heads SET event_seq = event_seq + 1 WHERE id = 1 RETURNING event_seq", &[]).await?.get("event_seq")?;
+    let seq = match conn.chain.as_deref_mut() {
+        // Inside the writer: the batch keeps the head in memory and writes it back once.
+        Some(chain) => {
+            chain.event_seq += 1;
+            chain.event_seq
+        }
+        None => conn
+            .fetch_one("UPDATE chain_heads SET event_seq = event_seq + 1 WHERE id = 1 RETURNING event_seq", &[])
+            .await?
+            .get("event_seq")?,
+    };
     conn.execute(
         "INSERT INTO events (seq, at, kind, subject_type, subject_id, actor_account_id, path, organization_id, classification, payload)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",

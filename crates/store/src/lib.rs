@@ -35,7 +35,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 use tokio::sync::watch;
 
-pub use db::{Conn, Row, Value};
+pub use db::{ChainHeads, Conn, Row, Value};
 pub use migrate::{MIGRATIONS, Migration, latest_version};
 pub use writer::WriteError;
 
@@ -194,8 +194,8 @@ impl Reader {
     /// The connection, for repository functions.
     pub fn conn(&mut self) -> Conn<'_> {
         match &mut self.conn {
-            ReaderConn::Sqlite(conn) => Conn::Sqlite(conn),
-            ReaderConn::Postgres(conn) => Conn::Postgres(conn),
+            ReaderConn::Sqlite(conn) => Conn::sqlite(conn),
+            ReaderConn::Postgres(conn) => Conn::postgres(conn),
         }
     }
 }

@@ -52,11 +52,11 @@ pub(crate) async fn run(pools: &Pools) -> Result<(), StoreError> {
     match pools {
         Pools::Sqlite { write, .. } => {
             let mut conn = write.acquire().await?;
-            apply_all(&mut Conn::Sqlite(&mut conn)).await
+            apply_all(&mut Conn::sqlite(&mut conn)).await
         }
         Pools::Postgres { pool } => {
             let mut conn = pool.acquire().await?;
-            let mut conn = Conn::Postgres(&mut conn);
+            let mut conn = Conn::postgres(&mut conn);
             // Several nodes may start at once: one migrates, the others wait and then find nothing to do.
             conn.execute("SELECT pg_advisory_lock(7341001)", &[]).await?;
             let result = apply_all(&mut conn).await;
@@ -112,10 +112,7 @@ async fn apply_all(conn: &mut Conn<'_>) -> Result<(), StoreError> {
 }
 
 fn script_for(conn: &Conn<'_>, migration: &Migration) -> &'static str {
-    match conn {
-        Conn::Sqlite(_) => migration.sqlite,
-        Conn::Postgres(_) => migration.postgres,
-    }
+    if conn.is_postgres() { migration.postgres } else { migration.sqlite }
 }
 
 /// The time a migration was applied is bookkeeping for operators, not domain data, so it reads the system clock

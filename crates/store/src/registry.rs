@@ -346,10 +346,10 @@ pub async fn insert_organization(
     path: &JurisdictionPath,
     at_ms: i64,
 ) -> Result<OrganizationRow, StoreError> {
-    let id: i64 = conn
+    let row = conn
         .fetch_one(
-            "INSERT INTO organizations (kind, sector, code, name_zh, name_en, jurisdiction_id, path, parent_id, contact_phone, contact_email, address, version, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12) RETURNING id",
+            format!("INSERT INTO organizations (kind, sector, code, name_zh, name_en, jurisdiction_id, path, parent_id, contact_phone, contact_email, address, version, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 1, $12, $12) RETURNING {ORGANIZATION_COLUMNS}"),
             params![
                 fields.kind.as_str(),
                 fields.sector.clone(),
@@ -365,9 +365,8 @@ pub async fn insert_organization(
                 at_ms,
             ],
         )
-        .await?
-        .get("id")?;
-    get_organization(conn, id).await?.ok_or(StoreError::NoRow)
+        .await?;
+    decode_organization(&row)
 }
 
 /// The organization with `id`.
@@ -564,11 +563,11 @@ pub async fn insert_member(
     path: &JurisdictionPath,
     at_ms: i64,
 ) -> Result<MemberRow, StoreError> {
-    let id: i64 = conn
+    let row = conn
         .fetch_one(
-            "INSERT INTO members (jurisdiction_id, path, organization_id, name, phone, email, roles, skills, credentials, next_credential_expiry,
+            format!("INSERT INTO members (jurisdiction_id, path, organization_id, name, phone, email, roles, skills, credentials, next_credential_expiry,
                  home_lon, home_lat, base_lon, base_lat, status, version, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16) RETURNING id",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, 1, $16, $16) RETURNING {MEMBER_COLUMNS}"),
             params![
                 fields.jurisdiction_id,
                 path.as_str(),
@@ -588,9 +587,8 @@ pub async fn insert_member(
                 at_ms,
             ],
         )
-        .await?
-        .get("id")?;
-    get_member(conn, id).await?.ok_or(StoreError::NoRow)
+        .await?;
+    decode_member(&row)
 }
 
 /// The member with `id`.

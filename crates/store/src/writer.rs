@@ -19,7 +19,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::db::Conn;
+use crate::db::{ChainHeads, Conn};
 use crate::{Pools, StoreError};
 
 /// The most writes committed in one transaction.
@@ -138,11 +138,13 @@ impl Transaction {
         })
     }
 
-    fn conn(&mut self) -> Conn<'_> {
-        match self {
-            Transaction::Sqlite(tx) => Conn::Sqlite(tx),
-            Transaction::Postgres(tx) => Conn::Postgres(tx),
-        }
+    fn conn<'a>(&'a mut self, chain: Option<&'a mut ChainHeads>) -> Conn<'a> {
+        let mut conn = match self {
+            Transaction::Sqlite(tx) => Conn::sqlite(tx),
+            Transaction::Postgres(tx) => Conn::postgres(tx),
+        };
+        conn.chain = chain;
+        conn
     }
 
     async fn commit(self) -> Result<(), StoreError> {
@@ -159,30 +161,49 @@ async fn run_batch(pools: &Pools, batch: Vec<Job>, events: &watch::Sender<i64>) 
     let mut pending = batch.into_iter();
     let result = AssertUnwindSafe(async {
         let mut transaction = Transaction::begin(pools).await?;
-        let mut conn = transaction.conn();
-        if matches!(conn, Conn::Postgres(_)) {
-            conn.execute("SELECT id FROM chain_heads WHERE id = 1 FOR UPDATE", &[]).await?;
-        }
-        let seq_before = crate::events::latest_seq(&mut conn).await?;
+        let is_postgres = matches!(transaction, Transaction::Postgres(_));
+        // On PostgreSQL the row lock makes the batches of every node take turns; on SQLite the writer is alone.
+        let head_query = if is_postgres {
+            "SELECT event_seq, audit_seq, audit_hash FROM chain_heads WHERE id = 1 FOR UPDATE"
+        } else {
+            "SELECT event_seq, audit_seq, audit_hash FROM chain_heads WHERE id = 1"
+        };
+        let head = transaction.conn(None).fetch_one(head_query, &[]).await?;
+        let initial =
+            ChainHeads { event_seq: head.get("event_seq")?, audit_seq: head.get("audit_seq")?, audit_hash: head.get("audit_hash")? };
+        let mut chain = initial.clone();
         for job in pending.by_ref() {
-            conn.execute("SAVEPOINT gridline_write", &[]).await?;
+            transaction.conn(None).execute("SAVEPOINT gridline_write", &[]).await?;
             replies.push((job.reply, None));
-            let (ok, outcome) = (job.run)(&mut conn).await;
+            let before = chain.clone();
+            let (ok, outcome) = {
+                let mut conn = transaction.conn(Some(&mut chain));
+                (job.run)(&mut conn).await
+            };
             if let Some(last) = replies.last_mut() {
                 last.1 = Some(outcome);
             }
+            let mut conn = transaction.conn(None);
             if !ok {
                 conn.execute("ROLLBACK TO SAVEPOINT gridline_write", &[]).await?;
+                chain = before;
             }
             conn.execute("RELEASE SAVEPOINT gridline_write", &[]).await?;
         }
-        let seq_after = crate::events::latest_seq(&mut conn).await?;
-        if seq_after != seq_before && matches!(conn, Conn::Postgres(_)) {
-            // Delivered to every node's listener when, and only if, the transaction commits.
-            conn.execute("SELECT pg_notify('gridline_events', $1)", crate::params![seq_after.to_string()]).await?;
+        if chain != initial {
+            let mut conn = transaction.conn(None);
+            conn.execute(
+                "UPDATE chain_heads SET event_seq = $1, audit_seq = $2, audit_hash = $3 WHERE id = 1",
+                crate::params![chain.event_seq, chain.audit_seq, chain.audit_hash.clone()],
+            )
+            .await?;
+            if is_postgres && chain.event_seq != initial.event_seq {
+                // Delivered to every node's listener when, and only if, the transaction commits.
+                conn.execute("SELECT pg_notify('gridline_events', $1)", crate::params![chain.event_seq.to_string()]).await?;
+            }
         }
         transaction.commit().await?;
-        Ok::<i64, StoreError>(seq_after)
+        Ok::<i64, StoreError>(chain.event_seq)
     })
     .catch_unwind()
     .await;

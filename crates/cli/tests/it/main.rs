@@ -2,6 +2,7 @@
 //! over real TCP.
 
 mod audit;
+mod config;
 mod durability;
 mod http;
 mod import;

@@ -53,6 +53,14 @@ catalog! {
     // Punctuation that differs between the languages.
     "punct.colon" => ": ", "：";
 
+    // Short titles of problems whose full message needs parameters.
+    "title.payload_too_large" => "The request body is too large", "请求体过大";
+    "title.unsupported_media_type" => "Unsupported media type", "不支持的媒体类型";
+    "title.version_conflict" => "Someone else changed this record", "该记录已被他人修改";
+    "title.duplicate" => "A value is already in use", "值已被占用";
+    "title.has_dependents" => "The record is still in use", "该记录仍在使用中";
+    "title.rate_limited" => "Too many attempts", "尝试次数过多";
+
     // Why access was refused.
     "deny.sign_in_required" => "sign-in required", "需要登录";
     "deny.not_permitted" => "your role may not do this", "您的角色无此权限";

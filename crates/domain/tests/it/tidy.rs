@@ -41,3 +41,27 @@ fn domain_source_does_no_file_or_network_io() {
         }
     }
 }
+
+#[test]
+fn every_crate_uses_the_workspace_lints_and_version() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().parent().unwrap();
+    let mut manifests: Vec<std::path::PathBuf> =
+        std::fs::read_dir(root.join("crates")).unwrap().map(|entry| entry.unwrap().path().join("Cargo.toml")).collect();
+    manifests.push(root.join("xtask").join("Cargo.toml"));
+    for manifest in manifests {
+        let text = std::fs::read_to_string(&manifest).unwrap();
+        assert!(text.contains("[lints]\nworkspace = true"), "{} does not use the workspace lints", manifest.display());
+        assert!(text.contains("version.workspace = true"), "{} does not use the workspace version", manifest.display());
+        for line in text.lines().skip_while(|line| *line != "[dependencies]").skip(1).take_while(|line| !line.starts_with('[')) {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            assert!(
+                line.contains(".workspace = true") || line.contains("workspace = true"),
+                "{}: `{line}` is not declared once at the root",
+                manifest.display()
+            );
+        }
+    }
+}

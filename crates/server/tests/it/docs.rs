@@ -122,3 +122,13 @@ fn every_error_code_has_both_translations() {
         assert!(domain::i18n::lookup(domain::Locale::ZhCn, &format!("invalid.{reason}")).is_some(), "invalid.{reason}");
     }
 }
+
+#[test]
+fn problem_titles_never_show_placeholders() {
+    for code in app::AppError::CODES.iter().chain(["payload_too_large", "unsupported_media_type"].iter()) {
+        for locale in domain::Locale::ALL {
+            let title = server::problem::title(locale, code);
+            assert!(!title.contains('{'), "{code} title in {}: {title}", locale.tag());
+        }
+    }
+}

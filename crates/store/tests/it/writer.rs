@@ -111,6 +111,13 @@ async fn reopening_keeps_everything(t: &TestStore) {
     assert_eq!(store::events::latest_seq(&mut r.conn()).await.unwrap(), 5);
     drop(r);
     assert_eq!(*reopened.event_notifications().borrow(), 5);
+    // Numbering continues after a restart, and the head always matches the stored events.
+    let next = reopened.write(|c| Box::pin(async move { append(c, &event("after")).await })).await.unwrap();
+    assert_eq!(next, 6);
+    let mut r = reopened.reader().await.unwrap();
+    let max: i64 = r.conn().fetch_one("SELECT MAX(seq) AS m FROM events", &[]).await.unwrap().get("m").unwrap();
+    assert_eq!((max, store::events::latest_seq(&mut r.conn()).await.unwrap()), (6, 6));
+    drop(r);
     assert!(matches!(t.store.write(|c| Box::pin(async move { append(c, &event("late")).await })).await, Err(StoreError::WriterStopped)));
 }
 
@@ -121,4 +128,19 @@ async fn migrations_are_recorded_once(t: &TestStore) {
     assert_eq!(rows.len(), store::MIGRATIONS.len());
     assert_eq!(rows[0].get::<String>("name").unwrap(), "core");
     again.ping().await.unwrap();
+}
+
+#[test]
+fn both_backends_have_the_same_migrations() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("migrations");
+    let files = |backend: &str| {
+        let mut names: Vec<String> =
+            std::fs::read_dir(root.join(backend)).unwrap().map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned()).collect();
+        names.sort();
+        names
+    };
+    let listed: Vec<String> = store::MIGRATIONS.iter().map(|migration| migration.file.to_string()).collect();
+    assert_eq!(files("sqlite"), listed, "every SQLite migration file is listed in MIGRATIONS");
+    assert_eq!(files("postgres"), listed, "every PostgreSQL migration file is listed in MIGRATIONS");
+    assert!(store::MIGRATIONS.windows(2).all(|pair| pair[0].version < pair[1].version));
 }
