@@ -80,10 +80,14 @@ impl AuditRecord {
     }
 }
 
-/// Appends a record; returns its sequence number.
+/// The columns of `audit_log`, in the order rows are built.
+pub(crate) const AUDIT_COLUMNS: &str =
+    "seq, at, actor_account_id, actor_label, action, object_type, object_id, decision, reason, purpose, details, prev_hash, hash";
+
+/// Appends a record; returns its sequence number. Inside a write the row is inserted when the batch ends.
 pub async fn append(conn: &mut Conn<'_>, record: &NewAudit) -> Result<i64, StoreError> {
-    let (seq, prev_hash) = match conn.chain.as_deref() {
-        Some(chain) => (chain.audit_seq + 1, chain.audit_hash.clone()),
+    let (seq, prev_hash) = match conn.batch.as_deref() {
+        Some(batch) => (batch.heads.audit_seq + 1, batch.heads.audit_hash.clone()),
         None => {
             let head = conn.fetch_one("SELECT audit_seq, audit_hash FROM chain_heads WHERE id = 1", &[]).await?;
             (head.get::<i64>("audit_seq")? + 1, head.get::<String>("audit_hash")?)
@@ -105,32 +109,34 @@ pub async fn append(conn: &mut Conn<'_>, record: &NewAudit) -> Result<i64, Store
         details: &details,
     };
     let hash = chain_hash(&prev_hash, &fields);
-    conn.execute(
-        "INSERT INTO audit_log (seq, at, actor_account_id, actor_label, action, object_type, object_id, decision, reason, purpose, details, prev_hash, hash)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
-        params![
-            seq,
-            record.at_ms,
-            record.actor_account,
-            record.actor_label.as_str(),
-            record.action.as_str(),
-            record.object_type.as_str(),
-            record.object_id.clone(),
-            decision,
-            record.reason.as_str(),
-            record.purpose.as_str(),
-            details.as_str(),
-            prev_hash.as_str(),
-            hash.as_str(),
-        ],
-    )
-    .await?;
-    match conn.chain.as_deref_mut() {
-        Some(chain) => {
-            chain.audit_seq = seq;
-            chain.audit_hash = hash;
+    let row = params![
+        seq,
+        record.at_ms,
+        record.actor_account,
+        record.actor_label.as_str(),
+        record.action.as_str(),
+        record.object_type.as_str(),
+        record.object_id.clone(),
+        decision,
+        record.reason.as_str(),
+        record.purpose.as_str(),
+        details.as_str(),
+        prev_hash.as_str(),
+        hash.as_str(),
+    ]
+    .to_vec();
+    match conn.batch.as_deref_mut() {
+        Some(batch) => {
+            batch.heads.audit_seq = seq;
+            batch.heads.audit_hash = hash;
+            batch.audits.push(row);
         }
         None => {
+            conn.execute(
+                format!("INSERT INTO audit_log ({AUDIT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)"),
+                &row,
+            )
+            .await?;
             conn.execute("UPDATE chain_heads SET audit_seq = $1, audit_hash = $2 WHERE id = 1", params![seq, hash]).await?;
         }
     }

@@ -126,9 +126,10 @@ impl Sql {
 #[derive(Debug)]
 pub struct Conn<'c> {
     link: Link<'c>,
-    /// Inside the writer: the heads of the event and audit sequences, kept in memory for the batch and written
-    /// back once at its end (the writer holds the only right to change them).
-    pub(crate) chain: Option<&'c mut ChainHeads>,
+    /// Inside the writer: the batch's heads of the event and audit sequences and the event and audit rows
+    /// appended so far, kept in memory and written once at the end of the batch (the writer holds the only right to
+    /// change them).
+    pub(crate) batch: Option<&'c mut Batch>,
 }
 
 #[derive(Debug)]
@@ -148,15 +149,26 @@ pub struct ChainHeads {
     pub audit_hash: String,
 }
 
+/// What a write batch appends to the event stream and the audit log: the heads and the pending rows.
+#[derive(Debug, Clone)]
+pub struct Batch {
+    /// The heads after the rows appended so far.
+    pub heads: ChainHeads,
+    /// Pending `events` rows, in sequence order.
+    pub(crate) events: Vec<Vec<Value>>,
+    /// Pending `audit_log` rows, in sequence order.
+    pub(crate) audits: Vec<Vec<Value>>,
+}
+
 impl<'c> Conn<'c> {
     /// A SQLite connection.
     pub fn sqlite(connection: &'c mut SqliteConnection) -> Conn<'c> {
-        Conn { link: Link::Sqlite(connection), chain: None }
+        Conn { link: Link::Sqlite(connection), batch: None }
     }
 
     /// A PostgreSQL connection.
     pub fn postgres(connection: &'c mut PgConnection) -> Conn<'c> {
-        Conn { link: Link::Postgres(connection), chain: None }
+        Conn { link: Link::Postgres(connection), batch: None }
     }
 
     /// Whether this is a PostgreSQL connection.

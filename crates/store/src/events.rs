@@ -59,22 +59,14 @@ pub struct Event {
     pub payload: serde_json::Value,
 }
 
-/// Appends an event; returns its sequence number.
+/// The columns of `events`, in the order rows are built.
+pub(crate) const EVENT_COLUMNS: &str =
+    "seq, at, kind, subject_type, subject_id, actor_account_id, path, organization_id, classification, payload";
+
+/// Appends an event; returns its sequence number. Inside a write the row is inserted when the batch ends, so a
+/// write does not read back the events it appends.
 pub async fn append(conn: &mut Conn<'_>, event: &NewEvent) -> Result<i64, StoreError> {
-    let seq = match conn.chain.as_deref_mut() {
-        // Inside the writer: the batch keeps the head in memory and writes it back once.
-        Some(chain) => {
-            chain.event_seq += 1;
-            chain.event_seq
-        }
-        None => conn
-            .fetch_one("UPDATE chain_heads SET event_seq = event_seq + 1 WHERE id = 1 RETURNING event_seq", &[])
-            .await?
-            .get("event_seq")?,
-    };
-    conn.execute(
-        "INSERT INTO events (seq, at, kind, subject_type, subject_id, actor_account_id, path, organization_id, classification, payload)
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+    let row = |seq: i64| -> Vec<crate::db::Value> {
         params![
             seq,
             event.at_ms,
@@ -86,9 +78,19 @@ pub async fn append(conn: &mut Conn<'_>, event: &NewEvent) -> Result<i64, StoreE
             event.organization,
             event.classification.code(),
             event.payload.to_string(),
-        ],
-    )
-    .await?;
+        ]
+        .to_vec()
+    };
+    if let Some(batch) = conn.batch.as_deref_mut() {
+        // Inside the writer: numbered now, inserted with the rest of the batch at its end.
+        batch.heads.event_seq += 1;
+        let seq = batch.heads.event_seq;
+        batch.events.push(row(seq));
+        return Ok(seq);
+    }
+    let seq: i64 =
+        conn.fetch_one("UPDATE chain_heads SET event_seq = event_seq + 1 WHERE id = 1 RETURNING event_seq", &[]).await?.get("event_seq")?;
+    conn.execute(format!("INSERT INTO events ({EVENT_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"), &row(seq)).await?;
     Ok(seq)
 }
 

@@ -35,7 +35,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::{PgPool, SqlitePool};
 use tokio::sync::watch;
 
-pub use db::{ChainHeads, Conn, Row, Value};
+pub use db::{Batch, ChainHeads, Conn, Row, Value};
 pub use migrate::{MIGRATIONS, Migration, latest_version};
 pub use writer::WriteError;
 

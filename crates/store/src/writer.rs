@@ -19,7 +19,7 @@ use futures_util::FutureExt;
 use futures_util::future::BoxFuture;
 use tokio::sync::{mpsc, oneshot, watch};
 
-use crate::db::{ChainHeads, Conn};
+use crate::db::{Batch, ChainHeads, Conn, Value};
 use crate::{Pools, StoreError};
 
 /// The most writes committed in one transaction.
@@ -138,13 +138,21 @@ impl Transaction {
         })
     }
 
-    fn conn<'a>(&'a mut self, chain: Option<&'a mut ChainHeads>) -> Conn<'a> {
+    fn conn<'a>(&'a mut self, batch: Option<&'a mut Batch>) -> Conn<'a> {
         let mut conn = match self {
             Transaction::Sqlite(tx) => Conn::sqlite(tx),
             Transaction::Postgres(tx) => Conn::postgres(tx),
         };
-        conn.chain = chain;
+        conn.batch = batch;
         conn
+    }
+
+    async fn rollback(self) -> Result<(), StoreError> {
+        match self {
+            Transaction::Sqlite(tx) => tx.rollback().await?,
+            Transaction::Postgres(tx) => tx.rollback().await?,
+        }
+        Ok(())
     }
 
     async fn commit(self) -> Result<(), StoreError> {
@@ -171,39 +179,57 @@ async fn run_batch(pools: &Pools, batch: Vec<Job>, events: &watch::Sender<i64>) 
         let head = transaction.conn(None).fetch_one(head_query, &[]).await?;
         let initial =
             ChainHeads { event_seq: head.get("event_seq")?, audit_seq: head.get("audit_seq")?, audit_hash: head.get("audit_hash")? };
-        let mut chain = initial.clone();
+        let mut batch = Batch { heads: initial.clone(), events: Vec::new(), audits: Vec::new() };
+        // A write alone in its batch needs no savepoint: if it fails, the whole transaction is rolled back.
+        let alone = pending.len() == 1;
+        let mut failed_alone = false;
         for job in pending.by_ref() {
-            transaction.conn(None).execute("SAVEPOINT gridline_write", &[]).await?;
+            if !alone {
+                transaction.conn(None).execute("SAVEPOINT gridline_write", &[]).await?;
+            }
             replies.push((job.reply, None));
-            let before = chain.clone();
+            let before = (batch.heads.clone(), batch.events.len(), batch.audits.len());
             let (ok, outcome) = {
-                let mut conn = transaction.conn(Some(&mut chain));
+                let mut conn = transaction.conn(Some(&mut batch));
                 (job.run)(&mut conn).await
             };
             if let Some(last) = replies.last_mut() {
                 last.1 = Some(outcome);
             }
-            let mut conn = transaction.conn(None);
             if !ok {
-                conn.execute("ROLLBACK TO SAVEPOINT gridline_write", &[]).await?;
-                chain = before;
+                batch.heads = before.0;
+                batch.events.truncate(before.1);
+                batch.audits.truncate(before.2);
+                if alone {
+                    failed_alone = true;
+                } else {
+                    transaction.conn(None).execute("ROLLBACK TO SAVEPOINT gridline_write", &[]).await?;
+                }
             }
-            conn.execute("RELEASE SAVEPOINT gridline_write", &[]).await?;
+            if !alone {
+                transaction.conn(None).execute("RELEASE SAVEPOINT gridline_write", &[]).await?;
+            }
         }
-        if chain != initial {
+        if failed_alone {
+            transaction.rollback().await?;
+            return Ok::<i64, StoreError>(initial.event_seq);
+        }
+        if batch.heads != initial {
             let mut conn = transaction.conn(None);
+            insert_rows(&mut conn, "events", crate::events::EVENT_COLUMNS, &batch.events).await?;
+            insert_rows(&mut conn, "audit_log", crate::audit::AUDIT_COLUMNS, &batch.audits).await?;
             conn.execute(
                 "UPDATE chain_heads SET event_seq = $1, audit_seq = $2, audit_hash = $3 WHERE id = 1",
-                crate::params![chain.event_seq, chain.audit_seq, chain.audit_hash.clone()],
+                crate::params![batch.heads.event_seq, batch.heads.audit_seq, batch.heads.audit_hash.clone()],
             )
             .await?;
-            if is_postgres && chain.event_seq != initial.event_seq {
+            if is_postgres && batch.heads.event_seq != initial.event_seq {
                 // Delivered to every node's listener when, and only if, the transaction commits.
-                conn.execute("SELECT pg_notify('gridline_events', $1)", crate::params![chain.event_seq.to_string()]).await?;
+                conn.execute("SELECT pg_notify('gridline_events', $1)", crate::params![batch.heads.event_seq.to_string()]).await?;
             }
         }
         transaction.commit().await?;
-        Ok::<i64, StoreError>(chain.event_seq)
+        Ok::<i64, StoreError>(batch.heads.event_seq)
     })
     .catch_unwind()
     .await;
@@ -240,4 +266,22 @@ async fn run_batch(pools: &Pools, batch: Vec<Job>, events: &watch::Sender<i64>) 
             }
         }
     }
+}
+
+/// Rows per multi-row INSERT: well under both databases' limits on parameters per statement.
+const ROWS_PER_INSERT: usize = 200;
+
+/// Inserts `rows` into `table` with multi-row INSERTs.
+async fn insert_rows(conn: &mut Conn<'_>, table: &str, columns: &str, rows: &[Vec<Value>]) -> Result<(), StoreError> {
+    for chunk in rows.chunks(ROWS_PER_INSERT) {
+        let width = chunk[0].len();
+        let mut placeholders = Vec::with_capacity(chunk.len());
+        for row_index in 0..chunk.len() {
+            let fields: Vec<String> = (1..=width).map(|column| format!("${}", row_index * width + column)).collect();
+            placeholders.push(format!("({})", fields.join(", ")));
+        }
+        let values: Vec<Value> = chunk.iter().flatten().cloned().collect();
+        conn.execute(format!("INSERT INTO {table} ({columns}) VALUES {}", placeholders.join(", ")), &values).await?;
+    }
+    Ok(())
 }
