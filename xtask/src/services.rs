@@ -1,5 +1,6 @@
-//! Throwaway services for tests: a PostgreSQL cluster in `target/test-services/`, on a private port and socket
-//! directory, trusting local connections. Started fresh for every run and stopped at the end.
+//! Throwaway services for tests: a PostgreSQL cluster in a temporary directory (outside the checkout, so that the
+//! `postgres` user can reach it when the tests run as root), on a private port and socket directory, trusting
+//! local connections. Started fresh for every run and stopped at the end.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -21,7 +22,9 @@ const POSTGRES_PORT: u16 = 54329;
 
 impl Services {
     pub fn start(root: &Path) -> Result<Services, String> {
-        let base = root.join("target").join("test-services");
+        // One directory per checkout, so two checkouts on one machine do not share a cluster.
+        let tag: u64 = root.to_string_lossy().bytes().fold(5381_u64, |hash, byte| hash.wrapping_mul(33) ^ u64::from(byte));
+        let base = std::env::temp_dir().join(format!("gridline-test-services-{tag:x}"));
         std::fs::create_dir_all(&base).map_err(|e| format!("{}: {e}", base.display()))?;
         let postgres = match Postgres::start(&base) {
             Ok(postgres) => Some(postgres),
@@ -91,12 +94,6 @@ impl Postgres {
             let status = Command::new("chown").args(["-R", "postgres:postgres", &dir.to_string_lossy()]).status();
             if !status.is_ok_and(|s| s.success()) {
                 return Err(format!("cannot hand {} to the postgres user", dir.display()));
-            }
-            // The postgres user must be able to reach the directory.
-            let mut ancestor = dir.parent();
-            while let Some(path) = ancestor {
-                let _ = Command::new("chmod").args(["o+x", &path.to_string_lossy()]).status();
-                ancestor = path.parent();
             }
         }
         let data_text = data.to_string_lossy().into_owned();
