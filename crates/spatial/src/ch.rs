@@ -47,6 +47,18 @@ pub(crate) struct ContractionHierarchy {
     bwd_w: Vec<u32>,
 }
 
+/// The part of the hierarchy that a fixed set of targets needs (RPHAST), kept to answer many sources.
+#[derive(Debug, Clone)]
+pub(crate) struct TargetSelection {
+    /// The graph nodes it was selected for, in the caller's order.
+    pub(crate) targets: Vec<u32>,
+    ids: Vec<u32>,
+    first: Vec<u32>,
+    tails: Vec<u32>,
+    weights: Vec<u32>,
+    target_pos: Vec<u32>,
+}
+
 /// Reusable query buffers.
 #[derive(Debug, Clone, Default)]
 pub(crate) struct ChWorkspace {
@@ -408,6 +420,65 @@ impl ContractionHierarchy {
     pub(crate) fn one_to_many(&self, ws: &mut ChWorkspace, sources: &[(u32, u32)], targets: &[u32]) -> Vec<u32> {
         self.phast(ws, sources);
         targets.iter().map(|&t| ws.sweep[self.ch_of[t as usize] as usize]).collect()
+    }
+
+    /// RPHAST target selection: the targets and every node from which a target is reached by downward arcs,
+    /// in sweep order, with their arcs renumbered into that small set.
+    pub(crate) fn select(&self, targets: &[u32]) -> TargetSelection {
+        let n = self.node_of.len();
+        let mut pos_of = vec![u32::MAX; n];
+        let mut stack: Vec<u32> = Vec::new();
+        let mut ids: Vec<u32> = Vec::new();
+        for &t in targets {
+            let id = self.ch_of[t as usize];
+            if pos_of[id as usize] == u32::MAX {
+                pos_of[id as usize] = 0;
+                stack.push(id);
+                ids.push(id);
+            }
+        }
+        while let Some(v) = stack.pop() {
+            for k in self.bwd_first[v as usize] as usize..self.bwd_first[v as usize + 1] as usize {
+                let u = self.bwd_tail[k];
+                if pos_of[u as usize] == u32::MAX {
+                    pos_of[u as usize] = 0;
+                    stack.push(u);
+                    ids.push(u);
+                }
+            }
+        }
+        ids.sort_unstable();
+        for (p, &id) in ids.iter().enumerate() {
+            pos_of[id as usize] = p as u32;
+        }
+        let mut first = Vec::with_capacity(ids.len() + 1);
+        let (mut tails, mut weights) = (Vec::new(), Vec::new());
+        first.push(0u32);
+        for &id in &ids {
+            for k in self.bwd_first[id as usize] as usize..self.bwd_first[id as usize + 1] as usize {
+                tails.push(pos_of[self.bwd_tail[k] as usize]);
+                weights.push(self.bwd_w[k]);
+            }
+            first.push(tails.len() as u32);
+        }
+        let target_pos = targets.iter().map(|&t| pos_of[self.ch_of[t as usize] as usize]).collect();
+        TargetSelection { targets: targets.to_vec(), ids, first, tails, weights, target_pos }
+    }
+
+    /// One-to-many over a target selection: the upward search, then a sweep over the selected nodes only.
+    pub(crate) fn one_to_selection(&self, ws: &mut ChWorkspace, sources: &[(u32, u32)], sel: &TargetSelection) -> Vec<u32> {
+        let src: Vec<(u32, u32)> = sources.iter().map(|&(v, c)| (self.ch_of[v as usize], c)).collect();
+        self.upward(ws, &src, true, false);
+        let mut d: Vec<u32> = sel.ids.iter().map(|&id| ws.up[id as usize]).collect();
+        for p in 0..d.len() {
+            let (lo, hi) = (sel.first[p] as usize, sel.first[p + 1] as usize);
+            let mut best = d[p];
+            for (&tail, &w) in sel.tails[lo..hi].iter().zip(&sel.weights[lo..hi]) {
+                best = best.min(d[tail as usize].saturating_add(w));
+            }
+            d[p] = best;
+        }
+        sel.target_pos.iter().map(|&p| d[p as usize]).collect()
     }
 
     /// Many-to-many by buckets: backward upward searches from the targets fill buckets, forward upward searches

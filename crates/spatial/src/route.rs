@@ -1,17 +1,19 @@
 //! Routing on a [`RoadGraph`] with closed roads: snapping, one-to-one, one-to-many, k-nearest, tables, isochrones.
 //!
 //! This module owns the searches and the closure state.
-//! Searches are Dijkstra's algorithm on whole-millisecond weights with a radix heap; a closure is one bit per edge
-//! that the search checks as it relaxes edges, so closing or reopening roads takes effect at the next query
-//! with no preprocessing at all.
-//! Every multi-target search stops as soon as its last target (or its k-th candidate) is settled.
+//! A closure is one bit per edge that every search checks as it relaxes edges, so closing or reopening roads
+//! takes effect at the very next query, with no preprocessing at all.
+//! Plain searches are Dijkstra's algorithm on whole-millisecond weights with a radix heap; multi-target searches
+//! stop as soon as their last target (or their k-th candidate) is settled.
+//! [`Router::prepare`] adds a contraction hierarchy (module `ch`) for one-to-all, one-to-many and tables; it is
+//! used only while the closures are exactly those it was built for, so a stale hierarchy is never consulted.
 //! It must never return a route through a closed edge, nor report an unreachable target as zero.
 
 use std::collections::HashMap;
 
 use crate::area::{Area, spherical_distance_m};
 use crate::error::SpatialError;
-use crate::ch::{ChWorkspace, ContractionHierarchy};
+use crate::ch::{ChWorkspace, ContractionHierarchy, TargetSelection};
 use crate::graph::RoadGraph;
 use crate::predicates::{BBox, Edge};
 
@@ -171,6 +173,10 @@ pub struct Router<'g> {
     ch: Option<(ContractionHierarchy, Closures, u64)>,
     ch_ws: ChWorkspace,
     all_buf: Vec<u32>,
+    /// The last target selection, reused while the same targets are asked for on the same hierarchy
+    /// (dispatch asks again and again for the same responders or depots).
+    selection: Option<TargetSelection>,
+    last_targets: Vec<u32>,
 }
 
 impl<'g> Router<'g> {
@@ -196,6 +202,8 @@ impl<'g> Router<'g> {
             ch: None,
             ch_ws: ChWorkspace::default(),
             all_buf: Vec::new(),
+            selection: None,
+            last_targets: Vec::new(),
         }
     }
 
@@ -270,6 +278,13 @@ impl<'g> Router<'g> {
             None => ContractionHierarchy::build(self.graph, &self.closures),
         };
         self.ch = Some((ch, self.closures.clone(), self.closures.version));
+        self.selection = None;
+    }
+
+    /// Forgets the cached target selection (for measurements of a first query).
+    pub fn clear_caches(&mut self) {
+        self.selection = None;
+        self.last_targets.clear();
     }
 
     /// Whether the hierarchy matches the current closures (then the fast paths are exact).
@@ -464,7 +479,20 @@ impl<'g> Router<'g> {
             && self.is_prepared()
             && let Some((ch, _, _)) = &self.ch
         {
-            let d = ch.one_to_many(&mut self.ch_ws, &[(source, 0)], targets);
+            // A target set seen for the second time in a row earns a selection; a new one gets the full sweep,
+            // which costs about as much as selecting.
+            let reuse = self.selection.as_ref().is_some_and(|s| s.targets == targets);
+            if !reuse && self.last_targets == targets {
+                self.selection = Some(ch.select(targets));
+            }
+            let d = match &self.selection {
+                Some(sel) if sel.targets == targets => ch.one_to_selection(&mut self.ch_ws, &[(source, 0)], sel),
+                _ => {
+                    self.last_targets.clear();
+                    self.last_targets.extend_from_slice(targets);
+                    ch.one_to_many(&mut self.ch_ws, &[(source, 0)], targets)
+                }
+            };
             return Ok(d.into_iter().map(|x| (x != UNREACHED).then_some(x)).collect());
         }
         self.search_targets(&[(source, 0)], targets);

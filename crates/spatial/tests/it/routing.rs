@@ -244,3 +244,29 @@ fn only_the_largest_strongly_connected_component_is_kept() {
     assert_eq!(remap[3], u32::MAX);
     assert_eq!(remap[4], u32::MAX);
 }
+
+#[test]
+fn repeated_targets_reuse_their_selection_and_stay_exact() {
+    let (g, _) = grid();
+    let mut router = Router::new(&g);
+    router.prepare();
+    let targets: Vec<u32> = (0..g.node_count() as u32).rev().collect();
+    // The first query sweeps everything, the second selects the targets' part of the hierarchy, later ones reuse it;
+    // all must equal plain Dijkstra, also after a closure and a rebuild.
+    for round in 0..2 {
+        let mut closed = vec![false; g.edge_count()];
+        if round == 1 {
+            router.close_road(1003).unwrap();
+            for e in 0..g.edge_count() as u32 {
+                closed[e as usize] = router.closures().is_closed(e);
+            }
+            router.prepare();
+        }
+        for source in [0u32, 17, 55, 99, 42] {
+            let got = router.one_to_many_ms(source, &targets).unwrap();
+            let expect = oracle(&g, source, &closed);
+            let want: Vec<Option<u32>> = targets.iter().map(|&t| expect[t as usize].map(|d| d as u32)).collect();
+            assert_eq!(got, want, "round {round}, source {source}");
+        }
+    }
+}
