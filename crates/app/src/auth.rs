@@ -43,7 +43,7 @@ fn context_of(
         Credential::ApiToken(id) => format!("token:{id}/{}", account.username),
         _ => account.username.clone(),
     };
-    Ok(Context { subject, actor_label, credential, locale, client_address })
+    Ok(Context { subject, actor_label, display_name: Some(account.display_name), credential, locale, client_address })
 }
 
 /// The prefix of every API token, so that leaked tokens are easy to recognise in logs and by secret scanners.

@@ -23,6 +23,8 @@ pub struct Context {
     pub subject: Subject,
     /// A label for the audit log: the username, `token:<id>/<username>`, `cli:<label>`, `anonymous`.
     pub actor_label: String,
+    /// The account's display name, for screens.
+    pub display_name: Option<String>,
     /// How they signed in.
     pub credential: Credential,
     /// The language to answer in.
@@ -37,6 +39,7 @@ impl Context {
         Context {
             subject: Subject::anonymous(),
             actor_label: "anonymous".into(),
+            display_name: None,
             credential: Credential::Anonymous,
             locale,
             client_address: None,
@@ -48,6 +51,7 @@ impl Context {
         Context {
             subject: Subject::anonymous(),
             actor_label: format!("cli:{label}"),
+            display_name: None,
             credential: Credential::System,
             locale,
             client_address: None,

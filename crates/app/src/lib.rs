@@ -14,6 +14,7 @@ pub mod clock;
 pub mod context;
 pub mod error;
 pub mod events;
+pub mod layers;
 pub mod registry;
 pub mod time;
 mod util;

@@ -229,7 +229,11 @@ fn read_password(from_stdin: bool) -> anyhow::Result<Option<String>> {
 }
 
 fn app_error(error: app::AppError, locale: Locale) -> anyhow::Error {
-    anyhow::anyhow!(error.message(locale))
+    match &error {
+        // The operator at the console may see what went wrong inside.
+        app::AppError::Internal(detail) | app::AppError::Unavailable(detail) => anyhow::anyhow!("{} ({detail})", error.message(locale)),
+        _ => anyhow::anyhow!(error.message(locale)),
+    }
 }
 
 async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {

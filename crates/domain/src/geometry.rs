@@ -169,6 +169,41 @@ impl Ring {
         Value::Array(self.0.iter().map(|p| Value::Array(vec![number(p.lon), number(p.lat)])).collect())
     }
 
+    /// The ring simplified with the Douglas–Peucker algorithm to within `tolerance` degrees; `None` when it would
+    /// collapse below four positions (too small to draw at that tolerance).
+    pub fn simplified(&self, tolerance: f64) -> Option<Ring> {
+        let points = &self.0;
+        let mut keep = vec![false; points.len()];
+        keep[0] = true;
+        keep[points.len() - 1] = true;
+        // The closing point equals the first, so split the ring at its farthest point from the start.
+        let far = (1..points.len() - 1)
+            .max_by(|a, b| squared_distance(points[0], points[*a]).total_cmp(&squared_distance(points[0], points[*b])))
+            .unwrap_or(1);
+        keep[far] = true;
+        let mut stack = vec![(0, far), (far, points.len() - 1)];
+        while let Some((first, last)) = stack.pop() {
+            if last <= first + 1 {
+                continue;
+            }
+            let (mut worst, mut worst_distance) = (first, 0.0);
+            for index in first + 1..last {
+                let distance = segment_distance(points[index], points[first], points[last]);
+                if distance > worst_distance {
+                    worst = index;
+                    worst_distance = distance;
+                }
+            }
+            if worst_distance > tolerance {
+                keep[worst] = true;
+                stack.push((first, worst));
+                stack.push((worst, last));
+            }
+        }
+        let kept: Vec<GeoPoint> = points.iter().zip(&keep).filter(|(_, keep)| **keep).map(|(point, _)| *point).collect();
+        (kept.len() >= 4).then_some(Ring(kept))
+    }
+
     /// Whether `point` lies inside or on this ring (even-odd rule; points on an edge count as inside).
     pub fn contains(&self, point: GeoPoint) -> bool {
         let mut inside = false;
@@ -191,6 +226,19 @@ impl Ring {
         }
         inside
     }
+}
+
+fn squared_distance(a: GeoPoint, b: GeoPoint) -> f64 {
+    (a.lon - b.lon).powi(2) + (a.lat - b.lat).powi(2)
+}
+
+/// Distance in degrees from `point` to the segment `a`–`b` (planar: fine for simplification at map scale).
+fn segment_distance(point: GeoPoint, a: GeoPoint, b: GeoPoint) -> f64 {
+    let (dx, dy) = (b.lon - a.lon, b.lat - a.lat);
+    let length = dx * dx + dy * dy;
+    let t = if length == 0.0 { 0.0 } else { (((point.lon - a.lon) * dx + (point.lat - a.lat) * dy) / length).clamp(0.0, 1.0) };
+    let (x, y) = (a.lon + t * dx, a.lat + t * dy);
+    ((point.lon - x).powi(2) + (point.lat - y).powi(2)).sqrt()
 }
 
 fn number(value: f64) -> Value {
@@ -296,6 +344,26 @@ impl MultiPolygon {
         })
     }
 
+    /// The shape simplified to within `tolerance` degrees for drawing; polygons and holes that would vanish are
+    /// dropped, and `None` means nothing is left to draw.
+    pub fn simplified(&self, tolerance: f64) -> Option<MultiPolygon> {
+        let polygons: Vec<Polygon> = self
+            .0
+            .iter()
+            .filter_map(|polygon| {
+                let exterior = polygon.exterior.simplified(tolerance)?;
+                let holes = polygon.holes.iter().filter_map(|hole| hole.simplified(tolerance)).collect();
+                Some(Polygon { exterior, holes })
+            })
+            .collect();
+        (!polygons.is_empty()).then_some(MultiPolygon(polygons))
+    }
+
+    /// How many positions the shape has.
+    pub fn position_count(&self) -> usize {
+        self.0.iter().map(|polygon| polygon.exterior.points().len() + polygon.holes.iter().map(|h| h.points().len()).sum::<usize>()).sum()
+    }
+
     /// A representative point for labels: the centre of the bounding box when inside, else the first vertex.
     pub fn label_point(&self) -> GeoPoint {
         let bbox = self.bbox();
@@ -382,6 +450,28 @@ mod tests {
             "ring_too_short",
         );
         check(json!("text"), "boundary", "malformed");
+    }
+
+    #[test]
+    fn simplification_keeps_the_shape_and_drops_what_vanishes() {
+        // A square with many points along its edges.
+        let mut ring = Vec::new();
+        for i in 0..100 {
+            ring.push(json!([i as f64 / 100.0, 0.0]));
+        }
+        for i in 0..100 {
+            ring.push(json!([1.0, i as f64 / 100.0]));
+        }
+        ring.push(json!([1.0, 1.0]));
+        ring.push(json!([0.0, 1.0]));
+        ring.push(json!([0.0, 0.0]));
+        let detailed = MultiPolygon::from_geojson("b", &json!({"type": "Polygon", "coordinates": [ring]})).unwrap();
+        assert_eq!(detailed.position_count(), 203);
+        let simple = detailed.simplified(0.001).unwrap();
+        assert_eq!(simple.position_count(), 5, "{:?}", simple);
+        assert_eq!(simple.bbox(), detailed.bbox(), "the corners stay");
+        let tiny = MultiPolygon::from_geojson("b", &json!({"type": "Polygon", "coordinates": [square(0.0, 0.0, 0.0001)]})).unwrap();
+        assert!(tiny.simplified(0.01).is_none(), "a shape far smaller than the tolerance vanishes");
     }
 
     #[test]

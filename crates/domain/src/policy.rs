@@ -59,6 +59,8 @@ coded_enum! {
         AuditLog = "audit_log",
         /// An event of the live event stream.
         Event = "event",
+        /// A map layer and its features.
+        Layer = "layer",
     }
 }
 
@@ -238,8 +240,9 @@ struct Capability {
     writes: &'static [ResourceKind],
 }
 
-const REGISTRY: &[ResourceKind] = &[ResourceKind::Jurisdiction, ResourceKind::Organization, ResourceKind::Member, ResourceKind::Team];
-const PEOPLE: &[ResourceKind] = &[ResourceKind::Organization, ResourceKind::Member, ResourceKind::Team];
+const REGISTRY: &[ResourceKind] =
+    &[ResourceKind::Jurisdiction, ResourceKind::Organization, ResourceKind::Member, ResourceKind::Team, ResourceKind::Layer];
+const PEOPLE: &[ResourceKind] = &[ResourceKind::Organization, ResourceKind::Member, ResourceKind::Team, ResourceKind::Layer];
 
 /// Kinds whose records are placed in the jurisdiction tree, and so can be in a role's jurisdiction scope.
 fn is_placed(kind: ResourceKind) -> bool {
@@ -397,7 +400,7 @@ fn self_access(subject: &Subject, action: Action, resource: &Resource<'_>) -> bo
 
 /// Kinds whose public-classified records anyone may read.
 fn publicly_readable(kind: ResourceKind) -> bool {
-    matches!(kind, ResourceKind::Jurisdiction | ResourceKind::Organization | ResourceKind::Team | ResourceKind::Event)
+    matches!(kind, ResourceKind::Jurisdiction | ResourceKind::Organization | ResourceKind::Team | ResourceKind::Event | ResourceKind::Layer)
 }
 
 /// Decides whether `subject` may perform `action` on `resource`.

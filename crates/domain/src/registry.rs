@@ -104,6 +104,18 @@ impl JurisdictionPath {
 }
 
 coded_enum! {
+    /// The operating mode of a jurisdiction: the same system runs peacetime and wartime.
+    JurisdictionMode, "mode" {
+        /// Normal operations: inspections, drills, readiness.
+        Peacetime = "peacetime",
+        /// A warning is in force: heightened readiness (预警期).
+        Heightened = "heightened",
+        /// An emergency plan is active: response (应急响应).
+        Emergency = "emergency",
+    }
+}
+
+coded_enum! {
     /// What kind of body an organization is (see DOMAIN.md §2.2 and ERL Arts. 6, 22, 39).
     OrganizationKind, "org_kind" {
         /// A government office: the sub-district office or a town government (街道办事处).

@@ -30,7 +30,12 @@ impl FromRequestParts<App> for Lang {
     }
 }
 
+/// The request's language: the language cookie set by the console's switch, else `Accept-Language`, else the
+/// configured default.
 pub(crate) fn locale_of(parts: &Parts, app: &App) -> Locale {
+    if let Some(locale) = cookie(parts, crate::web::LANGUAGE_COOKIE).and_then(Locale::from_tag) {
+        return locale;
+    }
     let header = parts.headers.get(header::ACCEPT_LANGUAGE).and_then(|value| value.to_str().ok());
     Locale::negotiate(header, app.config().default_locale)
 }

@@ -7,6 +7,7 @@ pub mod extract;
 pub mod metrics;
 pub mod openapi;
 pub mod problem;
+pub mod web;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -34,6 +35,7 @@ pub fn router(app: App) -> Router {
     let metrics_for_route = metrics.clone();
     Router::new()
         .merge(api)
+        .merge(web::routes())
         .route(
             "/api/openapi.json",
             axum::routing::get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json.as_str().to_string()) }),

@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{accounts, events, registry};
+use crate::api::{accounts, events, layers, registry};
 
 /// The document's fixed parts.
 #[derive(OpenApi)]
@@ -19,6 +19,7 @@ use crate::api::{accounts, events, registry};
         (name = "registry", description = "Jurisdictions, organizations, members and teams"),
         (name = "auth", description = "Sign-in, accounts, roles and API tokens"),
         (name = "events", description = "The live event stream and the audit log"),
+        (name = "layers", description = "Map layers and their features"),
         (name = "operations", description = "Health and readiness"),
     ),
     components(schemas(crate::problem::Problem)),
@@ -48,6 +49,8 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(accounts::change_password))
         .routes(routes!(accounts::list_tokens, accounts::create_token))
         .routes(routes!(accounts::revoke_token))
+        .routes(routes!(layers::list_layers, layers::import_layer))
+        .routes(routes!(layers::layer_features))
         .routes(routes!(events::events))
         .routes(routes!(events::audit))
         .routes(routes!(events::healthz))

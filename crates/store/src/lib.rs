@@ -18,6 +18,7 @@ pub mod accounts;
 pub mod audit;
 pub mod db;
 pub mod events;
+pub mod layers;
 pub mod list;
 mod migrate;
 pub mod registry;

@@ -67,6 +67,8 @@ pub struct JurisdictionRow {
     pub boundary: Option<String>,
     /// Bounding box of the boundary: west, south, east, north.
     pub bbox: Option<[f64; 4]>,
+    /// Operating mode code: peacetime, heightened or emergency.
+    pub mode: String,
     /// Version for optimistic concurrency.
     pub version: i64,
     /// Created, Unix ms.
@@ -92,10 +94,12 @@ pub struct JurisdictionFields {
     pub boundary: Option<String>,
     /// Bounding box.
     pub bbox: Option<[f64; 4]>,
+    /// Operating mode code.
+    pub mode: String,
 }
 
-const JURISDICTION_COLUMNS: &str = "id, parent_id, level, code, name_zh, name_en, path, timezone, NULL AS boundary, min_lon, min_lat, max_lon, max_lat, version, created_at, updated_at";
-const JURISDICTION_COLUMNS_WITH_BOUNDARY: &str = "id, parent_id, level, code, name_zh, name_en, path, timezone, boundary, min_lon, min_lat, max_lon, max_lat, version, created_at, updated_at";
+const JURISDICTION_COLUMNS: &str = "id, parent_id, level, code, name_zh, name_en, path, timezone, NULL AS boundary, min_lon, min_lat, max_lon, max_lat, mode, version, created_at, updated_at";
+const JURISDICTION_COLUMNS_WITH_BOUNDARY: &str = "id, parent_id, level, code, name_zh, name_en, path, timezone, boundary, min_lon, min_lat, max_lon, max_lat, mode, version, created_at, updated_at";
 
 fn decode_bbox(row: &Row) -> Result<Option<[f64; 4]>, StoreError> {
     let parts: [Option<f64>; 4] = [row.get("min_lon")?, row.get("min_lat")?, row.get("max_lon")?, row.get("max_lat")?];
@@ -117,6 +121,7 @@ fn decode_jurisdiction(row: &Row) -> Result<JurisdictionRow, StoreError> {
         timezone: row.get("timezone")?,
         boundary: row.get("boundary")?,
         bbox: decode_bbox(row)?,
+        mode: row.get("mode")?,
         version: row.get("version")?,
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
@@ -133,8 +138,8 @@ pub async fn insert_jurisdiction(
     let [min_lon, min_lat, max_lon, max_lat] = fields.bbox.map(|b| b.map(Some)).unwrap_or([None; 4]);
     let id: i64 = conn
         .fetch_one(
-            "INSERT INTO jurisdictions (parent_id, level, code, name_zh, name_en, path, timezone, boundary, min_lon, min_lat, max_lon, max_lat, version, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, '', $6, $7, $8, $9, $10, $11, 1, $12, $12) RETURNING id",
+            "INSERT INTO jurisdictions (parent_id, level, code, name_zh, name_en, path, timezone, boundary, min_lon, min_lat, max_lon, max_lat, mode, version, created_at, updated_at)
+             VALUES ($1, $2, $3, $4, $5, '', $6, $7, $8, $9, $10, $11, $13, 1, $12, $12) RETURNING id",
             params![
                 parent.map(|(id, _)| id),
                 fields.level.as_str(),
@@ -148,6 +153,7 @@ pub async fn insert_jurisdiction(
                 max_lon,
                 max_lat,
                 at_ms,
+                fields.mode.as_str(),
             ],
         )
         .await?
@@ -191,7 +197,7 @@ pub async fn update_jurisdiction(
     let changed = conn
         .execute(
             "UPDATE jurisdictions SET level = $1, code = $2, name_zh = $3, name_en = $4, timezone = $5, boundary = $6,
-                 min_lon = $7, min_lat = $8, max_lon = $9, max_lat = $10, version = version + 1, updated_at = $11
+                 min_lon = $7, min_lat = $8, max_lon = $9, max_lat = $10, mode = $14, version = version + 1, updated_at = $11
              WHERE id = $12 AND version = $13",
             params![
                 fields.level.as_str(),
@@ -207,6 +213,7 @@ pub async fn update_jurisdiction(
                 at_ms,
                 id,
                 expected_version,
+                fields.mode.as_str(),
             ],
         )
         .await?;
@@ -243,7 +250,7 @@ pub const JURISDICTIONS: TableSpec = TableSpec {
     table: "jurisdictions",
     columns: JURISDICTION_COLUMNS,
     search_columns: &["name_zh", "name_en", "code"],
-    sortable: &["path", "code", "name_zh", "name_en", "level", "updated_at"],
+    sortable: &["path", "code", "name_zh", "name_en", "level", "mode", "updated_at"],
     placed: true,
     owned: false,
 };

@@ -114,11 +114,14 @@ impl App {
                 Ok(Imported::Created) => report.created += 1,
                 Ok(Imported::Updated) => report.updated += 1,
                 Ok(Imported::Unchanged) => report.unchanged += 1,
-                Err(error) => report.rejected.push(RejectedFeature {
-                    index,
-                    field: error.field().map(str::to_string),
-                    message: error.message(ctx.locale),
-                }),
+                Err(error) => {
+                    let mut message = error.message(ctx.locale);
+                    // The operator at the command line may see what went wrong inside.
+                    if let (AppError::Internal(detail), true) = (&error, ctx.is_system()) {
+                        message = format!("{message} ({detail})");
+                    }
+                    report.rejected.push(RejectedFeature { index, field: error.field().map(str::to_string), message })
+                }
             }
         }
         Ok(report)
@@ -151,6 +154,7 @@ impl App {
                     name_en: name_en.map(Some),
                     timezone: None,
                     boundary: Some(Some(geometry)),
+                    mode: None,
                 };
                 let updated = self.update_jurisdiction(ctx, existing.id, patch).await?;
                 Ok(if updated.version == existing.version { Imported::Unchanged } else { Imported::Updated })

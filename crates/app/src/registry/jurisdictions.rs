@@ -3,7 +3,7 @@
 
 use domain::Classification;
 use domain::policy::{Action, Decision, Resource, ResourceKind};
-use domain::registry::{JurisdictionLevel, JurisdictionPath};
+use domain::registry::{JurisdictionLevel, JurisdictionMode, JurisdictionPath};
 use domain::text::{Code, Name};
 use store::list::{ListQuery, Visibility};
 use store::registry::{self as repo, JurisdictionFields, JurisdictionRow, Versioned};
@@ -54,6 +54,8 @@ pub struct JurisdictionPatch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<Object>)]
     pub boundary: Option<Option<serde_json::Value>>,
+    /// New operating mode: `peacetime`, `heightened` or `emergency`.
+    pub mode: Option<String>,
 }
 
 /// A jurisdiction on the wire.
@@ -79,6 +81,10 @@ pub struct JurisdictionView {
     pub timezone: String,
     /// Bounding box of the boundary: west, south, east, north.
     pub bbox: Option<[f64; 4]>,
+    /// Operating mode: `peacetime`, `heightened` (a warning in force) or `emergency` (a plan active).
+    pub mode: String,
+    /// Mode, in the caller's language.
+    pub mode_label: String,
     /// The boundary (GeoJSON MultiPolygon), on single-item reads.
     #[schema(value_type = Option<Object>)]
     pub boundary: Option<serde_json::Value>,
@@ -98,11 +104,15 @@ pub struct JurisdictionFilter {
     pub level: Option<String>,
     /// Only the direct children of this jurisdiction.
     pub parent_id: Option<i64>,
+    /// Only roots (jurisdictions without a parent).
+    #[serde(default)]
+    pub roots: bool,
 }
 
 pub(crate) fn view(row: JurisdictionRow, locale: domain::Locale) -> JurisdictionView {
     let level_label =
         JurisdictionLevel::parse("level", &row.level).map(|level| level.label(locale).to_string()).unwrap_or_else(|_| row.level.clone());
+    let mode_label = JurisdictionMode::parse("mode", &row.mode).map(|mode| mode.label(locale).to_string()).unwrap_or_else(|_| row.mode.clone());
     JurisdictionView {
         id: row.id,
         parent_id: row.parent_id,
@@ -114,6 +124,8 @@ pub(crate) fn view(row: JurisdictionRow, locale: domain::Locale) -> Jurisdiction
         path: row.path.as_str().to_string(),
         timezone: row.timezone,
         bbox: row.bbox,
+        mode: row.mode,
+        mode_label,
         boundary: row.boundary.and_then(|text| serde_json::from_str(&text).ok()),
         version: row.version,
         created_at: rfc3339(row.created_at),
@@ -126,7 +138,7 @@ fn resource(path: Option<&JurisdictionPath>) -> Resource<'_> {
 }
 
 /// The sortable fields of the jurisdiction list.
-pub const SORTABLE: &[&str] = &["path", "code", "name_zh", "name_en", "level", "updated_at"];
+pub const SORTABLE: &[&str] = &["path", "code", "name_zh", "name_en", "level", "mode", "updated_at"];
 
 impl App {
     /// Creates a jurisdiction.
@@ -167,6 +179,7 @@ impl App {
             timezone,
             boundary: boundary.as_ref().map(|(text, _)| text.clone()),
             bbox: boundary.map(|(_, bbox)| bbox),
+            mode: JurisdictionMode::Peacetime.code().to_string(),
         };
         let parent_place = parent.map(|p| (p.id, p.path));
         if let Decision::Deny(reason) = decide(ctx, Action::Create, &resource(parent_place.as_ref().map(|(_, path)| path))) {
@@ -235,6 +248,9 @@ impl App {
         if let Some(parent_id) = filter.parent_id {
             query.equals.push(("parent_id", parent_id.into()));
         }
+        if filter.roots {
+            query.conditions.push(("parent_id IS NULL", Vec::new()));
+        }
         let mut reader = self.store().reader().await?;
         let page = repo::list_jurisdictions(&mut reader.conn(), &query).await?;
         Ok(Page {
@@ -269,6 +285,7 @@ impl App {
             Some(None) => Some(None),
             Some(Some(value)) => Some(Some(parse_boundary("boundary", value)?)),
         };
+        let mode = patch.mode.as_deref().map(|mode| JurisdictionMode::parse("mode", mode)).transpose()?;
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
             .transact(move |c| {
@@ -293,6 +310,7 @@ impl App {
                         timezone: current.timezone.clone(),
                         boundary: current.boundary.clone(),
                         bbox: current.bbox,
+                        mode: current.mode.clone(),
                     };
                     if let Some(code) = code.filter(|code| code.as_str() != fields.code) {
                         fields.code = code.as_str().to_string();
@@ -320,6 +338,10 @@ impl App {
                             fields.bbox = boundary.map(|(_, bbox)| bbox);
                             changed.push("boundary");
                         }
+                    }
+                    if let Some(mode) = mode.filter(|mode| mode.code() != fields.mode) {
+                        fields.mode = mode.code().to_string();
+                        changed.push("mode");
                     }
                     if changed.is_empty() {
                         // Nothing to change: no new version, no event, no audit record (a re-import is a no-op).

@@ -69,7 +69,7 @@ impl App {
 }
 
 /// Turns the policy's read filter into the store's visibility filter.
-pub(crate) fn visibility(filter: domain::policy::ReadFilter) -> Visibility {
+pub fn visibility(filter: domain::policy::ReadFilter) -> Visibility {
     match filter {
         domain::policy::ReadFilter::Everything => Visibility::Everything,
         domain::policy::ReadFilter::Some { subtrees, ancestors_of, organizations, member, account } => Visibility::Some {
