@@ -52,7 +52,9 @@ fn main() {
         match status {
             Ok(status) if status.success() => {}
             Ok(status) => println!("cargo:warning=`npm ci` in web/ failed ({status}); the console will lack its map libraries"),
-            Err(error) => println!("cargo:warning=cannot run npm ({error}); install Node.js and npm, then rebuild, for the console's map libraries"),
+            Err(error) => {
+                println!("cargo:warning=cannot run npm ({error}); install Node.js and npm, then rebuild, for the console's map libraries")
+            }
         }
     }
 
@@ -60,16 +62,23 @@ fn main() {
     for (source, url) in VENDOR {
         let file = node_modules.join(source);
         if file.exists() {
-            let _ = writeln!(code, "    (\"/assets/vendor/{url}\", \"{}\", include_bytes!({:?})),", content_type(url), file.display().to_string());
+            let _ = writeln!(
+                code,
+                "    (\"/assets/vendor/{url}\", \"{}\", include_bytes!({:?})),",
+                content_type(url),
+                file.display().to_string()
+            );
         }
     }
     let src = web.join("src");
-    let mut own: Vec<PathBuf> = std::fs::read_dir(&src).map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
+    let mut own: Vec<PathBuf> =
+        std::fs::read_dir(&src).map(|entries| entries.filter_map(|e| e.ok().map(|e| e.path())).collect()).unwrap_or_default();
     own.sort();
     for file in own.into_iter().filter(|path| path.is_file()) {
         let name = file.file_name().and_then(|n| n.to_str()).unwrap_or_default().to_string();
         println!("cargo:rerun-if-changed={}", file.display());
-        let _ = writeln!(code, "    (\"/assets/app/{name}\", \"{}\", include_bytes!({:?})),", content_type(&name), file.display().to_string());
+        let _ =
+            writeln!(code, "    (\"/assets/app/{name}\", \"{}\", include_bytes!({:?})),", content_type(&name), file.display().to_string());
     }
     code.push_str("];\n");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR")).join("assets.rs");

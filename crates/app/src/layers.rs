@@ -99,7 +99,9 @@ fn title(locale: Locale, zh: &str, en: Option<&str>) -> String {
 }
 
 fn layer_resource<'a>(row: &'a LayerRow, classification: Classification) -> Resource<'a> {
-    Resource::new(ResourceKind::Layer, classification).in_optional_jurisdiction(row.path.as_ref()).owned_by(row.organization_id.map(OrganizationId))
+    Resource::new(ResourceKind::Layer, classification)
+        .in_optional_jurisdiction(row.path.as_ref())
+        .owned_by(row.organization_id.map(OrganizationId))
 }
 
 fn classification_of(row: &LayerRow) -> Classification {
@@ -169,7 +171,9 @@ impl App {
             "members" => self.member_features(ctx, view, pixel).await?,
             _ => self.stored_features(ctx, name, view, pixel).await?,
         };
-        Ok(json!({"type": "FeatureCollection", "features": features, "properties": {"layer": name, "zoom": zoom, "aggregated": aggregated}}))
+        Ok(
+            json!({"type": "FeatureCollection", "features": features, "properties": {"layer": name, "zoom": zoom, "aggregated": aggregated}}),
+        )
     }
 
     async fn jurisdiction_features(&self, ctx: &Context, view: [f64; 4], pixel: f64) -> Result<Vec<Value>, AppError> {
@@ -204,7 +208,10 @@ impl App {
         };
         let [west, south, east, north] = view;
         let mut query = ListQuery::new(visibility, 1000);
-        query.conditions.push(("base_lon >= {} AND base_lon <= {} AND base_lat >= {} AND base_lat <= {}", vec![west.into(), east.into(), south.into(), north.into()]));
+        query.conditions.push((
+            "base_lon >= {} AND base_lon <= {} AND base_lat >= {} AND base_lat <= {}",
+            vec![west.into(), east.into(), south.into(), north.into()],
+        ));
         let mut reader = self.store().reader().await?;
         let page = store::registry::list_members(&mut reader.conn(), &query).await?;
         let aggregated = page.total > AGGREGATE_ABOVE;
@@ -220,7 +227,10 @@ impl App {
                     *entry = (entry.0 + 1, entry.1 + lon, entry.2 + lat);
                 }
             }
-            cells.into_values().map(|(n, lon, lat)| point_feature(lon / n as f64, lat / n as f64, json!({"cluster": true, "count": n}))).collect()
+            cells
+                .into_values()
+                .map(|(n, lon, lat)| point_feature(lon / n as f64, lat / n as f64, json!({"cluster": true, "count": n})))
+                .collect()
         } else {
             page.items
                 .into_iter()
@@ -287,11 +297,15 @@ impl App {
             None => None,
         };
         let features = match geojson.get("type").and_then(Value::as_str) {
-            Some("FeatureCollection") => geojson.get("features").and_then(Value::as_array).ok_or_else(|| Invalid::new("features", InvalidReason::Required))?.clone(),
+            Some("FeatureCollection") => {
+                geojson.get("features").and_then(Value::as_array).ok_or_else(|| Invalid::new("features", InvalidReason::Required))?.clone()
+            }
             Some("Feature") => vec![geojson.clone()],
             _ => return Err(Invalid::new("type", InvalidReason::UnknownValue { allowed: vec!["FeatureCollection", "Feature"] }).into()),
         };
-        let resource = Resource::new(ResourceKind::Layer, classification).in_optional_jurisdiction(path.as_ref()).owned_by(input.organization_id.map(OrganizationId));
+        let resource = Resource::new(ResourceKind::Layer, classification)
+            .in_optional_jurisdiction(path.as_ref())
+            .owned_by(input.organization_id.map(OrganizationId));
         if let Decision::Deny(reason) = decide(ctx, Action::Create, &resource) {
             return Err(self.refuse(ctx, "layer.import", "layer", Some(name), reason).await);
         }
@@ -315,7 +329,15 @@ impl App {
             0 | 1 => kinds.into_iter().next().unwrap_or("point").to_string(),
             _ => "mixed".to_string(),
         };
-        let fields = LayerFields { name: name.clone(), title_zh, title_en, geometry_kind, classification: classification.code().into(), organization_id: input.organization_id, path };
+        let fields = LayerFields {
+            name: name.clone(),
+            title_zh,
+            title_en,
+            geometry_kind,
+            classification: classification.code().into(),
+            organization_id: input.organization_id,
+            path,
+        };
         let (app, ctx2) = (self.clone(), ctx.clone());
         let counts = self
             .transact(move |c| {
@@ -325,7 +347,20 @@ impl App {
                     let counts = repo::upsert_features(c, layer.id, &inputs, now).await?;
                     let payload = json!({"name": layer.name, "inserted": counts.inserted, "updated": counts.updated});
                     if counts.inserted + counts.updated > 0 {
-                        store::events::append(c, &app.event(&ctx2, "layer.imported", "layer", layer.id, layer.path.as_ref(), layer.organization_id, classification, payload.clone())).await?;
+                        store::events::append(
+                            c,
+                            &app.event(
+                                &ctx2,
+                                "layer.imported",
+                                "layer",
+                                layer.id,
+                                layer.path.as_ref(),
+                                layer.organization_id,
+                                classification,
+                                payload.clone(),
+                            ),
+                        )
+                        .await?;
                     }
                     let mut record = app.audit(&ctx2, "layer.import", "layer", Some(layer.name.clone()));
                     record.details = payload;
@@ -344,7 +379,8 @@ impl App {
 /// Parses one GeoJSON feature for storage: its id, name, geometry (checked), position or box, and properties.
 fn parse_feature(index: usize, feature: &Value) -> Result<(FeatureInput, &'static str), Invalid> {
     let field = |name: &str| format!("features[{index}].{name}");
-    let geometry = feature.get("geometry").filter(|g| !g.is_null()).ok_or_else(|| Invalid::new(field("geometry"), InvalidReason::Required))?;
+    let geometry =
+        feature.get("geometry").filter(|g| !g.is_null()).ok_or_else(|| Invalid::new(field("geometry"), InvalidReason::Required))?;
     let properties = feature.get("properties").cloned().filter(Value::is_object).unwrap_or_else(|| json!({}));
     let external_id = match feature.get("id").or_else(|| properties.get("id")) {
         Some(Value::String(text)) if !text.is_empty() => text.clone(),
@@ -355,8 +391,15 @@ fn parse_feature(index: usize, feature: &Value) -> Result<(FeatureInput, &'stati
     let kind = geometry.get("type").and_then(Value::as_str).unwrap_or("");
     let (point, bbox, kind_code) = match kind {
         "Point" => {
-            let coordinates = geometry.get("coordinates").and_then(Value::as_array).ok_or_else(|| Invalid::new(field("geometry.coordinates"), InvalidReason::Required))?;
-            let number = |i: usize| coordinates.get(i).and_then(Value::as_f64).ok_or_else(|| Invalid::new(field(&format!("geometry.coordinates[{i}]")), InvalidReason::Malformed { expected: "a number" }));
+            let coordinates = geometry
+                .get("coordinates")
+                .and_then(Value::as_array)
+                .ok_or_else(|| Invalid::new(field("geometry.coordinates"), InvalidReason::Required))?;
+            let number = |i: usize| {
+                coordinates.get(i).and_then(Value::as_f64).ok_or_else(|| {
+                    Invalid::new(field(&format!("geometry.coordinates[{i}]")), InvalidReason::Malformed { expected: "a number" })
+                })
+            };
             let point = GeoPoint::parse(&field("geometry.coordinates"), number(0)?, number(1)?)?;
             (Some((point.lon(), point.lat())), [point.lon(), point.lat(), point.lon(), point.lat()], "point")
         }

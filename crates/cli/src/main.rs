@@ -148,6 +148,35 @@ enum AuditCommand {
 enum ImportCommand {
     /// Import jurisdiction boundaries from a GeoJSON file.
     Boundaries(BoundariesArgs),
+    /// Import a GeoJSON FeatureCollection as a map layer (created, or updated by feature id).
+    Layer(LayerArgs),
+}
+
+#[derive(Debug, Args)]
+struct LayerArgs {
+    /// A GeoJSON FeatureCollection of points, lines or polygons.
+    file: PathBuf,
+    /// The layer's name in URLs (letters, digits, - _ .).
+    #[arg(long)]
+    name: String,
+    /// The layer's title in Chinese.
+    #[arg(long)]
+    title_zh: String,
+    /// The layer's title in English.
+    #[arg(long)]
+    title_en: Option<String>,
+    /// public (default), internal, restricted or confidential.
+    #[arg(long)]
+    classification: Option<String>,
+    /// Code of the owning organization.
+    #[arg(long)]
+    organization: Option<String>,
+    /// Code of the jurisdiction the layer belongs to.
+    #[arg(long)]
+    jurisdiction: Option<String>,
+    /// Print the report as JSON.
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -287,6 +316,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Import(ImportCommand::Boundaries(args)) => {
             let app = open_app(&settings).await?;
             let result = import_boundaries(&app, args, locale).await;
+            app.store().close().await;
+            result
+        }
+        Command::Import(ImportCommand::Layer(args)) => {
+            let app = open_app(&settings).await?;
+            let result = import_layer(&app, args, locale).await;
             app.store().close().await;
             result
         }
@@ -451,6 +486,59 @@ async fn import_boundaries(app: &App, args: BoundariesArgs, locale: Locale) -> a
             &[
                 ("imported", (report.created + report.updated + report.unchanged).to_string()),
                 ("created", report.created.to_string()),
+                ("updated", report.updated.to_string()),
+                ("unchanged", report.unchanged.to_string()),
+                ("rejected", report.rejected.len().to_string()),
+            ],
+        );
+    }
+    Ok(if report.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+}
+
+async fn import_layer(app: &App, args: LayerArgs, locale: Locale) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
+    let geojson: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", args.file.display()))?;
+    let organization_id = match args.organization {
+        Some(code) => Some(
+            app.find_organization_by_code(&code)
+                .await
+                .map_err(|e| app_error(e, locale))?
+                .ok_or_else(|| app_error(domain::Invalid::new("organization", domain::InvalidReason::NotFound).into(), locale))?
+                .id,
+        ),
+        None => None,
+    };
+    let jurisdiction_id = match args.jurisdiction {
+        Some(code) => Some(
+            app.find_jurisdiction_by_code(&code)
+                .await
+                .map_err(|e| app_error(e, locale))?
+                .ok_or_else(|| app_error(domain::Invalid::new("jurisdiction", domain::InvalidReason::NotFound).into(), locale))?
+                .id,
+        ),
+        None => None,
+    };
+    let input = app::layers::LayerImport {
+        name: args.name,
+        title_zh: args.title_zh,
+        title_en: args.title_en,
+        classification: args.classification,
+        organization_id,
+        jurisdiction_id,
+    };
+    let report = app.import_layer(&operator_context(locale), input, &geojson).await.map_err(|e| app_error(e, locale))?;
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&report)?);
+    } else {
+        for rejected in &report.rejected {
+            say(locale, "cli.import_rejected", &[("index", rejected.index.to_string()), ("message", rejected.message.clone())]);
+        }
+        say(
+            locale,
+            "cli.layer_summary",
+            &[
+                ("features", report.features.to_string()),
+                ("inserted", report.inserted.to_string()),
                 ("updated", report.updated.to_string()),
                 ("unchanged", report.unchanged.to_string()),
                 ("rejected", report.rejected.len().to_string()),

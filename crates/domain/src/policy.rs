@@ -287,11 +287,12 @@ fn in_scope(grant: &Grant, resource: &Resource<'_>) -> bool {
     }
 }
 
-/// People in a community must be able to reach the departments and offices above them at 3 a.m.: any scoped role
-/// cleared for internal data may read the internal data (contacts) of organizations placed at or above its scope.
+/// People in a community must be able to reach the departments and offices above them at 3 a.m., and to see the
+/// shared map layers of their district or city: any scoped role cleared for internal data may read the internal
+/// data of organizations (their contacts) and of map layers placed at or above its scope.
 fn sees_upward(grant: &Grant, action: Action, resource: &Resource<'_>) -> bool {
     action == Action::Read
-        && resource.kind == ResourceKind::Organization
+        && matches!(resource.kind, ResourceKind::Organization | ResourceKind::Layer)
         && resource.classification <= Classification::Internal
         && scope_capability(grant.role).read_clearance.is_some_and(|clearance| clearance >= Classification::Internal)
         && matches!((&grant.scope, resource.jurisdiction), (Some(scope), Some(place)) if place.contains(scope))

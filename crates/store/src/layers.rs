@@ -53,7 +53,8 @@ pub struct LayerFields {
     pub path: Option<JurisdictionPath>,
 }
 
-const LAYER_COLUMNS: &str = "id, name, title_zh, title_en, geometry_kind, classification, organization_id, path, version, created_at, updated_at";
+const LAYER_COLUMNS: &str =
+    "id, name, title_zh, title_en, geometry_kind, classification, organization_id, path, version, created_at, updated_at";
 
 fn decode_layer(row: &Row) -> Result<LayerRow, StoreError> {
     let path: Option<String> = row.get("path")?;
@@ -65,7 +66,10 @@ fn decode_layer(row: &Row) -> Result<LayerRow, StoreError> {
         geometry_kind: row.get("geometry_kind")?,
         classification: row.get("classification")?,
         organization_id: row.get("organization_id")?,
-        path: path.as_deref().map(|text| JurisdictionPath::parse(text).ok_or_else(|| StoreError::Corrupt(format!("layers.path {text}")))).transpose()?,
+        path: path
+            .as_deref()
+            .map(|text| JurisdictionPath::parse(text).ok_or_else(|| StoreError::Corrupt(format!("layers.path {text}"))))
+            .transpose()?,
         version: row.get("version")?,
         created_at: row.get("created_at")?,
         updated_at: row.get("updated_at")?,
@@ -102,7 +106,11 @@ pub async fn upsert_layer(conn: &mut Conn<'_>, fields: &LayerFields, at_ms: i64)
 
 /// The layer called `name`.
 pub async fn get_layer(conn: &mut Conn<'_>, name: &str) -> Result<Option<LayerRow>, StoreError> {
-    conn.fetch_optional(format!("SELECT {LAYER_COLUMNS} FROM layers WHERE name = $1"), params![name]).await?.as_ref().map(decode_layer).transpose()
+    conn.fetch_optional(format!("SELECT {LAYER_COLUMNS} FROM layers WHERE name = $1"), params![name])
+        .await?
+        .as_ref()
+        .map(decode_layer)
+        .transpose()
 }
 
 /// Every layer, by name.
@@ -148,7 +156,12 @@ const ROWS_PER_STATEMENT: usize = 200;
 
 /// Inserts or updates features by (layer, external id); a feature whose geometry, name and properties are unchanged
 /// is left alone, so re-importing the same file changes nothing.
-pub async fn upsert_features(conn: &mut Conn<'_>, layer_id: i64, features: &[FeatureInput], at_ms: i64) -> Result<UpsertCounts, StoreError> {
+pub async fn upsert_features(
+    conn: &mut Conn<'_>,
+    layer_id: i64,
+    features: &[FeatureInput],
+    at_ms: i64,
+) -> Result<UpsertCounts, StoreError> {
     let mut counts = UpsertCounts::default();
     let before = count_features(conn, layer_id).await?;
     let mut changed_or_new = 0_u64;

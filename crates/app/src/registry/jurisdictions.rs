@@ -112,7 +112,8 @@ pub struct JurisdictionFilter {
 pub(crate) fn view(row: JurisdictionRow, locale: domain::Locale) -> JurisdictionView {
     let level_label =
         JurisdictionLevel::parse("level", &row.level).map(|level| level.label(locale).to_string()).unwrap_or_else(|_| row.level.clone());
-    let mode_label = JurisdictionMode::parse("mode", &row.mode).map(|mode| mode.label(locale).to_string()).unwrap_or_else(|_| row.mode.clone());
+    let mode_label =
+        JurisdictionMode::parse("mode", &row.mode).map(|mode| mode.label(locale).to_string()).unwrap_or_else(|_| row.mode.clone());
     JurisdictionView {
         id: row.id,
         parent_id: row.parent_id,

@@ -20,7 +20,12 @@ pub async fn list_layers(State(app): State<App>, Caller(ctx): Caller) -> ApiResu
 /// aggregated into cells (`properties.cluster`, `properties.count`).
 #[utoipa::path(get, path = "/api/v1/layers/{name}/features", tag = "layers", params(("name" = String, Path), FeatureQuery),
     responses((status = 200, description = "a GeoJSON FeatureCollection", body = Object), (status = 403, body = Problem), (status = 404, body = Problem), (status = 422, body = Problem)))]
-pub async fn layer_features(State(app): State<App>, Caller(ctx): Caller, PathParams(name): PathParams<String>, QueryParams(query): QueryParams<FeatureQuery>) -> ApiResult<impl IntoResponse> {
+pub async fn layer_features(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    PathParams(name): PathParams<String>,
+    QueryParams(query): QueryParams<FeatureQuery>,
+) -> ApiResult<impl IntoResponse> {
     let collection = app.layer_features(&ctx, &name, &query).await.localized(ctx.locale)?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(collection)))
 }

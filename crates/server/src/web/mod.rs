@@ -177,7 +177,8 @@ impl FromRequestParts<App> for Viewer {
 /// The page for a use-case error: sign-in for the anonymous, an explanation otherwise.
 pub fn error_page(viewer: &Viewer, error: &AppError) -> Response {
     if matches!(error, AppError::Forbidden { reason: domain::policy::DenyReason::SignInRequired }) && !viewer.signed_in() {
-        return Redirect::to(&format!("/login?next={}", form_urlencoded::byte_serialize(viewer.path.as_bytes()).collect::<String>())).into_response();
+        return Redirect::to(&format!("/login?next={}", form_urlencoded::byte_serialize(viewer.path.as_bytes()).collect::<String>()))
+            .into_response();
     }
     let status = crate::problem::status_of(error);
     render_with_status(

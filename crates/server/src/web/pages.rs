@@ -1,7 +1,5 @@
 //! The pages of the console: each handler reads the request, calls use cases, and renders a template.
 
-use std::collections::HashMap;
-
 use app::registry::jurisdictions::{JurisdictionFilter, JurisdictionView};
 use app::registry::members::{MemberFilter, MemberView};
 use app::registry::organizations::{OrganizationFilter, OrganizationView};
@@ -123,7 +121,12 @@ async fn organization_options(app: &App, ctx: &Context) -> Vec<Value> {
     let params = ListParams { limit: Some(500), ..ListParams::default() };
     app.list_organizations(ctx, &params, &OrganizationFilter::default())
         .await
-        .map(|page| page.items.iter().map(|o| context! { value => o.id.to_string(), label => name_of(ctx.locale, &o.name_zh, o.name_en.as_deref()) }).collect())
+        .map(|page| {
+            page.items
+                .iter()
+                .map(|o| context! { value => o.id.to_string(), label => name_of(ctx.locale, &o.name_zh, o.name_en.as_deref()) })
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -194,7 +197,8 @@ fn list_value<T>(spec: ListPage, form: &FormData, page: &Page<T>, rows: Vec<Vec<
         .collect();
     let first = if page.total == 0 { 0 } else { page.offset + 1 };
     let last = page.offset + page.items.len() as i64;
-    let previous_url = (page.offset > 0).then(|| with_query(&spec.base_url, form, &[("offset", (page.offset - page.limit).max(0).to_string())]));
+    let previous_url =
+        (page.offset > 0).then(|| with_query(&spec.base_url, form, &[("offset", (page.offset - page.limit).max(0).to_string())]));
     let next_url = (last < page.total).then(|| with_query(&spec.base_url, form, &[("offset", last.to_string())]));
     context! {
         heading => spec.heading,
@@ -232,23 +236,35 @@ fn filter(name: &str, label: String, options: Vec<Value>, selected: Option<Strin
 }
 
 fn list_params(form: &FormData, limit: i64) -> ListParams {
-    ListParams { jurisdiction_id: form.integer("jurisdiction_id"), q: form.text("q"), sort: form.text("sort"), limit: Some(limit), offset: form.integer("offset") }
+    ListParams {
+        jurisdiction_id: form.integer("jurisdiction_id"),
+        q: form.text("q"),
+        sort: form.text("sort"),
+        limit: Some(limit),
+        offset: form.integer("offset"),
+    }
 }
 
 // ------------------------------------------------------------------------------------------------------ session
 
 async fn login_page(viewer: Viewer, uri: axum::http::Uri) -> Response {
     let form = query(&uri);
-    render("login.html", &viewer, "login", context! { next => form.text("next").unwrap_or_else(|| "/console".into()), username => "", error => Value::UNDEFINED })
+    render(
+        "login.html",
+        &viewer,
+        "login",
+        context! { next => form.text("next").unwrap_or_else(|| "/console".into()), username => "", error => Value::UNDEFINED },
+    )
 }
 
 /// Only same-origin forms may sign in or switch language: browsers say where a form came from.
 fn same_origin(headers: &HeaderMap) -> bool {
     let site_ok = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_none_or(|site| site == "same-origin" || site == "none");
-    let origin_ok = match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), headers.get(header::HOST).and_then(|v| v.to_str().ok())) {
-        (Some(origin), Some(host)) => origin.split("://").nth(1) == Some(host),
-        _ => true,
-    };
+    let origin_ok =
+        match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), headers.get(header::HOST).and_then(|v| v.to_str().ok())) {
+            (Some(origin), Some(host)) => origin.split("://").nth(1) == Some(host),
+            _ => true,
+        };
     site_ok && origin_ok
 }
 
@@ -303,7 +319,9 @@ async fn logout(State(app): State<App>, viewer: Viewer, body: Bytes) -> Response
         }
     }
     let mut response = see_other("/login");
-    response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_static("gridline_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));
+    response
+        .headers_mut()
+        .insert(header::SET_COOKIE, HeaderValue::from_static("gridline_session=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0"));
     response
 }
 
@@ -364,7 +382,8 @@ const EVENT_KINDS: &[&str] = &[
 async fn console(State(app): State<App>, viewer: Viewer) -> Response {
     let locale = viewer.ctx.locale;
     let all = all_jurisdictions(&app, &viewer.ctx).await;
-    let (map_bbox, map_layers) = map_values(home_bbox(&app, &viewer.ctx, &all).await, if viewer.signed_in() { "jurisdictions,members" } else { "jurisdictions" });
+    let (map_bbox, map_layers) =
+        map_values(home_bbox(&app, &viewer.ctx, &all).await, if viewer.signed_in() { "jurisdictions,members" } else { "jurisdictions" });
     let mut tabs = Vec::new();
     if viewer.signed_in() {
         tabs.push(context! { name => "members", label => t(locale, "ui.nav_members"), url => "/members" });
@@ -374,7 +393,8 @@ async fn console(State(app): State<App>, viewer: Viewer) -> Response {
         tabs.push(context! { name => "teams", label => t(locale, "ui.nav_teams"), url => "/teams" });
     }
     tabs.push(context! { name => "jurisdictions", label => t(locale, "ui.nav_jurisdictions"), url => "/jurisdictions/list" });
-    let labels: HashMap<&str, String> = EVENT_KINDS.iter().map(|kind| (*kind, t(locale, &format!("event.{kind}")))).collect();
+    let labels: std::collections::BTreeMap<&str, String> =
+        EVENT_KINDS.iter().map(|kind| (*kind, t(locale, &format!("event.{kind}")))).collect();
     render(
         "console.html",
         &viewer,
@@ -428,7 +448,12 @@ fn tree(locale: Locale, all: &[JurisdictionView]) -> Vec<Value> {
 async fn jurisdictions(State(app): State<App>, viewer: Viewer) -> Response {
     let all = all_jurisdictions(&app, &viewer.ctx).await;
     let (map_bbox, map_layers) = map_values(home_bbox(&app, &viewer.ctx, &all).await, "jurisdictions");
-    render("jurisdictions.html", &viewer, "jurisdictions", context! { tree => tree(viewer.ctx.locale, &all), map_bbox => map_bbox, map_layers => map_layers })
+    render(
+        "jurisdictions.html",
+        &viewer,
+        "jurisdictions",
+        context! { tree => tree(viewer.ctx.locale, &all), map_bbox => map_bbox, map_layers => map_layers },
+    )
 }
 
 async fn jurisdiction_list(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> Response {
@@ -458,7 +483,12 @@ async fn jurisdiction_list(State(app): State<App>, viewer: Viewer, uri: axum::ht
         new_url: None,
         new_label: String::new(),
         csv_url: None,
-        columns: vec![("name_zh", t(locale, "ui.name"), true), ("level", t(locale, "ui.level"), true), ("code", t(locale, "ui.code"), true), ("mode", t(locale, "ui.mode"), true)],
+        columns: vec![
+            ("name_zh", t(locale, "ui.name"), true),
+            ("level", t(locale, "ui.level"), true),
+            ("code", t(locale, "ui.code"), true),
+            ("mode", t(locale, "ui.mode"), true),
+        ],
         filters: vec![filter("level", t(locale, "ui.level"), levels, form.text("level"))],
     };
     render("list.html", &viewer, "jurisdictions", list_value(spec, &form, &page, rows))
@@ -484,13 +514,19 @@ async fn jurisdiction_page(app: &App, viewer: &Viewer, id: i64, errors: Vec<Valu
         }
     }
     let children = app
-        .list_jurisdictions(&viewer.ctx, &ListParams { limit: Some(500), ..ListParams::default() }, &JurisdictionFilter { parent_id: Some(id), ..JurisdictionFilter::default() })
+        .list_jurisdictions(
+            &viewer.ctx,
+            &ListParams { limit: Some(500), ..ListParams::default() },
+            &JurisdictionFilter { parent_id: Some(id), ..JurisdictionFilter::default() },
+        )
         .await
         .map(|page| page.items)
         .unwrap_or_default();
     let probe = path.as_ref().map(|p| Resource::new(ResourceKind::Jurisdiction, domain::Classification::Public).in_jurisdiction(p));
-    let can_edit = probe.as_ref().is_some_and(|r| viewer.signed_in() && domain::policy::decide(&viewer.ctx.subject, Action::Update, r).is_allowed());
-    let can_add_child = probe.as_ref().is_some_and(|r| viewer.signed_in() && domain::policy::decide(&viewer.ctx.subject, Action::Create, r).is_allowed());
+    let can_edit =
+        probe.as_ref().is_some_and(|r| viewer.signed_in() && domain::policy::decide(&viewer.ctx.subject, Action::Update, r).is_allowed());
+    let can_add_child =
+        probe.as_ref().is_some_and(|r| viewer.signed_in() && domain::policy::decide(&viewer.ctx.subject, Action::Create, r).is_allowed());
     let level = domain::registry::JurisdictionLevel::parse("level", &j.level).ok();
     let child_levels: Vec<Value> = domain::registry::JurisdictionLevel::ALL
         .iter()
@@ -562,7 +598,14 @@ async fn create_jurisdiction(State(app): State<App>, viewer: Viewer, body: Bytes
     match app.create_jurisdiction(&viewer.ctx, input).await {
         Ok(created) => see_other(&format!("/jurisdictions/{}", created.id)),
         Err(error @ (AppError::Invalid(_) | AppError::Duplicate { .. })) if parent.is_some() => {
-            jurisdiction_page(&app, &viewer, parent.unwrap_or_default(), errors_of(&error, viewer.ctx.locale), crate::problem::status_of(&error)).await
+            jurisdiction_page(
+                &app,
+                &viewer,
+                parent.unwrap_or_default(),
+                errors_of(&error, viewer.ctx.locale),
+                crate::problem::status_of(&error),
+            )
+            .await
         }
         Err(error) => error_page(&viewer, &error),
     }
@@ -585,7 +628,13 @@ async fn organizations(State(app): State<App>, viewer: Viewer, uri: axum::http::
             vec![
                 link(name_of(locale, &o.name_zh, o.name_en.as_deref()), format!("/organizations/{}", o.id)),
                 cell(o.kind_label.clone()),
-                cell(o.sector.as_deref().and_then(|s| domain::registry::Sector::parse("sector", s).ok()).map(|s| s.label(locale).to_string()).unwrap_or_default()),
+                cell(
+                    o.sector
+                        .as_deref()
+                        .and_then(|s| domain::registry::Sector::parse("sector", s).ok())
+                        .map(|s| s.label(locale).to_string())
+                        .unwrap_or_default(),
+                ),
                 cell(o.contact_phone.clone().unwrap_or_default()),
             ]
         })
@@ -599,8 +648,16 @@ async fn organizations(State(app): State<App>, viewer: Viewer, uri: axum::http::
         new_url: can_create.then(|| "/organizations/new".to_string()),
         new_label: t(locale, "ui.new_organization"),
         csv_url: None,
-        columns: vec![("name_zh", t(locale, "ui.name"), true), ("kind", t(locale, "ui.kind"), true), ("sector", t(locale, "ui.sector"), true), ("contact_phone", t(locale, "ui.phone"), false)],
-        filters: vec![filter("kind", t(locale, "ui.kind"), kinds, form.text("kind")), filter("sector", t(locale, "ui.sector"), sectors, form.text("sector"))],
+        columns: vec![
+            ("name_zh", t(locale, "ui.name"), true),
+            ("kind", t(locale, "ui.kind"), true),
+            ("sector", t(locale, "ui.sector"), true),
+            ("contact_phone", t(locale, "ui.phone"), false),
+        ],
+        filters: vec![
+            filter("kind", t(locale, "ui.kind"), kinds, form.text("kind")),
+            filter("sector", t(locale, "ui.sector"), sectors, form.text("sector")),
+        ],
     };
     render("list.html", &viewer, "organizations", list_value(spec, &form, &page, rows))
 }
@@ -611,7 +668,11 @@ async fn organization(State(app): State<App>, viewer: Viewer, Path(id): Path<i64
         Ok(o) => o,
         Err(error) => return error_page(&viewer, &error),
     };
-    let jurisdiction_name = app.get_jurisdiction(&viewer.ctx, o.jurisdiction_id).await.map(|j| name_of(locale, &j.name_zh, j.name_en.as_deref())).unwrap_or_default();
+    let jurisdiction_name = app
+        .get_jurisdiction(&viewer.ctx, o.jurisdiction_id)
+        .await
+        .map(|j| name_of(locale, &j.name_zh, j.name_en.as_deref()))
+        .unwrap_or_default();
     let sector_label = o.sector.as_deref().and_then(|s| domain::registry::Sector::parse("sector", s).ok()).map(|s| s.label(locale));
     let can_edit = viewer.signed_in();
     render(
@@ -629,7 +690,15 @@ fn organization_value(locale: Locale, o: &OrganizationView) -> Value {
     }
 }
 
-async fn organization_form(app: &App, viewer: &Viewer, heading: String, action: String, form: Value, errors: Vec<Value>, status: StatusCode) -> Response {
+async fn organization_form(
+    app: &App,
+    viewer: &Viewer,
+    heading: String,
+    action: String,
+    form: Value,
+    errors: Vec<Value>,
+    status: StatusCode,
+) -> Response {
     let locale = viewer.ctx.locale;
     let all = all_jurisdictions(app, &viewer.ctx).await;
     render_with_status(
@@ -689,7 +758,8 @@ async fn create_organization(State(app): State<App>, viewer: Viewer, body: Bytes
         Err(error @ (AppError::Invalid(_) | AppError::Duplicate { .. })) => {
             let heading = t(viewer.ctx.locale, "ui.new_organization");
             let status = crate::problem::status_of(&error);
-            organization_form(&app, &viewer, heading, "/organizations".into(), form.values(), errors_of(&error, viewer.ctx.locale), status).await
+            organization_form(&app, &viewer, heading, "/organizations".into(), form.values(), errors_of(&error, viewer.ctx.locale), status)
+                .await
         }
         Err(error) => error_page(&viewer, &error),
     }
@@ -718,7 +788,16 @@ async fn update_organization(State(app): State<App>, viewer: Viewer, Path(id): P
         Err(error @ (AppError::Invalid(_) | AppError::Duplicate { .. } | AppError::Conflict { .. })) => {
             let heading = t(viewer.ctx.locale, "ui.edit");
             let status = crate::problem::status_of(&error);
-            organization_form(&app, &viewer, heading, format!("/organizations/{id}"), form.values(), errors_of(&error, viewer.ctx.locale), status).await
+            organization_form(
+                &app,
+                &viewer,
+                heading,
+                format!("/organizations/{id}"),
+                form.values(),
+                errors_of(&error, viewer.ctx.locale),
+                status,
+            )
+            .await
         }
         Err(error) => error_page(&viewer, &error),
     }
@@ -739,11 +818,20 @@ fn worst_credential(m: &MemberView) -> &'static str {
 }
 
 fn member_filter(form: &FormData) -> MemberFilter {
-    MemberFilter { status: form.text("status"), role: form.text("role"), skill: form.text("skill"), organization_id: form.integer("organization_id"), credential_expires_before: None }
+    MemberFilter {
+        status: form.text("status"),
+        role: form.text("role"),
+        skill: form.text("skill"),
+        organization_id: form.integer("organization_id"),
+        credential_expires_before: None,
+    }
 }
 
 fn role_labels(locale: Locale, roles: &[String]) -> Vec<String> {
-    roles.iter().map(|r| domain::registry::MemberRole::parse("role", r).map(|r| r.label(locale).to_string()).unwrap_or_else(|_| r.clone())).collect()
+    roles
+        .iter()
+        .map(|r| domain::registry::MemberRole::parse("role", r).map(|r| r.label(locale).to_string()).unwrap_or_else(|_| r.clone()))
+        .collect()
 }
 
 async fn members(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> Response {
@@ -787,7 +875,10 @@ async fn members(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -
             ("phone", t(locale, "ui.phone"), false),
             ("next_credential_expiry", t(locale, "ui.credentials"), true),
         ],
-        filters: vec![filter("status", t(locale, "ui.status"), statuses, form.text("status")), filter("role", t(locale, "ui.role"), roles, form.text("role"))],
+        filters: vec![
+            filter("status", t(locale, "ui.status"), statuses, form.text("status")),
+            filter("role", t(locale, "ui.role"), roles, form.text("role")),
+        ],
     };
     render("list.html", &viewer, "members", list_value(spec, &form, &page, rows))
 }
@@ -889,7 +980,16 @@ async fn reveal_member(State(app): State<App>, viewer: Viewer, Path(id): Path<i6
     member_page(&app, &viewer, id, Some(form.text("purpose").unwrap_or_default())).await
 }
 
-async fn member_form(app: &App, viewer: &Viewer, heading: String, action: String, form: Value, checked_roles: Vec<String>, errors: Vec<Value>, status: StatusCode) -> Response {
+async fn member_form(
+    app: &App,
+    viewer: &Viewer,
+    heading: String,
+    action: String,
+    form: Value,
+    checked_roles: Vec<String>,
+    errors: Vec<Value>,
+    status: StatusCode,
+) -> Response {
     let locale = viewer.ctx.locale;
     let all = all_jurisdictions(app, &viewer.ctx).await;
     let roles: Vec<Value> = domain::registry::MemberRole::ALL
@@ -945,12 +1045,19 @@ fn parse_position(text: Option<String>) -> Result<Option<app::registry::Point>, 
 }
 
 fn skills_of(form: &FormData) -> Vec<String> {
-    form.text("skills").map(|s| s.split([',', '，', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect()).unwrap_or_default()
+    form.text("skills")
+        .map(|s| s.split([',', '，', ' ']).map(str::trim).filter(|s| !s.is_empty()).map(str::to_string).collect())
+        .unwrap_or_default()
 }
 
 fn credentials_of(form: &FormData) -> Vec<app::registry::members::CredentialInput> {
     match form.text("credential_kind") {
-        Some(kind) => vec![app::registry::members::CredentialInput { kind, number: None, issuer: None, expires_on: form.text("credential_expires_on") }],
+        Some(kind) => vec![app::registry::members::CredentialInput {
+            kind,
+            number: None,
+            issuer: None,
+            expires_on: form.text("credential_expires_on"),
+        }],
         None => Vec::new(),
     }
 }
@@ -982,7 +1089,17 @@ async fn create_member(State(app): State<App>, viewer: Viewer, body: Bytes) -> R
         Err(error @ AppError::Invalid(_)) => {
             let heading = t(viewer.ctx.locale, "ui.new_member");
             let status = crate::problem::status_of(&error);
-            member_form(&app, &viewer, heading, "/members".into(), form.values(), form.all("roles"), errors_of(&error, viewer.ctx.locale), status).await
+            member_form(
+                &app,
+                &viewer,
+                heading,
+                "/members".into(),
+                form.values(),
+                form.all("roles"),
+                errors_of(&error, viewer.ctx.locale),
+                status,
+            )
+            .await
         }
         Err(error) => error_page(&viewer, &error),
     }
@@ -1016,7 +1133,17 @@ async fn update_member(State(app): State<App>, viewer: Viewer, Path(id): Path<i6
         Err(error @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
             let heading = t(viewer.ctx.locale, "ui.edit");
             let status = crate::problem::status_of(&error);
-            member_form(&app, &viewer, heading, format!("/members/{id}"), form.values(), form.all("roles"), errors_of(&error, viewer.ctx.locale), status).await
+            member_form(
+                &app,
+                &viewer,
+                heading,
+                format!("/members/{id}"),
+                form.values(),
+                form.all("roles"),
+                errors_of(&error, viewer.ctx.locale),
+                status,
+            )
+            .await
         }
         Err(error) => error_page(&viewer, &error),
     }
@@ -1052,8 +1179,16 @@ async fn teams(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> 
         new_url: Some("/teams/new".into()),
         new_label: t(locale, "ui.new_team"),
         csv_url: None,
-        columns: vec![("name_zh", t(locale, "ui.name"), true), ("kind", t(locale, "ui.kind"), true), ("tier", t(locale, "ui.tier"), true), ("members", t(locale, "ui.members"), false)],
-        filters: vec![filter("kind", t(locale, "ui.kind"), kinds, form.text("kind")), filter("tier", t(locale, "ui.tier"), tiers, form.text("tier"))],
+        columns: vec![
+            ("name_zh", t(locale, "ui.name"), true),
+            ("kind", t(locale, "ui.kind"), true),
+            ("tier", t(locale, "ui.tier"), true),
+            ("members", t(locale, "ui.members"), false),
+        ],
+        filters: vec![
+            filter("kind", t(locale, "ui.kind"), kinds, form.text("kind")),
+            filter("tier", t(locale, "ui.tier"), tiers, form.text("tier")),
+        ],
     };
     render("list.html", &viewer, "teams", list_value(spec, &form, &page, rows))
 }
@@ -1064,11 +1199,16 @@ async fn team(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>) -> Re
         Ok(team) => team,
         Err(error) => return error_page(&viewer, &error),
     };
-    let jurisdiction_name = app.get_jurisdiction(&viewer.ctx, team.jurisdiction_id).await.map(|j| name_of(locale, &j.name_zh, j.name_en.as_deref())).unwrap_or_default();
+    let jurisdiction_name = app
+        .get_jurisdiction(&viewer.ctx, team.jurisdiction_id)
+        .await
+        .map(|j| name_of(locale, &j.name_zh, j.name_en.as_deref()))
+        .unwrap_or_default();
     let mut members = Vec::new();
     for member_id in &team.member_ids {
         if let Ok(m) = app.get_member(&viewer.ctx, *member_id, None).await {
-            members.push(context! { id => m.id, name => m.name.clone(), status => m.status.clone(), status_label => m.status_label.clone() });
+            members
+                .push(context! { id => m.id, name => m.name.clone(), status => m.status.clone(), status_label => m.status_label.clone() });
         }
     }
     let leader = match team.leader_member_id {
@@ -1086,11 +1226,31 @@ async fn team(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>) -> Re
     )
 }
 
-async fn team_form(app: &App, viewer: &Viewer, heading: String, action: String, form: Value, checked: Vec<i64>, errors: Vec<Value>, status: StatusCode) -> Response {
+async fn team_form(
+    app: &App,
+    viewer: &Viewer,
+    heading: String,
+    action: String,
+    form: Value,
+    checked: Vec<i64>,
+    errors: Vec<Value>,
+    status: StatusCode,
+) -> Response {
     let locale = viewer.ctx.locale;
     let all = all_jurisdictions(app, &viewer.ctx).await;
-    let members = app.list_members(&viewer.ctx, &ListParams { limit: Some(500), sort: Some("name".into()), ..ListParams::default() }, &MemberFilter::default()).await.map(|p| p.items).unwrap_or_default();
-    let member_options: Vec<Value> = members.iter().map(|m| context! { value => m.id.to_string(), label => m.name.clone(), checked => checked.contains(&m.id) }).collect();
+    let members = app
+        .list_members(
+            &viewer.ctx,
+            &ListParams { limit: Some(500), sort: Some("name".into()), ..ListParams::default() },
+            &MemberFilter::default(),
+        )
+        .await
+        .map(|p| p.items)
+        .unwrap_or_default();
+    let member_options: Vec<Value> = members
+        .iter()
+        .map(|m| context! { value => m.id.to_string(), label => m.name.clone(), checked => checked.contains(&m.id) })
+        .collect();
     render_with_status(
         status,
         "team_form.html",
@@ -1110,7 +1270,17 @@ async fn new_team(State(app): State<App>, viewer: Viewer) -> Response {
         return see_other("/login?next=/teams/new");
     }
     let heading = t(viewer.ctx.locale, "ui.new_team");
-    team_form(&app, &viewer, heading, "/teams".into(), context! { kind => "grassroots", tier => "community" }, Vec::new(), Vec::new(), StatusCode::OK).await
+    team_form(
+        &app,
+        &viewer,
+        heading,
+        "/teams".into(),
+        context! { kind => "grassroots", tier => "community" },
+        Vec::new(),
+        Vec::new(),
+        StatusCode::OK,
+    )
+    .await
 }
 
 async fn edit_team(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>) -> Response {
@@ -1150,7 +1320,17 @@ async fn create_team(State(app): State<App>, viewer: Viewer, body: Bytes) -> Res
         Err(error @ AppError::Invalid(_)) => {
             let heading = t(viewer.ctx.locale, "ui.new_team");
             let status = crate::problem::status_of(&error);
-            team_form(&app, &viewer, heading, "/teams".into(), form.values(), member_ids_of(&form), errors_of(&error, viewer.ctx.locale), status).await
+            team_form(
+                &app,
+                &viewer,
+                heading,
+                "/teams".into(),
+                form.values(),
+                member_ids_of(&form),
+                errors_of(&error, viewer.ctx.locale),
+                status,
+            )
+            .await
         }
         Err(error) => error_page(&viewer, &error),
     }
@@ -1177,7 +1357,17 @@ async fn update_team(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>
         Err(error @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
             let heading = t(viewer.ctx.locale, "ui.edit");
             let status = crate::problem::status_of(&error);
-            team_form(&app, &viewer, heading, format!("/teams/{id}"), form.values(), member_ids_of(&form), errors_of(&error, viewer.ctx.locale), status).await
+            team_form(
+                &app,
+                &viewer,
+                heading,
+                format!("/teams/{id}"),
+                form.values(),
+                member_ids_of(&form),
+                errors_of(&error, viewer.ctx.locale),
+                status,
+            )
+            .await
         }
         Err(error) => error_page(&viewer, &error),
     }
@@ -1185,7 +1375,14 @@ async fn update_team(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>
 
 // ------------------------------------------------------------------------------------------------------ accounts
 
-async fn account_page(app: &App, viewer: &Viewer, notice: Option<String>, new_token: Option<String>, errors: Vec<Value>, status: StatusCode) -> Response {
+async fn account_page(
+    app: &App,
+    viewer: &Viewer,
+    notice: Option<String>,
+    new_token: Option<String>,
+    errors: Vec<Value>,
+    status: StatusCode,
+) -> Response {
     if !viewer.signed_in() {
         return see_other("/login?next=/account");
     }
@@ -1220,7 +1417,10 @@ async fn change_password(State(app): State<App>, viewer: Viewer, body: Bytes) ->
         return forbidden_form(&viewer);
     }
     let Some(account_id) = viewer.ctx.account_id() else { return see_other("/login") };
-    let change = app::accounts::PasswordChange { current_password: form.text("current_password"), new_password: form.get("new_password").unwrap_or("").to_string() };
+    let change = app::accounts::PasswordChange {
+        current_password: form.text("current_password"),
+        new_password: form.get("new_password").unwrap_or("").to_string(),
+    };
     match app.change_password(&viewer.ctx, account_id, change).await {
         // A new password ends every session, this one included.
         Ok(()) => see_other("/login"),
@@ -1284,7 +1484,12 @@ async fn accounts(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) 
         new_url: Some("/accounts/new".into()),
         new_label: t(locale, "ui.new_account"),
         csv_url: None,
-        columns: vec![("username", t(locale, "ui.username"), true), ("display_name", t(locale, "ui.display_name"), true), ("roles", t(locale, "ui.roles"), false), ("state", t(locale, "ui.state"), false)],
+        columns: vec![
+            ("username", t(locale, "ui.username"), true),
+            ("display_name", t(locale, "ui.display_name"), true),
+            ("roles", t(locale, "ui.roles"), false),
+            ("state", t(locale, "ui.state"), false),
+        ],
         filters: Vec::new(),
     };
     render("list.html", &viewer, "accounts", list_value(spec, &form, &page, rows))
@@ -1320,10 +1525,21 @@ async fn create_account(State(app): State<App>, viewer: Viewer, body: Bytes) -> 
         return forbidden_form(&viewer);
     }
     let grants = match form.text("role") {
-        Some(role) => vec![app::accounts::GrantInput { role, jurisdiction_id: form.integer("jurisdiction_id"), organization_id: form.integer("organization_id") }],
+        Some(role) => vec![app::accounts::GrantInput {
+            role,
+            jurisdiction_id: form.integer("jurisdiction_id"),
+            organization_id: form.integer("organization_id"),
+        }],
         None => Vec::new(),
     };
-    let input = app::accounts::NewAccount { username: form.text("username").unwrap_or_default(), display_name: form.text("display_name"), password: None, locale: None, member_id: None, grants };
+    let input = app::accounts::NewAccount {
+        username: form.text("username").unwrap_or_default(),
+        display_name: form.text("display_name"),
+        password: None,
+        locale: None,
+        member_id: None,
+        grants,
+    };
     match app.create_account(&viewer.ctx, input).await {
         Ok(created) => {
             let shown = context! { username => created.account.username, password => created.generated_password };

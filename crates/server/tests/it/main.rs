@@ -9,6 +9,7 @@ mod docs;
 mod events;
 mod input;
 mod postgres;
+mod web;
 
 use std::sync::Arc;
 

@@ -26,6 +26,7 @@ pub fn jurisdiction(level: &str, code: &str, name: &str) -> JurisdictionFields {
         timezone: "Asia/Shanghai".into(),
         boundary: None,
         bbox: None,
+        mode: "peacetime".into(),
     }
 }
 
