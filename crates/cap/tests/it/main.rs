@@ -1,0 +1,4 @@
+//! The one integration-test binary of the `cap` crate.
+
+mod fixtures;
+mod helpers;
