@@ -106,10 +106,12 @@ impl Checker<'_> {
             ("headline", &info.headline),
             ("description", &info.description),
             ("instruction", &info.instruction),
-            ("web", &info.web),
             ("contact", &info.contact),
         ] {
             self.optional_text(value, &format!("{path}/{element}"));
+        }
+        if info.web.as_ref().is_some_and(|u| u.as_str().is_empty()) {
+            self.push(Rule::EmptyElement, &format!("{path}/web"));
         }
         if let Some(expires) = info.expires {
             let expires_path = format!("{path}/expires");
@@ -149,7 +151,9 @@ impl Checker<'_> {
     }
 
     fn resource(&mut self, resource: &Resource, path: &str) {
-        self.optional_text(&resource.uri, &format!("{path}/uri"));
+        if resource.uri.as_ref().is_some_and(|u| u.as_str().is_empty()) {
+            self.push(Rule::EmptyElement, &format!("{path}/uri"));
+        }
         if let Some(data) = &resource.deref_uri
             && !is_base64(data)
         {

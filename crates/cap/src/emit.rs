@@ -93,7 +93,9 @@ fn write_info(w: &mut Writer, info: &Info) {
     optional(w, "headline", &info.headline);
     optional(w, "description", &info.description);
     optional(w, "instruction", &info.instruction);
-    optional(w, "web", &info.web);
+    if let Some(web) = &info.web {
+        w.leaf("web", web.as_str());
+    }
     optional(w, "contact", &info.contact);
     for parameter in &info.parameters {
         pair(w, "parameter", parameter);
@@ -114,7 +116,9 @@ fn write_resource(w: &mut Writer, resource: &Resource) {
     if let Some(size) = resource.size {
         w.leaf("size", &size.to_string());
     }
-    optional(w, "uri", &resource.uri);
+    if let Some(uri) = &resource.uri {
+        w.leaf("uri", uri.as_str());
+    }
     optional(w, "derefUri", &resource.deref_uri);
     optional(w, "digest", &resource.digest);
     w.close("resource");

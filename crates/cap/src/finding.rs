@@ -291,6 +291,10 @@ rules! {
     InvalidLanguage = "invalid_language", Error,
         "\"{value}\" is not a language tag such as zh-CN or en-US",
         "“{value}”不是 zh-CN、en-US 这样的语言标记";
+    /// A `web` or `uri` that is not a URI reference.
+    InvalidUri = "invalid_uri", Error,
+        "\"{value}\" is not a URI (RFC 3986)",
+        "“{value}”不是 URI（RFC 3986）";
     /// A polygon whose text is not a list of latitude,longitude pairs.
     PolygonFormat = "polygon_format", Error,
         "\"{value}\" is not a \"latitude,longitude\" pair; polygon points are pairs separated by spaces",

@@ -50,7 +50,7 @@ use crate::model::{Alert, Area, Info, NamedValue, Resource};
 use crate::parse::SourceLines;
 use crate::values::{
     Altitude, CapDateTime, Category, Certainty, Circle, LanguageTag, MessageType, Point, Polygon, Reference, References, ResponseType,
-    Scope, Severity, Status, Urgency,
+    Scope, Severity, Status, Urgency, Uri,
 };
 use crate::{ParsedAlert, sort_findings, xml};
 
@@ -139,7 +139,9 @@ fn info_to_json(info: &Info) -> Value {
     optional(&mut o, "headline", &info.headline);
     optional(&mut o, "description", &info.description);
     optional(&mut o, "instruction", &info.instruction);
-    optional(&mut o, "web", &info.web);
+    if let Some(web) = &info.web {
+        o.insert("web".into(), web.as_str().into());
+    }
     optional(&mut o, "contact", &info.contact);
     array(&mut o, "parameter", info.parameters.iter().map(pair));
     array(&mut o, "resource", info.resources.iter().map(resource_to_json));
@@ -154,7 +156,9 @@ fn resource_to_json(resource: &Resource) -> Value {
     if let Some(size) = resource.size {
         o.insert("size".into(), size.into());
     }
-    optional(&mut o, "uri", &resource.uri);
+    if let Some(uri) = &resource.uri {
+        o.insert("uri".into(), uri.as_str().into());
+    }
     optional(&mut o, "derefUri", &resource.deref_uri);
     optional(&mut o, "digest", &resource.digest);
     Value::Object(o)
@@ -459,7 +463,7 @@ impl JsonReader {
         let headline = self.string(&mut m, "headline", false);
         let description = self.string(&mut m, "description", false);
         let instruction = self.string(&mut m, "instruction", false);
-        let web = self.string(&mut m, "web", false);
+        let web = self.typed(&mut m, "web", false, Uri::parse);
         let contact = self.string(&mut m, "contact", false);
         let parameters = self.items(&mut m, "parameter").into_iter().filter_map(|(v, p)| self.pair(v, &p)).collect();
         let resources = self.items(&mut m, "resource").into_iter().filter_map(|(v, p)| self.resource(v, &p)).collect();
@@ -504,7 +508,7 @@ impl JsonReader {
             },
             None => None,
         };
-        let uri = self.string(&mut m, "uri", false);
+        let uri = self.typed(&mut m, "uri", false, Uri::parse);
         let deref_uri = self.string(&mut m, "derefUri", false);
         let digest = self.string(&mut m, "digest", false);
         self.finish(m);

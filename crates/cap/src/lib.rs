@@ -43,7 +43,7 @@ pub use crate::model::{Alert, Area, Info, NamedValue, Resource, XmlAttribute, Xm
 pub use crate::parse::{CAP_1_0_NAMESPACE, CAP_1_1_NAMESPACE, CAP_1_2_NAMESPACE, SourceLines, XMLDSIG_NAMESPACE};
 pub use crate::values::{
     Altitude, CapDateTime, Category, Certainty, Circle, DateTimeRepair, LanguageTag, MessageType, Point, Polygon, Reference, References,
-    ResponseType, Scope, Severity, Status, Urgency, UtcOffset,
+    ResponseType, Scope, Severity, Status, Urgency, Uri, UtcOffset,
 };
 
 /// A parsed document: the alert if one could be built, every finding, and the source line of every element.

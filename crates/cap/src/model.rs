@@ -8,7 +8,7 @@
 
 use crate::values::{
     Altitude, CapDateTime, Category, Certainty, Circle, LanguageTag, MessageType, Polygon, References, ResponseType, Scope, Severity,
-    Status, Urgency,
+    Status, Urgency, Uri,
 };
 
 /// A CAP 1.2 `alert`: the message and its envelope.
@@ -83,7 +83,7 @@ pub struct Info {
     /// The recommended action.
     pub instruction: Option<String>,
     /// A link to more information (`web`).
-    pub web: Option<String>,
+    pub web: Option<Uri>,
     /// Contact for follow-up.
     pub contact: Option<String>,
     /// System-specific additional parameters (`parameter`).
@@ -104,7 +104,7 @@ pub struct Resource {
     /// Its size in bytes.
     pub size: Option<u64>,
     /// Where to get it.
-    pub uri: Option<String>,
+    pub uri: Option<Uri>,
     /// The resource itself, base64-encoded (`derefUri`).
     pub deref_uri: Option<String>,
     /// Its SHA-1 digest.
@@ -169,6 +169,9 @@ pub struct XmlAttribute {
 }
 
 /// A child of an `XmlElement`.
+///
+/// A read element never has an empty text or two texts in a row; an element built with them is written the same
+/// as one without, so it reads back without them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum XmlContent {
     /// A child element.

@@ -14,7 +14,7 @@ use crate::finding::{Finding, Rule};
 use crate::model::{Alert, Area, Info, NamedValue, Resource, XmlElement};
 use crate::values::{
     Altitude, CapDateTime, Category, Certainty, Circle, DateTimeRepair, LanguageTag, MessageType, Polygon, References, ResponseType, Scope,
-    Severity, Status, Urgency, is_xml_space,
+    Severity, Status, Urgency, Uri, is_xml_space,
 };
 use crate::xml::Node;
 
@@ -429,7 +429,7 @@ impl AlertReader {
         let headline = self.string(slots.first(13));
         let description = self.string(slots.first(14));
         let instruction = self.string(slots.first(15));
-        let web = self.string(slots.first(16));
+        let web = slots.first(16).and_then(|(n, p)| self.typed(n, p, Uri::parse));
         let contact = self.string(slots.first(17));
         let parameters = slots.all(18).iter().filter_map(|(n, p)| self.pair(n, p)).collect();
         let resources = slots.all(19).iter().filter_map(|(n, p)| self.resource(n, p)).collect();
@@ -466,7 +466,7 @@ impl AlertReader {
         let description = self.string(slots.first(0));
         let mime_type = self.string(slots.first(1));
         let size = slots.first(2).and_then(|(n, p)| self.typed(n, p, parse_size));
-        let uri = self.string(slots.first(3));
+        let uri = slots.first(3).and_then(|(n, p)| self.typed(n, p, Uri::parse));
         let deref_uri = self.string(slots.first(4));
         let digest = self.string(slots.first(5));
         Some(Resource { description: description?, mime_type: mime_type?, size, uri, deref_uri, digest })

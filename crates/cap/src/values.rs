@@ -713,3 +713,139 @@ impl fmt::Display for References {
 pub(crate) fn has_forbidden_characters(text: &str) -> bool {
     text.chars().any(|c| c == ',' || c == '<' || c == '&' || c.is_whitespace())
 }
+
+/// An `xs:anyURI` as CAP uses it for `web` and `uri`: an RFC 3986 URI reference, absolute or relative.
+///
+/// As the schema's anyURI mapping does, spaces, characters outside ASCII and `<>"{}|\^`` ` are allowed (they stand
+/// for their percent-escaped form); everything else must follow RFC 3986: a scheme that starts with a letter, `%`
+/// only before two hexadecimal digits, brackets only around an IP literal, one `#` at most.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Uri(String);
+
+impl Uri {
+    /// Parses a URI reference; surrounding XML whitespace is dropped, as the schema's whitespace rule does.
+    pub fn parse(text: &str) -> Result<Self, CapError> {
+        let trimmed = text.trim_matches(is_xml_space);
+        if is_uri_reference(trimmed) { Ok(Self(trimmed.to_string())) } else { Err(CapError::invalid(Rule::InvalidUri, "uri", text)) }
+    }
+
+    /// The URI as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Uri {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Characters the anyURI mapping escapes before the URI is checked, so they are allowed anywhere.
+fn is_escaped_by_mapping(c: char) -> bool {
+    !c.is_ascii() || matches!(c, ' ' | '<' | '>' | '"' | '{' | '}' | '|' | '\\' | '^' | '`')
+}
+
+fn is_unreserved(c: char) -> bool {
+    c.is_ascii_alphanumeric() || matches!(c, '-' | '.' | '_' | '~')
+}
+
+fn is_sub_delim(c: char) -> bool {
+    matches!(c, '!' | '$' | '&' | '\'' | '(' | ')' | '*' | '+' | ',' | ';' | '=')
+}
+
+/// Whether `part` consists of characters allowed by `allowed`, escaped characters and `%XX` escapes.
+fn is_component(part: &str, allowed: impl Fn(char) -> bool) -> bool {
+    let mut chars = part.chars();
+    while let Some(c) = chars.next() {
+        if c == '%' {
+            let (Some(a), Some(b)) = (chars.next(), chars.next()) else { return false };
+            if !a.is_ascii_hexdigit() || !b.is_ascii_hexdigit() {
+                return false;
+            }
+        } else if !(allowed(c) || is_escaped_by_mapping(c)) {
+            return false;
+        }
+    }
+    true
+}
+
+fn is_pchar(c: char) -> bool {
+    is_unreserved(c) || is_sub_delim(c) || c == ':' || c == '@'
+}
+
+/// RFC 3986 `URI-reference`, after the anyURI mapping's escaping.
+fn is_uri_reference(text: &str) -> bool {
+    let (rest, fragment) = match text.split_once('#') {
+        Some((rest, fragment)) => (rest, Some(fragment)),
+        None => (text, None),
+    };
+    if fragment.is_some_and(|f| !is_component(f, |c| is_pchar(c) || c == '/' || c == '?')) {
+        return false;
+    }
+    let (rest, query) = match rest.split_once('?') {
+        Some((rest, query)) => (rest, Some(query)),
+        None => (rest, None),
+    };
+    if query.is_some_and(|q| !is_component(q, |c| is_pchar(c) || c == '/' || c == '?')) {
+        return false;
+    }
+    let first_segment_end = rest.find('/').unwrap_or(rest.len());
+    let hierarchy = match rest[..first_segment_end].split_once(':') {
+        Some((scheme, _)) => {
+            let mut chars = scheme.chars();
+            let scheme_ok = chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+                && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+            if !scheme_ok {
+                // A colon in the first segment of a relative reference is not allowed either.
+                return false;
+            }
+            &rest[scheme.len() + 1..]
+        }
+        None => rest,
+    };
+    let path = match hierarchy.strip_prefix("//") {
+        Some(after) => {
+            let end = after.find('/').unwrap_or(after.len());
+            if !is_authority(&after[..end]) {
+                return false;
+            }
+            &after[end..]
+        }
+        None => hierarchy,
+    };
+    is_component(path, |c| is_pchar(c) || c == '/')
+}
+
+fn is_authority(authority: &str) -> bool {
+    let (userinfo, host_port) = match authority.rsplit_once('@') {
+        Some((userinfo, host_port)) => (Some(userinfo), host_port),
+        None => (None, authority),
+    };
+    if userinfo.is_some_and(|u| !is_component(u, |c| is_unreserved(c) || is_sub_delim(c) || c == ':')) {
+        return false;
+    }
+    let (host, port) = if let Some(literal) = host_port.strip_prefix('[') {
+        let Some((inside, after)) = literal.split_once(']') else { return false };
+        if inside.is_empty()
+            || !inside.chars().all(|c| c.is_ascii_hexdigit() || matches!(c, ':' | '.' | 'v' | 'V') || is_unreserved(c) || is_sub_delim(c))
+        {
+            return false;
+        }
+        match after {
+            "" => ("", None),
+            port => match port.strip_prefix(':') {
+                Some(port) => ("", Some(port)),
+                None => return false,
+            },
+        }
+    } else {
+        match host_port.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        }
+    };
+    // RFC 3986 allows an empty port after the colon; libxml2's anyURI check does not, so neither do we.
+    port.is_none_or(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
+        && is_component(host, |c| is_unreserved(c) || is_sub_delim(c))
+}

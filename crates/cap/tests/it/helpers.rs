@@ -77,11 +77,20 @@ pub fn assert_schema_valid(schema: &Path, documents: &[(String, String)]) {
     };
     let stderr = String::from_utf8_lossy(&output.stderr);
     let validated = stderr.lines().filter(|l| l.ends_with(" validates")).count();
-    assert!(
-        output.status.success() && validated == paths.len(),
-        "xmllint rejected emitted documents ({validated} of {} validate):\n{stderr}",
-        paths.len()
-    );
+    if output.status.success() && validated == paths.len() {
+        return;
+    }
+    let mut report = String::new();
+    for line in stderr.lines().filter(|l| !l.ends_with(" validates")) {
+        report.push_str(line);
+        report.push('\n');
+        if let Some(path) = line.strip_suffix(" fails to validate") {
+            let text = std::fs::read_to_string(path).unwrap_or_default();
+            report.push_str(&text.chars().take(3000).collect::<String>());
+            report.push('\n');
+        }
+    }
+    panic!("xmllint rejected emitted documents ({validated} of {} validate):\n{report}", paths.len());
 }
 
 /// The rule codes of the error findings, in order.

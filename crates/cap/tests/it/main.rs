@@ -2,3 +2,6 @@
 
 mod fixtures;
 mod helpers;
+mod hostile;
+mod roundtrip;
+mod rules;
