@@ -95,7 +95,7 @@ fn geo(args: &[String]) {
         for (name, area) in &areas {
             let (med, min, count) = median_ms(runs, || index.count(area));
             out.emit(format!(
-                "{{\"peer\": \"gridline\", \"op\": \"count\", \"n\": {n}, \"poly\": \"{name}\", \"result\": {count}, \"median_ms\": {med:.4}, \"min_ms\": {min:.4}, \"runs\": {runs}}}"
+                "{{\"peer\": \"gridline\", \"op\": \"count\", \"n\": {n}, \"poly\": \"{name}\", \"result\": {count}, \"median_ms\": {med:.6}, \"min_ms\": {min:.6}, \"runs\": {runs}}}"
             ));
             let (med, min, len) = median_ms(runs, || {
                 ids.clear();
@@ -103,7 +103,7 @@ fn geo(args: &[String]) {
                 ids.len()
             });
             out.emit(format!(
-                "{{\"peer\": \"gridline\", \"op\": \"ids\", \"n\": {n}, \"poly\": \"{name}\", \"result\": {len}, \"median_ms\": {med:.4}, \"min_ms\": {min:.4}, \"runs\": {runs}}}"
+                "{{\"peer\": \"gridline\", \"op\": \"ids\", \"n\": {n}, \"poly\": \"{name}\", \"result\": {len}, \"median_ms\": {med:.6}, \"min_ms\": {min:.6}, \"runs\": {runs}}}"
             ));
         }
     }
@@ -156,7 +156,7 @@ fn route(args: &[String]) {
     let (n, m) = (raw.lon.len(), raw.src.len());
     let emit = |out: &mut Out, op: &str, variant: &str, med: f64, min: f64, extra: &str| {
         out.emit(format!(
-            "{{\"graph\": \"{name}\", \"nodes\": {n}, \"edges\": {m}, \"peer\": \"gridline\", \"op\": \"{op}\", \"variant\": \"{variant}\", \"median_ms\": {med:.4}, \"min_ms\": {min:.4}{extra}}}"
+            "{{\"graph\": \"{name}\", \"nodes\": {n}, \"edges\": {m}, \"peer\": \"gridline\", \"op\": \"{op}\", \"variant\": \"{variant}\", \"median_ms\": {med:.6}, \"min_ms\": {min:.6}{extra}}}"
         ));
     };
     let t = Instant::now();
