@@ -195,5 +195,5 @@ pub(crate) fn is_base64(text: &str) -> bool {
         }
         count += 1;
     }
-    padding <= 2 && count > 0 && (padding == 0 || count % 4 == 0)
+    padding <= 2 && count > 0 && (padding == 0 || count.is_multiple_of(4))
 }

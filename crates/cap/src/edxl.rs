@@ -273,7 +273,8 @@ pub struct WrapOptions {
     pub sender_id: Option<String>,
     /// `dateTimeSent`; default: the alert's `sent`.
     pub date_time_sent: Option<CapDateTime>,
-    /// `dateTimeExpires`; default: the latest `expires` of the alert's infos, else 24 hours after `sent`.
+    /// `dateTimeExpires`; default: the latest `expires` of the alert's infos when it is later than `dateTimeSent`,
+    /// else 24 hours after `dateTimeSent` (an envelope must expire after it is sent).
     pub date_time_expires: Option<CapDateTime>,
     /// Explicit recipients.
     pub explicit_addresses: Vec<ExplicitAddress>,
@@ -285,12 +286,11 @@ pub struct WrapOptions {
 /// alert's polygons, circles and geocodes become one `DistributionTargetArea` union (unless asked not to).
 pub fn wrap(alert: Alert, options: &WrapOptions) -> Result<Distribution, CapError> {
     let date_time_sent = options.date_time_sent.unwrap_or(alert.sent);
-    let date_time_expires = match options.date_time_expires {
-        Some(expires) => expires,
-        None => match alert.infos.iter().filter_map(|i| i.expires).max_by_key(|e| e.timestamp()) {
-            Some(expires) => expires,
-            None => date_time_sent.plus_hours(24)?,
-        },
+    let latest_expires = alert.infos.iter().filter_map(|i| i.expires).max_by_key(|e| e.timestamp());
+    let date_time_expires = match (options.date_time_expires, latest_expires) {
+        (Some(expires), _) => expires,
+        (None, Some(expires)) if expires.timestamp() > date_time_sent.timestamp() => expires,
+        (None, _) => date_time_sent.plus_hours(24)?,
     };
     let distribution_status = match alert.status {
         Status::Actual => DistributionStatus::Actual,

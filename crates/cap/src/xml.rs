@@ -309,7 +309,7 @@ fn decode(bytes: &[u8]) -> Result<Cow<'_, str>, Finding> {
 }
 
 fn decode_utf16(bytes: &[u8], combine: fn([u8; 2]) -> u16) -> Option<String> {
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     let units = bytes.chunks_exact(2).map(|pair| combine([pair[0], pair[1]]));

@@ -1,6 +1,10 @@
 //! The one integration-test binary of the `cap` crate.
 
+mod catalog;
+mod cli;
+mod edxl;
 mod fixtures;
+mod gbt35965;
 mod helpers;
 mod hostile;
 mod roundtrip;

@@ -260,7 +260,12 @@ fn every_uri_the_parser_accepts_validates_as_any_uri() {
         proptest::string::string_regex("([a-z]{1,5}:)?(//[a-z0-9.@:\\[\\]%-]{0,10})?[a-zA-Z0-9/%:@!$&'()*+,;=._~ \\[\\]#?中-]{0,16}")
             .expect("regex");
     let mut runner = TestRunner::new(Config { cases: 400, ..Config::default() });
-    runner.run(&strategy, |text| Ok(candidates.borrow_mut().push(text))).expect("generation");
+    runner
+        .run(&strategy, |text| {
+            candidates.borrow_mut().push(text);
+            Ok(())
+        })
+        .expect("generation");
     let mut documents = Vec::new();
     for text in candidates.into_inner() {
         if let Ok(uri) = Uri::parse(&text) {
