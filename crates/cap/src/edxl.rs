@@ -5,8 +5,11 @@
 //! incident ids) and content objects that embed XML, CAP or otherwise, or carry other content by MIME type.
 //! Target areas are GML polygons and circles in `latitude longitude` order (EPSG:4326) or geocodes, as the EDXL common
 //! types define them; other target areas and foreign payloads are carried through as XML.
-//! Emitted envelopes validate against the OASIS EDXL-DE 2.0 schema set. Extensions (`ext:extension`) and links are read
-//! past and not kept. Embedded CAP is read and checked by the CAP reader, with its findings' paths under the envelope.
+//! Emitted envelopes validate against the OASIS EDXL-DE 2.0 schema set. Embedded CAP is read and checked by the CAP
+//! reader, with its findings' paths under the envelope.
+//! Read past and not kept: extensions (`ext:extension`), links, `other` elements, `keyXMLContent`, and the descriptor's
+//! `combinedConfidentiality`, `urgency`, `severity`, `certainty` and `incidentDescription` (the CAP inside says these),
+//! and the content descriptor's elements other than `contentDescription`.
 //! No IO, no signature handling, no network.
 
 use crate::check::check_alert;
