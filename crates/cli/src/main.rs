@@ -7,6 +7,7 @@
 
 mod config;
 mod output;
+mod spatial_cmd;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -66,6 +67,10 @@ enum Command {
     /// Import data.
     #[command(subcommand)]
     Import(ImportCommand),
+    /// Travel time by road between points of an OpenStreetMap extract, with optional closures.
+    Route(spatial_cmd::RouteArgs),
+    /// Count (and list) the points of a CSV file inside an area.
+    Targets(spatial_cmd::TargetsArgs),
 }
 
 #[derive(Debug, Args)]
@@ -150,6 +155,9 @@ enum ImportCommand {
     Boundaries(BoundariesArgs),
     /// Import a GeoJSON FeatureCollection as a map layer (created, or updated by feature id).
     Layer(LayerArgs),
+    /// Read an OpenStreetMap extract (.osm.pbf, .osm, .osm.gz) and report its road graph, buildings, facilities,
+    /// water and boundaries.
+    Osm(spatial_cmd::ImportOsmArgs),
 }
 
 #[derive(Debug, Args)]
@@ -319,6 +327,10 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             app.store().close().await;
             result
         }
+        // The geo engine's commands work on files and need no database.
+        Command::Route(args) => spatial_cmd::route(args),
+        Command::Targets(args) => spatial_cmd::targets(args),
+        Command::Import(ImportCommand::Osm(args)) => spatial_cmd::import_osm(args),
         Command::Import(ImportCommand::Layer(args)) => {
             let app = open_app(&settings).await?;
             let result = import_layer(&app, args, locale).await;

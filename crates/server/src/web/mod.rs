@@ -63,6 +63,8 @@ fn environment() -> &'static Environment<'static> {
             }
         }
         env.add_function("t", translate);
+        // An absent optional value renders as nothing, never as the word "none" (which a form would send back).
+        env.set_formatter(|out, state, value| if value.is_none() { Ok(()) } else { minijinja::escape_formatter(out, state, value) });
         env
     })
 }

@@ -116,6 +116,24 @@ async fn forms_need_the_session_csrf_token() {
     assert!(page.text.contains("赵大") && page.text.contains("boat_handling"), "{}", page.text);
     assert!(page.text.contains("credential-expiring_soon"), "a certificate expiring within 30 days is highlighted");
 
+    // Edit it through the edit form's own fields.
+    let id = location.rsplit('/').next().unwrap().to_string();
+    let edit_page = browser.get(&t, &format!("/members/{id}/edit")).await;
+    assert_eq!(edit_page.status, StatusCode::OK);
+    assert!(edit_page.text.contains("value=\"first_aid, boat_handling\""), "{}", edit_page.text);
+    let mut edit = fields(&csrf);
+    edit.push(("version", "1".to_string()));
+    edit.retain(|(k, _)| *k != "skills" && *k != "status");
+    edit.push(("skills", "boat_handling".to_string()));
+    edit.push(("status", "deployed".to_string()));
+    edit.push(("organization_id", String::new()));
+    edit.push(("phone", String::new()));
+    let edit: Vec<(&str, &str)> = edit.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let saved = browser.post(&t, &format!("/members/{id}"), &edit).await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.text);
+    let page = browser.get(&t, &format!("/members/{id}")).await;
+    assert!(page.text.contains("status-deployed"), "{}", page.text);
+
     // A bad value re-renders the form with the error next to the entered values.
     let mut bad = fields(&csrf);
     bad[1].1 = String::new();
