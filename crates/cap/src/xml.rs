@@ -120,109 +120,105 @@ fn build_tree(text: &str, lines: &LineIndex) -> Result<Node, Finding> {
     let mut root: Option<Node> = None;
     loop {
         let start = reader.buffer_position();
-        let event = match reader.read_resolved_event() {
-            Ok((resolved, event)) => {
-                let namespace = match resolved {
-                    ResolveResult::Bound(ns) => Some(ns.into_inner().to_string()),
-                    ResolveResult::Unbound => None,
-                    ResolveResult::Unknown(prefix) => {
-                        return Err(malformed(start, format!("the namespace prefix {prefix:?} is not declared")));
-                    }
-                };
-                (namespace, event)
+        let (namespace, event) = match reader.read_resolved_event() {
+            Ok((ResolveResult::Bound(ns), event)) => (Some(ns.into_inner().to_string()), event),
+            Ok((ResolveResult::Unbound, event)) => (None, event),
+            Ok((ResolveResult::Unknown(prefix), _)) => {
+                return Err(malformed(start, format!("the namespace prefix {prefix:?} is not declared")));
             }
             Err(error) => return Err(malformed(reader.error_position(), error.to_string())),
         };
-        let (namespace, event) = event;
-        let (is_empty, element) = match event {
-            Event::Start(element) => (false, element),
-            Event::Empty(element) => (true, element),
-            other => {
-                match other {
-                    Event::End(_) => {
-                        flush_text(&mut stack, &mut pending_text);
-                        match stack.pop() {
-                            Some(node) => close(node, &mut stack, &mut root),
-                            None => return Err(malformed(start, "an end tag without a start tag".into())),
-                        }
-                    }
-                    Event::Text(content) => push_text(&stack, &mut pending_text, &content.xml10_content(), start, &malformed)?,
-                    Event::CData(content) => {
-                        if stack.is_empty() {
-                            return Err(malformed(start, "character data outside the root element".into()));
-                        }
-                        pending_text.push_str(&content.xml10_content());
-                    }
-                    Event::GeneralRef(reference) => {
-                        let replacement: Cow<'_, str> = match reference.resolve_char_ref() {
-                            Ok(Some(c)) if is_xml_char(c) => Cow::Owned(c.to_string()),
-                            Ok(Some(c)) => {
-                                return Err(malformed(start, format!("the character U+{:04X} is not allowed in XML", u32::from(c))));
-                            }
-                            Ok(None) => match quick_xml::escape::resolve_predefined_entity(&reference) {
-                                Some(text) => Cow::Borrowed(text),
-                                None => return Err(malformed(start, format!("the entity &{}; is not defined", &*reference))),
-                            },
-                            Err(error) => return Err(malformed(start, error.to_string())),
-                        };
-                        push_text(&stack, &mut pending_text, &replacement, start, &malformed)?;
-                    }
-                    Event::DocType(_) => {
-                        return Err(Finding::new(Rule::DtdForbidden, "/").at_line(Some(lines.line(start as usize))));
-                    }
-                    Event::Decl(_) | Event::PI(_) | Event::Comment(_) | Event::Start(_) | Event::Empty(_) => {}
-                    Event::Eof => {
-                        if let Some(open) = stack.last() {
-                            return Err(malformed(start, format!("the element {} is not closed", open.name)));
-                        }
-                        return root.ok_or_else(|| malformed(start, "the document has no root element".into()));
-                    }
+        let is_empty = matches!(event, Event::Empty(_));
+        match event {
+            Event::Start(element) | Event::Empty(element) => {
+                if root.is_some() {
+                    return Err(malformed(start, "a second root element".into()));
                 }
-                continue;
-            }
-        };
-        if root.is_some() {
-            return Err(malformed(start, "a second root element".into()));
-        }
-        if stack.len() >= MAX_DEPTH {
-            return Err(Finding::new(Rule::XmlTooDeep, "/").at_line(Some(lines.line(start as usize))).with_value(MAX_DEPTH.to_string()));
-        }
-        flush_text(&mut stack, &mut pending_text);
-        let mut attributes = Vec::new();
-        for attribute in element.attributes().with_checks(true) {
-            let attribute = attribute.map_err(|e| malformed(start, e.to_string()))?;
-            let key = attribute.key.into_inner();
-            if key == "xmlns" || key.starts_with("xmlns:") {
-                continue;
-            }
-            let (resolved, local) = reader.resolver().resolve_attribute(attribute.key);
-            let namespace = match resolved {
-                ResolveResult::Bound(ns) => Some(ns.into_inner().to_string()),
-                ResolveResult::Unbound => None,
-                ResolveResult::Unknown(prefix) => {
-                    if prefix == "xml" {
-                        Some(XML_NAMESPACE.to_string())
-                    } else {
-                        return Err(malformed(start, format!("the namespace prefix {prefix:?} is not declared")));
-                    }
+                if stack.len() >= MAX_DEPTH {
+                    let finding = Finding::new(Rule::XmlTooDeep, "/").at_line(Some(lines.line(start as usize)));
+                    return Err(finding.with_value(MAX_DEPTH.to_string()));
                 }
-            };
-            let value = attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|e| malformed(start, e.to_string()))?;
-            if let Some(c) = value.chars().find(|c| !is_xml_char(*c)) {
-                return Err(malformed(start, format!("the character U+{:04X} is not allowed in XML", u32::from(c))));
+                flush_text(&mut stack, &mut pending_text);
+                let attributes = read_attributes(&reader, &element, start, &malformed)?;
+                let name = element.local_name().into_inner().to_string();
+                // The start position is where the previous event ended; skip whitespace to find the tag's own line.
+                let tag_position = start as usize + text.get(start as usize..).and_then(|rest| rest.find('<')).unwrap_or(0);
+                let node = Node { namespace, name, attributes, children: Vec::new(), line: lines.line(tag_position) };
+                if is_empty {
+                    close(node, &mut stack, &mut root);
+                } else {
+                    stack.push(node);
+                }
             }
-            attributes.push(XmlAttribute { namespace, name: local.into_inner().to_string(), value: value.into_owned() });
-        }
-        let name = element.local_name().into_inner().to_string();
-        // The start position is where the previous event ended; skip whitespace to find the tag's own line.
-        let tag_position = start as usize + text[start as usize..].find('<').unwrap_or(0);
-        let node = Node { namespace, name, attributes, children: Vec::new(), line: lines.line(tag_position) };
-        if is_empty {
-            close(node, &mut stack, &mut root);
-        } else {
-            stack.push(node);
+            Event::End(_) => {
+                flush_text(&mut stack, &mut pending_text);
+                match stack.pop() {
+                    Some(node) => close(node, &mut stack, &mut root),
+                    None => return Err(malformed(start, "an end tag without a start tag".into())),
+                }
+            }
+            Event::Text(content) => push_text(&stack, &mut pending_text, &content.xml10_content(), start, &malformed)?,
+            Event::CData(content) => {
+                if stack.is_empty() {
+                    return Err(malformed(start, "character data outside the root element".into()));
+                }
+                pending_text.push_str(&content.xml10_content());
+            }
+            Event::GeneralRef(reference) => {
+                let replacement: Cow<'_, str> = match reference.resolve_char_ref() {
+                    Ok(Some(c)) if is_xml_char(c) => Cow::Owned(c.to_string()),
+                    Ok(Some(c)) => return Err(malformed(start, format!("the character U+{:04X} is not allowed in XML", u32::from(c)))),
+                    Ok(None) => match quick_xml::escape::resolve_predefined_entity(&reference) {
+                        Some(text) => Cow::Borrowed(text),
+                        None => return Err(malformed(start, format!("the entity &{}; is not defined", &*reference))),
+                    },
+                    Err(error) => return Err(malformed(start, error.to_string())),
+                };
+                push_text(&stack, &mut pending_text, &replacement, start, &malformed)?;
+            }
+            Event::DocType(_) => return Err(Finding::new(Rule::DtdForbidden, "/").at_line(Some(lines.line(start as usize)))),
+            Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
+            Event::Eof => {
+                if let Some(open) = stack.last() {
+                    return Err(malformed(start, format!("the element {} is not closed", open.name)));
+                }
+                return root.ok_or_else(|| malformed(start, "the document has no root element".into()));
+            }
         }
     }
+}
+
+/// The attributes of a start tag, namespace declarations left out, values unescaped and normalised.
+fn read_attributes<F>(
+    reader: &NsReader<&[u8]>,
+    element: &quick_xml::events::BytesStart<'_>,
+    start: u64,
+    malformed: &F,
+) -> Result<Vec<XmlAttribute>, Finding>
+where
+    F: Fn(u64, String) -> Finding,
+{
+    let mut attributes = Vec::new();
+    for attribute in element.attributes().with_checks(true) {
+        let attribute = attribute.map_err(|e| malformed(start, e.to_string()))?;
+        let key = attribute.key.into_inner();
+        if key == "xmlns" || key.starts_with("xmlns:") {
+            continue;
+        }
+        let (resolved, local) = reader.resolver().resolve_attribute(attribute.key);
+        let namespace = match resolved {
+            ResolveResult::Bound(ns) => Some(ns.into_inner().to_string()),
+            ResolveResult::Unbound => None,
+            ResolveResult::Unknown(prefix) if prefix == "xml" => Some(XML_NAMESPACE.to_string()),
+            ResolveResult::Unknown(prefix) => return Err(malformed(start, format!("the namespace prefix {prefix:?} is not declared"))),
+        };
+        let value = attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|e| malformed(start, e.to_string()))?;
+        if let Some(c) = value.chars().find(|c| !is_xml_char(*c)) {
+            return Err(malformed(start, format!("the character U+{:04X} is not allowed in XML", u32::from(c))));
+        }
+        attributes.push(XmlAttribute { namespace, name: local.into_inner().to_string(), value: value.into_owned() });
+    }
+    Ok(attributes)
 }
 
 fn push_text<F>(stack: &[Node], pending_text: &mut String, content: &str, start: u64, malformed: &F) -> Result<(), Finding>
