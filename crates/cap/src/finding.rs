@@ -191,10 +191,38 @@ macro_rules! rules {
 
 rules! {
     // The document as XML.
-    /// The bytes are not well-formed XML.
+    /// The bytes are not well-formed XML; the value is the XML reader's own message.
     XmlMalformed = "xml_malformed", Error,
         "the document is not well-formed XML: {value}",
         "文档不是格式正确的 XML：{value}";
+    /// A character XML 1.0 does not allow (a control character, U+FFFE, U+FFFF).
+    XmlInvalidCharacter = "xml_invalid_character", Error,
+        "the character {value} is not allowed in XML",
+        "XML 中不允许出现字符 {value}";
+    /// An entity other than the five predefined ones.
+    XmlUndefinedEntity = "xml_undefined_entity", Error,
+        "the entity {value} is not defined (only &lt; &gt; &amp; &apos; &quot; and character references are)",
+        "实体 {value} 未定义（只能使用 &lt; &gt; &amp; &apos; &quot; 和字符引用）";
+    /// A namespace prefix without a declaration.
+    XmlUndeclaredPrefix = "xml_undeclared_prefix", Error,
+        "the namespace prefix {value} is not declared",
+        "命名空间前缀 {value} 未声明";
+    /// An element without its end tag.
+    XmlUnclosedElement = "xml_unclosed_element", Error,
+        "the element {value} is not closed",
+        "元素 {value} 没有结束标记";
+    /// An end tag without its start tag.
+    XmlUnexpectedEndTag = "xml_unexpected_end_tag", Error,
+        "an end tag has no matching start tag",
+        "结束标记没有对应的开始标记";
+    /// Text or a second element outside the root element.
+    XmlOutsideRoot = "xml_outside_root", Error,
+        "there is text or a second element outside the root element",
+        "根元素之外还有文本或第二个元素";
+    /// No element at all.
+    XmlNoRoot = "xml_no_root", Error,
+        "the document has no root element",
+        "文档没有根元素";
     /// The bytes do not decode in the declared (or detected) encoding.
     XmlEncoding = "xml_encoding", Error,
         "the document's bytes are not valid {value}",

@@ -97,9 +97,9 @@ pub(crate) fn read_document(bytes: &[u8]) -> Result<Node, Finding> {
     let lines = LineIndex::new(&text);
     if let Some(position) = text.find(|c: char| !is_xml_char(c)) {
         let c = text[position..].chars().next().unwrap_or('\0');
-        return Err(Finding::new(Rule::XmlMalformed, "/")
+        return Err(Finding::new(Rule::XmlInvalidCharacter, "/")
             .at_line(Some(lines.line(position)))
-            .with_value(format!("the character U+{:04X} is not allowed in XML", u32::from(c))));
+            .with_value(format!("U+{:04X}", u32::from(c))));
     }
     build_tree(&text, &lines)
 }
@@ -112,8 +112,9 @@ fn build_tree(text: &str, lines: &LineIndex) -> Result<Node, Finding> {
         config.check_comments = true;
         config.trim_text(false);
     }
-    let malformed = |position: u64, detail: String| {
-        Finding::new(Rule::XmlMalformed, "/").at_line(Some(lines.line(position as usize))).with_value(detail)
+    let fatal = |position: u64, rule: Rule, value: String| {
+        let finding = Finding::new(rule, "/").at_line(Some(lines.line(position as usize)));
+        if value.is_empty() { finding } else { finding.with_value(value) }
     };
     let mut stack: Vec<Node> = Vec::new();
     let mut pending_text = String::new();
@@ -124,22 +125,22 @@ fn build_tree(text: &str, lines: &LineIndex) -> Result<Node, Finding> {
             Ok((ResolveResult::Bound(ns), event)) => (Some(ns.into_inner().to_string()), event),
             Ok((ResolveResult::Unbound, event)) => (None, event),
             Ok((ResolveResult::Unknown(prefix), _)) => {
-                return Err(malformed(start, format!("the namespace prefix {prefix:?} is not declared")));
+                return Err(fatal(start, Rule::XmlUndeclaredPrefix, prefix));
             }
-            Err(error) => return Err(malformed(reader.error_position(), error.to_string())),
+            Err(error) => return Err(fatal(reader.error_position(), Rule::XmlMalformed, error.to_string())),
         };
         let is_empty = matches!(event, Event::Empty(_));
         match event {
             Event::Start(element) | Event::Empty(element) => {
                 if root.is_some() {
-                    return Err(malformed(start, "a second root element".into()));
+                    return Err(fatal(start, Rule::XmlOutsideRoot, String::new()));
                 }
                 if stack.len() >= MAX_DEPTH {
                     let finding = Finding::new(Rule::XmlTooDeep, "/").at_line(Some(lines.line(start as usize)));
                     return Err(finding.with_value(MAX_DEPTH.to_string()));
                 }
                 flush_text(&mut stack, &mut pending_text);
-                let attributes = read_attributes(&reader, &element, start, &malformed)?;
+                let attributes = read_attributes(&reader, &element, start, &fatal)?;
                 let name = element.local_name().into_inner().to_string();
                 // The start position is where the previous event ended; skip whitespace to find the tag's own line.
                 let tag_position = start as usize + text.get(start as usize..).and_then(|rest| rest.find('<')).unwrap_or(0);
@@ -154,35 +155,35 @@ fn build_tree(text: &str, lines: &LineIndex) -> Result<Node, Finding> {
                 flush_text(&mut stack, &mut pending_text);
                 match stack.pop() {
                     Some(node) => close(node, &mut stack, &mut root),
-                    None => return Err(malformed(start, "an end tag without a start tag".into())),
+                    None => return Err(fatal(start, Rule::XmlUnexpectedEndTag, String::new())),
                 }
             }
-            Event::Text(content) => push_text(&stack, &mut pending_text, &content.xml10_content(), start, &malformed)?,
+            Event::Text(content) => push_text(&stack, &mut pending_text, &content.xml10_content(), start, &fatal)?,
             Event::CData(content) => {
                 if stack.is_empty() {
-                    return Err(malformed(start, "character data outside the root element".into()));
+                    return Err(fatal(start, Rule::XmlOutsideRoot, String::new()));
                 }
                 pending_text.push_str(&content.xml10_content());
             }
             Event::GeneralRef(reference) => {
                 let replacement: Cow<'_, str> = match reference.resolve_char_ref() {
                     Ok(Some(c)) if is_xml_char(c) => Cow::Owned(c.to_string()),
-                    Ok(Some(c)) => return Err(malformed(start, format!("the character U+{:04X} is not allowed in XML", u32::from(c)))),
+                    Ok(Some(c)) => return Err(fatal(start, Rule::XmlInvalidCharacter, format!("U+{:04X}", u32::from(c)))),
                     Ok(None) => match quick_xml::escape::resolve_predefined_entity(&reference) {
                         Some(text) => Cow::Borrowed(text),
-                        None => return Err(malformed(start, format!("the entity &{}; is not defined", &*reference))),
+                        None => return Err(fatal(start, Rule::XmlUndefinedEntity, format!("&{};", &*reference))),
                     },
-                    Err(error) => return Err(malformed(start, error.to_string())),
+                    Err(error) => return Err(fatal(start, Rule::XmlMalformed, error.to_string())),
                 };
-                push_text(&stack, &mut pending_text, &replacement, start, &malformed)?;
+                push_text(&stack, &mut pending_text, &replacement, start, &fatal)?;
             }
             Event::DocType(_) => return Err(Finding::new(Rule::DtdForbidden, "/").at_line(Some(lines.line(start as usize)))),
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
             Event::Eof => {
                 if let Some(open) = stack.last() {
-                    return Err(malformed(start, format!("the element {} is not closed", open.name)));
+                    return Err(fatal(start, Rule::XmlUnclosedElement, open.name.clone()));
                 }
-                return root.ok_or_else(|| malformed(start, "the document has no root element".into()));
+                return root.ok_or_else(|| fatal(start, Rule::XmlNoRoot, String::new()));
             }
         }
     }
@@ -193,14 +194,14 @@ fn read_attributes<F>(
     reader: &NsReader<&[u8]>,
     element: &quick_xml::events::BytesStart<'_>,
     start: u64,
-    malformed: &F,
+    fatal: &F,
 ) -> Result<Vec<XmlAttribute>, Finding>
 where
-    F: Fn(u64, String) -> Finding,
+    F: Fn(u64, Rule, String) -> Finding,
 {
     let mut attributes = Vec::new();
     for attribute in element.attributes().with_checks(true) {
-        let attribute = attribute.map_err(|e| malformed(start, e.to_string()))?;
+        let attribute = attribute.map_err(|e| fatal(start, Rule::XmlMalformed, e.to_string()))?;
         let key = attribute.key.into_inner();
         if key == "xmlns" || key.starts_with("xmlns:") {
             continue;
@@ -210,26 +211,27 @@ where
             ResolveResult::Bound(ns) => Some(ns.into_inner().to_string()),
             ResolveResult::Unbound => None,
             ResolveResult::Unknown(prefix) if prefix == "xml" => Some(XML_NAMESPACE.to_string()),
-            ResolveResult::Unknown(prefix) => return Err(malformed(start, format!("the namespace prefix {prefix:?} is not declared"))),
+            ResolveResult::Unknown(prefix) => return Err(fatal(start, Rule::XmlUndeclaredPrefix, prefix)),
         };
-        let value = attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|e| malformed(start, e.to_string()))?;
+        let value =
+            attribute.normalized_value(quick_xml::XmlVersion::Implicit1_0).map_err(|e| fatal(start, Rule::XmlMalformed, e.to_string()))?;
         if let Some(c) = value.chars().find(|c| !is_xml_char(*c)) {
-            return Err(malformed(start, format!("the character U+{:04X} is not allowed in XML", u32::from(c))));
+            return Err(fatal(start, Rule::XmlInvalidCharacter, format!("U+{:04X}", u32::from(c))));
         }
         attributes.push(XmlAttribute { namespace, name: local.into_inner().to_string(), value: value.into_owned() });
     }
     Ok(attributes)
 }
 
-fn push_text<F>(stack: &[Node], pending_text: &mut String, content: &str, start: u64, malformed: &F) -> Result<(), Finding>
+fn push_text<F>(stack: &[Node], pending_text: &mut String, content: &str, start: u64, fatal: &F) -> Result<(), Finding>
 where
-    F: Fn(u64, String) -> Finding,
+    F: Fn(u64, Rule, String) -> Finding,
 {
     if stack.is_empty() {
         if content.chars().all(crate::values::is_xml_space) {
             return Ok(());
         }
-        return Err(malformed(start, "text outside the root element".into()));
+        return Err(fatal(start, Rule::XmlOutsideRoot, String::new()));
     }
     pending_text.push_str(content);
     Ok(())

@@ -286,8 +286,12 @@ fn documents_that_are_not_cap_1_2_alerts() {
     check("no namespace", &[(" xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\"", "")], true, &[("namespace_missing", "/alert")]);
     check("CAP 1.1", &[("cap:1.2", "cap:1.1")], true, &[("cap_version", "/alert")]);
     check("another root", &[("<alert xmlns", "<alarm xmlns"), ("</alert>", "</alarm>")], false, &[("unexpected_root", "/alert")]);
-    check("not closed", &[("</alert>", "")], false, &[("xml_malformed", "/")]);
-    check("undefined entity", &[("Rainstorm", "Rain&storm;")], false, &[("xml_malformed", "/")]);
+    check("not closed", &[("</alert>", "")], false, &[("xml_unclosed_element", "/")]);
+    check("undefined entity", &[("Rainstorm", "Rain&storm;")], false, &[("xml_undefined_entity", "/")]);
+    check("undeclared prefix", &[("<scope>Public</scope>", "<scope>Public</scope><x:y/>")], false, &[("xml_undeclared_prefix", "/")]);
+    check("control character", &[("Rainstorm", "Rain\u{1}storm")], false, &[("xml_invalid_character", "/")]);
+    check("character reference to one", &[("Rainstorm", "Rain&#1;storm")], false, &[("xml_invalid_character", "/")]);
+    check("second root", &[("</alert>\n", "</alert>\n<alert/>")], false, &[("xml_outside_root", "/")]);
     check("encoding", &[("UTF-8", "GB2312")], false, &[("unsupported_encoding", "/")]);
     let broken = cap::parse_alert(&[BASE.as_bytes(), b"\xFF"].concat());
     assert_eq!(broken.findings[0].rule, Rule::XmlEncoding);
