@@ -16,7 +16,7 @@ use cap::edxl::{Distribution, ExplicitAddress, ParsedDistribution, WrapOptions};
 use cap::gbt35965::Profile;
 use cap::{Alert, CapDateTime, Finding, Language, ParsedAlert, Rule};
 
-/// `gridline cap …`
+/// CAP 1.2 alerts: validate them, convert them to and from JSON, wrap them in and unwrap them from EDXL-DE 2.0.
 #[derive(Debug, clap::Subcommand)]
 pub enum CapCommand {
     /// Check CAP 1.2 documents (XML or JSON) and EDXL-DE 2.0 envelopes; one line per finding; exit 1 if any is invalid.
