@@ -17,8 +17,14 @@ struct Cli {
     command: cap_cmd::CapCommand,
 }
 
+/// The user's language from `GRIDLINE_LANG`, `LC_ALL` or `LANG` (`zh…` gives Chinese), as the binary's settings do.
+fn language_from_env() -> cap::Language {
+    let pick = ["GRIDLINE_LANG", "LC_ALL", "LANG"].iter().find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
+    if pick.is_some_and(|v| v.to_ascii_lowercase().starts_with("zh")) { cap::Language::ZhCn } else { cap::Language::En }
+}
+
 fn main() -> anyhow::Result<ExitCode> {
-    let language = cap_cmd::language_from_env();
+    let language = language_from_env();
     match Cli::parse().command {
         cap_cmd::CapCommand::Validate(args) => cap_cmd::validate(args, language),
         cap_cmd::CapCommand::Convert(args) => cap_cmd::convert(args, language),

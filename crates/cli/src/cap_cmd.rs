@@ -92,12 +92,6 @@ pub enum Format {
     Edxl,
 }
 
-/// The user's language from `GRIDLINE_LANG`, `LC_ALL` or `LANG` (`zh…` gives Chinese), for callers without a setting.
-pub fn language_from_env() -> Language {
-    let pick = ["GRIDLINE_LANG", "LC_ALL", "LANG"].iter().find_map(|k| std::env::var(k).ok().filter(|v| !v.is_empty()));
-    if pick.is_some_and(|v| v.to_ascii_lowercase().starts_with("zh")) { Language::ZhCn } else { Language::En }
-}
-
 fn t(language: Language, en: &'static str, zh: &'static str) -> &'static str {
     match language {
         Language::En => en,
