@@ -153,7 +153,7 @@
     var started = performance.now();
     var stats = { firstRenderMs: null, lastLoadMs: null, features: 0, loads: 0 };
     window.gridlineMapStats = stats;
-    var map = window.L.map(el, { preferCanvas: true, zoomSnap: 0.5, worldCopyJump: false });
+    var map = window.L.map(el, { preferCanvas: true, zoomSnap: 0.5, worldCopyJump: false, minZoom: 3, maxZoom: 19 });
     el.gridlineMap = map;
     map.attributionControl.setPrefix(false);
     map.attributionControl.addAttribution(el.getAttribute("data-attribution"));
@@ -246,7 +246,10 @@
             if (stats.firstRenderMs === null) { stats.firstRenderMs = Math.round(performance.now() - started); }
             el.setAttribute("data-loaded", String(stats.loads));
           })
-          .catch(function () { /* aborted by a newer view, or offline: keep what is drawn */ });
+          .catch(function (error) {
+            // Aborted by a newer view, or offline: keep what is drawn. Anything else is a bug worth seeing.
+            if (error && error.name !== "AbortError" && navigator.onLine !== false) { console.warn("map layer", layer.name, error); }
+          });
       }
       group.on("add", load);
       loaders.push(load);

@@ -1,8 +1,9 @@
 //! `cargo xtask`: the project's automation, in Rust with no dependencies.
 //!
 //! - `cargo xtask test` — the whole test suite, as CI runs it: starts the services the tests need (a throwaway
-//!   PostgreSQL cluster), runs every test of the workspace with cargo-nextest, and stops the services again.
-//!   Extra arguments go to nextest (`cargo xtask test -E 'test(/postgres/)'`).
+//!   PostgreSQL cluster), runs every test of the workspace with cargo-nextest, stops the services again, and runs
+//!   the browser tests (`web/e2e/console.mjs`, headless Debian Chromium). Extra arguments go to nextest
+//!   (`cargo xtask test -E 'test(/postgres/)'`) and skip the browser tests.
 //! - `cargo xtask services` — starts the test services, prints the environment to use them, and waits for Ctrl-C.
 //!
 //! A service that cannot be started is named, with the tests it leaves out; under CI (`GRIDLINE_CI=1`) that is
@@ -73,10 +74,56 @@ fn test(extra: &[String]) -> Result<ExitCode, String> {
     services.export(&mut command);
     let status = command.status().map_err(|error| format!("cannot run cargo: {error}"))?;
     services.stop();
+    // The browser tests use the binary the Rust tests just built; they run unless nextest was given a filter.
+    let browser = if extra.is_empty() { browser_tests(&root)? } else { BrowserTests::NotAsked };
+    if let BrowserTests::Missing(what) = &browser {
+        excluded.push("the browser tests");
+        let message = format!("the browser tests cannot run: {what}");
+        if in_ci() {
+            return Err(message);
+        }
+        eprintln!("\n*** {message} ***\n");
+    }
     if !excluded.is_empty() && status.success() {
         eprintln!("\n*** passed, but without: {} ***", excluded.join(", "));
     }
-    Ok(if status.success() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    let browser_ok = !matches!(browser, BrowserTests::Failed);
+    Ok(if status.success() && browser_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+enum BrowserTests {
+    Passed,
+    Failed,
+    NotAsked,
+    Missing(String),
+}
+
+/// Runs `web/e2e/console.mjs` with Node.js and Debian's Chromium.
+fn browser_tests(root: &std::path::Path) -> Result<BrowserTests, String> {
+    let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    if !std::path::Path::new(&chromium).exists() {
+        return Ok(BrowserTests::Missing(format!("no Chromium at {chromium} (apt-get install chromium fonts-wqy-microhei)")));
+    }
+    let web = root.join("web");
+    if !web.join("node_modules").join("playwright-core").exists() {
+        let installed = Command::new("npm").args(["ci", "--no-audit", "--no-fund", "--loglevel=error"]).current_dir(&web).status();
+        if !installed.is_ok_and(|s| s.success()) {
+            return Ok(BrowserTests::Missing("`npm ci` in web/ failed (is Node.js installed?)".into()));
+        }
+    }
+    let binary = root.join("target").join("debug").join("gridline");
+    if !binary.exists() {
+        return Ok(BrowserTests::Missing(format!("{} was not built", binary.display())));
+    }
+    eprintln!("\nbrowser tests (web/e2e/console.mjs):");
+    let status = Command::new("node")
+        .arg(web.join("e2e").join("console.mjs"))
+        .env("GRIDLINE_BIN", &binary)
+        .env("CHROMIUM", &chromium)
+        .current_dir(root)
+        .status()
+        .map_err(|error| format!("cannot run node: {error}"))?;
+    Ok(if status.success() { BrowserTests::Passed } else { BrowserTests::Failed })
 }
 
 fn services_only() -> Result<ExitCode, String> {
