@@ -5,6 +5,7 @@
 
 #![allow(clippy::print_stdout)]
 
+mod cap_cmd;
 mod config;
 mod output;
 mod spatial_cmd;
@@ -71,6 +72,9 @@ enum Command {
     Route(spatial_cmd::RouteArgs),
     /// Count (and list) the points of a CSV file inside an area.
     Targets(spatial_cmd::TargetsArgs),
+    /// CAP 1.2 alerts: validate, convert to and from JSON, wrap in and unwrap from EDXL-DE 2.0.
+    #[command(subcommand)]
+    Cap(cap_cmd::CapCommand),
 }
 
 #[derive(Debug, Args)]
@@ -330,6 +334,16 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         // The geo engine's commands work on files and need no database.
         Command::Route(args) => spatial_cmd::route(args),
         Command::Targets(args) => spatial_cmd::targets(args),
+        Command::Cap(command) => {
+            let language = match locale {
+                Locale::ZhCn => cap::Language::ZhCn,
+                Locale::En => cap::Language::En,
+            };
+            match command {
+                cap_cmd::CapCommand::Validate(args) => cap_cmd::validate(args, language),
+                cap_cmd::CapCommand::Convert(args) => cap_cmd::convert(args, language),
+            }
+        }
         Command::Import(ImportCommand::Osm(args)) => spatial_cmd::import_osm(args),
         Command::Import(ImportCommand::Layer(args)) => {
             let app = open_app(&settings).await?;
