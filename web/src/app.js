@@ -158,8 +158,9 @@
     map.attributionControl.setPrefix(false);
     map.attributionControl.addAttribution(el.getAttribute("data-attribution"));
     window.L.control.scale({ imperial: false }).addTo(map);
-    var bbox = (el.getAttribute("data-bbox") || "").split(",").map(Number);
-    if (bbox.length === 4 && bbox.every(isFinite)) {
+    var bbox = (el.getAttribute("data-bbox") || "").split(",").filter(function (v) { return v !== ""; }).map(Number);
+    var placed = bbox.length === 4 && bbox.every(isFinite);
+    if (placed) {
       map.fitBounds([[bbox[1], bbox[0]], [bbox[3], bbox[2]]], { padding: [8, 8] });
     } else {
       map.setView([31.23, 121.47], 9);
@@ -223,6 +224,9 @@
               var points = layer.geometry_kind === "point";
               var shapes = window.L.geoJSON({ type: "FeatureCollection", features: plain }, {
                 style: function (f) {
+                  if (/water/.test(layer.name)) { return { color: "#2b7bb9", weight: 1.5, fillColor: "#9cc9ea", fillOpacity: 0.6 }; }
+                  if (/road/.test(layer.name)) { return { color: "#707a85", weight: 1.2, opacity: 0.9 }; }
+                  if (/building/.test(layer.name)) { return { color: "#8d6e63", weight: 0.6, fillColor: "#bcaaa4", fillOpacity: 0.5 }; }
                   var mode = f.properties && f.properties.mode;
                   var color = mode === "emergency" ? "#b3261e" : mode === "heightened" ? "#b86e00" : "#2d5f8a";
                   return { color: color, weight: 1.5, fillOpacity: 0.06 };
@@ -259,6 +263,12 @@
     fetch(el.getAttribute("data-layers-url"), { credentials: "same-origin" })
       .then(function (response) { return response.ok ? response.json() : []; })
       .then(function (layers) {
+        // With no area of its own to show (no boundaries yet), the map shows where the stored layers are.
+        var extents = layers.map(function (layer) { return layer.extent; }).filter(Boolean);
+        if (!placed && extents.length) {
+          var union = extents.reduce(function (a, b) { return [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])]; });
+          map.fitBounds([[union[1], union[0]], [union[3], union[2]]]);
+        }
         layers.forEach(function (layer) {
           var overlay = makeOverlay(layer);
           overlays[layer.title] = overlay;

@@ -41,6 +41,8 @@ pub struct LayerView {
     pub feature_count: Option<i64>,
     /// Whether the layer is built from the registry rather than stored.
     pub built_in: bool,
+    /// The box around its features (west, south, east, north), for stored layers.
+    pub extent: Option<[f64; 4]>,
 }
 
 /// `?bbox=west,south,east,north&zoom=` for feature queries.
@@ -127,6 +129,7 @@ impl App {
             classification: Classification::Public.code().into(),
             feature_count: None,
             built_in: true,
+            extent: None,
         }];
         if ctx.subject.is_authenticated() || ctx.is_system() {
             views.push(LayerView {
@@ -136,6 +139,7 @@ impl App {
                 classification: Classification::Internal.code().into(),
                 feature_count: None,
                 built_in: true,
+                extent: None,
             });
         }
         let mut reader = self.store().reader().await?;
@@ -144,6 +148,7 @@ impl App {
                 continue;
             }
             let count = repo::count_features(&mut reader.conn(), row.id).await?;
+            let extent = repo::layer_extent(&mut reader.conn(), row.id).await?;
             views.push(LayerView {
                 title: title(locale, &row.title_zh, row.title_en.as_deref()),
                 name: row.name,
@@ -151,6 +156,7 @@ impl App {
                 classification: row.classification,
                 feature_count: Some(count),
                 built_in: false,
+                extent,
             });
         }
         Ok(views)

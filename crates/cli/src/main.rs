@@ -7,6 +7,7 @@
 
 mod cap_cmd;
 mod config;
+mod osm_layers;
 mod output;
 mod spatial_cmd;
 
@@ -343,6 +344,35 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 cap_cmd::CapCommand::Validate(args) => cap_cmd::validate(args, language),
                 cap_cmd::CapCommand::Convert(args) => cap_cmd::convert(args, language),
             }
+        }
+        Command::Import(ImportCommand::Osm(args)) if args.store => {
+            let (code, data) = spatial_cmd::import_osm_data(&args)?;
+            let app = open_app(&settings).await?;
+            let ctx = operator_context(locale);
+            for (name, title_zh, title_en, collection) in osm_layers::layers(&data) {
+                let input = app::layers::LayerImport {
+                    name: name.to_string(),
+                    title_zh: title_zh.to_string(),
+                    title_en: Some(title_en.to_string()),
+                    classification: None,
+                    organization_id: None,
+                    jurisdiction_id: None,
+                };
+                let report = app.import_layer(&ctx, input, &collection).await.map_err(|e| app_error(e, locale))?;
+                say(
+                    locale,
+                    "cli.layer_stored",
+                    &[
+                        ("layer", name.to_string()),
+                        ("inserted", report.inserted.to_string()),
+                        ("updated", report.updated.to_string()),
+                        ("unchanged", report.unchanged.to_string()),
+                        ("rejected", report.rejected.len().to_string()),
+                    ],
+                );
+            }
+            app.store().close().await;
+            Ok(code)
         }
         Command::Import(ImportCommand::Osm(args)) => spatial_cmd::import_osm(args),
         Command::Import(ImportCommand::Layer(args)) => {

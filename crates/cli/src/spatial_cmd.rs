@@ -69,6 +69,10 @@ pub struct ImportOsmArgs {
     /// Do not draw a progress bar.
     #[arg(long)]
     pub quiet: bool,
+    /// Also store roads, buildings, water and facilities as map layers (osm-roads, osm-buildings, osm-water,
+    /// osm-facilities) in Gridline's database, so the console draws them.
+    #[arg(long)]
+    pub store: bool,
 }
 
 /// The user's language for text output.
@@ -129,12 +133,7 @@ fn read_points(path: &Path, lang: Lang) -> anyhow::Result<Vec<(u64, LonLat)>> {
                 out.push((id, at));
             }
             None if n == 0 => {}
-            None => anyhow::bail!(
-                "{}:{}: {}",
-                path.display(),
-                n + 1,
-                lang.t("expected id,lon,lat", "应为 id,经度,纬度")
-            ),
+            None => anyhow::bail!("{}:{}: {}", path.display(), n + 1, lang.t("expected id,lon,lat", "应为 id,经度,纬度")),
         }
     }
     Ok(out)
@@ -150,9 +149,8 @@ fn read_area(path: &Path, repair: bool, lang: Lang) -> anyhow::Result<Area> {
         }
         Ok(area)
     } else {
-        Area::new(&geometry).map_err(|e| {
-            anyhow::anyhow!("{} ({})", lang.error(&e), lang.t("use --repair to repair it", "可使用 --repair 修复"))
-        })
+        Area::new(&geometry)
+            .map_err(|e| anyhow::anyhow!("{} ({})", lang.error(&e), lang.t("use --repair to repair it", "可使用 --repair 修复")))
     }
 }
 
@@ -305,9 +303,14 @@ pub fn targets(args: TargetsArgs) -> anyhow::Result<ExitCode> {
 
 /// `gridline import osm`.
 pub fn import_osm(args: ImportOsmArgs) -> anyhow::Result<ExitCode> {
+    import_osm_data(&args).map(|(code, _)| code)
+}
+
+/// Reads the extract, prints its report, and returns the data for callers that store it.
+pub fn import_osm_data(args: &ImportOsmArgs) -> anyhow::Result<(ExitCode, OsmData)> {
     let lang = Lang::detect();
     let started = Instant::now();
-    let (_, report) = import(&args.file, !args.quiet && !args.json, lang)?;
+    let (data, report) = import(&args.file, !args.quiet && !args.json, lang)?;
     let seconds = started.elapsed().as_secs_f64();
     let stdout = std::io::stdout();
     let mut out = BufWriter::new(stdout.lock());
@@ -349,5 +352,5 @@ pub fn import_osm(args: ImportOsmArgs) -> anyhow::Result<ExitCode> {
         writeln!(out, "{} {seconds:.2} s", lang.t("done in", "用时"))?;
     }
     out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    Ok((ExitCode::SUCCESS, data))
 }

@@ -181,6 +181,7 @@ cli-audit_broken = Audit chain broken at record { $seq }: { $problem }
 cli-import_summary = Imported { $imported } boundaries ({ $created } new, { $updated } updated, { $unchanged } unchanged); { $rejected } rejected
 cli-import_rejected = Feature { $index }: { $message }
 cli-shutting_down = Shutting down
+cli-layer_stored = Layer { $layer }: { $inserted } new, { $updated } updated, { $unchanged } unchanged, { $rejected } rejected
 cli-layer_summary = Read { $features } features: { $inserted } new, { $updated } updated, { $unchanged } unchanged; { $rejected } rejected
 audit_break-sequence_gap = a record is missing or was inserted (expected record { $expected })
 audit_break-prev_hash_mismatch = the previous record was replaced or removed

@@ -181,6 +181,7 @@ cli-audit_broken = 审计链在第 { $seq } 条记录处断裂：{ $problem }
 cli-import_summary = 已导入 { $imported } 个边界（新增 { $created }，更新 { $updated }，未变 { $unchanged }）；拒绝 { $rejected } 个
 cli-import_rejected = 第 { $index } 个要素：{ $message }
 cli-shutting_down = 正在关闭
+cli-layer_stored = 图层 { $layer }：新增 { $inserted }，更新 { $updated }，未变 { $unchanged }，拒绝 { $rejected }
 cli-layer_summary = 读取 { $features } 个要素：新增 { $inserted }，更新 { $updated }，未变 { $unchanged }；拒绝 { $rejected } 个
 audit_break-sequence_gap = 有记录缺失或被插入（应为第 { $expected } 条）
 audit_break-prev_hash_mismatch = 前一条记录被替换或删除

@@ -123,6 +123,20 @@ pub async fn count_features(conn: &mut Conn<'_>, layer_id: i64) -> Result<i64, S
     conn.fetch_one("SELECT COUNT(*) AS n FROM features WHERE layer_id = $1", params![layer_id]).await?.get("n")
 }
 
+/// The box around every feature of a layer: west, south, east, north (`None` for an empty layer).
+pub async fn layer_extent(conn: &mut Conn<'_>, layer_id: i64) -> Result<Option<[f64; 4]>, StoreError> {
+    let row = conn
+        .fetch_one(
+            "SELECT MIN(min_lon) AS w, MIN(min_lat) AS s, MAX(max_lon) AS e, MAX(max_lat) AS n FROM features WHERE layer_id = $1",
+            params![layer_id],
+        )
+        .await?;
+    Ok(match (row.get::<Option<f64>>("w")?, row.get::<Option<f64>>("s")?, row.get::<Option<f64>>("e")?, row.get::<Option<f64>>("n")?) {
+        (Some(w), Some(s), Some(e), Some(n)) => Some([w, s, e, n]),
+        _ => None,
+    })
+}
+
 /// A feature to store.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FeatureInput {
