@@ -7,7 +7,7 @@
 // free port, and drives two browsers through it. Screenshots go to web/e2e/screenshots/. Timings of the map are
 // printed, never asserted (the machine is shared and noisy).
 import { spawn, execFileSync } from "node:child_process";
-import { mkdtempSync, mkdirSync, writeFileSync, existsSync } from "node:fs";
+import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -230,6 +230,7 @@ await test("the map stays responsive with 50,000 points", async () => {
   const page = await mapContext.newPage();
   await signIn(page, "officer", "officer password");
   await page.goto(`${base}/jurisdictions`);
+  await page.waitForSelector(".leaflet-control-layers-overlays label");
   const started = Date.now();
   await page.evaluate(() => {
     const inputs = Array.from(document.querySelectorAll(".leaflet-control-layers-overlays label"));
@@ -260,6 +261,28 @@ await test("the map stays responsive with 50,000 points", async () => {
   check(stats.features > 0 && stats.features < 5000, `the view is aggregated server-side (${stats.features} features)`);
   await page.screenshot({ path: join(shots, "map-50000-points.png") });
   await mapContext.close();
+});
+
+await test("the main pages pass the WCAG 2 A and AA checks of axe-core", async () => {
+  const axeSource = readFileSync(join(here, "..", "node_modules", "axe-core", "axe.min.js"), "utf8");
+  // axe is injected for the check only; the pages themselves keep their strict policy.
+  const checkContext = await context({ bypassCSP: true });
+  const page = await checkContext.newPage();
+  await signIn(page, "officer", "officer password");
+  const problems = [];
+  for (const path of ["/console", "/members", "/members/new", `/members/${memberA.id}`, "/jurisdictions", `/jurisdictions/${tianlin.id}`, "/organizations", "/teams", "/account"]) {
+    await page.goto(`${base}${path}`);
+    await page.waitForLoadState("networkidle");
+    await page.evaluate(axeSource);
+    const result = await page.evaluate(() => window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } }));
+    for (const violation of result.violations) {
+      if (violation.impact === "serious" || violation.impact === "critical") {
+        problems.push(`${path}: ${violation.id} (${violation.impact}) on ${violation.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`);
+      }
+    }
+  }
+  await checkContext.close();
+  check(problems.length === 0, `accessibility problems:\n  ${problems.join("\n  ")}`);
 });
 
 await browser.close();

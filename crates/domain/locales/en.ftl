@@ -303,6 +303,7 @@ ui-skip_to_content = Skip to content
 ui-state = State
 ui-status = Status
 ui-sub_jurisdictions = Sub-jurisdictions
+ui-sub_jurisdictions_count = { $count } below
 ui-switch_language = Switch language
 ui-team_members = Members ({ $count })
 ui-teams_here = Teams here

@@ -303,6 +303,7 @@ ui-skip_to_content = 跳到正文
 ui-state = 状态
 ui-status = 状态
 ui-sub_jurisdictions = 下级辖区
+ui-sub_jurisdictions_count = 下级 { $count } 个
 ui-switch_language = 切换语言
 ui-team_members = 成员（{ $count }）
 ui-teams_here = 本辖区队伍

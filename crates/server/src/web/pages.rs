@@ -28,6 +28,9 @@ pub fn routes() -> Router<App> {
         .route("/console", get(console))
         .route("/jurisdictions", get(jurisdictions).post(create_jurisdiction))
         .route("/jurisdictions/list", get(jurisdiction_list))
+        .route("/jurisdictions.csv", get(jurisdictions_csv))
+        .route("/organizations.csv", get(organizations_csv))
+        .route("/teams.csv", get(teams_csv))
         .route("/jurisdictions/{id}", get(jurisdiction).post(update_jurisdiction))
         .route("/organizations", get(organizations).post(create_organization))
         .route("/organizations/new", get(new_organization))
@@ -482,7 +485,7 @@ async fn jurisdiction_list(State(app): State<App>, viewer: Viewer, uri: axum::ht
         base_url: "/jurisdictions/list".into(),
         new_url: None,
         new_label: String::new(),
-        csv_url: None,
+        csv_url: Some(with_query("/jurisdictions.csv", &form, &[("offset", String::new())])),
         columns: vec![
             ("name_zh", t(locale, "ui.name"), true),
             ("level", t(locale, "ui.level"), true),
@@ -647,7 +650,7 @@ async fn organizations(State(app): State<App>, viewer: Viewer, uri: axum::http::
         base_url: "/organizations".into(),
         new_url: can_create.then(|| "/organizations/new".to_string()),
         new_label: t(locale, "ui.new_organization"),
-        csv_url: None,
+        csv_url: Some(with_query("/organizations.csv", &form, &[("offset", String::new())])),
         columns: vec![
             ("name_zh", t(locale, "ui.name"), true),
             ("kind", t(locale, "ui.kind"), true),
@@ -887,33 +890,25 @@ fn csv_field(text: &str) -> String {
     if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text.to_string() }
 }
 
-async fn members_csv(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> Response {
+/// A CSV download of every row a list would show (through every page), with the header in the reader's language.
+/// It starts with a byte-order mark so that spreadsheet programs read the Chinese text as UTF-8.
+async fn export_csv<T, F, Fut>(viewer: &Viewer, filename: &str, header: &[&str], mut fetch: F, row: impl Fn(&T) -> Vec<String>) -> Response
+where
+    F: FnMut(i64) -> Fut,
+    Fut: std::future::Future<Output = Result<Page<T>, AppError>>,
+{
     let locale = viewer.ctx.locale;
-    let form = query(&uri);
     let mut out = String::from("\u{feff}");
-    let header = ["ui.name", "ui.status", "ui.roles", "ui.skills", "ui.phone", "ui.email", "ui.credentials", "ui.updated_at"];
     out.push_str(&header.iter().map(|key| csv_field(&t(locale, key))).collect::<Vec<_>>().join(","));
     out.push_str("\r\n");
     let mut offset = 0;
     loop {
-        let params = ListParams { offset: Some(offset), ..list_params(&form, 500) };
-        let page = match app.list_members(&viewer.ctx, &params, &member_filter(&form)).await {
+        let page = match fetch(offset).await {
             Ok(page) => page,
-            Err(error) => return error_page(&viewer, &error),
+            Err(error) => return error_page(viewer, &error),
         };
-        for m in &page.items {
-            let credential = worst_credential(m);
-            let row = [
-                m.name.clone(),
-                m.status_label.clone(),
-                role_labels(locale, &m.roles).join("; "),
-                m.skills.join("; "),
-                m.phone.clone().unwrap_or_default(),
-                m.email.clone().unwrap_or_default(),
-                if credential.is_empty() { String::new() } else { t(locale, &format!("credential_state.{credential}")) },
-                local_time(&m.updated_at, &app.config().default_timezone),
-            ];
-            out.push_str(&row.iter().map(|field| csv_field(field)).collect::<Vec<_>>().join(","));
+        for item in &page.items {
+            out.push_str(&row(item).iter().map(|field| csv_field(field)).collect::<Vec<_>>().join(","));
             out.push_str("\r\n");
         }
         offset += page.items.len() as i64;
@@ -924,9 +919,109 @@ async fn members_csv(State(app): State<App>, viewer: Viewer, uri: axum::http::Ur
     let mut response = (StatusCode::OK, out).into_response();
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
-    headers.insert(header::CONTENT_DISPOSITION, HeaderValue::from_static("attachment; filename=\"members.csv\""));
+    if let Ok(value) = HeaderValue::from_str(&format!("attachment; filename=\"{filename}\"")) {
+        headers.insert(header::CONTENT_DISPOSITION, value);
+    }
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     response
+}
+
+async fn members_csv(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> Response {
+    let locale = viewer.ctx.locale;
+    let form = query(&uri);
+    let timezone = app.config().default_timezone.clone();
+    let header = ["ui.name", "ui.status", "ui.roles", "ui.skills", "ui.phone", "ui.email", "ui.credentials", "ui.updated_at"];
+    let fetch = |offset: i64| {
+        let params = ListParams { offset: Some(offset), ..list_params(&form, 500) };
+        let (app, ctx, filter) = (app.clone(), viewer.ctx.clone(), member_filter(&form));
+        async move { app.list_members(&ctx, &params, &filter).await }
+    };
+    export_csv(&viewer, "members.csv", &header, fetch, |m: &MemberView| {
+        let credential = worst_credential(m);
+        vec![
+            m.name.clone(),
+            m.status_label.clone(),
+            role_labels(locale, &m.roles).join("; "),
+            m.skills.join("; "),
+            m.phone.clone().unwrap_or_default(),
+            m.email.clone().unwrap_or_default(),
+            if credential.is_empty() { String::new() } else { t(locale, &format!("credential_state.{credential}")) },
+            local_time(&m.updated_at, &timezone),
+        ]
+    })
+    .await
+}
+
+async fn organizations_csv(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> Response {
+    let locale = viewer.ctx.locale;
+    let form = query(&uri);
+    let header = ["ui.name_zh", "ui.name_en", "ui.code", "ui.kind", "ui.sector", "ui.phone", "ui.email", "ui.address"];
+    let fetch = |offset: i64| {
+        let params = ListParams { offset: Some(offset), ..list_params(&form, 500) };
+        let filter = OrganizationFilter { kind: form.text("kind"), sector: form.text("sector") };
+        let (app, ctx) = (app.clone(), viewer.ctx.clone());
+        async move { app.list_organizations(&ctx, &params, &filter).await }
+    };
+    export_csv(&viewer, "organizations.csv", &header, fetch, |o: &OrganizationView| {
+        vec![
+            o.name_zh.clone(),
+            o.name_en.clone().unwrap_or_default(),
+            o.code.clone(),
+            o.kind_label.clone(),
+            o.sector
+                .as_deref()
+                .and_then(|s| domain::registry::Sector::parse("sector", s).ok())
+                .map(|s| s.label(locale).to_string())
+                .unwrap_or_default(),
+            o.contact_phone.clone().unwrap_or_default(),
+            o.contact_email.clone().unwrap_or_default(),
+            o.address.clone().unwrap_or_default(),
+        ]
+    })
+    .await
+}
+
+async fn teams_csv(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> Response {
+    let form = query(&uri);
+    let header = ["ui.name_zh", "ui.name_en", "ui.kind", "ui.tier", "ui.members"];
+    let fetch = |offset: i64| {
+        let params = ListParams { offset: Some(offset), ..list_params(&form, 500) };
+        let filter = TeamFilter { kind: form.text("kind"), tier: form.text("tier") };
+        let (app, ctx) = (app.clone(), viewer.ctx.clone());
+        async move { app.list_teams(&ctx, &params, &filter).await }
+    };
+    export_csv(&viewer, "teams.csv", &header, fetch, |team: &TeamView| {
+        vec![
+            team.name_zh.clone(),
+            team.name_en.clone().unwrap_or_default(),
+            team.kind_label.clone(),
+            team.tier_label.clone(),
+            team.member_ids.len().to_string(),
+        ]
+    })
+    .await
+}
+
+async fn jurisdictions_csv(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> Response {
+    let form = query(&uri);
+    let header = ["ui.name_zh", "ui.name_en", "ui.code", "ui.level", "ui.mode", "ui.timezone"];
+    let fetch = |offset: i64| {
+        let params = ListParams { offset: Some(offset), ..list_params(&form, 500) };
+        let filter = JurisdictionFilter { level: form.text("level"), parent_id: None, roots: false };
+        let (app, ctx) = (app.clone(), viewer.ctx.clone());
+        async move { app.list_jurisdictions(&ctx, &params, &filter).await }
+    };
+    export_csv(&viewer, "jurisdictions.csv", &header, fetch, |j: &JurisdictionView| {
+        vec![
+            j.name_zh.clone(),
+            j.name_en.clone().unwrap_or_default(),
+            j.code.clone(),
+            j.level_label.clone(),
+            j.mode_label.clone(),
+            j.timezone.clone(),
+        ]
+    })
+    .await
 }
 
 async fn member(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>) -> Response {
@@ -1178,7 +1273,7 @@ async fn teams(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> 
         base_url: "/teams".into(),
         new_url: Some("/teams/new".into()),
         new_label: t(locale, "ui.new_team"),
-        csv_url: None,
+        csv_url: Some(with_query("/teams.csv", &form, &[("offset", String::new())])),
         columns: vec![
             ("name_zh", t(locale, "ui.name"), true),
             ("kind", t(locale, "ui.kind"), true),
