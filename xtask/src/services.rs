@@ -18,7 +18,10 @@ struct Postgres {
     as_postgres_user: bool,
 }
 
-const POSTGRES_PORT: u16 = 54329;
+/// A port no other process listens on now (another checkout's tests may be running on this machine).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|listener| listener.local_addr()).map(|address| address.port()).unwrap_or(54329)
+}
 
 impl Services {
     pub fn start(root: &Path) -> Result<Services, String> {
@@ -106,8 +109,9 @@ impl Postgres {
             return Err(format!("initdb failed: {}", String::from_utf8_lossy(&output.stderr)));
         }
         let socket_dir = dir.to_string_lossy().into_owned();
+        let port = free_port();
         let options = format!(
-            "-p {POSTGRES_PORT} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300 -c shared_buffers=64MB"
+            "-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300 -c shared_buffers=64MB"
         );
         let log = dir.join("postgres.log").to_string_lossy().into_owned();
         let output =
@@ -116,10 +120,10 @@ impl Postgres {
             let log_text = std::fs::read_to_string(&log).unwrap_or_default();
             return Err(format!("pg_ctl start failed: {}\n{log_text}", String::from_utf8_lossy(&output.stderr)));
         }
-        let url = format!("postgres://gridline@127.0.0.1:{POSTGRES_PORT}/postgres");
+        let url = format!("postgres://gridline@127.0.0.1:{port}/postgres");
         let deadline = Instant::now() + Duration::from_secs(30);
         while Instant::now() < deadline {
-            let ready = Command::new(bin.join("pg_isready")).args(["-h", "127.0.0.1", "-p", &POSTGRES_PORT.to_string()]).output();
+            let ready = Command::new(bin.join("pg_isready")).args(["-h", "127.0.0.1", "-p", &port.to_string()]).output();
             if ready.is_ok_and(|o| o.status.success()) {
                 eprintln!("PostgreSQL test server running at {url}");
                 return Ok(Postgres { bin, data, url, as_postgres_user });
