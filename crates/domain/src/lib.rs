@@ -12,6 +12,7 @@ pub mod error;
 pub mod geometry;
 pub mod i18n;
 pub mod ids;
+pub mod incident;
 pub mod masking;
 pub mod policy;
 pub mod registry;

@@ -1,4 +1,5 @@
 //! The domain crate's integration tests: one binary, a module per topic.
 
+mod incident;
 mod policy;
 mod tidy;
