@@ -18,11 +18,15 @@ pub mod accounts;
 pub mod audit;
 pub mod db;
 pub mod events;
+pub mod households;
 pub mod layers;
 pub mod list;
 mod migrate;
 pub mod registry;
+pub mod settings;
+pub mod tasks;
 pub mod testing;
+pub mod warnings;
 mod writer;
 
 use std::path::PathBuf;

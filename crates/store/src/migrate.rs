@@ -35,8 +35,11 @@ macro_rules! migration {
 }
 
 /// Every migration, in order.
-pub const MIGRATIONS: &[Migration] =
-    &[migration!(1, "core", "0001_core.sql"), migration!(2, "layers_and_mode", "0002_layers_and_mode.sql")];
+pub const MIGRATIONS: &[Migration] = &[
+    migration!(1, "core", "0001_core.sql"),
+    migration!(2, "layers_and_mode", "0002_layers_and_mode.sql"),
+    migration!(3, "warnings_tasks_outbox", "0003_warnings_tasks_outbox.sql"),
+];
 
 fn checksum(script: &str) -> String {
     Sha256::digest(script.as_bytes()).iter().map(|byte| format!("{byte:02x}")).collect()

@@ -5,6 +5,7 @@
 mod accounts;
 mod audit_and_events;
 mod registry;
+mod warnings;
 mod writer;
 
 use store::Store;

@@ -1,0 +1,310 @@
+//! Households, warnings, the delivery outbox, acknowledgements, tasks and settings.
+
+use domain::registry::JurisdictionPath;
+use store::households::*;
+use store::registry::Versioned;
+use store::settings;
+use store::tasks::*;
+use store::warnings::*;
+
+use crate::registry::sample_tree;
+use crate::{TestStore, conformance};
+
+conformance!(
+    households_upsert_by_code_and_flag_vulnerable,
+    warnings_are_versioned_and_unique_per_sender_identifier_and_time,
+    enqueue_is_idempotent_and_claims_are_exclusive,
+    expired_leases_are_claimed_again_and_stale_workers_cannot_record,
+    acknowledgements_and_reach_by_grid,
+    tasks_dedupe_escalate_and_close,
+    settings_first_value_wins,
+);
+
+fn household(jurisdiction_id: i64, code: &str, lon: f64) -> HouseholdFields {
+    HouseholdFields {
+        jurisdiction_id,
+        code: code.into(),
+        address: Some(format!("{code} 号")),
+        lon,
+        lat: 31.2,
+        residents: 3,
+        phone: Some(format!("1380000{code}")),
+        email: None,
+        language: "zh-CN".into(),
+    }
+}
+
+fn warning(identifier: &str, sent_at: Option<i64>) -> WarningFields {
+    WarningFields {
+        identifier: identifier.into(),
+        sender: "sender@example.org".into(),
+        source: "console".into(),
+        state: "draft".into(),
+        cap_status: "Actual".into(),
+        msg_type: "Alert".into(),
+        level: "red".into(),
+        category: "Met".into(),
+        event: "暴雨".into(),
+        headline_zh: "暴雨红色预警".into(),
+        headline_en: Some("Red rainstorm warning".into()),
+        description_zh: "三小时内降雨量将达100毫米以上".into(),
+        description_en: None,
+        instruction_zh: "停课停业".into(),
+        instruction_en: None,
+        area_desc: "徐汇区".into(),
+        area: r#"{"type":"MultiPolygon","coordinates":[]}"#.into(),
+        effective_at: 1_000,
+        expires_at: 100_000,
+        sent_at,
+        references_text: None,
+        replaces_id: None,
+        cap_xml: None,
+        recipients: 0,
+        created_by: None,
+        approved_by: None,
+        issued_by: None,
+    }
+}
+
+async fn insert_w(t: &TestStore, fields: WarningFields, path: JurisdictionPath) -> Result<WarningRow, store::StoreError> {
+    t.store.write(move |c| Box::pin(async move { insert_warning(c, &fields, &path, 1_000).await })).await
+}
+
+fn delivery(id: i64, channel: &'static str, grid: i64, vulnerable: bool) -> NewDelivery {
+    NewDelivery {
+        recipient_kind: "household",
+        recipient_id: id,
+        channel,
+        target: format!("target-{id}"),
+        language: "zh-CN".into(),
+        grid_id: Some(grid),
+        vulnerable,
+    }
+}
+
+async fn enqueue_all(t: &TestStore, warning_id: i64, deliveries: Vec<NewDelivery>) -> u64 {
+    t.store.write(move |c| Box::pin(async move { enqueue(c, warning_id, &deliveries, 2_000).await })).await.unwrap()
+}
+
+async fn claim_as(t: &TestStore, worker: &'static str, now: i64, limit: i64) -> Vec<Delivery> {
+    t.store.write(move |c| Box::pin(async move { claim(c, worker, now, now + 60_000, limit).await })).await.unwrap()
+}
+
+async fn households_upsert_by_code_and_flag_vulnerable(t: &TestStore) {
+    let tree = sample_tree(t).await;
+    let grid = tree.last().unwrap().clone();
+    let rows: Vec<(HouseholdFields, JurisdictionPath)> =
+        (0..1200).map(|i| (household(grid.id, &format!("h{i:04}"), 121.0 + i as f64 * 1e-4), grid.path.clone())).collect();
+    let written = t.store.write(move |c| Box::pin(async move { upsert_households(c, &rows, 1_000).await })).await.unwrap();
+    assert_eq!(written, 1200);
+    // Importing again with a changed field updates in place: same ids, version 2.
+    let mut again = household(grid.id, "h0007", 121.5);
+    again.residents = 5;
+    let path = grid.path.clone();
+    t.store.write(move |c| Box::pin(async move { upsert_households(c, &[(again, path)], 2_000).await })).await.unwrap();
+    let mut r = t.store.reader().await.unwrap();
+    let id = household_id_by_code(&mut r.conn(), "h0007").await.unwrap().unwrap();
+    let row = get_household(&mut r.conn(), id).await.unwrap().unwrap();
+    assert_eq!((row.fields.residents, row.fields.lon, row.version, row.vulnerable), (5, 121.5, 2, false));
+    drop(r);
+    t.store.write(move |c| Box::pin(async move { set_vulnerable(c, id, "轮椅 wheelchair", 500, 3_000).await })).await.unwrap();
+    let mut r = t.store.reader().await.unwrap();
+    assert!(get_household(&mut r.conn(), id).await.unwrap().unwrap().vulnerable);
+    let points = household_points(&mut r.conn(), 0, 10_000).await.unwrap();
+    assert_eq!(points.len(), 1200);
+    assert!(points.windows(2).all(|pair| pair[0].id < pair[1].id));
+    let second_page = household_points(&mut r.conn(), points[499].id, 500).await.unwrap();
+    assert_eq!(second_page[0].id, points[500].id);
+    let ids: Vec<i64> = points.iter().map(|p| p.id).collect();
+    let contacts = household_contacts(&mut r.conn(), &ids).await.unwrap();
+    assert_eq!(contacts.len(), 1200);
+    assert_eq!(contacts.iter().filter(|c| c.vulnerable).map(|c| c.id).collect::<Vec<_>>(), vec![id]);
+}
+
+async fn warnings_are_versioned_and_unique_per_sender_identifier_and_time(t: &TestStore) {
+    let tree = sample_tree(t).await;
+    let path = tree[1].path.clone();
+    let row = insert_w(t, warning("w1", None), path.clone()).await.unwrap();
+    assert_eq!(row.version, 1);
+    let mut fields = row.fields.clone();
+    fields.state = "issued".into();
+    fields.sent_at = Some(5_000);
+    let (f, p) = (fields.clone(), path.clone());
+    let outcome = t.store.write(move |c| Box::pin(async move { update_warning(c, row.id, 1, &f, &p, 5_000).await })).await.unwrap();
+    assert_eq!(outcome, Versioned::Done(2));
+    let (f, p) = (fields.clone(), path.clone());
+    let stale = t.store.write(move |c| Box::pin(async move { update_warning(c, row.id, 1, &f, &p, 6_000).await })).await.unwrap();
+    assert_eq!(stale, Versioned::Conflict(2));
+    // The same sender, identifier and sent time is the same message: a second insert is refused.
+    let duplicate = insert_w(t, warning("w1", Some(5_000)), path.clone()).await;
+    assert!(matches!(duplicate, Err(store::StoreError::Unique { .. })), "{duplicate:?}");
+    let mut r = t.store.reader().await.unwrap();
+    assert_eq!(find_sent(&mut r.conn(), "sender@example.org", "w1", 5_000).await.unwrap().unwrap().id, row.id);
+    assert!(find_sent(&mut r.conn(), "sender@example.org", "w1", 5_001).await.unwrap().is_none());
+    assert_eq!(warnings_in_force(&mut r.conn(), 50_000).await.unwrap().len(), 1);
+    assert_eq!(expired_warnings(&mut r.conn(), 100_000).await.unwrap().len(), 1);
+    assert!(expired_warnings(&mut r.conn(), 99_999).await.unwrap().is_empty());
+}
+
+async fn enqueue_is_idempotent_and_claims_are_exclusive(t: &TestStore) {
+    let tree = sample_tree(t).await;
+    let w = insert_w(t, warning("w2", Some(1)), tree[1].path.clone()).await.unwrap();
+    let deliveries: Vec<NewDelivery> = (1..=9000).map(|i| delivery(i, "sms", 1 + i % 3, i % 10 == 0)).collect();
+    assert_eq!(enqueue_all(t, w.id, deliveries.clone()).await, 9000);
+    // Enqueuing the same rows again (a retried issue) adds nothing.
+    assert_eq!(enqueue_all(t, w.id, deliveries).await, 0);
+    assert_eq!(enqueue_all(t, w.id, vec![delivery(1, "email", 2, false)]).await, 1);
+    // Two workers claiming at once never get the same row.
+    let (a, b) = tokio::join!(claim_as(t, "a", 3_000, 5000), claim_as(t, "b", 3_000, 5000));
+    assert_eq!(a.len() + b.len(), 9001);
+    let mut ids: Vec<i64> = a.iter().chain(b.iter()).map(|d| d.id).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 9001);
+    assert!(claim_as(t, "c", 3_000, 10).await.is_empty(), "leased rows are not due");
+    // Record outcomes: delivered, retry later, give up.
+    let outcomes = vec![
+        (a[0].id, Attempt::Delivered(3_100)),
+        (a[1].id, Attempt::Retry { error: "503".into(), at_ms: 10_000 }),
+        (a[2].id, Attempt::GiveUp { error: "400".into() }),
+    ];
+    t.store.write(move |c| Box::pin(async move { record(c, "a", &outcomes).await })).await.unwrap();
+    let mut r = t.store.reader().await.unwrap();
+    let counts = delivery_counts(&mut r.conn(), w.id).await.unwrap();
+    assert_eq!(counts, vec![("delivered".into(), 1), ("delivering".into(), 8998), ("failed".into(), 1), ("pending".into(), 1)]);
+    drop(r);
+    assert!(claim_as(t, "c", 9_999, 10).await.is_empty(), "a retry waits for its time");
+    let retried = claim_as(t, "c", 10_000, 10).await;
+    assert_eq!(retried.iter().map(|d| (d.id, d.attempts)).collect::<Vec<_>>(), vec![(a[1].id, 1)]);
+    // Cancelling leaves delivered and in-flight rows alone and stops pending ones.
+    let more: Vec<NewDelivery> = (20_000..20_010).map(|i| delivery(i, "sms", 1, false)).collect();
+    enqueue_all(t, w.id, more).await;
+    let cancelled = t.store.write(move |c| Box::pin(async move { cancel_pending(c, w.id).await })).await.unwrap();
+    assert_eq!(cancelled, 10);
+}
+
+async fn expired_leases_are_claimed_again_and_stale_workers_cannot_record(t: &TestStore) {
+    let tree = sample_tree(t).await;
+    let w = insert_w(t, warning("w3", Some(1)), tree[1].path.clone()).await.unwrap();
+    enqueue_all(t, w.id, (1..=3).map(|i| delivery(i, "webhook", 1, false)).collect()).await;
+    let first = claim_as(t, "dead", 3_000, 10).await;
+    assert_eq!(first.len(), 3);
+    // The worker died: its leases (60 s) expire, and another worker takes the rows over.
+    assert!(claim_as(t, "live", 62_999, 10).await.is_empty());
+    let second = claim_as(t, "live", 63_001, 10).await;
+    assert_eq!(second.len(), 3);
+    // The dead worker's late report changes nothing; the live one's counts.
+    let id = second[0].id;
+    t.store
+        .write(move |c| Box::pin(async move { record(c, "dead", &[(id, Attempt::GiveUp { error: "late".into() })]).await }))
+        .await
+        .unwrap();
+    t.store.write(move |c| Box::pin(async move { record(c, "live", &[(id, Attempt::Delivered(64_000))]).await })).await.unwrap();
+    let mut r = t.store.reader().await.unwrap();
+    let counts = delivery_counts(&mut r.conn(), w.id).await.unwrap();
+    assert_eq!(counts, vec![("delivered".into(), 1), ("delivering".into(), 2)]);
+}
+
+async fn acknowledgements_and_reach_by_grid(t: &TestStore) {
+    let tree = sample_tree(t).await;
+    let grid = tree.last().unwrap().clone();
+    let w = insert_w(t, warning("w4", Some(1)), tree[1].path.clone()).await.unwrap();
+    // Households 1–4 in grid 10, 5–6 in grid 20; 1 and 5 have two channels; 2, 3 and 6 are vulnerable.
+    let mut deliveries: Vec<NewDelivery> =
+        (1..=6).map(|i| delivery(i, "sms", if i <= 4 { 10 } else { 20 }, matches!(i, 2 | 3 | 6))).collect();
+    deliveries.push(delivery(1, "email", 10, false));
+    deliveries.push(delivery(5, "email", 20, false));
+    enqueue_all(t, w.id, deliveries).await;
+    let claimed = claim_as(t, "a", 3_000, 100).await;
+    let delivered: Vec<(i64, Attempt)> =
+        claimed.iter().filter(|d| d.recipient_id != 4 && d.channel == "sms").map(|d| (d.id, Attempt::Delivered(3_500))).collect();
+    t.store.write(move |c| Box::pin(async move { record(c, "a", &delivered).await })).await.unwrap();
+    let wid = w.id;
+    let first = t.store.write(move |c| Box::pin(async move { acknowledge(c, wid, "household", 2, 4_000, "link").await })).await.unwrap();
+    let again = t.store.write(move |c| Box::pin(async move { acknowledge(c, wid, "household", 2, 4_500, "api").await })).await.unwrap();
+    assert!(first && !again, "an acknowledgement counts once");
+    let mut r = t.store.reader().await.unwrap();
+    assert_eq!(unacknowledged_vulnerable(&mut r.conn(), w.id).await.unwrap(), vec![(3, Some(10)), (6, Some(20))]);
+    drop(r);
+    // A door-knock task for household 3.
+    let task = NewTask {
+        kind: "door_knock".into(),
+        subject_type: "warning".into(),
+        subject_id: w.id,
+        dedupe_key: format!("door_knock:{}:3", w.id),
+        title_zh: "敲门".into(),
+        title_en: "Door-knock".into(),
+        detail: "{}".into(),
+        jurisdiction_id: grid.id,
+        path: grid.path.clone(),
+        owner_member_id: None,
+        owner_organization_id: None,
+        escalate_to_member_id: None,
+        due_at: 10_000,
+    };
+    t.store.write(move |c| Box::pin(async move { insert_if_absent(c, &task, 5_000).await })).await.unwrap().unwrap();
+    let mut r = t.store.reader().await.unwrap();
+    let reach = reach_by_grid(&mut r.conn(), w.id).await.unwrap();
+    assert_eq!(
+        reach,
+        vec![
+            GridReach { grid_id: Some(10), targeted: 4, delivered: 3, acknowledged: 1, door_knocked: 1 },
+            GridReach { grid_id: Some(20), targeted: 2, delivered: 2, acknowledged: 0, door_knocked: 0 },
+        ]
+    );
+}
+
+async fn tasks_dedupe_escalate_and_close(t: &TestStore) {
+    let tree = sample_tree(t).await;
+    let grid = tree.last().unwrap().clone();
+    let task = NewTask {
+        kind: "door_knock".into(),
+        subject_type: "warning".into(),
+        subject_id: 7,
+        dedupe_key: "door_knock:7:1".into(),
+        title_zh: "敲门".into(),
+        title_en: "Door-knock".into(),
+        detail: r#"{"household":1}"#.into(),
+        jurisdiction_id: grid.id,
+        path: grid.path.clone(),
+        owner_member_id: None,
+        owner_organization_id: None,
+        escalate_to_member_id: None,
+        due_at: 10_000,
+    };
+    let (a, b) = (task.clone(), task.clone());
+    let (first, second) = tokio::join!(
+        t.store.write(move |c| Box::pin(async move { insert_if_absent(c, &a, 1_000).await })),
+        t.store.write(move |c| Box::pin(async move { insert_if_absent(c, &b, 1_000).await })),
+    );
+    let created: Vec<TaskRow> = [first.unwrap(), second.unwrap()].into_iter().flatten().collect();
+    assert_eq!(created.len(), 1, "the same dedupe key makes one task");
+    let id = created[0].id;
+    let mut r = t.store.reader().await.unwrap();
+    assert!(overdue_unescalated(&mut r.conn(), 9_999, 10).await.unwrap().is_empty());
+    assert_eq!(overdue_unescalated(&mut r.conn(), 10_000, 10).await.unwrap().len(), 1);
+    drop(r);
+    assert!(t.store.write(move |c| Box::pin(async move { mark_escalated(c, id, 10_001).await })).await.unwrap());
+    assert!(!t.store.write(move |c| Box::pin(async move { mark_escalated(c, id, 10_002).await })).await.unwrap());
+    let done = t
+        .store
+        .write(move |c| Box::pin(async move { set_status(c, id, 2, "done", Some("已敲门，老人已转移"), 11_000).await }))
+        .await
+        .unwrap();
+    assert_eq!(done, Versioned::Done(3));
+    let stale = t.store.write(move |c| Box::pin(async move { set_status(c, id, 2, "unable", None, 11_500).await })).await.unwrap();
+    assert_eq!(stale, Versioned::Conflict(3));
+    let mut r = t.store.reader().await.unwrap();
+    let row = get_task(&mut r.conn(), id).await.unwrap().unwrap();
+    assert_eq!((row.status.as_str(), row.evidence.as_deref(), row.escalated_at), ("done", Some("已敲门，老人已转移"), Some(10_001)));
+    assert_eq!(counts_for_subject(&mut r.conn(), "warning", 7).await.unwrap(), vec![("done".into(), 1)]);
+}
+
+async fn settings_first_value_wins(t: &TestStore) {
+    let first = t.store.write(|c| Box::pin(async move { settings::get_or_insert(c, "ack_key", "one", 1).await })).await.unwrap();
+    let second = t.store.write(|c| Box::pin(async move { settings::get_or_insert(c, "ack_key", "two", 2).await })).await.unwrap();
+    assert_eq!((first.as_str(), second.as_str()), ("one", "one"));
+    let mut r = t.store.reader().await.unwrap();
+    assert_eq!(settings::get(&mut r.conn(), "ack_key").await.unwrap().as_deref(), Some("one"));
+    assert_eq!(settings::get(&mut r.conn(), "other").await.unwrap(), None);
+}
