@@ -353,6 +353,113 @@ pub async fn enqueue(conn: &mut Conn<'_>, warning_id: i64, deliveries: &[NewDeli
     Ok(added)
 }
 
+/// `SELECT` of the ids in a JSON array of integers bound as `$n`, on either backend.
+fn ids_from_json(backend: Backend, placeholder: &str) -> String {
+    match backend {
+        Backend::Sqlite => format!("SELECT value FROM json_each({placeholder})"),
+        Backend::Postgres => format!("SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST({placeholder} AS jsonb))"),
+    }
+}
+
+fn json_ids(ids: &[i64]) -> String {
+    let mut text = String::with_capacity(ids.len() * 8 + 2);
+    text.push('[');
+    for (index, id) in ids.iter().enumerate() {
+        if index > 0 {
+            text.push(',');
+        }
+        text.push_str(&id.to_string());
+    }
+    text.push(']');
+    text
+}
+
+/// Enqueues one delivery per channel (text message to the phone, e-mail to the address) for each household in
+/// `ids`, in the household's language, straight from the household table in one statement; rows already queued are
+/// left alone. Returns how many rows were added.
+pub async fn enqueue_households(conn: &mut Conn<'_>, warning_id: i64, ids: &[i64], now_ms: i64) -> Result<u64, StoreError> {
+    let select = |channel: &str, column: &str, backend: Backend| {
+        format!(
+            "SELECT $1 AS warning_id, 'household' AS recipient_kind, h.id AS recipient_id, '{channel}' AS channel, h.{column} AS target,
+                    h.language AS language, h.jurisdiction_id AS grid_id,
+                    EXISTS (SELECT 1 FROM vulnerable_residents v WHERE v.household_id = h.id) AS vulnerable
+             FROM households h WHERE h.id IN ({}) AND h.{column} IS NOT NULL AND h.{column} <> ''",
+            ids_from_json(backend, "$3")
+        )
+    };
+    let backend = conn.backend();
+    let sql = format!(
+        "INSERT INTO deliveries (warning_id, recipient_kind, recipient_id, channel, target, language, grid_id, vulnerable, status, attempts, next_attempt_at)
+         SELECT warning_id, recipient_kind, recipient_id, channel, target, language, grid_id, vulnerable, 'pending', 0, $2
+         FROM ({} UNION ALL {}) AS rows WHERE true
+         ON CONFLICT (warning_id, recipient_kind, recipient_id, channel) DO NOTHING",
+        select("sms", "phone", backend),
+        select("email", "email", backend)
+    );
+    conn.execute(sql, params![warning_id, now_ms, json_ids(ids)]).await
+}
+
+/// Enqueues deliveries to the members in `ids`: in-app for members with an account (in the account's language),
+/// a text message and an e-mail where they have a phone or an address. Returns how many rows were added.
+pub async fn enqueue_members(conn: &mut Conn<'_>, warning_id: i64, ids: &[i64], now_ms: i64) -> Result<u64, StoreError> {
+    let backend = conn.backend();
+    let ids_sql = ids_from_json(backend, "$3");
+    let language = "COALESCE((SELECT a.locale FROM accounts a WHERE a.member_id = m.id ORDER BY a.id LIMIT 1), 'zh-CN')";
+    let select = |channel: &str, target: &str, condition: &str| {
+        format!(
+            "SELECT $1 AS warning_id, 'member' AS recipient_kind, m.id AS recipient_id, '{channel}' AS channel, {target} AS target,
+                    {language} AS language, m.jurisdiction_id AS grid_id, {false_value} AS vulnerable
+             FROM members m WHERE m.id IN ({ids_sql}) AND {condition}",
+            false_value = if backend == Backend::Postgres { "false" } else { "0" },
+        )
+    };
+    let account = "(SELECT CAST(a.id AS TEXT) FROM accounts a WHERE a.member_id = m.id AND NOT a.disabled ORDER BY a.id LIMIT 1)";
+    let sql = format!(
+        "INSERT INTO deliveries (warning_id, recipient_kind, recipient_id, channel, target, language, grid_id, vulnerable, status, attempts, next_attempt_at)
+         SELECT warning_id, recipient_kind, recipient_id, channel, target, language, grid_id, vulnerable, 'pending', 0, $2
+         FROM ({} UNION ALL {} UNION ALL {}) AS rows WHERE true
+         ON CONFLICT (warning_id, recipient_kind, recipient_id, channel) DO NOTHING",
+        select("inapp", account, &format!("{account} IS NOT NULL")),
+        select("sms", "m.phone", "m.phone IS NOT NULL AND m.phone <> ''"),
+        select("email", "m.email", "m.email IS NOT NULL AND m.email <> ''"),
+    );
+    conn.execute(sql, params![warning_id, now_ms, json_ids(ids)]).await
+}
+
+/// Enqueues a webhook delivery to every organization with a webhook whose jurisdiction lies on the warning's
+/// branch of the tree (above it: the departments responsible for the area; below it: communities, enterprises and
+/// facilities inside). Returns how many rows were added.
+pub async fn enqueue_organizations(conn: &mut Conn<'_>, warning_id: i64, path: &JurisdictionPath, now_ms: i64) -> Result<u64, StoreError> {
+    let (start, end) = crate::subtree_range(path);
+    let ancestors: Vec<String> = path.ancestors_and_self().iter().map(|p| p.as_str().to_string()).collect();
+    let mut values = vec![Value::from(warning_id), Value::from(now_ms), Value::from(start), Value::from(end)];
+    let placeholders: Vec<String> = ancestors.iter().enumerate().map(|(i, _)| format!("${}", i + 5)).collect();
+    values.extend(ancestors.into_iter().map(Value::from));
+    let false_value = if conn.backend() == Backend::Postgres { "false" } else { "0" };
+    let sql = format!(
+        "INSERT INTO deliveries (warning_id, recipient_kind, recipient_id, channel, target, language, grid_id, vulnerable, status, attempts, next_attempt_at)
+         SELECT $1, 'organization', o.id, 'webhook', o.webhook_url, 'zh-CN', o.jurisdiction_id, {false_value}, 'pending', 0, $2
+         FROM organizations o
+         WHERE o.webhook_url IS NOT NULL AND o.webhook_url <> '' AND ((o.path >= $3 AND o.path < $4) OR o.path IN ({}))
+         ON CONFLICT (warning_id, recipient_kind, recipient_id, channel) DO NOTHING",
+        placeholders.join(", ")
+    );
+    conn.execute(sql, &values).await
+}
+
+/// Queues, for warning `to`, a copy of every delivery of warning `from` that was delivered (an update or a
+/// cancellation goes to everyone the original reached). Returns how many rows were added.
+pub async fn enqueue_copies(conn: &mut Conn<'_>, from: i64, to: i64, now_ms: i64) -> Result<u64, StoreError> {
+    conn.execute(
+        "INSERT INTO deliveries (warning_id, recipient_kind, recipient_id, channel, target, language, grid_id, vulnerable, status, attempts, next_attempt_at)
+         SELECT $1, recipient_kind, recipient_id, channel, target, language, grid_id, vulnerable, 'pending', 0, $2
+         FROM deliveries WHERE warning_id = $3 AND status = 'delivered'
+         ON CONFLICT (warning_id, recipient_kind, recipient_id, channel) DO NOTHING",
+        params![to, now_ms, from],
+    )
+    .await
+}
+
 /// A claimed delivery.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Delivery {
@@ -555,4 +662,27 @@ pub async fn delivery_counts(conn: &mut Conn<'_>, warning_id: i64) -> Result<Vec
     .iter()
     .map(|row| Ok((row.get("status")?, row.get("n")?)))
     .collect()
+}
+
+/// Sets (or clears) where an organization's systems receive warnings, and the secret that signs them.
+pub async fn set_organization_webhook(
+    conn: &mut Conn<'_>,
+    organization_id: i64,
+    url: Option<&str>,
+    secret: Option<&str>,
+) -> Result<bool, StoreError> {
+    Ok(conn
+        .execute("UPDATE organizations SET webhook_url = $1, webhook_secret = $2 WHERE id = $3", params![url, secret, organization_id])
+        .await?
+        == 1)
+}
+
+/// The secret an organization's webhook deliveries are signed with.
+pub async fn organization_webhook_secret(conn: &mut Conn<'_>, organization_id: i64) -> Result<Option<String>, StoreError> {
+    Ok(conn
+        .fetch_optional("SELECT webhook_secret FROM organizations WHERE id = $1", params![organization_id])
+        .await?
+        .map(|row| row.get::<Option<String>>("webhook_secret"))
+        .transpose()?
+        .flatten())
 }

@@ -7,8 +7,9 @@ use store::settings;
 use store::tasks::*;
 use store::warnings::*;
 
-use crate::registry::sample_tree;
+use crate::registry::{member, sample_tree};
 use crate::{TestStore, conformance};
+use store::registry::{OrganizationFields, insert_member, insert_organization};
 
 conformance!(
     households_upsert_by_code_and_flag_vulnerable,
@@ -18,6 +19,7 @@ conformance!(
     acknowledgements_and_reach_by_grid,
     tasks_dedupe_escalate_and_close,
     settings_first_value_wins,
+    bulk_enqueue_from_households_members_and_organizations,
 );
 
 fn household(jurisdiction_id: i64, code: &str, lon: f64) -> HouseholdFields {
@@ -307,4 +309,109 @@ async fn settings_first_value_wins(t: &TestStore) {
     let mut r = t.store.reader().await.unwrap();
     assert_eq!(settings::get(&mut r.conn(), "ack_key").await.unwrap().as_deref(), Some("one"));
     assert_eq!(settings::get(&mut r.conn(), "other").await.unwrap(), None);
+}
+
+async fn bulk_enqueue_from_households_members_and_organizations(t: &TestStore) {
+    let tree = sample_tree(t).await;
+    let (city, district, grid) = (tree[0].clone(), tree[1].clone(), tree.last().unwrap().clone());
+    let mut rows = Vec::new();
+    for (code, phone, email) in [("a", Some("13800000001"), Some("a@example.org")), ("b", Some("13800000002"), None), ("c", None, None)] {
+        let mut fields = household(grid.id, code, 121.0);
+        fields.phone = phone.map(str::to_string);
+        fields.email = email.map(str::to_string);
+        fields.language = if code == "a" { "en".into() } else { "zh-CN".into() };
+        rows.push((fields, grid.path.clone()));
+    }
+    t.store.write(move |c| Box::pin(async move { upsert_households(c, &rows, 1_000).await })).await.unwrap();
+    let mut r = t.store.reader().await.unwrap();
+    let ids: Vec<i64> = household_points(&mut r.conn(), 0, 10).await.unwrap().iter().map(|p| p.id).collect();
+    drop(r);
+    let b = ids[1];
+    t.store.write(move |c| Box::pin(async move { set_vulnerable(c, b, "独居老人", 1, 1).await })).await.unwrap();
+    let w = insert_w(t, warning("bulk", Some(1)), district.path.clone()).await.unwrap();
+    let wid = w.id;
+    let household_ids = ids.clone();
+    let added = t.store.write(move |c| Box::pin(async move { enqueue_households(c, wid, &household_ids, 2_000).await })).await.unwrap();
+    assert_eq!(added, 3, "a: text and e-mail; b: text; c: no channel");
+    let household_ids = ids.clone();
+    let again = t.store.write(move |c| Box::pin(async move { enqueue_households(c, wid, &household_ids, 2_000).await })).await.unwrap();
+    assert_eq!(again, 0);
+    // Members: one with a phone, one with nothing to reach them by.
+    let mut with_phone = member(grid.id, "网格员", None);
+    with_phone.phone = Some("13900000000".into());
+    let mut unreachable = member(grid.id, "无联系方式", None);
+    unreachable.phone = None;
+    unreachable.email = None;
+    let path = grid.path.clone();
+    let member_ids = t
+        .store
+        .write(move |c| {
+            Box::pin(async move {
+                let a = insert_member(c, &with_phone, &path, 1).await?.id;
+                let b = insert_member(c, &unreachable, &path, 1).await?.id;
+                Ok::<_, store::StoreError>(vec![a, b])
+            })
+        })
+        .await
+        .unwrap();
+    let added = t.store.write(move |c| Box::pin(async move { enqueue_members(c, wid, &member_ids, 2_000).await })).await.unwrap();
+    assert_eq!(added, 1, "the member with a phone is queued once; the other has no channel");
+    // Organizations: a city department (above the warning) and a grid enterprise (inside) have webhooks; another
+    // district's organization (a sibling branch) is not on the warning's branch.
+    let mut org_ids = Vec::new();
+    for (place, code) in [(&city, "city-dept"), (&grid, "grid-firm"), (&tree[3], "other-branch"), (&district, "no-hook")] {
+        let fields = OrganizationFields {
+            kind: "department".into(),
+            sector: None,
+            code: code.into(),
+            name_zh: code.into(),
+            name_en: None,
+            jurisdiction_id: place.id,
+            parent_id: None,
+            contact_phone: None,
+            contact_email: None,
+            address: None,
+        };
+        let path = place.path.clone();
+        org_ids.push(t.store.write(move |c| Box::pin(async move { insert_organization(c, &fields, &path, 1).await })).await.unwrap().id);
+    }
+    for id in &org_ids[..3] {
+        let id = *id;
+        t.store
+            .write(move |c| Box::pin(async move { set_organization_webhook(c, id, Some("http://127.0.0.1:9/hook"), Some("s3cret")).await }))
+            .await
+            .unwrap();
+    }
+    let path = tree[2].path.clone();
+    let added = t.store.write(move |c| Box::pin(async move { enqueue_organizations(c, wid, &path, 2_000).await })).await.unwrap();
+    assert_eq!(added, 2, "the city department and the grid enterprise");
+    let mut r = t.store.reader().await.unwrap();
+    assert_eq!(organization_webhook_secret(&mut r.conn(), org_ids[0]).await.unwrap().as_deref(), Some("s3cret"));
+    assert_eq!(organization_webhook_secret(&mut r.conn(), org_ids[3]).await.unwrap(), None);
+    drop(r);
+    let claimed = claim_as(t, "w", 3_000, 100).await;
+    let by_household: Vec<(i64, String, String)> = {
+        let mut v: Vec<_> = claimed
+            .iter()
+            .filter(|d| d.recipient_kind == "household")
+            .map(|d| (d.recipient_id, d.channel.clone(), d.language.clone()))
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        by_household,
+        vec![(ids[0], "email".into(), "en".into()), (ids[0], "sms".into(), "en".into()), (ids[1], "sms".into(), "zh-CN".into())]
+    );
+    let mut r = t.store.reader().await.unwrap();
+    assert_eq!(unacknowledged_vulnerable(&mut r.conn(), wid).await.unwrap(), vec![(ids[1], Some(grid.id))]);
+    drop(r);
+    // Everything delivered is copied to a follow-up message (an update or a cancellation).
+    let delivered: Vec<(i64, Attempt)> = claimed.iter().map(|d| (d.id, Attempt::Delivered(3_500))).collect();
+    let total = delivered.len() as u64;
+    t.store.write(move |c| Box::pin(async move { record(c, "w", &delivered).await })).await.unwrap();
+    let follow_up = insert_w(t, warning("bulk-cancel", Some(2)), district.path.clone()).await.unwrap();
+    let to = follow_up.id;
+    let copied = t.store.write(move |c| Box::pin(async move { enqueue_copies(c, wid, to, 4_000).await })).await.unwrap();
+    assert_eq!(copied, total);
 }
