@@ -212,3 +212,82 @@ pub async fn household_contacts(conn: &mut Conn<'_>, ids: &[i64]) -> Result<Vec<
     }
     Ok(out)
 }
+
+/// A change of position for the targeting index, in `(updated_at, id)` order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PointChange {
+    /// Household or member id.
+    pub id: i64,
+    /// The new position, or `None` when it has none any more.
+    pub at: Option<(f64, f64)>,
+    /// When the row changed, Unix ms.
+    pub updated_at: i64,
+}
+
+/// Households changed after `(after_updated, after_id)`, oldest first, at most `limit`.
+pub async fn households_changed_since(
+    conn: &mut Conn<'_>,
+    after_updated: i64,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<PointChange>, StoreError> {
+    conn.fetch_all(
+        "SELECT id, lon, lat, updated_at FROM households WHERE updated_at > $1 OR (updated_at = $1 AND id > $2) ORDER BY updated_at, id LIMIT $3",
+        params![after_updated, after_id, limit],
+    )
+    .await?
+    .iter()
+    .map(|row| Ok(PointChange { id: row.get("id")?, at: Some((row.get("lon")?, row.get("lat")?)), updated_at: row.get("updated_at")? }))
+    .collect()
+}
+
+/// Members changed after `(after_updated, after_id)`, oldest first, at most `limit`; a member's position is their
+/// home, or their base when they have no home on record.
+pub async fn members_changed_since(
+    conn: &mut Conn<'_>,
+    after_updated: i64,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<PointChange>, StoreError> {
+    conn.fetch_all(
+        "SELECT id, COALESCE(home_lon, base_lon) AS lon, COALESCE(home_lat, base_lat) AS lat, updated_at FROM members
+         WHERE updated_at > $1 OR (updated_at = $1 AND id > $2) ORDER BY updated_at, id LIMIT $3",
+        params![after_updated, after_id, limit],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        let at = match (row.get::<Option<f64>>("lon")?, row.get::<Option<f64>>("lat")?) {
+            (Some(lon), Some(lat)) => Some((lon, lat)),
+            _ => None,
+        };
+        Ok(PointChange { id: row.get("id")?, at, updated_at: row.get("updated_at")? })
+    })
+    .collect()
+}
+
+/// How many households, residents and vulnerable households are among `ids`.
+pub async fn headcount(conn: &mut Conn<'_>, ids: &[i64]) -> Result<(i64, i64, i64), StoreError> {
+    let mut totals = (0, 0, 0);
+    for chunk in ids.chunks(50_000) {
+        let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
+        let ids_sql = match conn.backend() {
+            crate::Backend::Sqlite => "SELECT value FROM json_each($1)",
+            crate::Backend::Postgres => "SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST($1 AS jsonb))",
+        };
+        let row = conn
+            .fetch_one(
+                format!(
+                    "SELECT COUNT(*) AS households, CAST(COALESCE(SUM(h.residents), 0) AS BIGINT) AS residents,
+                            COUNT(v.household_id) AS vulnerable
+                     FROM households h LEFT JOIN vulnerable_residents v ON v.household_id = h.id WHERE h.id IN ({ids_sql})"
+                ),
+                params![format!("[{list}]")],
+            )
+            .await?;
+        totals.0 += row.get::<i64>("households")?;
+        totals.1 += row.get::<i64>("residents")?;
+        totals.2 += row.get::<i64>("vulnerable")?;
+    }
+    Ok(totals)
+}

@@ -618,6 +618,8 @@ pub struct GridReach {
     /// Recipients who acknowledged.
     pub acknowledged: i64,
     /// Households a door-knock task was created for.
+    pub door_knock_tasks: i64,
+    /// Households whose door-knock task was done.
     pub door_knocked: i64,
 }
 
@@ -628,7 +630,8 @@ pub async fn reach_by_grid(conn: &mut Conn<'_>, warning_id: i64) -> Result<Vec<G
                 COUNT(*) AS targeted,
                 SUM(CASE WHEN r.delivered > 0 THEN 1 ELSE 0 END) AS delivered,
                 SUM(CASE WHEN a.recipient_id IS NULL THEN 0 ELSE 1 END) AS acknowledged,
-                SUM(CASE WHEN t.id IS NULL THEN 0 ELSE 1 END) AS door_knocked
+                SUM(CASE WHEN t.id IS NULL THEN 0 ELSE 1 END) AS door_knock_tasks,
+                SUM(CASE WHEN t.status = 'done' THEN 1 ELSE 0 END) AS door_knocked
          FROM (SELECT recipient_kind, recipient_id, MAX(grid_id) AS grid_id,
                       SUM(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) AS delivered
                FROM deliveries WHERE warning_id = $1 GROUP BY recipient_kind, recipient_id) r
@@ -646,6 +649,7 @@ pub async fn reach_by_grid(conn: &mut Conn<'_>, warning_id: i64) -> Result<Vec<G
             targeted: row.get("targeted")?,
             delivered: row.get::<Option<i64>>("delivered")?.unwrap_or(0),
             acknowledged: row.get::<Option<i64>>("acknowledged")?.unwrap_or(0),
+            door_knock_tasks: row.get::<Option<i64>>("door_knock_tasks")?.unwrap_or(0),
             door_knocked: row.get::<Option<i64>>("door_knocked")?.unwrap_or(0),
         })
     })
@@ -685,4 +689,32 @@ pub async fn organization_webhook_secret(conn: &mut Conn<'_>, organization_id: i
         .map(|row| row.get::<Option<String>>("webhook_secret"))
         .transpose()?
         .flatten())
+}
+
+/// Records that every delivery of a warning has been enqueued.
+pub async fn mark_enqueued(conn: &mut Conn<'_>, id: i64, recipients: i64, at_ms: i64) -> Result<(), StoreError> {
+    conn.execute("UPDATE warnings SET enqueued_at = $1, recipients = $2 WHERE id = $3", params![at_ms, recipients, id]).await?;
+    Ok(())
+}
+
+/// Issued warnings whose enqueuing did not finish (the process stopped in the middle): enqueuing is idempotent,
+/// so it is simply run again.
+pub async fn issued_not_enqueued(conn: &mut Conn<'_>) -> Result<Vec<WarningRow>, StoreError> {
+    conn.fetch_all(format!("SELECT {COLUMNS} FROM warnings WHERE sent_at IS NOT NULL AND enqueued_at IS NULL AND state <> 'draft' AND state <> 'approved' ORDER BY id"), &[])
+        .await?
+        .iter()
+        .map(decode)
+        .collect()
+}
+
+/// The in-app deliveries to an account (its inbox), newest first.
+pub async fn inbox(conn: &mut Conn<'_>, account_id: i64, limit: i64) -> Result<Vec<(i64, i64, String)>, StoreError> {
+    conn.fetch_all(
+        "SELECT d.id, d.warning_id, d.status FROM deliveries d WHERE d.channel = 'inapp' AND d.target = $1 ORDER BY d.id DESC LIMIT $2",
+        params![account_id.to_string(), limit],
+    )
+    .await?
+    .iter()
+    .map(|row| Ok((row.get("id")?, row.get("warning_id")?, row.get("status")?)))
+    .collect()
 }

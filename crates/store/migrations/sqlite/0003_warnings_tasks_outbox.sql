@@ -31,6 +31,8 @@ CREATE TABLE households (
     CONSTRAINT households_code_key UNIQUE (code)
 );
 CREATE INDEX households_path ON households (path);
+CREATE INDEX households_updated ON households (updated_at, id);
+CREATE INDEX members_updated ON members (updated_at, id);
 
 -- The vulnerable-resident register (ERL Art. 11): only with consent; needs are confidential.
 CREATE TABLE vulnerable_residents (
@@ -70,6 +72,7 @@ CREATE TABLE warnings (
     replaces_id INTEGER REFERENCES warnings(id),
     cap_xml TEXT,
     recipients INTEGER NOT NULL DEFAULT 0,
+    enqueued_at INTEGER,
     created_by INTEGER,
     approved_by INTEGER,
     issued_by INTEGER,
@@ -102,6 +105,7 @@ CREATE TABLE deliveries (
     CONSTRAINT deliveries_once_key UNIQUE (warning_id, recipient_kind, recipient_id, channel)
 );
 CREATE INDEX deliveries_due ON deliveries (status, next_attempt_at);
+CREATE INDEX deliveries_inbox ON deliveries (target) WHERE channel = 'inapp';
 
 -- Acknowledgements, one per warning and household (or member).
 CREATE TABLE acknowledgements (

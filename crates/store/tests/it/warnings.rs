@@ -121,6 +121,14 @@ async fn households_upsert_by_code_and_flag_vulnerable(t: &TestStore) {
     let contacts = household_contacts(&mut r.conn(), &ids).await.unwrap();
     assert_eq!(contacts.len(), 1200);
     assert_eq!(contacts.iter().filter(|c| c.vulnerable).map(|c| c.id).collect::<Vec<_>>(), vec![id]);
+    assert_eq!(headcount(&mut r.conn(), &ids).await.unwrap(), (1200, 1200 * 3 + 2, 1));
+    assert_eq!(headcount(&mut r.conn(), &[]).await.unwrap(), (0, 0, 0));
+    // The change feed for the targeting index: everything, in (updated_at, id) order, resumable.
+    let all = households_changed_since(&mut r.conn(), -1, 0, 10_000).await.unwrap();
+    assert_eq!(all.len(), 1200);
+    assert_eq!(all.last().unwrap().id, id, "the household updated last comes last");
+    let after = households_changed_since(&mut r.conn(), all[1198].updated_at, all[1198].id, 10).await.unwrap();
+    assert_eq!(after.iter().map(|c| c.id).collect::<Vec<_>>(), vec![id]);
 }
 
 async fn warnings_are_versioned_and_unique_per_sender_identifier_and_time(t: &TestStore) {
@@ -250,8 +258,8 @@ async fn acknowledgements_and_reach_by_grid(t: &TestStore) {
     assert_eq!(
         reach,
         vec![
-            GridReach { grid_id: Some(10), targeted: 4, delivered: 3, acknowledged: 1, door_knocked: 1 },
-            GridReach { grid_id: Some(20), targeted: 2, delivered: 2, acknowledged: 0, door_knocked: 0 },
+            GridReach { grid_id: Some(10), targeted: 4, delivered: 3, acknowledged: 1, door_knock_tasks: 1, door_knocked: 0 },
+            GridReach { grid_id: Some(20), targeted: 2, delivered: 2, acknowledged: 0, door_knock_tasks: 0, door_knocked: 0 },
         ]
     );
 }
