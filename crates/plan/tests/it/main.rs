@@ -1,0 +1,4 @@
+//! The plan crate's integration tests: one binary, a module per topic.
+
+mod shipped;
+mod support;
