@@ -460,21 +460,21 @@ impl<'s, 'a> Planner<'s, 'a> {
     fn superior(&mut self, owner: &Owner) -> EscalationTarget {
         if let Some(organization) = owner.organization {
             let parent = self.index.snapshot.organizations.iter().find(|org| org.id == organization).and_then(|org| org.parent);
-            if let Some(parent) = parent.and_then(|parent| self.index.snapshot.organizations.iter().find(|org| org.id == parent)) {
-                if let Some(at) = self.index.jurisdiction(parent.jurisdiction) {
-                    let party = Party {
-                        organization: Some(crate::model::OrganizationSelector::Code(parent.code.clone())),
-                        role: None,
-                        at: Anchor::Home,
-                    };
-                    if let Ok(resolution) = self.index.resolve(&party, at.id, Availability::Callable) {
-                        return EscalationTarget::Owner(Owner {
-                            party,
-                            jurisdiction: at.id,
-                            organization: resolution.organization,
-                            members: resolution.members,
-                        });
-                    }
+            if let Some(parent) = parent.and_then(|parent| self.index.snapshot.organizations.iter().find(|org| org.id == parent))
+                && let Some(at) = self.index.jurisdiction(parent.jurisdiction)
+            {
+                let party = Party {
+                    organization: Some(crate::model::OrganizationSelector::Code(parent.code.clone())),
+                    role: None,
+                    at: Anchor::Home,
+                };
+                if let Ok(resolution) = self.index.resolve(&party, at.id, Availability::Callable) {
+                    return EscalationTarget::Owner(Owner {
+                        party,
+                        jurisdiction: at.id,
+                        organization: resolution.organization,
+                        members: resolution.members,
+                    });
                 }
             }
         }
@@ -619,18 +619,22 @@ impl<'s, 'a> Planner<'s, 'a> {
                 });
             }
         }
-        // Prerequisites: a per-jurisdiction task waits for the same jurisdiction's task of the prerequisite when
-        // there is one, otherwise for every task of the prerequisite.
+        // Prerequisites: a task waits for the prerequisite's tasks in its own part of the tree (the grids of its
+        // community, the community of its grid, the same jurisdiction), or for all of them when none is there.
+        let related = |a: JurisdictionId, b: JurisdictionId| match (self.index.jurisdiction(a), self.index.jurisdiction(b)) {
+            (Some(a), Some(b)) => a.path.contains(&b.path) || b.path.contains(&a.path),
+            _ => a == b,
+        };
         for draft in &mut drafts {
             let Some(action) = plan.action(&draft.action) else { continue };
             let mut after = BTreeSet::new();
             for prerequisite in &action.after {
                 let Some(keys) = keys_by_action.get(prerequisite) else { continue };
-                let same_place: Vec<&String> = keys.iter().filter(|(at, _)| *at == draft.jurisdiction).map(|(_, key)| key).collect();
-                if same_place.is_empty() {
+                let nearby: Vec<&String> = keys.iter().filter(|(at, _)| related(*at, draft.jurisdiction)).map(|(_, key)| key).collect();
+                if nearby.is_empty() {
                     after.extend(keys.iter().map(|(_, key)| key.clone()));
                 } else {
-                    after.extend(same_place.into_iter().cloned());
+                    after.extend(nearby.into_iter().cloned());
                 }
             }
             draft.after = after.into_iter().collect();

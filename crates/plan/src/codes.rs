@@ -81,8 +81,10 @@ coded_enum! {
 
 coded_enum! {
     /// Where a party of the plan is looked for, relative to the incident.
+    #[derive(Default)]
     Anchor, "plan_anchor" {
         /// The jurisdiction that activates the plan (the incident's responsible jurisdiction).
+        #[default]
         Home = "home",
         /// Each affected grid: one task per grid.
         EachAffectedGrid = "each_affected_grid",
@@ -91,25 +93,15 @@ coded_enum! {
     }
 }
 
-impl Default for Anchor {
-    fn default() -> Anchor {
-        Anchor::Home
-    }
-}
-
 coded_enum! {
     /// When an action template produces its task.
+    #[derive(Default)]
     Phase, "plan_phase" {
         /// At activation; due at activation + offset.
+        #[default]
         Activation = "activation",
         /// At stand-down; due at stand-down + offset.
         StandDown = "stand_down",
-    }
-}
-
-impl Default for Phase {
-    fn default() -> Phase {
-        Phase::Activation
     }
 }
 

@@ -283,7 +283,12 @@ fn data_kind(message: &str, field: &mut String) -> ParseErrorKind {
         return ParseErrorKind::UnknownField { name: name.to_string(), expected: expected_list(message) };
     }
     if let Some(name) = quoted_after(message, "duplicate field ") {
-        return ParseErrorKind::DuplicateField { name: name.to_string() };
+        let name = name.to_string();
+        if !field.is_empty() {
+            field.push('.');
+        }
+        field.push_str(&name);
+        return ParseErrorKind::DuplicateField { name };
     }
     if let Some(value) = quoted_after(message, "unknown variant ") {
         return ParseErrorKind::UnknownVariant { value: value.to_string(), allowed: expected_list(message) };

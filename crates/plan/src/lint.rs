@@ -324,14 +324,14 @@ fn lint_conditions(plan: &Plan, table: &SubtypeTable, add: &mut impl FnMut(Findi
     // An action only from a level that no trigger reaches is dead unless someone raises the level by hand.
     let most_serious_trigger = plan.triggers.iter().map(|trigger| trigger.response_level).reduce(|a, b| a.most_serious(b));
     for (position, action) in plan.actions.iter().enumerate() {
-        if let (Some(from), Some(reachable)) = (action.from_level, most_serious_trigger) {
-            if !reachable.at_least(from) {
-                add(Finding::new(
-                    LintCode::ActionLevelNeverReached,
-                    format!("actions[{position}].from_level"),
-                    vec![("action", action.id.to_string()), ("level", from.code().to_string())],
-                ));
-            }
+        if let (Some(from), Some(reachable)) = (action.from_level, most_serious_trigger)
+            && !reachable.at_least(from)
+        {
+            add(Finding::new(
+                LintCode::ActionLevelNeverReached,
+                format!("actions[{position}].from_level"),
+                vec![("action", action.id.to_string()), ("level", from.code().to_string())],
+            ));
         }
     }
 }
@@ -462,11 +462,11 @@ fn lint_parties(plan: &Plan, index: &Index<'_>, add: &mut impl FnMut(Finding)) {
     let homes = homes(plan, index);
     for (path, party) in parties(plan) {
         // An organization code is checked even where no jurisdiction is in scope: it is wrong everywhere.
-        if let Some(crate::model::OrganizationSelector::Code(code)) = &party.organization {
-            if !index.snapshot.organizations.iter().any(|org| org.code == *code) {
-                add(Finding::new(LintCode::UnknownOrganization, &path, vec![("code", code.as_str().to_string())]));
-                continue;
-            }
+        if let Some(crate::model::OrganizationSelector::Code(code)) = &party.organization
+            && !index.snapshot.organizations.iter().any(|org| org.code == *code)
+        {
+            add(Finding::new(LintCode::UnknownOrganization, &path, vec![("code", code.as_str().to_string())]));
+            continue;
         }
         for home in &homes {
             let anchors = anchor_jurisdictions(index, home, party.at);
@@ -498,19 +498,16 @@ fn lint_reporting(plan: &Plan, add: &mut impl FnMut(Finding)) {
     };
     let statute = plan.reporting.statute.map(|statute| statute.schedule());
     for category in &plan.scope.categories {
-        if let Some(required) = domain::incident::ReportingSchedule::statutory_for(*category) {
-            if statute.as_ref() != Some(&required) {
-                let name = if required == domain::incident::ReportingSchedule::production_safety() {
-                    "production_safety"
-                } else {
-                    "public_health"
-                };
-                add(Finding::new(
-                    LintCode::StatuteMissing,
-                    "reporting.statute",
-                    vec![("statute", name.to_string()), ("category", category.code().to_string())],
-                ));
-            }
+        if let Some(required) = domain::incident::ReportingSchedule::statutory_for(*category)
+            && statute.as_ref() != Some(&required)
+        {
+            let name =
+                if required == domain::incident::ReportingSchedule::production_safety() { "production_safety" } else { "public_health" };
+            add(Finding::new(
+                LintCode::StatuteMissing,
+                "reporting.statute",
+                vec![("statute", name.to_string()), ("category", category.code().to_string())],
+            ));
         }
     }
     let Some(schedule) = schedule else { return };

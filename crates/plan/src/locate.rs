@@ -117,30 +117,39 @@ impl Scanner<'_> {
         self.skip_whitespace();
         let start = self.at;
         let Some(first) = path.first() else { return Some(start) };
+        // Wherever the text stops making sense, the answer is the value being followed.
+        macro_rules! or_here {
+            ($value:expr) => {
+                match $value {
+                    Some(value) => value,
+                    None => return Some(start),
+                }
+            };
+        }
         if depth > MAX_DEPTH {
             return Some(start);
         }
-        match (self.peek()?, first) {
+        match (or_here!(self.peek()), first) {
             (b'{', Segment::Key(wanted)) => {
                 self.at += 1;
                 loop {
                     self.skip_whitespace();
-                    if self.peek()? == b'}' {
+                    if or_here!(self.peek()) == b'}' {
                         return Some(start);
                     }
-                    let key = self.string()?;
+                    let key = or_here!(self.string());
                     let matched = key == wanted.as_bytes();
                     self.skip_whitespace();
-                    if self.peek()? != b':' {
+                    if or_here!(self.peek()) != b':' {
                         return Some(start);
                     }
                     self.at += 1;
                     if matched {
                         return self.follow(&path[1..], depth + 1).or(Some(start));
                     }
-                    self.skip_value()?;
+                    or_here!(self.skip_value());
                     self.skip_whitespace();
-                    if self.peek()? == b',' {
+                    if or_here!(self.peek()) == b',' {
                         self.at += 1;
                     }
                 }
@@ -150,15 +159,15 @@ impl Scanner<'_> {
                 let mut index = 0;
                 loop {
                     self.skip_whitespace();
-                    if self.peek()? == b']' {
+                    if or_here!(self.peek()) == b']' {
                         return Some(start);
                     }
                     if index == *wanted {
                         return self.follow(&path[1..], depth + 1).or(Some(start));
                     }
-                    self.skip_value()?;
+                    or_here!(self.skip_value());
                     self.skip_whitespace();
-                    if self.peek()? == b',' {
+                    if or_here!(self.peek()) == b',' {
                         self.at += 1;
                     }
                     index += 1;
@@ -169,8 +178,8 @@ impl Scanner<'_> {
     }
 }
 
-/// The position of the value at `path` in `text`, or of the deepest part of the path that exists. An empty path is
-/// the document itself. `None` only when the text is not JSON enough to follow or the path is not a path.
+/// The position of the value at `path` in `text`, or of the deepest part of the path that exists (or that the text
+/// reaches before it stops making sense). An empty path is the document itself. `None` only when `path` is not a path.
 pub fn locate(text: &str, path: &str) -> Option<Position> {
     let segments = segments(path)?;
     let mut scanner = Scanner { bytes: text.as_bytes(), at: 0 };

@@ -286,10 +286,10 @@ impl<'a> Index<'a> {
             (None, None) => Vec::new(),
         };
         members.sort();
-        if members.is_empty() {
-            if let Some(role) = party.role {
-                return Err(Unresolved::NoRole(role));
-            }
+        if members.is_empty()
+            && let Some(role) = party.role
+        {
+            return Err(Unresolved::NoRole(role));
         }
         Ok(Resolution { organization: organization.map(|org| org.id), members: members.into_iter().map(|(_, _, id)| id).collect() })
     }

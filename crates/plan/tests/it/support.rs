@@ -21,13 +21,8 @@ pub const GRID_2_2: JurisdictionId = JurisdictionId(9);
 
 /// The member ids the tests look for.
 pub const DUTY_OFFICER: MemberId = MemberId(1);
-pub const DUTY_OFFICER_OFF_SHIFT: MemberId = MemberId(2);
 pub const CADRE_1: MemberId = MemberId(50);
-pub const CADRE_2: MemberId = MemberId(51);
 pub const GRID_MEMBER_1_1: MemberId = MemberId(60);
-pub const GRID_MEMBER_1_2: MemberId = MemberId(61);
-pub const GRID_MEMBER_2_1: MemberId = MemberId(62);
-pub const GRID_MEMBER_2_2: MemberId = MemberId(63);
 
 /// Organization ids the tests look for.
 pub const DISTRICT_WATER: OrganizationId = OrganizationId(2);
@@ -36,7 +31,6 @@ pub const SUB_DISTRICT_OFFICE: OrganizationId = OrganizationId(20);
 pub const POLICE_STATION: OrganizationId = OrganizationId(21);
 pub const FIRE_STATION: OrganizationId = OrganizationId(22);
 pub const HEALTH_CENTRE: OrganizationId = OrganizationId(23);
-pub const COMMITTEE_1: OrganizationId = OrganizationId(30);
 pub const COMMITTEE_2: OrganizationId = OrganizationId(31);
 pub const CITY_GAS: OrganizationId = OrganizationId(13);
 
