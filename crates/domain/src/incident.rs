@@ -857,7 +857,6 @@ impl Default for DedupeRules {
 impl DedupeRules {
     /// Builds rules from data. The three weights must be non-negative and sum to 1; similarities and the minimum
     /// score lie in [0, 1]. `field` prefixes the fields at fault.
-    #[allow(clippy::too_many_arguments)]
     pub fn parse(
         field: &str,
         default_limits: DedupeLimits,

@@ -238,6 +238,8 @@ impl Problem {
             InvalidReason::BadCharacters { allowed } => Problem::BadCharacters { allowed: (*allowed).to_string() },
             InvalidReason::OutOfRange { min, max } => Problem::OutOfRange { min: min.clone(), max: max.clone() },
             InvalidReason::UnknownValue { allowed } => Problem::UnknownValue { value: String::new(), allowed: allowed.join(", ") },
+            // The text parsers used for plan fields (codes of the registry and of sub-types) give only the reasons
+            // above; any other is reported as a character problem rather than lost.
             other => Problem::BadCharacters { allowed: other.code().to_string() },
         }
     }
