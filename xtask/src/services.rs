@@ -110,9 +110,8 @@ impl Postgres {
         }
         let socket_dir = dir.to_string_lossy().into_owned();
         let port = free_port();
-        let options = format!(
-            "-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300 -c shared_buffers=64MB"
-        );
+        let options =
+            format!("-p {port} -k {socket_dir} -c listen_addresses=127.0.0.1 -c fsync=on -c max_connections=300 -c shared_buffers=64MB");
         let log = dir.join("postgres.log").to_string_lossy().into_owned();
         let output =
             run_as(as_postgres_user, &bin.join("pg_ctl"), &["-D", &data_text, "-o", &options, "-l", &log, "-w", "-t", "60", "start"])?;

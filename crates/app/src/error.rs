@@ -59,6 +59,27 @@ pub enum AppError {
         /// When to try again.
         retry_after_seconds: i64,
     },
+    /// The record is in a state where this step does not apply (issuing a cancelled warning, closing a closed task).
+    #[error("{kind:?} is {state}; cannot {step}")]
+    WrongState {
+        /// What it is.
+        kind: ResourceKind,
+        /// Its state code.
+        state: String,
+        /// The step attempted (a catalog code under `step.`).
+        step: &'static str,
+    },
+    /// The two-person rule: a second person must approve what the first drafted.
+    #[error("a second person must approve")]
+    SecondPersonRequired,
+    /// The step needs an explicit confirmation, because its effect is unusually large.
+    #[error("confirmation required: {people} people, usually at most {usual}")]
+    ConfirmationRequired {
+        /// How many people it would reach.
+        people: i64,
+        /// The usual upper bound for this kind of step.
+        usual: i64,
+    },
     /// The database cannot be reached.
     #[error("unavailable: {0}")]
     Unavailable(String),
@@ -103,6 +124,9 @@ impl AppError {
             AppError::InvalidToken => "invalid_token",
             AppError::AccountDisabled => "account_disabled",
             AppError::RateLimited { .. } => "rate_limited",
+            AppError::WrongState { .. } => "wrong_state",
+            AppError::SecondPersonRequired => "second_person_required",
+            AppError::ConfirmationRequired { .. } => "confirmation_required",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
         }
@@ -122,6 +146,9 @@ impl AppError {
         "invalid_token",
         "account_disabled",
         "rate_limited",
+        "wrong_state",
+        "second_person_required",
+        "confirmation_required",
         "unavailable",
         "internal",
     ];
@@ -168,6 +195,18 @@ impl AppError {
             }
             AppError::RateLimited { retry_after_seconds } => {
                 i18n::format(locale, "error.rate_limited", &[("seconds", retry_after_seconds.to_string())])
+            }
+            AppError::WrongState { kind, state, step } => i18n::format(
+                locale,
+                "error.wrong_state",
+                &[
+                    ("kind", kind.label(locale).to_string()),
+                    ("state", i18n::lookup(locale, &format!("state.{state}")).map(str::to_string).unwrap_or_else(|| state.clone())),
+                    ("step", i18n::text(locale, &format!("step.{step}")).to_string()),
+                ],
+            ),
+            AppError::ConfirmationRequired { people, usual } => {
+                i18n::format(locale, "error.confirmation_required", &[("people", people.to_string()), ("usual", usual.to_string())])
             }
             AppError::NotFound { kind } => format!("{}{}{}", self.title(locale), i18n::text(locale, "punct.colon"), kind.label(locale)),
             _ => self.title(locale),

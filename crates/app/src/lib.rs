@@ -14,10 +14,13 @@ pub mod clock;
 pub mod context;
 pub mod error;
 pub mod events;
+pub mod households;
 pub mod layers;
 pub mod registry;
+pub mod tasks;
 pub mod time;
 mod util;
+pub mod warnings;
 
 use std::sync::Arc;
 
@@ -47,6 +50,10 @@ pub struct Config {
     pub login_failures_per_address: i64,
     /// The throttle window and lock duration, in seconds.
     pub login_lock_seconds: i64,
+    /// Warnings: identity, safety rails, escalation.
+    pub warnings: warnings::WarningsConfig,
+    /// Delivery channels and the delivery worker.
+    pub delivery: warnings::DeliveryConfig,
 }
 
 impl Default for Config {
@@ -61,6 +68,8 @@ impl Default for Config {
             login_failures_per_user: 5,
             login_failures_per_address: 30,
             login_lock_seconds: 15 * 60,
+            warnings: warnings::WarningsConfig::default(),
+            delivery: warnings::DeliveryConfig::default(),
         }
     }
 }
@@ -77,6 +86,7 @@ struct Inner {
     store: Store,
     clock: Arc<dyn Clock>,
     config: Config,
+    warnings: warnings::Runtime,
 }
 
 /// The application: cheap to clone, shared by every request.
@@ -88,7 +98,7 @@ pub struct App {
 impl App {
     /// Builds the application over an opened store.
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: Config) -> App {
-        App { inner: Arc::new(Inner { store, clock, config }) }
+        App { inner: Arc::new(Inner { store, clock, config, warnings: warnings::Runtime::default() }) }
     }
 
     /// The store.

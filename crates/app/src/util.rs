@@ -184,3 +184,8 @@ impl ListParams {
         Ok(Some((column.to_string(), descending)))
     }
 }
+
+/// Parses JSON text the application stored itself; a failure is a bug (or a corrupted database), not bad input.
+pub(crate) fn parse_json_value(text: &str) -> Result<serde_json::Value, AppError> {
+    serde_json::from_str(text).map_err(|error| AppError::Internal(format!("stored JSON does not parse: {error}")))
+}

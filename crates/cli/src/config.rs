@@ -29,6 +29,10 @@ struct FileSettings {
     argon2_memory_kib: Option<u32>,
     /// Argon2id iterations.
     argon2_iterations: Option<u32>,
+    /// Warnings: identity, safety rails, escalation, feeds.
+    warnings: Option<app::warnings::WarningsConfig>,
+    /// Delivery channels.
+    delivery: Option<app::warnings::DeliveryConfig>,
 }
 
 /// The effective settings.
@@ -77,6 +81,27 @@ impl Settings {
         }
         if let Some(iterations) = file.argon2_iterations {
             app.argon2_iterations = iterations;
+        }
+        if let Some(warnings) = file.warnings {
+            anyhow::ensure!(
+                cap::gbt35965::IssuerCode::parse(&warnings.issuer_code).is_ok(),
+                "[warnings] issuer_code {:?} is not a GB/T 35965 issuer code (14 digits starting with a province code)",
+                warnings.issuer_code
+            );
+            anyhow::ensure!(
+                !warnings.sender.is_empty() && !warnings.sender.contains([' ', ',', '<', '&']),
+                "[warnings] sender may not be empty or contain spaces, commas, < or &"
+            );
+            app.warnings = warnings;
+        }
+        if let Some(delivery) = file.delivery {
+            if let Some(url) = &delivery.sms_gateway_url {
+                anyhow::ensure!(
+                    app::warnings::transport::HttpUrl::parse(url).is_some(),
+                    "[delivery] sms_gateway_url must be an http:// URL"
+                );
+            }
+            app.delivery = delivery;
         }
         let locale = args
             .lang

@@ -163,6 +163,15 @@ enum ImportCommand {
     /// Read an OpenStreetMap extract (.osm.pbf, .osm, .osm.gz) and report its road graph, buildings, facilities,
     /// water and boundaries.
     Osm(spatial_cmd::ImportOsmArgs),
+    /// Import households (and the vulnerable-resident register) from a CSV file with a header line; columns:
+    /// code, grid_code, address, lon, lat, residents, phone, email, language, vulnerable_needs, vulnerable_consent.
+    Households(HouseholdsArgs),
+}
+
+#[derive(Debug, Args)]
+struct HouseholdsArgs {
+    /// The CSV file (UTF-8).
+    file: PathBuf,
 }
 
 #[derive(Debug, Args)]
@@ -375,6 +384,12 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(code)
         }
         Command::Import(ImportCommand::Osm(args)) => spatial_cmd::import_osm(args),
+        Command::Import(ImportCommand::Households(args)) => {
+            let app = open_app(&settings).await?;
+            let result = import_households(&app, &args.file, locale).await;
+            app.store().close().await;
+            result
+        }
         Command::Import(ImportCommand::Layer(args)) => {
             let app = open_app(&settings).await?;
             let result = import_layer(&app, args, locale).await;
@@ -382,6 +397,26 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             result
         }
     }
+}
+
+async fn import_households(app: &App, file: &std::path::Path, locale: Locale) -> anyhow::Result<ExitCode> {
+    let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?;
+    let ctx = app::Context::system("import", locale);
+    let report = app.import_households(&ctx, &text).await.map_err(|e| app_error(e, locale))?;
+    for rejected in &report.rejected {
+        eprintln!("{}:{}: {}: {}", file.display(), rejected.line, rejected.field, rejected.message);
+    }
+    say(
+        locale,
+        "cli.households_imported",
+        &[
+            ("lines", report.lines.to_string()),
+            ("imported", report.imported.to_string()),
+            ("vulnerable", report.vulnerable.to_string()),
+            ("rejected", report.rejected.len().to_string()),
+        ],
+    );
+    Ok(if report.rejected.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 async fn serve(settings: Settings, bind: Option<String>) -> anyhow::Result<ExitCode> {
@@ -396,10 +431,32 @@ async fn serve(settings: Settings, bind: Option<String>) -> anyhow::Result<ExitC
     say(locale, "cli.database", &[("database", settings.describe_location())]);
     say(locale, "cli.listening", &[("url", format!("http://{address}"))]);
     let router = server::router(app.clone());
+    // Background work: the delivery worker (outbox → SMS, e-mail, webhooks) and escalation (expiry, door-knocks).
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let worker_name = format!("{}-{}", hostname(), std::process::id());
+    let delivery = tokio::spawn({
+        let (app, stopped) = (app.clone(), stopped.clone());
+        async move { app.run_delivery_worker(worker_name, stopped).await }
+    });
+    let escalation = tokio::spawn({
+        let app = app.clone();
+        async move { app.run_escalation_worker(std::time::Duration::from_secs(15), stopped).await }
+    });
     server::serve(listener, router, shutdown_signal()).await?;
     say(locale, "cli.shutting_down", &[]);
+    let _ = stop.send(true);
+    // The delivery round in flight finishes and records its outcomes before the store closes.
+    let _ = tokio::join!(delivery, escalation);
     app.store().close().await;
     Ok(ExitCode::SUCCESS)
+}
+
+fn hostname() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .map(|name| name.trim().to_string())
+        .ok()
+        .filter(|name| !name.is_empty())
+        .unwrap_or_else(|| "gridline".into())
 }
 
 async fn shutdown_signal() {

@@ -36,6 +36,15 @@ pub enum InvalidReason {
     Duplicate,
     /// The value refers to something that does not exist (an unknown id or code).
     NotFound,
+    /// A rule of a standard or a checker that explains itself in both languages (a CAP rule, a geometry check).
+    Explained {
+        /// The rule's own code, for machines (for example `polygon_closed`, `self_intersection`).
+        rule: String,
+        /// The explanation in English.
+        en: String,
+        /// The explanation in Chinese.
+        zh: String,
+    },
 }
 
 impl InvalidReason {
@@ -56,6 +65,7 @@ impl InvalidReason {
             InvalidReason::BadParentLevel { .. } => "bad_parent_level",
             InvalidReason::Duplicate => "duplicate",
             InvalidReason::NotFound => "not_found",
+            InvalidReason::Explained { .. } => "explained",
         }
     }
 
@@ -77,7 +87,8 @@ impl InvalidReason {
             | InvalidReason::RingTooShort
             | InvalidReason::ZeroArea
             | InvalidReason::Duplicate
-            | InvalidReason::NotFound => Vec::new(),
+            | InvalidReason::NotFound
+            | InvalidReason::Explained { .. } => Vec::new(),
         }
     }
 }
@@ -111,7 +122,13 @@ impl Invalid {
 
     /// The message in `locale`, for example "name_zh: must be at most 100 characters".
     pub fn message(&self, locale: crate::Locale) -> String {
-        let reason = crate::i18n::format(locale, &format!("invalid.{}", self.reason.code()), &self.reason.params());
+        let reason = match &self.reason {
+            InvalidReason::Explained { en, zh, .. } => match locale {
+                crate::Locale::ZhCn => zh.clone(),
+                crate::Locale::En => en.clone(),
+            },
+            other => crate::i18n::format(locale, &format!("invalid.{}", other.code()), &other.params()),
+        };
         format!("{}{}{reason}", self.field, crate::i18n::text(locale, "punct.colon"))
     }
 }

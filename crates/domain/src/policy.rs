@@ -61,6 +61,12 @@ coded_enum! {
         Event = "event",
         /// A map layer and its features.
         Layer = "layer",
+        /// A warning (drafts are internal; issued public warnings are public).
+        Warning = "warning",
+        /// A registered household and its place on the vulnerable-resident register (personal data).
+        Household = "household",
+        /// A task with an owner and a deadline (door-knocks, plan actions).
+        Task = "task",
     }
 }
 
@@ -240,15 +246,32 @@ struct Capability {
     writes: &'static [ResourceKind],
 }
 
-const REGISTRY: &[ResourceKind] =
-    &[ResourceKind::Jurisdiction, ResourceKind::Organization, ResourceKind::Member, ResourceKind::Team, ResourceKind::Layer];
+const REGISTRY: &[ResourceKind] = &[
+    ResourceKind::Jurisdiction,
+    ResourceKind::Organization,
+    ResourceKind::Member,
+    ResourceKind::Team,
+    ResourceKind::Layer,
+    ResourceKind::Warning,
+    ResourceKind::Household,
+    ResourceKind::Task,
+];
+/// A grid member keeps the household register of their grid and works the tasks there.
+const FIELD: &[ResourceKind] = &[ResourceKind::Household, ResourceKind::Task];
 const PEOPLE: &[ResourceKind] = &[ResourceKind::Organization, ResourceKind::Member, ResourceKind::Team, ResourceKind::Layer];
 
 /// Kinds whose records are placed in the jurisdiction tree, and so can be in a role's jurisdiction scope.
 fn is_placed(kind: ResourceKind) -> bool {
     matches!(
         kind,
-        ResourceKind::Jurisdiction | ResourceKind::Organization | ResourceKind::Member | ResourceKind::Team | ResourceKind::Event
+        ResourceKind::Jurisdiction
+            | ResourceKind::Organization
+            | ResourceKind::Member
+            | ResourceKind::Team
+            | ResourceKind::Event
+            | ResourceKind::Warning
+            | ResourceKind::Household
+            | ResourceKind::Task
     )
 }
 
@@ -259,7 +282,7 @@ fn scope_capability(role: AccountRole) -> Capability {
         AccountRole::DutyOfficer | AccountRole::CommunityCadre => {
             Capability { read_clearance: Some(Classification::Confidential), writes: REGISTRY }
         }
-        AccountRole::GridMember => Capability { read_clearance: Some(Classification::Confidential), writes: &[] },
+        AccountRole::GridMember => Capability { read_clearance: Some(Classification::Confidential), writes: FIELD },
         AccountRole::DepartmentLiaison => Capability { read_clearance: Some(Classification::Restricted), writes: &[] },
         AccountRole::Auditor => Capability { read_clearance: Some(Classification::Restricted), writes: &[] },
         AccountRole::Volunteer | AccountRole::Enterprise => Capability { read_clearance: None, writes: &[] },
@@ -395,13 +418,23 @@ fn self_access(subject: &Subject, action: Action, resource: &Resource<'_>) -> bo
         ResourceKind::Member => own_member && matches!(action, Action::Read | Action::Update),
         ResourceKind::Account => own_account && matches!(action, Action::Read | Action::Update),
         ResourceKind::ApiToken => own_account,
+        // The owner of a task reports on it wherever it is.
+        ResourceKind::Task => own_member && matches!(action, Action::Read | Action::Update),
         _ => false,
     }
 }
 
 /// Kinds whose public-classified records anyone may read.
 fn publicly_readable(kind: ResourceKind) -> bool {
-    matches!(kind, ResourceKind::Jurisdiction | ResourceKind::Organization | ResourceKind::Team | ResourceKind::Event | ResourceKind::Layer)
+    matches!(
+        kind,
+        ResourceKind::Jurisdiction
+            | ResourceKind::Organization
+            | ResourceKind::Team
+            | ResourceKind::Event
+            | ResourceKind::Layer
+            | ResourceKind::Warning
+    )
 }
 
 /// Decides whether `subject` may perform `action` on `resource`.
@@ -504,7 +537,7 @@ pub fn read_filter(subject: &Subject, kind: ResourceKind, classification: Classi
             }
         }
     }
-    let member = if kind == ResourceKind::Member { subject.member } else { None };
+    let member = if matches!(kind, ResourceKind::Member | ResourceKind::Task) { subject.member } else { None };
     let account = if matches!(kind, ResourceKind::Account | ResourceKind::ApiToken) { subject.account } else { None };
     ReadFilter::Some { subtrees, ancestors_of, organizations, member, account }
 }

@@ -247,3 +247,31 @@ impl<T: DeserializeOwned + Send> FromRequestParts<App> for PathParams<T> {
         }
     }
 }
+
+/// A request body of any media type, at most `LIMIT` bytes (413 beyond), with its media type (lowercase, without
+/// parameters). For bodies that are not JSON: CAP documents, CSV files.
+#[derive(Debug)]
+pub struct RawBody<const LIMIT: usize> {
+    /// The media type, for example `application/cap+xml`.
+    pub media_type: String,
+    /// The bytes.
+    pub bytes: axum::body::Bytes,
+}
+
+impl<const LIMIT: usize> FromRequest<App> for RawBody<LIMIT> {
+    type Rejection = Problem;
+
+    async fn from_request(request: Request, app: &App) -> Result<Self, Problem> {
+        let (parts, body) = request.into_parts();
+        let locale = locale_of(&parts, app);
+        let content_type = parts.headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+        let media_type = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+        match axum::body::to_bytes(body, LIMIT).await {
+            Ok(bytes) => Ok(RawBody { media_type, bytes }),
+            Err(_) => {
+                let detail = domain::i18n::format(locale, "error.payload_too_large", &[("limit", LIMIT.to_string())]);
+                Err(Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", locale, detail))
+            }
+        }
+    }
+}

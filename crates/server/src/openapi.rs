@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{accounts, events, layers, registry};
+use crate::api::{accounts, events, layers, registry, warnings};
 
 /// The document's fixed parts.
 #[derive(OpenApi)]
@@ -20,6 +20,7 @@ use crate::api::{accounts, events, layers, registry};
         (name = "auth", description = "Sign-in, accounts, roles and API tokens"),
         (name = "events", description = "The live event stream and the audit log"),
         (name = "layers", description = "Map layers and their features"),
+        (name = "warnings", description = "Warnings (CAP 1.2 / GB/T 35965), delivery, acknowledgement, door-knock tasks and the household register"),
         (name = "operations", description = "Health and readiness"),
     ),
     components(schemas(crate::problem::Problem)),
@@ -51,6 +52,23 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(accounts::revoke_token))
         .routes(routes!(layers::list_layers, layers::import_layer))
         .routes(routes!(layers::layer_features))
+        .routes(routes!(warnings::list_warnings, warnings::ingest_warning))
+        .routes(routes!(warnings::create_warning))
+        .routes(routes!(warnings::get_warning, warnings::update_warning))
+        .routes(routes!(warnings::approve_warning))
+        .routes(routes!(warnings::issue_warning))
+        .routes(routes!(warnings::cancel_warning))
+        .routes(routes!(warnings::draft_update))
+        .routes(routes!(warnings::preview_warning))
+        .routes(routes!(warnings::warning_reach))
+        .routes(routes!(warnings::warning_cap))
+        .routes(routes!(warnings::ack_status, warnings::acknowledge))
+        .routes(routes!(warnings::list_tasks))
+        .routes(routes!(warnings::my_tasks))
+        .routes(routes!(warnings::get_task))
+        .routes(routes!(warnings::close_task))
+        .routes(routes!(warnings::list_households))
+        .routes(routes!(warnings::import_households))
         .routes(routes!(events::events))
         .routes(routes!(events::audit))
         .routes(routes!(events::healthz))

@@ -91,7 +91,12 @@ pub fn status_of(error: &AppError) -> StatusCode {
         AppError::NotFound { .. } => StatusCode::NOT_FOUND,
         AppError::Forbidden { reason: domain::policy::DenyReason::SignInRequired } => StatusCode::UNAUTHORIZED,
         AppError::Forbidden { .. } => StatusCode::FORBIDDEN,
-        AppError::Conflict { .. } | AppError::Duplicate { .. } | AppError::HasDependents { .. } => StatusCode::CONFLICT,
+        AppError::Conflict { .. }
+        | AppError::Duplicate { .. }
+        | AppError::HasDependents { .. }
+        | AppError::WrongState { .. }
+        | AppError::ConfirmationRequired { .. } => StatusCode::CONFLICT,
+        AppError::SecondPersonRequired => StatusCode::FORBIDDEN,
         AppError::VersionRequired => StatusCode::PRECONDITION_REQUIRED,
         AppError::InvalidCredentials | AppError::InvalidToken => StatusCode::UNAUTHORIZED,
         AppError::AccountDisabled => StatusCode::FORBIDDEN,

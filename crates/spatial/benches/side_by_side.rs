@@ -144,7 +144,18 @@ fn read_graph(path: &str) -> RawGraph {
     let w = f64s(take(8 * m));
     let closed = take(m).iter().map(|&b| b != 0).collect();
     let list = |k: &str| meta[k].as_array().expect(k).iter().map(|v| v.as_u64().expect("node") as usize).collect::<Vec<_>>();
-    RawGraph { lon, lat, src, dst, w, closed, source: meta["src"].as_u64().expect("src") as usize, t1000: list("t1000"), s100: list("s100"), t100: list("t100") }
+    RawGraph {
+        lon,
+        lat,
+        src,
+        dst,
+        w,
+        closed,
+        source: meta["src"].as_u64().expect("src") as usize,
+        t1000: list("t1000"),
+        s100: list("s100"),
+        t100: list("t100"),
+    }
 }
 
 fn route(args: &[String]) {
@@ -175,7 +186,14 @@ fn route(args: &[String]) {
     let t = Instant::now();
     router.prepare();
     let ch = t.elapsed().as_secs_f64() * 1e3;
-    emit(&mut out, "prep", "open", prep + ch, prep + ch, &format!(", \"hierarchy_ms\": {ch:.1}, \"hierarchy_arcs\": {}", router.hierarchy_arcs().unwrap_or(0)));
+    emit(
+        &mut out,
+        "prep",
+        "open",
+        prep + ch,
+        prep + ch,
+        &format!(", \"hierarchy_ms\": {ch:.1}, \"hierarchy_arcs\": {}", router.hierarchy_arcs().unwrap_or(0)),
+    );
     let map = |v: usize| remap[v];
     let src = map(raw.source);
     let t1000: Vec<u32> = raw.t1000.iter().map(|&v| map(v)).collect();

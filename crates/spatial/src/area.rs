@@ -414,9 +414,7 @@ fn rings_inside_count(j: usize, containers: &[usize], rings: &[(RingRef, Vec<[f6
     containers
         .iter()
         .filter(|&&k| k != j)
-        .filter(|&&k| {
-            rings[j].1.iter().map(|p| ring_side(&rings[k].1, p[0], p[1])).find(|s| *s != Side::On) == Some(Side::In)
-        })
+        .filter(|&&k| rings[j].1.iter().map(|p| ring_side(&rings[k].1, p[0], p[1])).find(|s| *s != Side::On) == Some(Side::In))
         .count()
 }
 
@@ -578,8 +576,8 @@ impl Geometry {
     /// Parses GeoJSON text: a Polygon or MultiPolygon geometry, a Feature holding one,
     /// or a FeatureCollection whose polygons are united into one multipolygon.
     pub fn from_geojson(text: &str) -> Result<Self, SpatialError> {
-        let value: serde_json::Value = serde_json::from_str(text)
-            .map_err(|e| SpatialError::Parse { format: "GeoJSON", detail: e.to_string() })?;
+        let value: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| SpatialError::Parse { format: "GeoJSON", detail: e.to_string() })?;
         let mut parts = Vec::new();
         collect_geojson(&value, &mut parts)?;
         match parts.len() {
@@ -655,7 +653,8 @@ fn collect_geojson(v: &serde_json::Value, out: &mut Vec<Vec<Vec<[f64; 2]>>>) -> 
     let coords = || v.get("coordinates").ok_or_else(|| bad(format!("{kind} without \"coordinates\"")));
     match kind {
         "FeatureCollection" => {
-            let features = v.get("features").and_then(|f| f.as_array()).ok_or_else(|| bad("FeatureCollection without \"features\"".into()))?;
+            let features =
+                v.get("features").and_then(|f| f.as_array()).ok_or_else(|| bad("FeatureCollection without \"features\"".into()))?;
             for f in features {
                 collect_geojson(f, out)?;
             }

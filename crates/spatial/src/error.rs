@@ -17,11 +17,7 @@ pub struct RingRef {
 
 impl std::fmt::Display for RingRef {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        if self.ring == 0 {
-            write!(f, "polygon {}, outer ring", self.part)
-        } else {
-            write!(f, "polygon {}, hole {}", self.part, self.ring)
-        }
+        if self.ring == 0 { write!(f, "polygon {}, outer ring", self.part) } else { write!(f, "polygon {}, hole {}", self.part, self.ring) }
     }
 }
 
@@ -164,10 +160,9 @@ impl SpatialError {
         let mut s = String::new();
         // Writing into a String cannot fail, so the results are ignored on purpose.
         let _ = match self {
-            Self::CoordinateOutOfRange { lon, lat } => write!(
-                s,
-                "坐标超出范围：经度 {lon}，纬度 {lat}（经度须在 -180 到 180 之间，纬度须在 -90 到 90 之间）"
-            ),
+            Self::CoordinateOutOfRange { lon, lat } => {
+                write!(s, "坐标超出范围：经度 {lon}，纬度 {lat}（经度须在 -180 到 180 之间，纬度须在 -90 到 90 之间）")
+            }
             Self::RingNotClosed { ring } => write!(s, "环未闭合：{} 的终点与起点不同", ring.zh()),
             Self::RingTooFewPoints { ring, points } => {
                 write!(s, "环的点数过少：{} 只有 {points} 个点，至少需要 4 个", ring.zh())
@@ -175,12 +170,9 @@ impl SpatialError {
             Self::SelfIntersecting { ring, lon, lat } => {
                 write!(s, "环自相交：{} 在经度 {lon}、纬度 {lat} 附近与自身相交", ring.zh())
             }
-            Self::RingsIntersect { first, second, lon, lat } => write!(
-                s,
-                "环相交：{} 与 {} 在经度 {lon}、纬度 {lat} 附近相交",
-                first.zh(),
-                second.zh()
-            ),
+            Self::RingsIntersect { first, second, lon, lat } => {
+                write!(s, "环相交：{} 与 {} 在经度 {lon}、纬度 {lat} 附近相交", first.zh(), second.zh())
+            }
             Self::HoleOutsideShell { ring } => write!(s, "洞在多边形之外：{} 不在外环之内", ring.zh()),
             Self::PolygonsOverlap { first, second } => {
                 write!(s, "多边形重叠：多多边形中的第 {first} 个与第 {second} 个多边形重叠")

@@ -299,16 +299,7 @@ impl PointIndex {
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn walk_rings<S: Sink>(
-        &self,
-        node: usize,
-        area: &Area,
-        rings: &RingSet,
-        stack: &mut Vec<u32>,
-        from: usize,
-        to: usize,
-        sink: &mut S,
-    ) {
+    fn walk_rings<S: Sink>(&self, node: usize, area: &Area, rings: &RingSet, stack: &mut Vec<u32>, from: usize, to: usize, sink: &mut S) {
         let n = self.nodes[node];
         if n.start == n.end {
             return;

@@ -10,11 +10,7 @@
 #[inline]
 #[must_use]
 pub fn orient(ax: f64, ay: f64, bx: f64, by: f64, cx: f64, cy: f64) -> f64 {
-    robust::orient2d(
-        robust::Coord { x: ax, y: ay },
-        robust::Coord { x: bx, y: by },
-        robust::Coord { x: cx, y: cy },
-    )
+    robust::orient2d(robust::Coord { x: ax, y: ay }, robust::Coord { x: bx, y: by }, robust::Coord { x: cx, y: cy })
 }
 
 /// One directed edge of a ring, stored flat for cache-friendly scanning.
@@ -60,11 +56,7 @@ impl Edge {
         }
         // The edge does not span the point's latitude in the half-open sense; it can still touch the point
         // at its upper endpoint or along a horizontal edge.
-        if (py == ay || py == by)
-            && px >= ax.min(bx)
-            && px <= ax.max(bx)
-            && orient(ax, ay, bx, by, px, py) == 0.0
-        {
+        if (py == ay || py == by) && px >= ax.min(bx) && px <= ax.max(bx) && orient(ax, ay, bx, by, px, py) == 0.0 {
             return EdgeVerdict::OnEdge;
         }
         EdgeVerdict::Misses

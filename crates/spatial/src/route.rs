@@ -12,8 +12,8 @@
 use std::collections::HashMap;
 
 use crate::area::{Area, spherical_distance_m};
-use crate::error::SpatialError;
 use crate::ch::{ChWorkspace, ContractionHierarchy, TargetSelection};
+use crate::error::SpatialError;
 use crate::graph::RoadGraph;
 use crate::predicates::{BBox, Edge};
 
@@ -311,11 +311,8 @@ impl<'g> Router<'g> {
     fn edges_touching(&self, area: &Area) -> Vec<u32> {
         let g = self.graph;
         let ab = area.bbox();
-        let rings: Vec<Edge> = area
-            .rings()
-            .iter()
-            .flat_map(|r| r.windows(2).map(|w| Edge { ax: w[0][0], ay: w[0][1], bx: w[1][0], by: w[1][1] }))
-            .collect();
+        let rings: Vec<Edge> =
+            area.rings().iter().flat_map(|r| r.windows(2).map(|w| Edge { ax: w[0][0], ay: w[0][1], bx: w[1][0], by: w[1][1] })).collect();
         let mut out = Vec::new();
         for e in 0..g.edge_count() as u32 {
             let a = g.coords[g.tail[e as usize] as usize];
@@ -329,8 +326,7 @@ impl<'g> Router<'g> {
             let touches = area.contains(a[0], a[1])
                 || area.contains(b[0], b[1])
                 || rings.iter().any(|r| {
-                    crate::predicates::segment_contact([r.ax, r.ay], [r.bx, r.by], a, b)
-                        != crate::predicates::SegmentContact::Disjoint
+                    crate::predicates::segment_contact([r.ax, r.ay], [r.bx, r.by], a, b) != crate::predicates::SegmentContact::Disjoint
                 })
                 || (rings.is_empty() && area.contains(0.5 * (a[0] + b[0]), 0.5 * (a[1] + b[1])));
             if touches {
@@ -343,9 +339,11 @@ impl<'g> Router<'g> {
     /// Snaps a point to the nearest edge within `max_m` metres.
     /// Closed edges are skipped, so a point in a flooded street snaps to the nearest open road.
     pub fn snap(&self, lon: f64, lat: f64, max_m: f64) -> Result<Snap, SpatialError> {
-        self.snap_grid
-            .nearest(self.graph, lon, lat, max_m, |e| !self.closures.is_closed(e))
-            .ok_or(SpatialError::NoRoadNearby { lon, lat, max_m })
+        self.snap_grid.nearest(self.graph, lon, lat, max_m, |e| !self.closures.is_closed(e)).ok_or(SpatialError::NoRoadNearby {
+            lon,
+            lat,
+            max_m,
+        })
     }
 
     /// The open edge running the other way along the same road segment, if any.
@@ -553,10 +551,13 @@ impl<'g> Router<'g> {
             let table = ch.table(&mut self.ch_ws, &s, &t);
             return Ok(table.into_iter().map(|row| row.into_iter().map(|x| (x != UNREACHED).then_some(x)).collect()).collect());
         }
-        sources.iter().map(|&s| {
-            self.search_targets(&[(s, 0)], targets);
-            Ok(targets.iter().map(|&t| self.reached(t)).collect())
-        }).collect()
+        sources
+            .iter()
+            .map(|&s| {
+                self.search_targets(&[(s, 0)], targets);
+                Ok(targets.iter().map(|&t| self.reached(t)).collect())
+            })
+            .collect()
     }
 
     /// The `k` candidates nearest by travel time from a node, as (candidate index, milliseconds), nearest first.
@@ -589,8 +590,7 @@ impl<'g> Router<'g> {
         self.check_node(source)?;
         let limit = (max_seconds * 1000.0).floor().clamp(0.0, f64::from(UNREACHED - 1)) as u32;
         self.search(&[(source, 0)], limit, |_, _| false);
-        let mut out: Vec<(u32, u32)> =
-            self.touched.iter().map(|&v| (v, self.dist[v as usize])).filter(|&(_, d)| d <= limit).collect();
+        let mut out: Vec<(u32, u32)> = self.touched.iter().map(|&v| (v, self.dist[v as usize])).filter(|&(_, d)| d <= limit).collect();
         out.sort_unstable_by_key(|&(v, d)| (d, v));
         Ok(out)
     }
@@ -681,7 +681,9 @@ impl<'g> Router<'g> {
             .zip(&ends)
             .map(|(t, end)| {
                 let via_graph = match &phast {
-                    Some(d) => end.iter().filter_map(|&(v, extra)| d.get(&v).filter(|&&x| x != UNREACHED).map(|&x| x.saturating_add(extra))).min(),
+                    Some(d) => {
+                        end.iter().filter_map(|&(v, extra)| d.get(&v).filter(|&&x| x != UNREACHED).map(|&x| x.saturating_add(extra))).min()
+                    }
                     None => self.best_arrival(end).map(|(d, _)| d),
                 };
                 let along = (t.edge == from.edge && t.fraction >= from.fraction && !self.closures.is_closed(t.edge))

@@ -291,3 +291,11 @@ pub async fn headcount(conn: &mut Conn<'_>, ids: &[i64]) -> Result<(i64, i64, i6
     }
     Ok(totals)
 }
+
+/// The needs recorded on the vulnerable-resident register for a household.
+pub async fn vulnerable_needs(conn: &mut Conn<'_>, household_id: i64) -> Result<Option<String>, StoreError> {
+    conn.fetch_optional("SELECT needs FROM vulnerable_residents WHERE household_id = $1", params![household_id])
+        .await?
+        .map(|row| row.get("needs"))
+        .transpose()
+}

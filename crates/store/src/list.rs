@@ -37,6 +37,8 @@ pub struct ListQuery {
     pub equals: Vec<(&'static str, Value)>,
     /// Extra conditions written by the repository (trusted SQL with `{}` for each of its values, in order).
     pub conditions: Vec<(&'static str, Vec<Value>)>,
+    /// Trusted SQL of rows visible to everyone whatever `visibility` says (for example, sent public warnings).
+    pub also_visible: Option<&'static str>,
     /// Sort column (from the table's sortable list) and whether descending.
     pub sort: Option<(String, bool)>,
     /// At most this many rows.
@@ -48,7 +50,17 @@ pub struct ListQuery {
 impl ListQuery {
     /// A query that sees `visibility`, first page of `limit` rows.
     pub fn new(visibility: Visibility, limit: i64) -> ListQuery {
-        ListQuery { visibility, within: None, search: None, equals: Vec::new(), conditions: Vec::new(), sort: None, limit, offset: 0 }
+        ListQuery {
+            visibility,
+            within: None,
+            search: None,
+            equals: Vec::new(),
+            conditions: Vec::new(),
+            also_visible: None,
+            sort: None,
+            limit,
+            offset: 0,
+        }
     }
 }
 
@@ -123,6 +135,9 @@ pub async fn run<T>(
         }
         if let Some(id) = own_id {
             alternatives.push(format!("id = {}", params.push(*id)));
+        }
+        if let Some(also) = query.also_visible {
+            alternatives.push(format!("({also})"));
         }
         if alternatives.is_empty() {
             return Ok(Page { items: Vec::new(), total: 0 });

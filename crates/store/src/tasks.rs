@@ -234,3 +234,30 @@ pub async fn counts_for_subject(conn: &mut Conn<'_>, subject_type: &str, subject
     .map(|row| Ok((row.get("status")?, row.get("n")?)))
     .collect()
 }
+
+/// The active member holding `role` placed exactly at `jurisdiction_id` (the grid member of a grid), lowest id first.
+pub async fn member_with_role_at(conn: &mut Conn<'_>, jurisdiction_id: i64, role: &str) -> Result<Option<i64>, StoreError> {
+    conn.fetch_optional(
+        "SELECT id FROM members WHERE jurisdiction_id = $1 AND status = 'active' AND roles LIKE $2 ORDER BY id LIMIT 1",
+        params![jurisdiction_id, format!("%\"{role}\"%")],
+    )
+    .await?
+    .map(|row| row.get("id"))
+    .transpose()
+}
+
+/// The active member holding `role` nearest above (or at) `path`: the community cadre of a grid's community.
+pub async fn member_with_role_above(conn: &mut Conn<'_>, path: &JurisdictionPath, role: &str) -> Result<Option<i64>, StoreError> {
+    for place in path.ancestors_and_self().iter().rev() {
+        let found = conn
+            .fetch_optional(
+                "SELECT id FROM members WHERE path = $1 AND status = 'active' AND roles LIKE $2 ORDER BY id LIMIT 1",
+                params![place.as_str(), format!("%\"{role}\"%")],
+            )
+            .await?;
+        if let Some(row) = found {
+            return Ok(Some(row.get("id")?));
+        }
+    }
+    Ok(None)
+}

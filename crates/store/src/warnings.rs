@@ -376,25 +376,31 @@ fn json_ids(ids: &[i64]) -> String {
 
 /// Enqueues one delivery per channel (text message to the phone, e-mail to the address) for each household in
 /// `ids`, in the household's language, straight from the household table in one statement; rows already queued are
-/// left alone. Returns how many rows were added.
+/// left alone. A household with neither gets a `none` row, already failed. Returns how many rows were added.
 pub async fn enqueue_households(conn: &mut Conn<'_>, warning_id: i64, ids: &[i64], now_ms: i64) -> Result<u64, StoreError> {
-    let select = |channel: &str, column: &str, backend: Backend| {
+    let backend = conn.backend();
+    let ids_sql = ids_from_json(backend, "$3");
+    let select = |channel: &str, target: &str, status: &str, condition: &str| {
         format!(
-            "SELECT $1 AS warning_id, 'household' AS recipient_kind, h.id AS recipient_id, '{channel}' AS channel, h.{column} AS target,
+            "SELECT $1 AS warning_id, 'household' AS recipient_kind, h.id AS recipient_id, '{channel}' AS channel, {target} AS target,
                     h.language AS language, h.jurisdiction_id AS grid_id,
-                    EXISTS (SELECT 1 FROM vulnerable_residents v WHERE v.household_id = h.id) AS vulnerable
-             FROM households h WHERE h.id IN ({}) AND h.{column} IS NOT NULL AND h.{column} <> ''",
-            ids_from_json(backend, "$3")
+                    EXISTS (SELECT 1 FROM vulnerable_residents v WHERE v.household_id = h.id) AS vulnerable, '{status}' AS status
+             FROM households h WHERE h.id IN ({ids_sql}) AND {condition}"
         )
     };
-    let backend = conn.backend();
+    let present = |column: &str| format!("h.{column} IS NOT NULL AND h.{column} <> ''");
+    let absent = |column: &str| format!("(h.{column} IS NULL OR h.{column} = '')");
     let sql = format!(
-        "INSERT INTO deliveries (warning_id, recipient_kind, recipient_id, channel, target, language, grid_id, vulnerable, status, attempts, next_attempt_at)
-         SELECT warning_id, recipient_kind, recipient_id, channel, target, language, grid_id, vulnerable, 'pending', 0, $2
-         FROM ({} UNION ALL {}) AS rows WHERE true
+        "INSERT INTO deliveries (warning_id, recipient_kind, recipient_id, channel, target, language, grid_id, vulnerable, status, attempts, next_attempt_at, last_error)
+         SELECT warning_id, recipient_kind, recipient_id, channel, target, language, grid_id, vulnerable, status, 0, $2,
+                CASE WHEN channel = 'none' THEN 'no phone or e-mail on record' ELSE NULL END
+         FROM ({} UNION ALL {} UNION ALL {}) AS rows WHERE true
          ON CONFLICT (warning_id, recipient_kind, recipient_id, channel) DO NOTHING",
-        select("sms", "phone", backend),
-        select("email", "email", backend)
+        select("sms", "h.phone", "pending", &present("phone")),
+        select("email", "h.email", "pending", &present("email")),
+        // A household nobody can message is still targeted: it counts as unreached, and if it is vulnerable it
+        // becomes a door-knock at the deadline.
+        select("none", "''", "failed", &format!("{} AND {}", absent("phone"), absent("email"))),
     );
     conn.execute(sql, params![warning_id, now_ms, json_ids(ids)]).await
 }
@@ -636,7 +642,7 @@ pub async fn reach_by_grid(conn: &mut Conn<'_>, warning_id: i64) -> Result<Vec<G
                       SUM(CASE WHEN status = 'delivered' THEN 1 ELSE 0 END) AS delivered
                FROM deliveries WHERE warning_id = $1 GROUP BY recipient_kind, recipient_id) r
          LEFT JOIN acknowledgements a ON a.warning_id = $1 AND a.recipient_kind = r.recipient_kind AND a.recipient_id = r.recipient_id
-         LEFT JOIN tasks t ON t.subject_type = 'warning' AND t.subject_id = $1 AND t.kind = 'door_knock'
+         LEFT JOIN tasks t ON r.recipient_kind = 'household' AND t.subject_type = 'warning' AND t.subject_id = $1 AND t.kind = 'door_knock'
               AND t.dedupe_key = 'door_knock:' || CAST($1 AS TEXT) || ':' || CAST(r.recipient_id AS TEXT)
          GROUP BY r.grid_id ORDER BY r.grid_id",
         params![warning_id],
@@ -717,4 +723,26 @@ pub async fn inbox(conn: &mut Conn<'_>, account_id: i64, limit: i64) -> Result<V
     .iter()
     .map(|row| Ok((row.get("id")?, row.get("warning_id")?, row.get("status")?)))
     .collect()
+}
+
+/// Whether a recipient was targeted by a warning (has at least one delivery).
+pub async fn was_targeted(conn: &mut Conn<'_>, warning_id: i64, recipient_kind: &str, recipient_id: i64) -> Result<bool, StoreError> {
+    Ok(conn
+        .fetch_optional(
+            "SELECT 1 AS one FROM deliveries WHERE warning_id = $1 AND recipient_kind = $2 AND recipient_id = $3 LIMIT 1",
+            params![warning_id, recipient_kind, recipient_id],
+        )
+        .await?
+        .is_some())
+}
+
+/// Whether a recipient acknowledged a warning.
+pub async fn is_acknowledged(conn: &mut Conn<'_>, warning_id: i64, recipient_kind: &str, recipient_id: i64) -> Result<bool, StoreError> {
+    Ok(conn
+        .fetch_optional(
+            "SELECT 1 AS one FROM acknowledgements WHERE warning_id = $1 AND recipient_kind = $2 AND recipient_id = $3",
+            params![warning_id, recipient_kind, recipient_id],
+        )
+        .await?
+        .is_some())
 }

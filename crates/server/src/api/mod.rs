@@ -4,3 +4,4 @@ pub mod accounts;
 pub mod events;
 pub mod layers;
 pub mod registry;
+pub mod warnings;

@@ -8,6 +8,7 @@
 mod assets;
 mod forms;
 mod pages;
+mod warnings;
 
 use std::sync::OnceLock;
 
@@ -46,6 +47,14 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("team_form.html", include_str!("../../templates/team_form.html")),
     ("account.html", include_str!("../../templates/account.html")),
     ("account_form.html", include_str!("../../templates/account_form.html")),
+    ("warning_form.html", include_str!("../../templates/warning_form.html")),
+    ("warning.html", include_str!("../../templates/warning.html")),
+    ("reach_panel.html", include_str!("../../templates/reach_panel.html")),
+    ("reach.html", include_str!("../../templates/reach.html")),
+    ("tasks.html", include_str!("../../templates/tasks.html")),
+    ("task.html", include_str!("../../templates/task.html")),
+    ("public_warnings.html", include_str!("../../templates/public_warnings.html")),
+    ("ack.html", include_str!("../../templates/ack.html")),
 ];
 
 /// The names of every template (for tests that check them all).
@@ -63,6 +72,8 @@ fn environment() -> &'static Environment<'static> {
             }
         }
         env.add_function("t", translate);
+        // JSON inside <script type="application/json">: `<` escaped so that no text can close the element.
+        env.add_filter("safe_json", |value: String| minijinja::Value::from_safe_string(value.replace('<', "\\u003c")));
         // An absent optional value renders as nothing, never as the word "none" (which a form would send back).
         env.set_formatter(|out, state, value| if value.is_none() { Ok(()) } else { minijinja::escape_formatter(out, state, value) });
         env
@@ -194,5 +205,5 @@ pub fn error_page(viewer: &Viewer, error: &AppError) -> Response {
 
 /// The routes of the web console.
 pub fn routes() -> Router<App> {
-    pages::routes().merge(assets::routes())
+    pages::routes().merge(assets::routes()).merge(warnings::routes())
 }

@@ -56,19 +56,19 @@ pub fn routes() -> Router<App> {
 
 // ------------------------------------------------------------------------------------------------------ helpers
 
-fn t(locale: Locale, key: &str) -> String {
+pub(super) fn t(locale: Locale, key: &str) -> String {
     text(locale, key).to_string()
 }
 
-fn query(uri: &axum::http::Uri) -> FormData {
+pub(super) fn query(uri: &axum::http::Uri) -> FormData {
     FormData::parse(uri.query().unwrap_or("").as_bytes())
 }
 
-fn see_other(location: &str) -> Response {
+pub(super) fn see_other(location: &str) -> Response {
     Redirect::to(location).into_response()
 }
 
-fn forbidden_form(viewer: &Viewer) -> Response {
+pub(super) fn forbidden_form(viewer: &Viewer) -> Response {
     let title = t(viewer.ctx.locale, "error.csrf_failed");
     render_with_status(StatusCode::FORBIDDEN, "error.html", viewer, "", context! { title => title.clone(), detail => title })
 }
@@ -80,19 +80,19 @@ pub fn local_time(rfc3339: &str, timezone: &str) -> String {
     timestamp.to_zoned_datetime(zone).strftime("%Y-%m-%d %H:%M").to_string()
 }
 
-fn name_of(locale: Locale, zh: &str, en: Option<&str>) -> String {
+pub(super) fn name_of(locale: Locale, zh: &str, en: Option<&str>) -> String {
     match (locale, en) {
         (Locale::En, Some(en)) if !en.is_empty() => en.to_string(),
         _ => zh.to_string(),
     }
 }
 
-fn options<T: Copy>(all: &[T], code: impl Fn(T) -> &'static str, label: impl Fn(T) -> &'static str) -> Vec<Value> {
+pub(super) fn options<T: Copy>(all: &[T], code: impl Fn(T) -> &'static str, label: impl Fn(T) -> &'static str) -> Vec<Value> {
     all.iter().map(|item| context! { value => code(*item), label => label(*item) }).collect()
 }
 
 /// Every jurisdiction (up to 1,000), in tree order.
-async fn all_jurisdictions(app: &App, ctx: &Context) -> Vec<JurisdictionView> {
+pub(super) async fn all_jurisdictions(app: &App, ctx: &Context) -> Vec<JurisdictionView> {
     let params = ListParams { limit: Some(500), sort: Some("path".into()), ..ListParams::default() };
     let mut all = Vec::new();
     for offset in [0, 500] {
@@ -111,7 +111,7 @@ async fn all_jurisdictions(app: &App, ctx: &Context) -> Vec<JurisdictionView> {
     all
 }
 
-fn jurisdiction_options(locale: Locale, all: &[JurisdictionView]) -> Vec<Value> {
+pub(super) fn jurisdiction_options(locale: Locale, all: &[JurisdictionView]) -> Vec<Value> {
     all.iter()
         .map(|j| {
             let depth = j.path.matches('/').count().saturating_sub(2);
@@ -154,17 +154,17 @@ pub async fn mode_banner(app: &App, ctx: &Context) -> Option<Value> {
 }
 
 /// Builds the value of a list page: columns with sort links, rows of cells, paging links.
-struct ListPage {
-    heading: String,
-    base_url: String,
-    new_url: Option<String>,
-    new_label: String,
-    csv_url: Option<String>,
-    columns: Vec<(&'static str, String, bool)>,
-    filters: Vec<Value>,
+pub(super) struct ListPage {
+    pub(super) heading: String,
+    pub(super) base_url: String,
+    pub(super) new_url: Option<String>,
+    pub(super) new_label: String,
+    pub(super) csv_url: Option<String>,
+    pub(super) columns: Vec<(&'static str, String, bool)>,
+    pub(super) filters: Vec<Value>,
 }
 
-fn with_query(base: &str, form: &FormData, changes: &[(&str, String)]) -> String {
+pub(super) fn with_query(base: &str, form: &FormData, changes: &[(&str, String)]) -> String {
     let mut serializer = form_urlencoded::Serializer::new(String::new());
     for key in ["q", "jurisdiction_id", "status", "role", "kind", "sector", "tier", "level", "sort", "offset"] {
         let changed = changes.iter().find(|(k, _)| *k == key).map(|(_, v)| v.clone());
@@ -178,7 +178,7 @@ fn with_query(base: &str, form: &FormData, changes: &[(&str, String)]) -> String
     if query.is_empty() { base.to_string() } else { format!("{base}?{query}") }
 }
 
-fn list_value<T>(spec: ListPage, form: &FormData, page: &Page<T>, rows: Vec<Vec<Value>>) -> Value {
+pub(super) fn list_value<T>(spec: ListPage, form: &FormData, page: &Page<T>, rows: Vec<Vec<Value>>) -> Value {
     let sort = form.text("sort").unwrap_or_default();
     let columns: Vec<Value> = spec
         .columns
@@ -222,23 +222,23 @@ fn list_value<T>(spec: ListPage, form: &FormData, page: &Page<T>, rows: Vec<Vec<
     }
 }
 
-fn cell(text: impl Into<String>) -> Value {
+pub(super) fn cell(text: impl Into<String>) -> Value {
     context! { text => text.into() }
 }
 
-fn link(text: impl Into<String>, url: String) -> Value {
+pub(super) fn link(text: impl Into<String>, url: String) -> Value {
     context! { text => text.into(), url => url }
 }
 
-fn classed(text: impl Into<String>, class: &str) -> Value {
+pub(super) fn classed(text: impl Into<String>, class: &str) -> Value {
     context! { text => text.into(), class => class }
 }
 
-fn filter(name: &str, label: String, options: Vec<Value>, selected: Option<String>) -> Value {
+pub(super) fn filter(name: &str, label: String, options: Vec<Value>, selected: Option<String>) -> Value {
     context! { name => name, label => label, options => options, selected => selected.unwrap_or_default() }
 }
 
-fn list_params(form: &FormData, limit: i64) -> ListParams {
+pub(super) fn list_params(form: &FormData, limit: i64) -> ListParams {
     ListParams {
         jurisdiction_id: form.integer("jurisdiction_id"),
         q: form.text("q"),
@@ -261,7 +261,7 @@ async fn login_page(viewer: Viewer, uri: axum::http::Uri) -> Response {
 }
 
 /// Only same-origin forms may sign in or switch language: browsers say where a form came from.
-fn same_origin(headers: &HeaderMap) -> bool {
+pub(super) fn same_origin(headers: &HeaderMap) -> bool {
     let site_ok = headers.get("sec-fetch-site").and_then(|v| v.to_str().ok()).is_none_or(|site| site == "same-origin" || site == "none");
     let origin_ok =
         match (headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()), headers.get(header::HOST).and_then(|v| v.to_str().ok())) {
@@ -344,13 +344,13 @@ async fn language(viewer: Viewer, headers: HeaderMap, body: Bytes) -> Response {
 
 // ------------------------------------------------------------------------------------------------------ console
 
-fn map_values(bbox: Option<[f64; 4]>, layers: &str) -> (String, String) {
+pub(super) fn map_values(bbox: Option<[f64; 4]>, layers: &str) -> (String, String) {
     let bbox = bbox.map(|b| format!("{},{},{},{}", b[0], b[1], b[2], b[3])).unwrap_or_default();
     (bbox, layers.to_string())
 }
 
 /// The box around the viewer's area, or around everything.
-async fn home_bbox(app: &App, ctx: &Context, all: &[JurisdictionView]) -> Option<[f64; 4]> {
+pub(super) async fn home_bbox(app: &App, ctx: &Context, all: &[JurisdictionView]) -> Option<[f64; 4]> {
     if let Some(scope) = ctx.subject.grants.iter().find_map(|grant| grant.scope.clone()) {
         if let Ok(j) = app.get_jurisdiction(ctx, scope.leaf().0).await {
             if j.bbox.is_some() {
@@ -380,6 +380,17 @@ const EVENT_KINDS: &[&str] = &[
     "account.granted",
     "account.grant_revoked",
     "layer.imported",
+    "warning.drafted",
+    "warning.approved",
+    "warning.issued",
+    "warning.updated",
+    "warning.cancelled",
+    "warning.expired",
+    "warning.received",
+    "warning.acknowledged",
+    "task.created",
+    "task.escalated",
+    "task.closed",
 ];
 
 async fn console(State(app): State<App>, viewer: Viewer) -> Response {
@@ -558,7 +569,7 @@ async fn jurisdiction_page(app: &App, viewer: &Viewer, id: i64, errors: Vec<Valu
     render_with_status(status, "jurisdiction.html", viewer, "jurisdictions", value)
 }
 
-fn errors_of(error: &AppError, locale: Locale) -> Vec<Value> {
+pub(super) fn errors_of(error: &AppError, locale: Locale) -> Vec<Value> {
     vec![context! { field => error.field().map(str::to_string), message => error.message(locale) }]
 }
 

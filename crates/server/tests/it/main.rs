@@ -9,6 +9,7 @@ mod docs;
 mod events;
 mod input;
 mod postgres;
+mod warnings;
 mod web;
 
 use std::sync::Arc;
@@ -65,9 +66,14 @@ impl TestApp {
     }
 
     async fn on(database: TestDatabase) -> TestApp {
+        TestApp::with_config(database, Config::for_tests()).await
+    }
+
+    /// An application with its own configuration (delivery channels, for example).
+    pub async fn with_config(database: TestDatabase, config: Config) -> TestApp {
         let store = database.open().await.expect("open the store");
         let clock = Arc::new(ManualClock::new(START_MS));
-        let app = App::new(store, clock.clone(), Config::for_tests());
+        let app = App::new(store, clock.clone(), config);
         let router = server::router(app.clone());
         TestApp { app, router, clock, _database: database }
     }

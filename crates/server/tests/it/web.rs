@@ -8,17 +8,17 @@ use serde_json::json;
 use crate::{TestApp, TestResponse, World};
 
 /// A browser: a session cookie and a language.
-struct Browser {
-    cookie: Option<String>,
-    lang: &'static str,
+pub(crate) struct Browser {
+    pub(crate) cookie: Option<String>,
+    pub(crate) lang: &'static str,
 }
 
 impl Browser {
-    fn new(lang: &'static str) -> Browser {
+    pub(crate) fn new(lang: &'static str) -> Browser {
         Browser { cookie: None, lang }
     }
 
-    async fn get(&self, t: &TestApp, path: &str) -> TestResponse {
+    pub(crate) async fn get(&self, t: &TestApp, path: &str) -> TestResponse {
         let mut builder = Request::builder().uri(path).header(header::ACCEPT_LANGUAGE, self.lang);
         if let Some(cookie) = &self.cookie {
             builder = builder.header(header::COOKIE, cookie);
@@ -26,7 +26,7 @@ impl Browser {
         t.send(builder.body(Body::empty()).unwrap()).await
     }
 
-    async fn post(&self, t: &TestApp, path: &str, fields: &[(&str, &str)]) -> TestResponse {
+    pub(crate) async fn post(&self, t: &TestApp, path: &str, fields: &[(&str, &str)]) -> TestResponse {
         let body = form_urlencoded::Serializer::new(String::new()).extend_pairs(fields).finish();
         let mut builder = Request::builder()
             .method(Method::POST)
@@ -39,7 +39,7 @@ impl Browser {
         t.send(builder.body(Body::from(body)).unwrap()).await
     }
 
-    async fn sign_in(&mut self, t: &TestApp, username: &str, password: &str) {
+    pub(crate) async fn sign_in(&mut self, t: &TestApp, username: &str, password: &str) {
         let response = self.post(t, "/login", &[("username", username), ("password", password), ("next", "/members")]).await;
         assert_eq!(response.status, StatusCode::SEE_OTHER, "{}", response.text);
         assert_eq!(response.headers[header::LOCATION], "/members");
@@ -47,7 +47,7 @@ impl Browser {
         self.cookie = Some(cookie.split(';').next().unwrap().to_string());
     }
 
-    async fn csrf(&self, t: &TestApp) -> String {
+    pub(crate) async fn csrf(&self, t: &TestApp) -> String {
         let page = self.get(t, "/console").await.text;
         page.split("name=\"csrf-token\" content=\"").nth(1).unwrap().split('"').next().unwrap().to_string()
     }

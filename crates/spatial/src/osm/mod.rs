@@ -354,7 +354,8 @@ fn car_directions(tags: &[(String, String)]) -> Option<(Directions, f64)> {
         return None;
     }
     // The most specific access tag decides: motorcar, then motor_vehicle, then vehicle, then access.
-    let access = tag(tags, "motorcar").or_else(|| tag(tags, "motor_vehicle")).or_else(|| tag(tags, "vehicle")).or_else(|| tag(tags, "access"));
+    let access =
+        tag(tags, "motorcar").or_else(|| tag(tags, "motor_vehicle")).or_else(|| tag(tags, "vehicle")).or_else(|| tag(tags, "access"));
     if matches!(access, Some("no" | "private" | "agricultural" | "forestry" | "delivery")) {
         return None;
     }
@@ -407,7 +408,10 @@ impl ElementSink for Collector {
         self.report.ways_read += 1;
         self.ways.insert(id, refs.to_vec());
         let relevant = tags.iter().any(|(k, _)| {
-            matches!(k.as_str(), "highway" | "building" | "amenity" | "healthcare" | "emergency" | "natural" | "waterway" | "water" | "landuse")
+            matches!(
+                k.as_str(),
+                "highway" | "building" | "amenity" | "healthcare" | "emergency" | "natural" | "waterway" | "water" | "landuse"
+            )
         });
         if relevant {
             self.tagged_ways.push((id, tags.to_vec()));
@@ -502,7 +506,12 @@ impl Collector {
             }
             let closed = coords.len() >= 4 && coords.first() == coords.last();
             if let Some(kind) = facility {
-                facilities.push(Facility { osm_id: format!("w{id}"), kind, name: tag(tags, "name").map(str::to_string), at: centroid(&coords) });
+                facilities.push(Facility {
+                    osm_id: format!("w{id}"),
+                    kind,
+                    name: tag(tags, "name").map(str::to_string),
+                    at: centroid(&coords),
+                });
             }
             if is_building {
                 if closed {
@@ -519,9 +528,21 @@ impl Collector {
             if let Some(kind) = water_kind {
                 let is_line = matches!(tag(tags, "waterway"), Some("river" | "stream" | "canal" | "drain" | "ditch"));
                 if is_line {
-                    water.push(Water { osm_id: format!("w{id}"), kind, name: tag(tags, "name").map(str::to_string), polygons: Vec::new(), line: coords });
+                    water.push(Water {
+                        osm_id: format!("w{id}"),
+                        kind,
+                        name: tag(tags, "name").map(str::to_string),
+                        polygons: Vec::new(),
+                        line: coords,
+                    });
                 } else if closed {
-                    water.push(Water { osm_id: format!("w{id}"), kind, name: tag(tags, "name").map(str::to_string), polygons: vec![vec![coords]], line: Vec::new() });
+                    water.push(Water {
+                        osm_id: format!("w{id}"),
+                        kind,
+                        name: tag(tags, "name").map(str::to_string),
+                        polygons: vec![vec![coords]],
+                        line: Vec::new(),
+                    });
                 } else {
                     // Open water outlines are usually members of a multipolygon relation, assembled below.
                 }
@@ -559,7 +580,10 @@ impl Collector {
                     relation_id: *id,
                     name: tag(tags, "name").map(str::to_string),
                     admin_level: tag(tags, "admin_level").and_then(|l| l.parse().ok()),
-                    code: tag(tags, "ref").or_else(|| tag(tags, "ref:INE")).or_else(|| tag(tags, "de:amtlicher_gemeindeschluessel")).map(str::to_string),
+                    code: tag(tags, "ref")
+                        .or_else(|| tag(tags, "ref:INE"))
+                        .or_else(|| tag(tags, "de:amtlicher_gemeindeschluessel"))
+                        .map(str::to_string),
                     geometry,
                     area,
                 });
@@ -572,7 +596,13 @@ impl Collector {
                     levels: tag(tags, "building:levels").and_then(|l| l.trim().parse().ok()),
                 });
             } else if let Some(kind) = water_kind {
-                water.push(Water { osm_id: format!("r{id}"), kind, name: tag(tags, "name").map(str::to_string), polygons, line: Vec::new() });
+                water.push(Water {
+                    osm_id: format!("r{id}"),
+                    kind,
+                    name: tag(tags, "name").map(str::to_string),
+                    polygons,
+                    line: Vec::new(),
+                });
             }
         }
         let mut report = self.report;
@@ -624,7 +654,11 @@ impl Collector {
                 prev = Some((v, p));
             }
             if missing > 0 {
-                self.report.problem(Problem::MissingNode, format!("w{id}"), format!("{missing} of {} nodes are not in the file", refs.len()));
+                self.report.problem(
+                    Problem::MissingNode,
+                    format!("w{id}"),
+                    format!("{missing} of {} nodes are not in the file", refs.len()),
+                );
             }
         }
         self.tagged_ways = tagged;
@@ -695,7 +729,8 @@ fn water_kind(tags: &[(String, String)]) -> Option<String> {
     if tag(tags, "natural") == Some("water") {
         return Some(tag(tags, "water").unwrap_or("water").to_string());
     }
-    if let Some(w) = tag(tags, "waterway").filter(|w| matches!(*w, "riverbank" | "river" | "stream" | "canal" | "dock" | "drain" | "ditch")) {
+    if let Some(w) = tag(tags, "waterway").filter(|w| matches!(*w, "riverbank" | "river" | "stream" | "canal" | "dock" | "drain" | "ditch"))
+    {
         return Some(w.to_string());
     }
     if let Some(l) = tag(tags, "landuse").filter(|l| matches!(*l, "reservoir" | "basin")) {

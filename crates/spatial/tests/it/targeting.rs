@@ -173,7 +173,16 @@ fn boundary_points_are_inside_and_outside_points_are_not() {
     let square = vec![vec![(0, 0), (100, 0), (100, 100), (0, 100), (0, 0)]];
     let parts = vec![square];
     let area = Area::new(&to_geometry(&parts)).unwrap();
-    for (p, inside) in [((0, 0), true), ((50, 0), true), ((100, 50), true), ((50, 50), true), ((101, 50), false), ((-1, 0), false), ((50, 100), true), ((50, 101), false)] {
+    for (p, inside) in [
+        ((0, 0), true),
+        ((50, 0), true),
+        ((100, 50), true),
+        ((50, 50), true),
+        ((101, 50), false),
+        ((-1, 0), false),
+        ((50, 100), true),
+        ((50, 101), false),
+    ] {
         let d = deg(p);
         assert_eq!(area.contains(d[0], d[1]), inside, "{p:?}");
     }
@@ -227,7 +236,10 @@ fn incremental_updates_follow_the_points_through_rebuilds() {
             assert_eq!(index.len(), truth.len());
         }
     }
-    assert!(matches!(index.insert(*truth.keys().next().unwrap(), LonLat::new(121.0, 31.0).unwrap()), Err(spatial::SpatialError::DuplicatePointId { .. })));
+    assert!(matches!(
+        index.insert(*truth.keys().next().unwrap(), LonLat::new(121.0, 31.0).unwrap()),
+        Err(spatial::SpatialError::DuplicatePointId { .. })
+    ));
     assert!(matches!(index.remove(u64::MAX), Err(spatial::SpatialError::UnknownPointId { .. })));
 }
 

@@ -1,0 +1,294 @@
+//! Tasks with an owner and a deadline, as people work them: "my tasks" in the field view, closing a task with
+//! what was found, and — for a door-knock — the household to visit. The household's address, phone and needs are
+//! personal data: they are shown to the task's owner (and to whoever is cleared for them in that grid), and every
+//! such showing is recorded in the audit log with the task as its purpose.
+
+use domain::ids::MemberId;
+use domain::policy::{Action, Decision, Resource, ResourceKind};
+use domain::{Classification, Invalid, InvalidReason, Locale, i18n, masking};
+use store::list::ListQuery;
+use store::registry::Versioned;
+use store::tasks::{self as repo, TaskRow};
+
+use crate::registry::visibility;
+use crate::time::rfc3339;
+use crate::util::{Outcome, decide};
+use crate::{App, AppError, Context, ListParams, Page};
+
+/// Task states.
+pub const STATUSES: &[&str] = &["open", "done", "unable", "cancelled"];
+
+/// A task on the wire.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct TaskView {
+    /// Id.
+    pub id: i64,
+    /// `door_knock`, `plan_action`, …
+    pub kind: String,
+    /// The kind in the caller's language.
+    pub kind_label: String,
+    /// What it is about (`warning`, `incident`).
+    pub subject_type: String,
+    /// Its id.
+    pub subject_id: i64,
+    /// The title in the caller's language.
+    pub title: String,
+    /// Where.
+    pub jurisdiction_id: i64,
+    /// Owner.
+    pub owner_member_id: Option<i64>,
+    /// Escalates to.
+    pub escalate_to_member_id: Option<i64>,
+    /// `open`, `done`, `unable`, `cancelled`.
+    pub status: String,
+    /// The status in the caller's language.
+    pub status_label: String,
+    /// Deadline.
+    pub due_at: String,
+    /// Whether it is open past its deadline.
+    pub overdue: bool,
+    /// When it was escalated.
+    pub escalated_at: Option<String>,
+    /// What the owner reported.
+    pub evidence: Option<String>,
+    /// For a door-knock: the household to visit.
+    pub household: Option<HouseholdBrief>,
+    /// Version.
+    pub version: i64,
+    /// Created.
+    pub created_at: String,
+    /// Updated.
+    pub updated_at: String,
+}
+
+/// What a door-knock needs to know of a household.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct HouseholdBrief {
+    /// Id.
+    pub id: i64,
+    /// Code.
+    pub code: String,
+    /// Address (masked unless shown to someone cleared).
+    pub address: Option<String>,
+    /// Phone (masked unless shown to someone cleared).
+    pub phone: Option<String>,
+    /// Residents.
+    pub residents: i64,
+    /// Needs on the vulnerable-resident register (hidden unless shown to someone cleared).
+    pub needs: Option<String>,
+    /// Position (rounded unless shown to someone cleared).
+    pub lon: f64,
+    /// Position.
+    pub lat: f64,
+    /// Whether personal data is shown unmasked.
+    pub revealed: bool,
+}
+
+/// Filters of the task list.
+#[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct TaskFilter {
+    /// Only tasks in this state.
+    pub status: Option<String>,
+    /// Only tasks of this kind.
+    pub kind: Option<String>,
+    /// Only tasks about this warning.
+    pub warning_id: Option<i64>,
+}
+
+/// Closing a task.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TaskReport {
+    /// The version being closed.
+    pub version: Option<i64>,
+    /// `done`, or `unable` (could not be done: nobody home, no access).
+    pub status: String,
+    /// What was found.
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+fn task_resource(row: &TaskRow) -> Resource<'_> {
+    let resource = Resource::new(ResourceKind::Task, Classification::Internal).in_jurisdiction(&row.task.path);
+    // The owner reports on their task wherever it is; once escalated, so does the person it escalated to.
+    let responsible =
+        if row.escalated_at.is_some() { row.task.escalate_to_member_id.or(row.task.owner_member_id) } else { row.task.owner_member_id };
+    match responsible {
+        Some(member) => resource.about_member(MemberId(member)),
+        None => resource,
+    }
+}
+
+fn is_responsible(ctx: &Context, row: &TaskRow) -> bool {
+    let me = ctx.subject.member.map(|m| m.0);
+    me.is_some() && (me == row.task.owner_member_id || (row.escalated_at.is_some() && me == row.task.escalate_to_member_id))
+}
+
+fn view(locale: Locale, now: i64, row: TaskRow, household: Option<HouseholdBrief>) -> TaskView {
+    let label = |prefix: &str, code: &str| i18n::lookup(locale, &format!("{prefix}.{code}")).unwrap_or(code).to_string();
+    TaskView {
+        id: row.id,
+        kind_label: label("task_kind", &row.task.kind),
+        kind: row.task.kind,
+        subject_type: row.task.subject_type,
+        subject_id: row.task.subject_id,
+        title: match locale {
+            Locale::ZhCn => row.task.title_zh,
+            Locale::En => row.task.title_en,
+        },
+        jurisdiction_id: row.task.jurisdiction_id,
+        owner_member_id: row.task.owner_member_id,
+        escalate_to_member_id: row.task.escalate_to_member_id,
+        status_label: label("state", &row.status),
+        overdue: row.status == "open" && row.task.due_at <= now,
+        status: row.status,
+        due_at: rfc3339(row.task.due_at),
+        escalated_at: row.escalated_at.map(rfc3339),
+        evidence: row.evidence,
+        household,
+        version: row.version,
+        created_at: rfc3339(row.created_at),
+        updated_at: rfc3339(row.updated_at),
+    }
+}
+
+impl App {
+    async fn load_task(&self, id: i64) -> Result<TaskRow, AppError> {
+        let mut reader = self.store().reader().await?;
+        repo::get_task(&mut reader.conn(), id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Task })
+    }
+
+    /// Lists tasks visible to the caller.
+    pub async fn list_tasks(&self, ctx: &Context, params: &ListParams, filter: &TaskFilter) -> Result<Page<TaskView>, AppError> {
+        let limit = params.limit()?;
+        let offset = params.offset()?;
+        let filter_of = domain::policy::read_filter(&ctx.subject, ResourceKind::Task, Classification::Internal);
+        let mut scope = if ctx.is_system() { store::list::Visibility::Everything } else { visibility(filter_of) };
+        // The policy's "own record" is the owner's member id, not a task id: a person's own tasks come from `my_tasks`.
+        if let store::list::Visibility::Some { own_id, .. } = &mut scope {
+            *own_id = None;
+        }
+        let mut query = ListQuery::new(scope, limit);
+        query.offset = offset;
+        query.search = params.q.clone();
+        query.sort = params.sort(&["due_at", "id", "status", "kind"])?.or(Some(("due_at".into(), false)));
+        if let Some(id) = params.jurisdiction_id {
+            query.within = Some(self.jurisdiction_path("jurisdiction_id", id).await?.0);
+        }
+        if let Some(status) = filter.status.as_deref().filter(|s| !s.is_empty()) {
+            if !STATUSES.contains(&status) {
+                return Err(Invalid::new("status", InvalidReason::UnknownValue { allowed: STATUSES.to_vec() }).into());
+            }
+            query.equals.push(("status", status.to_string().into()));
+        }
+        if let Some(kind) = filter.kind.as_deref().filter(|s| !s.is_empty()) {
+            query.equals.push(("kind", kind.to_string().into()));
+        }
+        if let Some(warning) = filter.warning_id {
+            query.equals.push(("subject_type", "warning".to_string().into()));
+            query.equals.push(("subject_id", warning.into()));
+        }
+        let page = {
+            let mut reader = self.store().reader().await?;
+            repo::list_tasks(&mut reader.conn(), &query).await?
+        };
+        let now = self.now_ms();
+        Ok(Page { items: page.items.into_iter().map(|row| view(ctx.locale, now, row, None)).collect(), total: page.total, limit, offset })
+    }
+
+    /// The open tasks of the signed-in person (owned, or escalated to them), soonest deadline first.
+    pub async fn my_tasks(&self, ctx: &Context) -> Result<Vec<TaskView>, AppError> {
+        let Some(member) = ctx.subject.member else { return Ok(Vec::new()) };
+        let rows = {
+            let mut reader = self.store().reader().await?;
+            repo::open_tasks_of_member(&mut reader.conn(), member.0, 200).await?
+        };
+        let now = self.now_ms();
+        Ok(rows.into_iter().map(|row| view(ctx.locale, now, row, None)).collect())
+    }
+
+    /// One task; for a door-knock, with the household, shown unmasked to the people responsible (audited).
+    pub async fn get_task(&self, ctx: &Context, id: i64) -> Result<TaskView, AppError> {
+        let row = self.load_task(id).await?;
+        if let Decision::Deny(reason) = decide(ctx, Action::Read, &task_resource(&row)) {
+            return Err(self.refuse(ctx, "task.read", "task", Some(id.to_string()), reason).await);
+        }
+        let household = self.task_household(ctx, &row).await?;
+        Ok(view(ctx.locale, self.now_ms(), row, household))
+    }
+
+    async fn task_household(&self, ctx: &Context, row: &TaskRow) -> Result<Option<HouseholdBrief>, AppError> {
+        let Some(household_id) =
+            serde_json::from_str::<serde_json::Value>(&row.task.detail).ok().and_then(|d| d.get("household_id").and_then(|h| h.as_i64()))
+        else {
+            return Ok(None);
+        };
+        let (household, needs) = {
+            let mut reader = self.store().reader().await?;
+            let household = store::households::get_household(&mut reader.conn(), household_id).await?;
+            let needs = store::households::vulnerable_needs(&mut reader.conn(), household_id).await?;
+            (household, needs)
+        };
+        let Some(household) = household else { return Ok(None) };
+        let confidential = Resource::new(ResourceKind::Household, Classification::Confidential).in_jurisdiction(&household.path);
+        let reveal = is_responsible(ctx, row) || decide(ctx, Action::Read, &confidential).is_allowed();
+        if reveal {
+            let mut record = self.audit(ctx, "household.reveal", "household", Some(household_id.to_string()));
+            record.purpose = format!("task {}", row.id);
+            record.details = serde_json::json!({ "fields": ["address", "phone", "needs", "position"] });
+            self.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
+        }
+        let f = household.fields;
+        Ok(Some(HouseholdBrief {
+            id: household.id,
+            code: f.code,
+            address: if reveal { f.address } else { f.address.map(|a| masking::person_name(&a)) },
+            phone: if reveal { f.phone } else { f.phone.as_deref().map(masking::phone) },
+            residents: f.residents,
+            needs: if reveal { needs } else { None },
+            lon: if reveal { f.lon } else { masking::coordinate(f.lon) },
+            lat: if reveal { f.lat } else { masking::coordinate(f.lat) },
+            revealed: reveal,
+        }))
+    }
+
+    /// Closes a task with what was found.
+    pub async fn close_task(&self, ctx: &Context, id: i64, report: TaskReport) -> Result<TaskView, AppError> {
+        let version = report.version.ok_or(AppError::VersionRequired)?;
+        let status = report.status.trim();
+        if !matches!(status, "done" | "unable") {
+            return Err(Invalid::new("status", InvalidReason::UnknownValue { allowed: vec!["done", "unable"] }).into());
+        }
+        let note = match report.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+            Some(note) if note.chars().count() > 2000 => return Err(Invalid::new("note", InvalidReason::TooLong { max: 2000 }).into()),
+            Some(note) => Some(note.to_string()),
+            None if status == "unable" => return Err(Invalid::new("note", InvalidReason::Required).into()),
+            None => None,
+        };
+        let row = self.load_task(id).await?;
+        if let Decision::Deny(reason) = decide(ctx, Action::Update, &task_resource(&row)) {
+            return Err(self.refuse(ctx, "task.close", "task", Some(id.to_string()), reason).await);
+        }
+        if row.status != "open" {
+            return Err(AppError::WrongState { kind: ResourceKind::Task, state: row.status, step: "close" });
+        }
+        let (app, ctx2, status) = (self.clone(), ctx.clone(), status.to_string());
+        let row = self
+            .transact(move |c| {
+                Box::pin(async move {
+                    match repo::set_status(c, id, version, &status, note.as_deref(), app.now_ms()).await? {
+                        Versioned::Done(_) => {}
+                        Versioned::Conflict(current) => return Err(AppError::Conflict { current }),
+                        Versioned::Missing => return Err(AppError::NotFound { kind: ResourceKind::Task }),
+                    }
+                    let row = repo::get_task(c, id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Task })?;
+                    app.task_event(c, &ctx2, "task.closed", &row).await?;
+                    store::audit::append(c, &app.audit(&ctx2, "task.close", "task", Some(id.to_string()))).await?;
+                    Ok(Outcome::Done(row))
+                })
+            })
+            .await?;
+        Ok(view(ctx.locale, self.now_ms(), row, None))
+    }
+}
