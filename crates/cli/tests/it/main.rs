@@ -3,6 +3,7 @@
 
 mod audit;
 mod config;
+mod delivery;
 mod durability;
 mod http;
 mod import;
