@@ -270,11 +270,8 @@ pub async fn members_changed_since(
 pub async fn headcount(conn: &mut Conn<'_>, ids: &[i64]) -> Result<(i64, i64, i64), StoreError> {
     let mut totals = (0, 0, 0);
     for chunk in ids.chunks(50_000) {
-        let list = chunk.iter().map(i64::to_string).collect::<Vec<_>>().join(",");
-        let ids_sql = match conn.backend() {
-            crate::Backend::Sqlite => "SELECT value FROM json_each($1)",
-            crate::Backend::Postgres => "SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST($1 AS jsonb))",
-        };
+        let backend = conn.backend();
+        let ids_sql = crate::warnings::ids_from_json(backend, "$1");
         let row = conn
             .fetch_one(
                 format!(
@@ -282,7 +279,7 @@ pub async fn headcount(conn: &mut Conn<'_>, ids: &[i64]) -> Result<(i64, i64, i6
                             COUNT(v.household_id) AS vulnerable
                      FROM households h LEFT JOIN vulnerable_residents v ON v.household_id = h.id WHERE h.id IN ({ids_sql})"
                 ),
-                params![format!("[{list}]")],
+                params![crate::warnings::id_list(backend, chunk)],
             )
             .await?;
         totals.0 += row.get::<i64>("households")?;

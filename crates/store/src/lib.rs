@@ -250,6 +250,9 @@ impl Store {
             Location::Postgres(url) => {
                 let connect =
                     PgConnectOptions::from_str(url).map_err(|error| StoreError::Unavailable(format!("{}: {error}", redact_url(url))))?;
+                // Gridline's statements are short and planned again each time: compiling them (JIT) costs more than it
+                // saves (17 ms on a 10,000-row enqueue that takes 60).
+                let connect = connect.options([("jit", "off")]);
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections.max(2))
                     .acquire_timeout(Duration::from_secs(30))

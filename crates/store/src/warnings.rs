@@ -353,24 +353,28 @@ pub async fn enqueue(conn: &mut Conn<'_>, warning_id: i64, deliveries: &[NewDeli
     Ok(added)
 }
 
-/// `SELECT` of the ids in a JSON array of integers bound as `$n`, on either backend.
-fn ids_from_json(backend: Backend, placeholder: &str) -> String {
+/// The condition "`column` is one of the ids bound as `$n`" (bind [`id_list`] of the same backend): a JSON array read
+/// by `json_each` on SQLite, an array literal on PostgreSQL (`= ANY`, the fastest way to pass ten thousand ids).
+pub(crate) fn ids_from_json(backend: Backend, placeholder: &str) -> String {
     match backend {
         Backend::Sqlite => format!("SELECT value FROM json_each({placeholder})"),
-        Backend::Postgres => format!("SELECT CAST(value AS BIGINT) FROM jsonb_array_elements_text(CAST({placeholder} AS jsonb))"),
+        Backend::Postgres => format!("SELECT unnest(CAST({placeholder} AS BIGINT[]))"),
     }
 }
 
-fn json_ids(ids: &[i64]) -> String {
+/// Ids as the text [`ids_from_json`] reads: `[1,2,3]` for SQLite, `{1,2,3}` for PostgreSQL.
+pub(crate) fn id_list(backend: Backend, ids: &[i64]) -> String {
+    use std::fmt::Write as _;
+    let (open, close) = if backend == Backend::Postgres { ('{', '}') } else { ('[', ']') };
     let mut text = String::with_capacity(ids.len() * 8 + 2);
-    text.push('[');
+    text.push(open);
     for (index, id) in ids.iter().enumerate() {
         if index > 0 {
             text.push(',');
         }
-        text.push_str(&id.to_string());
+        let _ = write!(text, "{id}");
     }
-    text.push(']');
+    text.push(close);
     text
 }
 
@@ -382,27 +386,27 @@ pub async fn enqueue_households(conn: &mut Conn<'_>, warning_id: i64, ids: &[i64
     let ids_sql = ids_from_json(backend, "$3");
     let select = |channel: &str, target: &str, status: &str, condition: &str| {
         format!(
-            "SELECT $1 AS warning_id, 'household' AS recipient_kind, h.id AS recipient_id, '{channel}' AS channel, {target} AS target,
-                    h.language AS language, h.jurisdiction_id AS grid_id,
-                    EXISTS (SELECT 1 FROM vulnerable_residents v WHERE v.household_id = h.id) AS vulnerable, '{status}' AS status
-             FROM households h WHERE h.id IN ({ids_sql}) AND {condition}"
+            "SELECT id AS recipient_id, '{channel}' AS channel, {target} AS target, language, grid_id, vulnerable, '{status}' AS status
+             FROM targeted WHERE {condition}"
         )
     };
-    let present = |column: &str| format!("h.{column} IS NOT NULL AND h.{column} <> ''");
-    let absent = |column: &str| format!("(h.{column} IS NULL OR h.{column} = '')");
+    // The households are read once (the CTE); each channel is then a pass over those rows in memory.
     let sql = format!(
-        "INSERT INTO deliveries (warning_id, recipient_kind, recipient_id, channel, target, language, grid_id, vulnerable, status, attempts, next_attempt_at, last_error)
-         SELECT warning_id, recipient_kind, recipient_id, channel, target, language, grid_id, vulnerable, status, 0, $2,
+        "WITH targeted AS MATERIALIZED (
+             SELECT h.id, h.phone, h.email, h.language, h.jurisdiction_id AS grid_id, v.household_id IS NOT NULL AS vulnerable
+             FROM households h LEFT JOIN vulnerable_residents v ON v.household_id = h.id WHERE h.id IN ({ids_sql}))
+         INSERT INTO deliveries (warning_id, recipient_kind, recipient_id, channel, target, language, grid_id, vulnerable, status, attempts, next_attempt_at, last_error)
+         SELECT $1, 'household', recipient_id, channel, target, language, grid_id, vulnerable, status, 0, $2,
                 CASE WHEN channel = 'none' THEN 'no phone or e-mail on record' ELSE NULL END
          FROM ({} UNION ALL {} UNION ALL {}) AS rows WHERE true
          ON CONFLICT (warning_id, recipient_kind, recipient_id, channel) DO NOTHING",
-        select("sms", "h.phone", "pending", &present("phone")),
-        select("email", "h.email", "pending", &present("email")),
+        select("sms", "phone", "pending", "phone IS NOT NULL AND phone <> ''"),
+        select("email", "email", "pending", "email IS NOT NULL AND email <> ''"),
         // A household nobody can message is still targeted: it counts as unreached, and if it is vulnerable it
         // becomes a door-knock at the deadline.
-        select("none", "''", "failed", &format!("{} AND {}", absent("phone"), absent("email"))),
+        select("none", "''", "failed", "(phone IS NULL OR phone = '') AND (email IS NULL OR email = '')"),
     );
-    conn.execute(sql, params![warning_id, now_ms, json_ids(ids)]).await
+    conn.execute(sql, params![warning_id, now_ms, id_list(backend, ids)]).await
 }
 
 /// Enqueues deliveries to the members in `ids`: in-app for members with an account (in the account's language),
@@ -429,7 +433,7 @@ pub async fn enqueue_members(conn: &mut Conn<'_>, warning_id: i64, ids: &[i64], 
         select("sms", "m.phone", "m.phone IS NOT NULL AND m.phone <> ''"),
         select("email", "m.email", "m.email IS NOT NULL AND m.email <> ''"),
     );
-    conn.execute(sql, params![warning_id, now_ms, json_ids(ids)]).await
+    conn.execute(sql, params![warning_id, now_ms, id_list(backend, ids)]).await
 }
 
 /// Enqueues a webhook delivery to every organization with a webhook whose jurisdiction lies on the warning's
