@@ -439,14 +439,18 @@ async fn serve(settings: Settings, bind: Option<String>) -> anyhow::Result<ExitC
         async move { app.run_delivery_worker(worker_name, stopped).await }
     });
     let escalation = tokio::spawn({
-        let app = app.clone();
+        let (app, stopped) = (app.clone(), stopped.clone());
         async move { app.run_escalation_worker(std::time::Duration::from_secs(15), stopped).await }
+    });
+    let feeds = tokio::spawn({
+        let app = app.clone();
+        async move { app.run_feed_pollers(stopped).await }
     });
     server::serve(listener, router, shutdown_signal()).await?;
     say(locale, "cli.shutting_down", &[]);
     let _ = stop.send(true);
     // The delivery round in flight finishes and records its outcomes before the store closes.
-    let _ = tokio::join!(delivery, escalation);
+    let _ = tokio::join!(delivery, escalation, feeds);
     app.store().close().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -14,6 +14,7 @@ mod area;
 mod cap_io;
 pub mod delivery;
 mod escalation;
+pub mod feeds;
 mod ingest;
 mod lifecycle;
 mod targeting;

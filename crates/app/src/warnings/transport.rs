@@ -125,6 +125,37 @@ impl HttpClient {
     }
 }
 
+impl HttpClient {
+    /// GETs `url`; answers the status and at most `limit` bytes of body (a longer body is an error).
+    pub async fn get(&self, url: &HttpUrl, timeout: Duration, limit: usize) -> Result<(u16, Bytes), String> {
+        let attempt = async {
+            let mut sender = match self.take_idle(&url.authority) {
+                Some(sender) => sender,
+                None => Self::connect(&url.authority).await?,
+            };
+            sender.ready().await.map_err(|error| format!("connection: {error}"))?;
+            let request = hyper::Request::get(url.path.as_str())
+                .header("host", url.authority.as_str())
+                .header("accept", "application/atom+xml, application/rss+xml, application/cap+xml, application/xml;q=0.9, */*;q=0.1")
+                .body(Full::new(Bytes::new()))
+                .map_err(|error| format!("request: {error}"))?;
+            let response = sender.send_request(request).await.map_err(|error| format!("send: {error}"))?;
+            let status = response.status().as_u16();
+            let body = http_body_util::Limited::new(response.into_body(), limit)
+                .collect()
+                .await
+                .map_err(|error| format!("response: {error}"))?
+                .to_bytes();
+            self.put_idle(&url.authority, sender);
+            Ok::<(u16, Bytes), String>((status, body))
+        };
+        match tokio::time::timeout(timeout, attempt).await {
+            Ok(result) => result,
+            Err(_) => Err(format!("no answer within {} s", timeout.as_secs())),
+        }
+    }
+}
+
 /// What an HTTP status means for a delivery.
 pub fn http_outcome(result: Result<u16, String>) -> Sent {
     match result {

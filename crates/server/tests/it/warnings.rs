@@ -518,3 +518,49 @@ async fn external_cap_is_ingested_once_and_bad_cap_is_refused_with_its_line() {
     let anonymous = post_raw(&t, "/api/v1/warnings", &Auth::None, "application/cap+xml", broken.into()).await;
     assert_ne!(anonymous.status, StatusCode::CREATED);
 }
+
+#[tokio::test]
+async fn a_polled_feed_brings_each_warning_once() {
+    let t = TestApp::sqlite().await;
+    let world = World::build(&t).await;
+    let cap = |identifier: &str| {
+        format!(
+            r#"<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>{identifier}</identifier><sender>meteo@example.cn</sender>
+<sent>2026-11-28T16:00:00+08:00</sent><status>Actual</status><msgType>Alert</msgType><scope>Public</scope>
+<info><language>zh-CN</language><category>Met</category><event>大风</event><urgency>Expected</urgency><severity>Moderate</severity>
+<certainty>Likely</certainty><expires>2026-11-29T16:00:00+08:00</expires><headline>大风黄色预警 {identifier}</headline>
+<area><areaDesc>徐汇区</areaDesc><circle>31.165,121.415 2</circle></area></info></alert>"#
+        )
+    };
+    let inline = cap("feed-inline-1");
+    let linked = cap("feed-linked-1");
+    let feed = format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<feed xmlns="http://www.w3.org/2005/Atom"><id>meteo</id><title>气象预警</title><updated>2026-11-28T08:00:00Z</updated>
+<entry><id>e1</id><title>a</title><updated>2026-11-28T08:00:00Z</updated><link rel="alternate" type="application/cap+xml" href="/cap/1.xml"/></entry>
+<entry><id>e2</id><title>b</title><updated>2026-11-28T08:00:00Z</updated><content type="text/xml">{inline}</content></entry>
+<entry><id>e3</id><title>c</title><updated>2026-11-28T08:00:00Z</updated><link type="application/cap+xml" href="/cap/missing.xml"/></entry>
+</feed>"#
+    );
+    let router = axum::Router::new()
+        .route("/feed.atom", axum::routing::get(move || async move { ([(header::CONTENT_TYPE, "application/atom+xml")], feed) }))
+        .route("/cap/1.xml", axum::routing::get(move || async move { linked }));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let address = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
+    let config = app::warnings::FeedConfig { name: "meteo".into(), url: format!("http://{address}/feed.atom"), interval_seconds: 60 };
+    let client = app::warnings::transport::HttpClient::default();
+    let mut seen = std::collections::HashSet::new();
+    let first = t.app.poll_feed(&config, &client, &mut seen).await.unwrap();
+    assert_eq!((first.entries, first.ingested, first.rejected.len()), (3, 2, 1), "{first:?}");
+    assert!(first.rejected[0].1.contains("404"), "{first:?}");
+    let list = t.get("/api/v1/warnings", &world.officer).await;
+    assert_eq!(list.body["total"], 2);
+    assert!(list.body["items"].as_array().unwrap().iter().all(|w| w["source"] == "feed:meteo" && w["level"] == "yellow"));
+    // Polled again (and by a fresh process that remembers nothing): nothing new.
+    let again = t.app.poll_feed(&config, &client, &mut seen).await.unwrap();
+    assert_eq!((again.ingested, again.known), (0, 2));
+    let fresh = t.app.poll_feed(&config, &client, &mut std::collections::HashSet::new()).await.unwrap();
+    assert_eq!((fresh.ingested, fresh.known), (0, 2));
+    assert_eq!(t.count("warnings").await, 2);
+}
