@@ -67,6 +67,12 @@ coded_enum! {
         Household = "household",
         /// A task with an owner and a deadline (door-knocks, plan actions).
         Task = "task",
+        /// A report of something happening, from any channel (the reporter's contact is personal data).
+        Report = "report",
+        /// An incident: one real event, whatever number of reports it came from.
+        Incident = "incident",
+        /// An emergency plan (预案).
+        Plan = "plan",
     }
 }
 
@@ -255,9 +261,11 @@ const REGISTRY: &[ResourceKind] = &[
     ResourceKind::Warning,
     ResourceKind::Household,
     ResourceKind::Task,
+    ResourceKind::Report,
+    ResourceKind::Incident,
 ];
 /// A grid member keeps the household register of their grid and works the tasks there.
-const FIELD: &[ResourceKind] = &[ResourceKind::Household, ResourceKind::Task];
+const FIELD: &[ResourceKind] = &[ResourceKind::Household, ResourceKind::Task, ResourceKind::Report];
 const PEOPLE: &[ResourceKind] = &[ResourceKind::Organization, ResourceKind::Member, ResourceKind::Team, ResourceKind::Layer];
 
 /// Kinds whose records are placed in the jurisdiction tree, and so can be in a role's jurisdiction scope.
@@ -272,6 +280,8 @@ fn is_placed(kind: ResourceKind) -> bool {
             | ResourceKind::Warning
             | ResourceKind::Household
             | ResourceKind::Task
+            | ResourceKind::Report
+            | ResourceKind::Incident
     )
 }
 
@@ -369,6 +379,15 @@ fn grant_decision(grant: &Grant, action: Action, resource: &Resource<'_>) -> Res
                 Err(DenyReason::NotPermitted)
             };
         }
+        // Plans are the deployment's shared documents: everyone signed in reads them; administrators and duty
+        // officers write them.
+        ResourceKind::Plan => {
+            return if action == Action::Read || matches!(grant.role, AccountRole::Admin | AccountRole::DutyOfficer) {
+                Ok(())
+            } else {
+                Err(DenyReason::NotPermitted)
+            };
+        }
         _ => {}
     }
 
@@ -420,6 +439,8 @@ fn self_access(subject: &Subject, action: Action, resource: &Resource<'_>) -> bo
         ResourceKind::ApiToken => own_account,
         // The owner of a task reports on it wherever it is.
         ResourceKind::Task => own_member && matches!(action, Action::Read | Action::Update),
+        // Anyone signed in may report what they see, anywhere (the public reports through the open channels).
+        ResourceKind::Report => action == Action::Create,
         _ => false,
     }
 }
@@ -509,6 +530,9 @@ pub fn read_filter(subject: &Subject, kind: ResourceKind, classification: Classi
     }
     if !subject.is_authenticated() {
         return ReadFilter::Some { subtrees: Vec::new(), ancestors_of: Vec::new(), organizations: Vec::new(), member: None, account: None };
+    }
+    if kind == ResourceKind::Plan && !subject.grants.is_empty() {
+        return ReadFilter::Everything;
     }
     let probe = Resource::new(kind, classification);
     let mut subtrees = Vec::new();

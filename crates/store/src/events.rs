@@ -162,6 +162,23 @@ pub async fn list_after(conn: &mut Conn<'_>, after_seq: i64, filter: &EventFilte
     conn.fetch_all(sql, params.values()).await?.iter().map(decode).collect()
 }
 
+/// The events about an incident and about the tasks created for it, oldest first: the incident's timeline.
+pub async fn events_about(conn: &mut Conn<'_>, incident_id: i64, limit: i64) -> Result<Vec<Event>, StoreError> {
+    conn.fetch_all(
+        format!(
+            "SELECT {EVENT_COLUMNS} FROM events
+             WHERE (subject_type = 'incident' AND subject_id = $1)
+                OR (subject_type = 'task' AND subject_id IN (SELECT CAST(id AS TEXT) FROM tasks WHERE subject_type = 'incident' AND subject_id = $2))
+             ORDER BY seq LIMIT $3"
+        ),
+        crate::params![incident_id.to_string(), incident_id, limit],
+    )
+    .await?
+    .iter()
+    .map(decode)
+    .collect()
+}
+
 fn decode(row: &Row) -> Result<Event, StoreError> {
     let classification: String = row.get("classification")?;
     let path: Option<String> = row.get("path")?;

@@ -19,6 +19,7 @@ pub mod audit;
 pub mod db;
 pub mod events;
 pub mod households;
+pub mod incidents;
 pub mod layers;
 pub mod list;
 mod migrate;

@@ -39,6 +39,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(1, "core", "0001_core.sql"),
     migration!(2, "layers_and_mode", "0002_layers_and_mode.sql"),
     migration!(3, "warnings_tasks_outbox", "0003_warnings_tasks_outbox.sql"),
+    migration!(4, "incidents_plans", "0004_incidents_plans.sql"),
 ];
 
 fn checksum(script: &str) -> String {

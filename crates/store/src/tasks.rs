@@ -38,6 +38,54 @@ pub struct NewTask {
     pub escalate_to_member_id: Option<i64>,
     /// Deadline, Unix ms.
     pub due_at: i64,
+    /// The plan function it serves (`drainage`, `evacuation`, …), for plan tasks.
+    pub function: Option<String>,
+    /// Supporting parties, JSON array, for plan tasks.
+    pub support: Option<String>,
+    /// Dedupe keys of the tasks that must be done first, JSON array.
+    pub depends_on: Option<String>,
+    /// When it escalates if still not done (default: at its deadline), Unix ms.
+    pub escalate_at: Option<i64>,
+    /// The jurisdiction it escalates to when no person is named (the next level up).
+    pub escalate_to_jurisdiction_id: Option<i64>,
+}
+
+impl NewTask {
+    /// A task with no plan details.
+    #[allow(clippy::too_many_arguments)]
+    pub fn simple(
+        kind: &str,
+        subject_type: &str,
+        subject_id: i64,
+        dedupe_key: String,
+        title_zh: String,
+        title_en: String,
+        detail: String,
+        jurisdiction_id: i64,
+        path: JurisdictionPath,
+        due_at: i64,
+    ) -> NewTask {
+        NewTask {
+            kind: kind.into(),
+            subject_type: subject_type.into(),
+            subject_id,
+            dedupe_key,
+            title_zh,
+            title_en,
+            detail,
+            jurisdiction_id,
+            path,
+            owner_member_id: None,
+            owner_organization_id: None,
+            escalate_to_member_id: None,
+            due_at,
+            function: None,
+            support: None,
+            depends_on: None,
+            escalate_at: None,
+            escalate_to_jurisdiction_id: None,
+        }
+    }
 }
 
 /// A stored task.
@@ -47,10 +95,19 @@ pub struct TaskRow {
     pub id: i64,
     /// The fields it was created with.
     pub task: NewTask,
-    /// `open`, `done`, `unable` (could not be done: nobody home, road blocked…) or `cancelled`.
+    /// `open`, `acknowledged`, `in_progress`, `done`, `unable` (could not be done: nobody home, road blocked…),
+    /// `declined` (not ours, with a reason) or `cancelled`.
     pub status: String,
     /// When it was escalated, Unix ms.
     pub escalated_at: Option<i64>,
+    /// When the owner acknowledged it.
+    pub acknowledged_at: Option<i64>,
+    /// When work started.
+    pub started_at: Option<i64>,
+    /// When it was closed (done, unable, declined, cancelled).
+    pub closed_at: Option<i64>,
+    /// Reassignments, JSON array of `{at, by, from, to, reason}`.
+    pub reassignments: Option<String>,
     /// What the owner reported when closing it.
     pub evidence: Option<String>,
     /// Version.
@@ -62,7 +119,11 @@ pub struct TaskRow {
 }
 
 const COLUMNS: &str = "id, kind, subject_type, subject_id, dedupe_key, title_zh, title_en, detail, jurisdiction_id, path, owner_member_id,
-    owner_organization_id, escalate_to_member_id, status, due_at, escalated_at, evidence, version, created_at, updated_at";
+    owner_organization_id, escalate_to_member_id, status, due_at, escalated_at, evidence, version, created_at, updated_at, function, support,
+    depends_on, escalate_at, escalate_to_jurisdiction_id, acknowledged_at, started_at, closed_at, reassignments";
+
+/// Statuses of a task still to be done.
+pub const OPEN_STATUSES: &str = "('open', 'acknowledged', 'in_progress')";
 
 fn decode(row: &Row) -> Result<TaskRow, StoreError> {
     let path: String = row.get("path")?;
@@ -82,9 +143,18 @@ fn decode(row: &Row) -> Result<TaskRow, StoreError> {
             owner_organization_id: row.get("owner_organization_id")?,
             escalate_to_member_id: row.get("escalate_to_member_id")?,
             due_at: row.get("due_at")?,
+            function: row.get("function")?,
+            support: row.get("support")?,
+            depends_on: row.get("depends_on")?,
+            escalate_at: row.get("escalate_at")?,
+            escalate_to_jurisdiction_id: row.get("escalate_to_jurisdiction_id")?,
         },
         status: row.get("status")?,
         escalated_at: row.get("escalated_at")?,
+        acknowledged_at: row.get("acknowledged_at")?,
+        started_at: row.get("started_at")?,
+        closed_at: row.get("closed_at")?,
+        reassignments: row.get("reassignments")?,
         evidence: row.get("evidence")?,
         version: row.get("version")?,
         created_at: row.get("created_at")?,
@@ -109,12 +179,18 @@ pub async fn insert_if_absent(conn: &mut Conn<'_>, task: &NewTask, at_ms: i64) -
         Value::from(task.escalate_to_member_id),
         Value::from(task.due_at),
         Value::from(at_ms),
+        Value::from(task.function.clone()),
+        Value::from(task.support.clone()),
+        Value::from(task.depends_on.clone()),
+        Value::from(task.escalate_at),
+        Value::from(task.escalate_to_jurisdiction_id),
     ];
     conn.fetch_optional(
         format!(
             "INSERT INTO tasks (kind, subject_type, subject_id, dedupe_key, title_zh, title_en, detail, jurisdiction_id, path, owner_member_id,
-                 owner_organization_id, escalate_to_member_id, due_at, status, version, created_at, updated_at)
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open', 1, $14, $14)
+                 owner_organization_id, escalate_to_member_id, due_at, status, version, created_at, updated_at, function, support, depends_on,
+                 escalate_at, escalate_to_jurisdiction_id)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, 'open', 1, $14, $14, $15, $16, $17, $18, $19)
              ON CONFLICT (dedupe_key) DO NOTHING RETURNING {COLUMNS}"
         ),
         &values,
@@ -141,7 +217,11 @@ pub async fn set_status(
 ) -> Result<Versioned, StoreError> {
     let changed = conn
         .execute(
-            "UPDATE tasks SET status = $1, evidence = $2, version = version + 1, updated_at = $3 WHERE id = $4 AND version = $5",
+            "UPDATE tasks SET status = $1, evidence = COALESCE($2, evidence), version = version + 1, updated_at = $3,
+                 acknowledged_at = CASE WHEN $1 = 'acknowledged' THEN $3 ELSE acknowledged_at END,
+                 started_at = CASE WHEN $1 = 'in_progress' THEN $3 ELSE started_at END,
+                 closed_at = CASE WHEN $1 IN ('done', 'unable', 'declined', 'cancelled') THEN $3 ELSE NULL END
+             WHERE id = $4 AND version = $5",
             params![status, evidence, at_ms, id, expected_version],
         )
         .await?;
@@ -158,8 +238,8 @@ pub async fn set_status(
 pub async fn cancel_open(conn: &mut Conn<'_>, subject_type: &str, subject_id: i64, at_ms: i64) -> Result<Vec<TaskRow>, StoreError> {
     conn.fetch_all(
         format!(
-            "UPDATE tasks SET status = 'cancelled', version = version + 1, updated_at = $1
-             WHERE subject_type = $2 AND subject_id = $3 AND status = 'open' RETURNING {COLUMNS}"
+            "UPDATE tasks SET status = 'cancelled', version = version + 1, updated_at = $1, closed_at = $1
+             WHERE subject_type = $2 AND subject_id = $3 AND status IN {OPEN_STATUSES} RETURNING {COLUMNS}"
         ),
         params![at_ms, subject_type, subject_id],
     )
@@ -172,7 +252,10 @@ pub async fn cancel_open(conn: &mut Conn<'_>, subject_type: &str, subject_id: i6
 /// Open tasks past their deadline that have not been escalated yet.
 pub async fn overdue_unescalated(conn: &mut Conn<'_>, now_ms: i64, limit: i64) -> Result<Vec<TaskRow>, StoreError> {
     conn.fetch_all(
-        format!("SELECT {COLUMNS} FROM tasks WHERE status = 'open' AND due_at <= $1 AND escalated_at IS NULL ORDER BY due_at, id LIMIT $2"),
+        format!(
+            "SELECT {COLUMNS} FROM tasks WHERE status IN {OPEN_STATUSES} AND COALESCE(escalate_at, due_at) <= $1 AND escalated_at IS NULL
+             ORDER BY due_at, id LIMIT $2"
+        ),
         params![now_ms, limit],
     )
     .await?
@@ -185,7 +268,9 @@ pub async fn overdue_unescalated(conn: &mut Conn<'_>, now_ms: i64, limit: i64) -
 pub async fn mark_escalated(conn: &mut Conn<'_>, id: i64, at_ms: i64) -> Result<bool, StoreError> {
     Ok(conn
         .execute(
-            "UPDATE tasks SET escalated_at = $1, version = version + 1, updated_at = $1 WHERE id = $2 AND escalated_at IS NULL AND status = 'open'",
+            format!(
+                "UPDATE tasks SET escalated_at = $1, version = version + 1, updated_at = $1 WHERE id = $2 AND escalated_at IS NULL AND status IN {OPEN_STATUSES}"
+            ),
             params![at_ms, id],
         )
         .await?
@@ -211,7 +296,7 @@ pub async fn list_tasks(conn: &mut Conn<'_>, query: &ListQuery) -> Result<Page<T
 pub async fn open_tasks_of_member(conn: &mut Conn<'_>, member_id: i64, limit: i64) -> Result<Vec<TaskRow>, StoreError> {
     conn.fetch_all(
         format!(
-            "SELECT {COLUMNS} FROM tasks WHERE status = 'open'
+            "SELECT {COLUMNS} FROM tasks WHERE status IN {OPEN_STATUSES}
                AND (owner_member_id = $1 OR (escalate_to_member_id = $1 AND escalated_at IS NOT NULL))
              ORDER BY due_at, id LIMIT $2"
         ),
@@ -260,4 +345,56 @@ pub async fn member_with_role_above(conn: &mut Conn<'_>, path: &JurisdictionPath
         }
     }
     Ok(None)
+}
+
+/// Gives a task to another owner if it is still at `expected_version`, recording who moved it, from whom and why.
+#[allow(clippy::too_many_arguments)]
+pub async fn reassign(
+    conn: &mut Conn<'_>,
+    id: i64,
+    expected_version: i64,
+    owner_member_id: Option<i64>,
+    owner_organization_id: Option<i64>,
+    reassignments: &str,
+    at_ms: i64,
+) -> Result<Versioned, StoreError> {
+    let changed = conn
+        .execute(
+            "UPDATE tasks SET owner_member_id = $1, owner_organization_id = $2, reassignments = $3, status = 'open', acknowledged_at = NULL,
+                 started_at = NULL, escalated_at = NULL, version = version + 1, updated_at = $4
+             WHERE id = $5 AND version = $6",
+            params![owner_member_id, owner_organization_id, reassignments, at_ms, id, expected_version],
+        )
+        .await?;
+    if changed == 1 {
+        return Ok(Versioned::Done(expected_version + 1));
+    }
+    Ok(match conn.fetch_optional("SELECT version FROM tasks WHERE id = $1", params![id]).await? {
+        Some(row) => Versioned::Conflict(row.get("version")?),
+        None => Versioned::Missing,
+    })
+}
+
+/// The tasks about a subject, by due time.
+pub async fn tasks_of(conn: &mut Conn<'_>, subject_type: &str, subject_id: i64) -> Result<Vec<TaskRow>, StoreError> {
+    conn.fetch_all(
+        format!("SELECT {COLUMNS} FROM tasks WHERE subject_type = $1 AND subject_id = $2 ORDER BY due_at, id"),
+        params![subject_type, subject_id],
+    )
+    .await?
+    .iter()
+    .map(decode)
+    .collect()
+}
+
+/// The open tasks owned by an organization (its inbox).
+pub async fn open_tasks_of_organization(conn: &mut Conn<'_>, organization_id: i64, limit: i64) -> Result<Vec<TaskRow>, StoreError> {
+    conn.fetch_all(
+        format!("SELECT {COLUMNS} FROM tasks WHERE status IN {OPEN_STATUSES} AND owner_organization_id = $1 ORDER BY due_at, id LIMIT $2"),
+        params![organization_id, limit],
+    )
+    .await?
+    .iter()
+    .map(decode)
+    .collect()
 }

@@ -90,6 +90,11 @@ impl App {
                                 owner_organization_id: None,
                                 escalate_to_member_id: if owner.is_some() { cadre } else { None },
                                 due_at: due,
+                                function: None,
+                                support: None,
+                                depends_on: None,
+                                escalate_at: None,
+                                escalate_to_jurisdiction_id: None,
                             };
                             let Some(row) = task_repo::insert_if_absent(c, &task, now).await? else { return Ok(false) };
                             app.task_event(c, &ctx2, "task.created", &row).await?;

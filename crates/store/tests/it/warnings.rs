@@ -251,6 +251,11 @@ async fn acknowledgements_and_reach_by_grid(t: &TestStore) {
         owner_organization_id: None,
         escalate_to_member_id: None,
         due_at: 10_000,
+        function: None,
+        support: None,
+        depends_on: None,
+        escalate_at: None,
+        escalate_to_jurisdiction_id: None,
     };
     t.store.write(move |c| Box::pin(async move { insert_if_absent(c, &task, 5_000).await })).await.unwrap().unwrap();
     let mut r = t.store.reader().await.unwrap();
@@ -281,6 +286,11 @@ async fn tasks_dedupe_escalate_and_close(t: &TestStore) {
         owner_organization_id: None,
         escalate_to_member_id: None,
         due_at: 10_000,
+        function: None,
+        support: None,
+        depends_on: None,
+        escalate_at: None,
+        escalate_to_jurisdiction_id: None,
     };
     let (a, b) = (task.clone(), task.clone());
     let (first, second) = tokio::join!(
