@@ -69,6 +69,9 @@ pub enum AppError {
         /// The step attempted (a catalog code under `step.`).
         step: &'static str,
     },
+    /// A status change the incident state machine does not allow; carries the allowed targets.
+    #[error("{0}")]
+    InvalidTransition(domain::incident::TransitionError),
     /// The two-person rule: a second person must approve what the first drafted.
     #[error("a second person must approve")]
     SecondPersonRequired,
@@ -126,6 +129,7 @@ impl AppError {
             AppError::RateLimited { .. } => "rate_limited",
             AppError::WrongState { .. } => "wrong_state",
             AppError::SecondPersonRequired => "second_person_required",
+            AppError::InvalidTransition(_) => "invalid_transition",
             AppError::ConfirmationRequired { .. } => "confirmation_required",
             AppError::Unavailable(_) => "unavailable",
             AppError::Internal(_) => "internal",
@@ -149,6 +153,7 @@ impl AppError {
         "wrong_state",
         "second_person_required",
         "confirmation_required",
+        "invalid_transition",
         "unavailable",
         "internal",
     ];
@@ -205,6 +210,7 @@ impl AppError {
                     ("step", i18n::text(locale, &format!("step.{step}")).to_string()),
                 ],
             ),
+            AppError::InvalidTransition(refused) => refused.message(locale),
             AppError::ConfirmationRequired { people, usual } => {
                 i18n::format(locale, "error.confirmation_required", &[("people", people.to_string()), ("usual", usual.to_string())])
             }

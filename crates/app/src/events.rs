@@ -29,7 +29,7 @@ pub struct EventView {
     pub payload: serde_json::Value,
 }
 
-fn view(event: Event) -> EventView {
+pub(crate) fn view(event: Event) -> EventView {
     EventView {
         seq: event.seq,
         at: rfc3339(event.at_ms),

@@ -92,7 +92,7 @@ fn masked_view(row: HouseholdRow) -> HouseholdView {
 }
 
 /// Splits one CSV line (RFC 4180 quoting; a quoted field may not span lines here).
-fn split_csv(line: &str) -> Result<Vec<String>, &'static str> {
+pub(crate) fn split_csv(line: &str) -> Result<Vec<String>, &'static str> {
     let mut fields = Vec::new();
     let mut current = String::new();
     let mut chars = line.chars().peekable();

@@ -15,7 +15,9 @@ pub mod context;
 pub mod error;
 pub mod events;
 pub mod households;
+pub mod incidents;
 pub mod layers;
+pub mod plans;
 pub mod registry;
 pub mod tasks;
 pub mod time;
@@ -28,6 +30,7 @@ pub use clock::{Clock, ManualClock, SystemClock};
 pub use context::Context;
 use domain::Locale;
 pub use error::AppError;
+pub use incidents::IncidentView;
 use store::Store;
 pub use util::{ListParams, Page};
 

@@ -16,7 +16,17 @@ use crate::util::{Outcome, decide};
 use crate::{App, AppError, Context, ListParams, Page};
 
 /// Task states.
-pub const STATUSES: &[&str] = &["open", "done", "unable", "cancelled"];
+pub const STATUSES: &[&str] = &["open", "acknowledged", "in_progress", "done", "unable", "declined", "cancelled"];
+
+/// The steps a task's owner can take from each open state.
+fn allowed_steps(from: &str) -> &'static [&'static str] {
+    match from {
+        "open" => &["acknowledged", "in_progress", "done", "unable", "declined"],
+        "acknowledged" => &["in_progress", "done", "unable", "declined"],
+        "in_progress" => &["done", "unable"],
+        _ => &[],
+    }
+}
 
 /// A task on the wire.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -51,6 +61,16 @@ pub struct TaskView {
     pub escalated_at: Option<String>,
     /// What the owner reported.
     pub evidence: Option<String>,
+    /// The owning organization.
+    pub owner_organization_id: Option<i64>,
+    /// The plan function it serves.
+    pub function: Option<String>,
+    /// When the owner acknowledged it.
+    pub acknowledged_at: Option<String>,
+    /// When it escalates if not done.
+    pub escalate_at: Option<String>,
+    /// The steps its owner may take now.
+    pub allowed_steps: Vec<String>,
     /// For a door-knock: the household to visit.
     pub household: Option<HouseholdBrief>,
     /// Version.
@@ -96,21 +116,43 @@ pub struct TaskFilter {
     pub warning_id: Option<i64>,
 }
 
-/// Closing a task.
+/// A step on a task: acknowledge it, start it, finish it with evidence, or decline it with a reason.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskReport {
-    /// The version being closed.
+    /// The version read.
     pub version: Option<i64>,
-    /// `done`, or `unable` (could not be done: nobody home, no access).
+    /// `acknowledged`, `in_progress`, `done`, `unable` (could not be done: nobody home, no access) or `declined`
+    /// (not ours).
     pub status: String,
-    /// What was found.
+    /// What was found, or why (required for `unable` and `declined`).
     #[serde(default)]
     pub note: Option<String>,
+    /// A photo as evidence (a media URL from an upload).
+    #[serde(default)]
+    pub photo: Option<String>,
+}
+
+/// Giving a task to someone else.
+#[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Reassignment {
+    /// The version read.
+    pub version: Option<i64>,
+    /// The member who takes it over.
+    #[serde(default)]
+    pub member_id: Option<i64>,
+    /// Or the organization.
+    #[serde(default)]
+    pub organization_id: Option<i64>,
+    /// Why.
+    pub reason: String,
 }
 
 fn task_resource(row: &TaskRow) -> Resource<'_> {
-    let resource = Resource::new(ResourceKind::Task, Classification::Internal).in_jurisdiction(&row.task.path);
+    let resource = Resource::new(ResourceKind::Task, Classification::Internal)
+        .in_jurisdiction(&row.task.path)
+        .owned_by(row.task.owner_organization_id.map(domain::ids::OrganizationId));
     // The owner reports on their task wherever it is; once escalated, so does the person it escalated to.
     let responsible =
         if row.escalated_at.is_some() { row.task.escalate_to_member_id.or(row.task.owner_member_id) } else { row.task.owner_member_id };
@@ -125,9 +167,16 @@ fn is_responsible(ctx: &Context, row: &TaskRow) -> bool {
     me.is_some() && (me == row.task.owner_member_id || (row.escalated_at.is_some() && me == row.task.escalate_to_member_id))
 }
 
+/// A task on the wire (without the household of a door-knock).
+pub fn view_of(locale: Locale, now: i64, row: TaskRow) -> TaskView {
+    view(locale, now, row, None)
+}
+
 fn view(locale: Locale, now: i64, row: TaskRow, household: Option<HouseholdBrief>) -> TaskView {
     let label = |prefix: &str, code: &str| i18n::lookup(locale, &format!("{prefix}.{code}")).unwrap_or(code).to_string();
+    let steps: Vec<String> = allowed_steps(&row.status).iter().map(|s| s.to_string()).collect();
     TaskView {
+        allowed_steps: steps,
         id: row.id,
         kind_label: label("task_kind", &row.task.kind),
         kind: row.task.kind,
@@ -146,6 +195,11 @@ fn view(locale: Locale, now: i64, row: TaskRow, household: Option<HouseholdBrief
         due_at: rfc3339(row.task.due_at),
         escalated_at: row.escalated_at.map(rfc3339),
         evidence: row.evidence,
+        owner_organization_id: row.task.owner_organization_id,
+        function: row.task.function.clone(),
+        acknowledged_at: row.acknowledged_at.map(rfc3339),
+        escalate_at: row.task.escalate_at.map(rfc3339),
+
         household,
         version: row.version,
         created_at: rfc3339(row.created_at),
@@ -253,27 +307,47 @@ impl App {
         }))
     }
 
-    /// Closes a task with what was found.
+    /// A step on a task by its owner (or someone cleared in its place): acknowledge, start, finish with evidence,
+    /// or decline with a reason.
     pub async fn close_task(&self, ctx: &Context, id: i64, report: TaskReport) -> Result<TaskView, AppError> {
         let version = report.version.ok_or(AppError::VersionRequired)?;
-        let status = report.status.trim();
-        if !matches!(status, "done" | "unable") {
-            return Err(Invalid::new("status", InvalidReason::UnknownValue { allowed: vec!["done", "unable"] }).into());
+        let status = report.status.trim().to_string();
+        if !STATUSES.contains(&status.as_str()) || matches!(status.as_str(), "open" | "cancelled") {
+            return Err(Invalid::new(
+                "status",
+                InvalidReason::UnknownValue { allowed: vec!["acknowledged", "in_progress", "done", "unable", "declined"] },
+            )
+            .into());
         }
-        let note = match report.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        let mut note = match report.note.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
             Some(note) if note.chars().count() > 2000 => return Err(Invalid::new("note", InvalidReason::TooLong { max: 2000 }).into()),
             Some(note) => Some(note.to_string()),
-            None if status == "unable" => return Err(Invalid::new("note", InvalidReason::Required).into()),
+            None if matches!(status.as_str(), "unable" | "declined") => return Err(Invalid::new("note", InvalidReason::Required).into()),
             None => None,
         };
+        if let Some(photo) = report.photo.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+            if !(photo.starts_with("/media/") || photo.starts_with("http://") || photo.starts_with("https://")) || photo.len() > 500 {
+                return Err(Invalid::new("photo", InvalidReason::Malformed { expected: "a media URL" }).into());
+            }
+            note = Some(match note {
+                Some(text) => format!("{text}\n{photo}"),
+                None => photo.to_string(),
+            });
+        }
         let row = self.load_task(id).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Update, &task_resource(&row)) {
             return Err(self.refuse(ctx, "task.close", "task", Some(id.to_string()), reason).await);
         }
-        if row.status != "open" {
+        if !allowed_steps(&row.status).contains(&status.as_str()) {
             return Err(AppError::WrongState { kind: ResourceKind::Task, state: row.status, step: "close" });
         }
-        let (app, ctx2, status) = (self.clone(), ctx.clone(), status.to_string());
+        let event = match status.as_str() {
+            "acknowledged" => "task.acknowledged",
+            "in_progress" => "task.started",
+            "declined" => "task.declined",
+            _ => "task.closed",
+        };
+        let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
             .transact(move |c| {
                 Box::pin(async move {
@@ -283,12 +357,101 @@ impl App {
                         Versioned::Missing => return Err(AppError::NotFound { kind: ResourceKind::Task }),
                     }
                     let row = repo::get_task(c, id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Task })?;
-                    app.task_event(c, &ctx2, "task.closed", &row).await?;
-                    store::audit::append(c, &app.audit(&ctx2, "task.close", "task", Some(id.to_string()))).await?;
+                    app.task_event(c, &ctx2, event, &row).await?;
+                    store::audit::append(c, &app.audit(&ctx2, event, "task", Some(id.to_string()))).await?;
                     Ok(Outcome::Done(row))
                 })
             })
             .await?;
         Ok(view(ctx.locale, self.now_ms(), row, None))
+    }
+
+    /// Gives a task to another member or organization; the move, who made it and why are recorded on the task.
+    pub async fn reassign_task(&self, ctx: &Context, id: i64, input: Reassignment) -> Result<TaskView, AppError> {
+        let version = input.version.ok_or(AppError::VersionRequired)?;
+        let reason = input.reason.trim().to_string();
+        if reason.is_empty() {
+            return Err(Invalid::new("reason", InvalidReason::Required).into());
+        }
+        if reason.chars().count() > 500 {
+            return Err(Invalid::new("reason", InvalidReason::TooLong { max: 500 }).into());
+        }
+        if input.member_id.is_none() && input.organization_id.is_none() {
+            return Err(Invalid::new("member_id", InvalidReason::Required).into());
+        }
+        {
+            let mut reader = self.store().reader().await?;
+            if let Some(member) = input.member_id
+                && store::registry::get_member(&mut reader.conn(), member).await?.is_none()
+            {
+                return Err(Invalid::new("member_id", InvalidReason::NotFound).into());
+            }
+            if let Some(organization) = input.organization_id
+                && store::registry::get_organization(&mut reader.conn(), organization).await?.is_none()
+            {
+                return Err(Invalid::new("organization_id", InvalidReason::NotFound).into());
+            }
+        }
+        let row = self.load_task(id).await?;
+        // Reassigning is a manager's step: the scope's roles, not the owner alone.
+        let managed = Resource::new(ResourceKind::Task, Classification::Internal).in_jurisdiction(&row.task.path);
+        if let Decision::Deny(reason) = decide(ctx, Action::Update, &managed) {
+            return Err(self.refuse(ctx, "task.reassign", "task", Some(id.to_string()), reason).await);
+        }
+        if !allowed_steps(&row.status).contains(&"done") {
+            return Err(AppError::WrongState { kind: ResourceKind::Task, state: row.status, step: "close" });
+        }
+        let mut history: Vec<serde_json::Value> =
+            row.reassignments.as_deref().and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
+        history.push(serde_json::json!({
+            "at": rfc3339(self.now_ms()), "by": ctx.actor_label,
+            "from": {"member_id": row.task.owner_member_id, "organization_id": row.task.owner_organization_id},
+            "to": {"member_id": input.member_id, "organization_id": input.organization_id}, "reason": reason,
+        }));
+        let history = serde_json::Value::Array(history).to_string();
+        let (app, ctx2) = (self.clone(), ctx.clone());
+        let (member, organization) = (input.member_id, input.organization_id);
+        let row = self
+            .transact(move |c| {
+                Box::pin(async move {
+                    match repo::reassign(c, id, version, member, organization, &history, app.now_ms()).await? {
+                        Versioned::Done(_) => {}
+                        Versioned::Conflict(current) => return Err(AppError::Conflict { current }),
+                        Versioned::Missing => return Err(AppError::NotFound { kind: ResourceKind::Task }),
+                    }
+                    let row = repo::get_task(c, id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Task })?;
+                    app.task_event(c, &ctx2, "task.reassigned", &row).await?;
+                    store::audit::append(c, &app.audit(&ctx2, "task.reassign", "task", Some(id.to_string()))).await?;
+                    Ok(Outcome::Done(row))
+                })
+            })
+            .await?;
+        Ok(view(ctx.locale, self.now_ms(), row, None))
+    }
+
+    /// The tasks of an incident (its matrix as work), by due time.
+    pub async fn incident_tasks(&self, ctx: &Context, incident_id: i64) -> Result<Vec<TaskView>, AppError> {
+        self.get_incident(ctx, incident_id).await?;
+        let rows = {
+            let mut reader = self.store().reader().await?;
+            repo::tasks_of(&mut reader.conn(), "incident", incident_id).await?
+        };
+        let now = self.now_ms();
+        Ok(rows.into_iter().map(|row| view(ctx.locale, now, row, None)).collect())
+    }
+
+    /// The open tasks of an organization (its inbox), for its members and managers.
+    pub async fn organization_tasks(&self, ctx: &Context, organization_id: i64) -> Result<Vec<TaskView>, AppError> {
+        self.get_organization(ctx, organization_id).await?;
+        let rows = {
+            let mut reader = self.store().reader().await?;
+            repo::open_tasks_of_organization(&mut reader.conn(), organization_id, 200).await?
+        };
+        let now = self.now_ms();
+        Ok(rows
+            .into_iter()
+            .filter(|row| decide(ctx, Action::Read, &task_resource(row)).is_allowed())
+            .map(|row| view(ctx.locale, now, row, None))
+            .collect())
     }
 }

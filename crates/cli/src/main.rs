@@ -426,6 +426,7 @@ async fn serve(settings: Settings, bind: Option<String>) -> anyhow::Result<ExitC
     if let Some((username, password)) = app.ensure_first_admin().await.map_err(|e| app_error(e, locale))? {
         say(locale, "cli.first_admin", &[("username", username), ("password", password)]);
     }
+    app.ensure_shipped_plans().await.map_err(|e| app_error(e, locale))?;
     let listener = tokio::net::TcpListener::bind(&bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     let address = listener.local_addr()?;
     say(locale, "cli.database", &[("database", settings.describe_location())]);

@@ -266,7 +266,8 @@ const REGISTRY: &[ResourceKind] = &[
 ];
 /// A grid member keeps the household register of their grid and works the tasks there.
 const FIELD: &[ResourceKind] = &[ResourceKind::Household, ResourceKind::Task, ResourceKind::Report];
-const PEOPLE: &[ResourceKind] = &[ResourceKind::Organization, ResourceKind::Member, ResourceKind::Team, ResourceKind::Layer];
+const PEOPLE: &[ResourceKind] =
+    &[ResourceKind::Organization, ResourceKind::Member, ResourceKind::Team, ResourceKind::Layer, ResourceKind::Task];
 
 /// Kinds whose records are placed in the jurisdiction tree, and so can be in a role's jurisdiction scope.
 fn is_placed(kind: ResourceKind) -> bool {

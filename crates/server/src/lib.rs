@@ -5,6 +5,7 @@
 pub mod api;
 pub mod extract;
 pub mod metrics;
+pub mod open311;
 pub mod openapi;
 pub mod problem;
 pub mod web;
@@ -36,6 +37,7 @@ pub fn router(app: App) -> Router {
     Router::new()
         .merge(api)
         .merge(web::routes())
+        .merge(open311::routes())
         .route(
             "/api/openapi.json",
             axum::routing::get(move || async move { ([(header::CONTENT_TYPE, "application/json")], openapi_json.as_str().to_string()) }),

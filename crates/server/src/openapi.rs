@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{accounts, events, layers, registry, warnings};
+use crate::api::{accounts, events, incidents, layers, registry, warnings};
 
 /// The document's fixed parts.
 #[derive(OpenApi)]
@@ -20,6 +20,7 @@ use crate::api::{accounts, events, layers, registry, warnings};
         (name = "auth", description = "Sign-in, accounts, roles and API tokens"),
         (name = "events", description = "The live event stream and the audit log"),
         (name = "layers", description = "Map layers and their features"),
+        (name = "incidents", description = "Reports from every channel, incidents, plans, activation and the tasks of the responsibility matrix"),
         (name = "warnings", description = "Warnings (CAP 1.2 / GB/T 35965), delivery, acknowledgement, door-knock tasks and the household register"),
         (name = "operations", description = "Health and readiness"),
     ),
@@ -69,6 +70,29 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(warnings::close_task))
         .routes(routes!(warnings::list_households))
         .routes(routes!(warnings::import_households))
+        .routes(routes!(incidents::create_report))
+        .routes(routes!(incidents::upload_media))
+        .routes(routes!(incidents::import_hotline))
+        .routes(routes!(incidents::list_incidents))
+        .routes(routes!(incidents::get_incident, incidents::update_incident))
+        .routes(routes!(incidents::change_status))
+        .routes(routes!(incidents::incident_reports))
+        .routes(routes!(incidents::incident_proposals))
+        .routes(routes!(incidents::merge))
+        .routes(routes!(incidents::split))
+        .routes(routes!(incidents::activate))
+        .routes(routes!(incidents::stand_down))
+        .routes(routes!(incidents::escalate))
+        .routes(routes!(incidents::upward_report))
+        .routes(routes!(incidents::timeline))
+        .routes(routes!(incidents::incident_tasks))
+        .routes(routes!(incidents::reassign_task))
+        .routes(routes!(incidents::task_progress))
+        .routes(routes!(incidents::organization_tasks))
+        .routes(routes!(incidents::list_plans, incidents::save_plan))
+        .routes(routes!(incidents::plan_schema))
+        .routes(routes!(incidents::get_plan))
+        .routes(routes!(incidents::publish_plan))
         .routes(routes!(events::events))
         .routes(routes!(events::audit))
         .routes(routes!(events::healthz))

@@ -29,6 +29,9 @@ pub struct Problem {
     /// For rate limiting: seconds to wait.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<i64>,
+    /// For a refused status change: the statuses allowed from the current one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub allowed: Option<Vec<String>>,
 }
 
 impl Problem {
@@ -43,6 +46,7 @@ impl Problem {
             field: None,
             current_version: None,
             retry_after: None,
+            allowed: None,
         }
     }
 
@@ -69,6 +73,9 @@ impl Problem {
         match error {
             AppError::Conflict { current } => problem.current_version = Some(*current),
             AppError::RateLimited { retry_after_seconds } => problem.retry_after = Some(*retry_after_seconds),
+            AppError::InvalidTransition(refused) => {
+                problem.allowed = Some(refused.allowed_codes().into_iter().map(str::to_string).collect());
+            }
             _ => {}
         }
         problem
@@ -95,6 +102,7 @@ pub fn status_of(error: &AppError) -> StatusCode {
         | AppError::Duplicate { .. }
         | AppError::HasDependents { .. }
         | AppError::WrongState { .. }
+        | AppError::InvalidTransition(_)
         | AppError::ConfirmationRequired { .. } => StatusCode::CONFLICT,
         AppError::SecondPersonRequired => StatusCode::FORBIDDEN,
         AppError::VersionRequired => StatusCode::PRECONDITION_REQUIRED,

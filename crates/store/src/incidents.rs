@@ -783,3 +783,91 @@ pub async fn mark_stood_down(conn: &mut Conn<'_>, id: i64, by: &str, at_ms: i64)
 pub async fn timeline(conn: &mut Conn<'_>, incident_id: i64, limit: i64) -> Result<Vec<crate::events::Event>, StoreError> {
     crate::events::events_about(conn, incident_id, limit).await
 }
+
+// ------------------------------------------------------------------------------------------- registry snapshot
+
+/// A jurisdiction as plans see it: id, code, level, path, names.
+pub type JurisdictionBrief = (i64, String, String, String, String, Option<String>);
+/// An organization as plans see it: id, code, kind, sector, jurisdiction, parent.
+pub type OrganizationBrief = (i64, String, String, Option<String>, i64, Option<i64>);
+/// A member as plans see it: id, jurisdiction, organization, roles (JSON), status.
+pub type MemberBrief = (i64, i64, Option<i64>, String, String);
+
+/// Every jurisdiction, in path order.
+pub async fn all_jurisdictions(conn: &mut Conn<'_>) -> Result<Vec<JurisdictionBrief>, StoreError> {
+    conn.fetch_all("SELECT id, code, level, path, name_zh, name_en FROM jurisdictions ORDER BY path", &[])
+        .await?
+        .iter()
+        .map(|r| Ok((r.get("id")?, r.get("code")?, r.get("level")?, r.get("path")?, r.get("name_zh")?, r.get("name_en")?)))
+        .collect()
+}
+
+/// Every organization.
+pub async fn all_organizations(conn: &mut Conn<'_>) -> Result<Vec<OrganizationBrief>, StoreError> {
+    conn.fetch_all("SELECT id, code, kind, sector, jurisdiction_id, parent_id FROM organizations ORDER BY id", &[])
+        .await?
+        .iter()
+        .map(|r| Ok((r.get("id")?, r.get("code")?, r.get("kind")?, r.get("sector")?, r.get("jurisdiction_id")?, r.get("parent_id")?)))
+        .collect()
+}
+
+/// Every member (no personal data).
+pub async fn all_members(conn: &mut Conn<'_>) -> Result<Vec<MemberBrief>, StoreError> {
+    conn.fetch_all("SELECT id, jurisdiction_id, organization_id, roles, status FROM members ORDER BY id", &[])
+        .await?
+        .iter()
+        .map(|r| Ok((r.get("id")?, r.get("jurisdiction_id")?, r.get("organization_id")?, r.get("roles")?, r.get("status")?)))
+        .collect()
+}
+
+/// The grants of the accounts that belong to members: member, role, scope jurisdiction.
+pub async fn member_grants(conn: &mut Conn<'_>) -> Result<Vec<(i64, String, Option<i64>)>, StoreError> {
+    conn.fetch_all(
+        "SELECT a.member_id, g.role, g.jurisdiction_id FROM account_grants g JOIN accounts a ON a.id = g.account_id
+         WHERE a.member_id IS NOT NULL AND NOT a.disabled ORDER BY a.member_id, g.id",
+        &[],
+    )
+    .await?
+    .iter()
+    .map(|r| Ok((r.get("member_id")?, r.get("role")?, r.get("jurisdiction_id")?)))
+    .collect()
+}
+
+/// Sets a jurisdiction's mode; returns the mode it had, or `None` if there is no such jurisdiction.
+pub async fn set_jurisdiction_mode(conn: &mut Conn<'_>, id: i64, mode: &str, at_ms: i64) -> Result<Option<String>, StoreError> {
+    let Some(row) = conn.fetch_optional("SELECT mode FROM jurisdictions WHERE id = $1", params![id]).await? else { return Ok(None) };
+    let before: String = row.get("mode")?;
+    if before != mode {
+        conn.execute("UPDATE jurisdictions SET mode = $1, version = version + 1, updated_at = $2 WHERE id = $3", params![mode, at_ms, id])
+            .await?;
+    }
+    Ok(Some(before))
+}
+
+// ------------------------------------------------------------------------------------------------------- media
+
+/// Stores an uploaded file under a random key.
+pub async fn insert_media(
+    conn: &mut Conn<'_>,
+    key: &str,
+    content_type: &str,
+    bytes: Vec<u8>,
+    by: &str,
+    at_ms: i64,
+) -> Result<(), StoreError> {
+    let size = bytes.len() as i64;
+    conn.execute(
+        "INSERT INTO media (key, content_type, bytes, size, uploaded_by, created_at) VALUES ($1, $2, $3, $4, $5, $6)",
+        &[Value::from(key), Value::from(content_type), Value::from(bytes), Value::from(size), Value::from(by), Value::from(at_ms)],
+    )
+    .await?;
+    Ok(())
+}
+
+/// An uploaded file: content type and bytes.
+pub async fn get_media(conn: &mut Conn<'_>, key: &str) -> Result<Option<(String, Vec<u8>)>, StoreError> {
+    conn.fetch_optional("SELECT content_type, bytes FROM media WHERE key = $1", params![key])
+        .await?
+        .map(|row| Ok((row.get("content_type")?, row.get("bytes")?)))
+        .transpose()
+}

@@ -7,6 +7,7 @@
 
 mod assets;
 mod forms;
+mod incidents;
 mod pages;
 mod warnings;
 
@@ -55,6 +56,11 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("task.html", include_str!("../../templates/task.html")),
     ("public_warnings.html", include_str!("../../templates/public_warnings.html")),
     ("ack.html", include_str!("../../templates/ack.html")),
+    ("report_form.html", include_str!("../../templates/report_form.html")),
+    ("incident.html", include_str!("../../templates/incident.html")),
+    ("upward_report.html", include_str!("../../templates/upward_report.html")),
+    ("plans.html", include_str!("../../templates/plans.html")),
+    ("plan.html", include_str!("../../templates/plan.html")),
 ];
 
 /// The names of every template (for tests that check them all).
@@ -205,5 +211,5 @@ pub fn error_page(viewer: &Viewer, error: &AppError) -> Response {
 
 /// The routes of the web console.
 pub fn routes() -> Router<App> {
-    pages::routes().merge(assets::routes()).merge(warnings::routes())
+    pages::routes().merge(assets::routes()).merge(warnings::routes()).merge(incidents::routes())
 }

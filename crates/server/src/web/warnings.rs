@@ -414,7 +414,12 @@ async fn close_task(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>,
     if !viewer.csrf_ok(&form) {
         return forbidden_form(&viewer);
     }
-    let report = TaskReport { version: form.integer("version"), status: form.text("status").unwrap_or_default(), note: form.text("note") };
+    let report = TaskReport {
+        version: form.integer("version"),
+        status: form.text("status").unwrap_or_default(),
+        note: form.text("note"),
+        photo: form.text("photo"),
+    };
     match app.close_task(&viewer.ctx, id, report).await {
         Ok(_) => see_other("/tasks"),
         Err(error @ (AppError::Invalid(_) | AppError::Conflict { .. } | AppError::WrongState { .. })) => {

@@ -7,6 +7,7 @@ mod auth;
 mod concurrency;
 mod docs;
 mod events;
+mod incidents;
 mod input;
 mod postgres;
 mod warnings;

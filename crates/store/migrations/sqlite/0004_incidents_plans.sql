@@ -129,3 +129,16 @@ ALTER TABLE tasks ADD COLUMN acknowledged_at INTEGER;
 ALTER TABLE tasks ADD COLUMN started_at INTEGER;
 ALTER TABLE tasks ADD COLUMN closed_at INTEGER;
 ALTER TABLE tasks ADD COLUMN reassignments TEXT;
+
+-- Photos and other media uploaded with reports and task evidence, kept in the database so that every node serves
+-- them. The key is random: knowing it is what lets a report or a task show the photo.
+CREATE TABLE media (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    key TEXT NOT NULL,
+    content_type TEXT NOT NULL,
+    bytes BLOB NOT NULL,
+    size INTEGER NOT NULL,
+    uploaded_by TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    CONSTRAINT media_key UNIQUE (key)
+);
