@@ -58,6 +58,16 @@ fn test(extra: &[String]) -> Result<ExitCode, String> {
         eprintln!("\n*** {message} ***\n");
     }
 
+    // The Open311 test drives Gridline with a real client from PyPI (georeport), installed here next to the build.
+    let python = python_clients(&root);
+    if let Err(message) = &python {
+        excluded.push("test(/open311/)");
+        let message = format!("the Open311 client cannot be installed: {message}");
+        if in_ci() {
+            return Err(message);
+        }
+        eprintln!("\n*** {message} ***\n");
+    }
     let nextest = Command::new("cargo").args(["nextest", "--version"]).output().is_ok_and(|output| output.status.success());
     let mut command = Command::new("cargo");
     command.current_dir(&root);
@@ -72,6 +82,9 @@ fn test(extra: &[String]) -> Result<ExitCode, String> {
     }
     command.args(extra);
     services.export(&mut command);
+    if let Ok(path) = &python {
+        command.env("GRIDLINE_PYTHONPATH", path);
+    }
     let status = command.status().map_err(|error| format!("cannot run cargo: {error}"))?;
     services.stop();
     // The browser tests use the binary the Rust tests just built; they run unless nextest was given a filter.
@@ -89,6 +102,30 @@ fn test(extra: &[String]) -> Result<ExitCode, String> {
     }
     let browser_ok = !matches!(browser, BrowserTests::Failed);
     Ok(if status.success() && browser_ok { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+}
+
+/// PyPI packages the tests use, pinned.
+const PYTHON_PACKAGES: &[&str] = &["georeport==0.3.1", "requests==2.32.5", "xmltodict==0.14.2"];
+
+/// Installs the Python clients the tests drive Gridline with into `target/python` (once); returns that folder.
+fn python_clients(root: &std::path::Path) -> Result<std::path::PathBuf, String> {
+    let folder = root.join("target").join("python");
+    let stamp = folder.join(".installed");
+    let wanted = PYTHON_PACKAGES.join(" ");
+    if std::fs::read_to_string(&stamp).is_ok_and(|installed| installed == wanted) {
+        return Ok(folder);
+    }
+    let status = Command::new("python3")
+        .args(["-m", "pip", "install", "--quiet", "--disable-pip-version-check", "--root-user-action=ignore", "--upgrade", "--target"])
+        .arg(&folder)
+        .args(PYTHON_PACKAGES)
+        .status()
+        .map_err(|error| format!("cannot run python3 -m pip: {error}"))?;
+    if !status.success() {
+        return Err(format!("`python3 -m pip install {wanted}` failed"));
+    }
+    std::fs::write(&stamp, wanted).map_err(|error| error.to_string())?;
+    Ok(folder)
 }
 
 enum BrowserTests {

@@ -7,6 +7,7 @@ mod delivery;
 mod durability;
 mod http;
 mod import;
+mod open311;
 mod serve;
 
 use std::io::{BufRead, BufReader, Write};
