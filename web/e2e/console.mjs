@@ -5,8 +5,10 @@
 // It builds nothing: it uses target/debug/gridline (or GRIDLINE_BIN), prepares a data directory with the real
 // Shanghai district boundaries, accounts of several roles and a 50,000-point layer, starts `gridline serve` on a
 // free port, and drives two browsers through it. Screenshots go to web/e2e/screenshots/. Timings of the map are
-// printed, never asserted (the machine is shared and noisy).
+// printed, never asserted (the machine is shared and noisy). A small HTTP server stands in for the SMS gateway, so
+// that the acknowledgement links in the texts can be opened; door-knocks are due at once after a red warning.
 import { spawn, execFileSync } from "node:child_process";
+import { createServer } from "node:http";
 import { mkdtempSync, mkdirSync, writeFileSync, readFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, dirname } from "node:path";
@@ -20,7 +22,31 @@ const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 const shots = join(here, "screenshots");
 mkdirSync(shots, { recursive: true });
 const data = mkdtempSync(join(tmpdir(), "gridline-e2e-"));
-const env = { ...process.env, GRIDLINE_LANG: "en", GRIDLINE_DATA_DIR: join(data, "db") };
+
+// The SMS gateway: every text Gridline sends, as posted ({"to", "text", "id"}).
+const texts = [];
+const smsGateway = createServer((request, response) => {
+  let body = "";
+  request.on("data", (chunk) => { body += chunk; });
+  request.on("end", () => {
+    try { texts.push(JSON.parse(body)); } catch { texts.push({ text: body }); }
+    response.writeHead(202, { "Content-Length": "0" }).end();
+  });
+});
+await new Promise((resolve) => smsGateway.listen(0, "127.0.0.1", resolve));
+// One configuration for every command and the server: door-knocks on red warnings are due right after issue (the
+// default is 30 minutes, too long to wait for), and texts go to the gateway above.
+const config = join(data, "gridline.toml");
+writeFileSync(config, [
+  "[warnings]",
+  'public_url = "http://gridline.test"',
+  "door_knock_after_minutes = { red = 0 }",
+  "",
+  "[delivery]",
+  `sms_gateway_url = "http://127.0.0.1:${smsGateway.address().port}/sms"`,
+  "",
+].join("\n"));
+const env = { ...process.env, GRIDLINE_LANG: "en", GRIDLINE_DATA_DIR: join(data, "db"), GRIDLINE_CONFIG: config };
 delete env.GRIDLINE_DATABASE_URL;
 
 let failures = 0;
@@ -48,6 +74,9 @@ function gridline(args, input) {
 gridline(["import", "boundaries", join(root, "crates", "cli", "tests", "fixtures", "shanghai_districts.geojson"), "--level", "district"]);
 gridline(["user", "add", "admin1", "--role", "admin", "--password-stdin"], "admin password 123\n");
 const adminToken = gridline(["token", "create", "admin1", "--name", "e2e"]).trim();
+// A second administrator: the person who drafts a warning cannot approve it.
+gridline(["user", "add", "admin2", "--role", "admin", "--password-stdin"], "admin2 password 123\n");
+const approverToken = gridline(["token", "create", "admin2", "--name", "e2e"]).trim();
 
 // 50,000 points spread over central Shanghai: the map must stay smooth with them.
 const points = [];
@@ -72,16 +101,20 @@ const base = await new Promise((resolve, reject) => {
   server.on("exit", (code) => reject(new Error(`the server exited with ${code}`)));
 });
 
-async function api(method, path, body) {
+async function api(method, path, body, token = adminToken) {
+  const csv = typeof body === "string";
   const response = await fetch(base + path, {
     method,
-    headers: { "Authorization": `Bearer ${adminToken}`, "Content-Type": "application/json", "Accept-Language": "en" },
-    body: body ? JSON.stringify(body) : undefined,
+    headers: { "Authorization": `Bearer ${token}`, "Content-Type": csv ? "text/csv; charset=utf-8" : "application/json", "Accept-Language": "en" },
+    body: body === undefined ? undefined : csv ? body : JSON.stringify(body),
   });
   const text = await response.text();
   if (!response.ok) { throw new Error(`${method} ${path}: ${response.status} ${text}`); }
   return text ? JSON.parse(text) : null;
 }
+function sleep(ms) { return new Promise((resolve) => setTimeout(resolve, ms)); }
+// A `datetime-local` value `hours` from now in the console's time zone (Asia/Shanghai, UTC+8 all year).
+function shanghaiLocal(hours) { return new Date(Date.now() + (hours + 8) * 3600000).toISOString().slice(0, 16); }
 
 // A sub-district and two communities inside 徐汇区, with a cadre each and a member in community A.
 const districts = await api("GET", "/api/v1/jurisdictions?q=%E5%BE%90%E6%B1%87");
@@ -115,6 +148,13 @@ async function signIn(page, username, password) {
   await page.fill("#password", password);
   await Promise.all([page.waitForURL(/\/console/), page.click("form button[type=submit].primary")]);
 }
+const phoneOptions = { viewport: { width: 360, height: 740 }, isMobile: true, hasTouch: true, deviceScaleFactor: 2 };
+// The page has no horizontal scrolling on a 360 px phone (the map and wide tables scroll inside themselves).
+async function checkFitsPhone(page) {
+  const width = await page.evaluate(() => document.documentElement.scrollWidth);
+  const wide = await page.evaluate(() => Array.from(document.querySelectorAll("body *")).filter((e) => e.getBoundingClientRect().right > 362 && !e.closest(".leaflet-container, .table-wrap")).slice(0, 5).map((e) => `${e.tagName}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`));
+  check(width <= 362, `${new URL(page.url()).pathname} fits the phone (scroll width ${width}: ${wide.join(", ")})`);
+}
 
 const officerContext = await context({});
 const officer = await officerContext.newPage();
@@ -130,7 +170,9 @@ await test("sign in and see the console in Chinese", async () => {
 });
 
 await test("switch the language, and the choice persists", async () => {
-  await Promise.all([officer.waitForURL(/\/console/), officer.selectOption("#language-select", "en")]);
+  // The page is already on /console: wait for the reloaded page to be in English, not for the address.
+  await officer.selectOption("#language-select", "en");
+  await officer.waitForSelector('html[lang="en"]', { timeout: 20000 });
   check((await officer.getAttribute("html", "lang")) === "en", "the page switched to English");
   check((await officer.textContent("header nav")).includes("Console"), "the navigation is in English");
   await officer.goto(`${base}/members`);
@@ -263,30 +305,226 @@ await test("the map stays responsive with 50,000 points", async () => {
   await mapContext.close();
 });
 
+let drawnWarningId = null;
+let fieldWarningId = null;
+let ackPath = null;
+
+await test("draft a warning by drawing its area on the map", async () => {
+  const adminContext = await context({ locale: "en" });
+  const page = await adminContext.newPage();
+  await signIn(page, "admin1", "admin password 123");
+  await page.goto(`${base}/warnings/new`);
+  await page.waitForFunction(() => window.gridlineMapStats && window.gridlineMapStats.loads > 0, null, { timeout: 20000 });
+  await page.selectOption("#jurisdiction_id", String(tianlin.id));
+  await page.selectOption("#level", "orange");
+  await page.selectOption("#hazard", "rainstorm");
+  await page.fill("#headline_zh", "暴雨橙色预警（地图绘制）");
+  await page.fill("#description_zh", "预计未来6小时内田林街道累计降雨量将达50毫米以上。");
+  await page.fill("#instruction_zh", "低洼地区和地下空间的居民做好转移准备。");
+  await page.fill("#expires_at", shanghaiLocal(6));
+  // Escape leaves drawing mode without drawing anything.
+  const draw = page.locator('[data-draw="polygon"]');
+  await draw.click();
+  check((await draw.getAttribute("aria-pressed")) === "true", "the draw button is pressed while drawing");
+  check((await page.textContent("#draw-status")).trim().length > 0, "a hint says how to draw");
+  await page.keyboard.press("Escape");
+  check((await draw.getAttribute("aria-pressed")) === "false" && (await page.inputValue("#area_geojson")) === "", "Escape cancels the drawing");
+  // Four corners, then the first one again.
+  await draw.click();
+  await page.locator("#map").scrollIntoViewIfNeeded();
+  const box = await page.locator("#map").boundingBox();
+  const corners = [[0.35, 0.35], [0.6, 0.3], [0.65, 0.65], [0.35, 0.6]].map(([x, y]) => [box.x + box.width * x, box.y + box.height * y]);
+  for (const [x, y] of corners) { await page.mouse.click(x, y); }
+  await page.mouse.click(corners[0][0], corners[0][1]);
+  const drawn = JSON.parse((await page.inputValue("#area_geojson")) || "null");
+  const ring = drawn && drawn.coordinates && drawn.coordinates[0];
+  check(drawn && drawn.type === "Polygon" && ring.length === 5, `the area is a ring of four corners: ${JSON.stringify(drawn)}`);
+  check(ring[0][0] === ring[4][0] && ring[0][1] === ring[4][1], "the ring is closed");
+  check(ring.every(([lon, lat]) => lon > 120 && lon < 123 && lat > 30 && lat < 32.5), `the corners are longitude, latitude in Shanghai: ${JSON.stringify(ring)}`);
+  check((await draw.getAttribute("aria-pressed")) === "false", "drawing mode ends with the ring");
+  await page.screenshot({ path: join(shots, "warning-form.png") });
+  // The drawing is part of the draft: it survives a reload, and so does the kind of message.
+  await page.reload();
+  check((await page.inputValue("#area_geojson")) === JSON.stringify(drawn), "the drawn area is restored after a reload");
+  check(await page.isChecked('input[name="status"][value="Actual"]'), "the kind of message is restored as it was");
+  check((await page.textContent("#draw-status")).trim().length > 0, "the restored area is drawn and said");
+  await Promise.all([page.waitForURL(/\/warnings\/\d+$/), page.click("#warning-form button[type=submit].primary")]);
+  check((await page.textContent("h1")).includes("暴雨橙色预警（地图绘制）"), "the warning page shows the headline");
+  drawnWarningId = Number(page.url().match(/\/warnings\/(\d+)$/)[1]);
+  const stored = await api("GET", `/api/v1/warnings/${drawnWarningId}`);
+  check(stored.state === "draft" && stored.level === "orange", `a draft is saved: ${stored.state} ${stored.level}`);
+  check(stored.area.type === "Polygon" && JSON.stringify(stored.area.coordinates) === JSON.stringify(drawn.coordinates), `the stored area is the drawn polygon: ${JSON.stringify(stored.area)}`);
+  await page.waitForSelector('#map[data-area-drawn="true"]');
+  await page.screenshot({ path: join(shots, "warning-detail.png") });
+  await adminContext.close();
+
+  const phoneContext = await context({ locale: "en", ...phoneOptions });
+  const phone = await phoneContext.newPage();
+  await signIn(phone, "admin1", "admin password 123");
+  for (const [path, name] of [["/warnings/new", "warning-form-phone"], [`/warnings/${drawnWarningId}`, "warning-detail-phone"]]) {
+    await phone.goto(`${base}${path}`);
+    await phone.waitForFunction(() => window.gridlineMapStats && window.gridlineMapStats.loads > 0, null, { timeout: 20000 });
+    await checkFitsPhone(phone);
+    await phone.screenshot({ path: join(shots, `${name}.png`), fullPage: true });
+  }
+  await phoneContext.close();
+});
+
+await test("a grid member closes a door-knock in the field view on a phone", async () => {
+  // A grid in community A with two households (one on the vulnerable-resident register) and its grid member.
+  const grid = await api("POST", "/api/v1/jurisdictions", {
+    parent_id: communityA.id, level: "grid", code: "TL-A1", name_zh: "田林一村第一网格", name_en: "Tianlin No. 1, grid 1",
+    boundary: { type: "MultiPolygon", coordinates: [square(121.411, 31.161, 0.005).coordinates] },
+  });
+  const imported = await api("POST", "/api/v1/households/import", [
+    "code,grid_code,address,lon,lat,residents,phone,email,language,vulnerable_needs,vulnerable_consent",
+    "TL-A1-101,TL-A1,田林路1号101室,121.4125,31.1625,1,13900000001,,zh-CN,独居老人，行动不便,yes",
+    "TL-A1-102,TL-A1,田林路1号102室,121.4135,31.1625,3,13900000002,,en,,",
+    "",
+  ].join("\n"));
+  check(imported.imported === 2 && imported.vulnerable === 1 && imported.rejected.length === 0, `two households, one vulnerable: ${JSON.stringify(imported)}`);
+  const gridMember = await api("POST", "/api/v1/members", { jurisdiction_id: grid.id, name: "林网格", roles: ["grid_member"], base: { lon: 121.5, lat: 31.3 } });
+  await api("POST", "/api/v1/accounts", { username: "grid.a1", display_name: "林网格", password: "grid member password", member_id: gridMember.id, grants: [{ role: "grid_member", jurisdiction_id: grid.id }] });
+
+  // A red warning over the grid: drafted by one administrator, approved by the other, issued.
+  const draft = await api("POST", "/api/v1/warnings/drafts", {
+    jurisdiction_id: tianlin.id, level: "red", hazard: "rainstorm",
+    headline_zh: "暴雨红色预警", headline_en: "Red rainstorm warning",
+    description_zh: "预计未来3小时内降雨量将达100毫米以上。", description_en: "More than 100 mm of rain is expected within three hours.",
+    instruction_zh: "停止户外活动，低洼地区居民立即转移。", instruction_en: "Stop outdoor activities; people in low-lying areas move to higher ground now.",
+    area: square(121.41, 31.16, 0.008), area_desc: "田林一村",
+    expires_at: new Date(Date.now() + 6 * 3600000).toISOString().replace(/\.\d+Z$/, "Z"),
+  });
+  const own = await api("POST", `/api/v1/warnings/${draft.id}/approve`, { version: draft.version }).then(() => null, (error) => error);
+  check(own && own.message.includes("403"), `the drafter cannot approve: ${own}`);
+  const approved = await api("POST", `/api/v1/warnings/${draft.id}/approve`, { version: draft.version }, approverToken);
+  check(approved.state === "approved", `approved by the second person: ${approved.state}`);
+  const issued = await api("POST", `/api/v1/warnings/${draft.id}/issue`, { version: approved.version });
+  check(issued.state === "issued", `issued: ${issued.state}`);
+  fieldWarningId = issued.id;
+
+  // The escalation pass (every 15 s) turns the vulnerable household that has not acknowledged into a door-knock.
+  let task = null;
+  const deadline = Date.now() + 60000;
+  while (!task && Date.now() < deadline) {
+    const tasks = await api("GET", `/api/v1/tasks?warning_id=${issued.id}`);
+    task = tasks.items.find((t) => t.kind === "door_knock") || null;
+    if (!task) { await sleep(1000); }
+  }
+  check(task, "a door-knock task appears within a minute of issue");
+  check(task.owner_member_id === gridMember.id, `the grid member owns it (owner ${task.owner_member_id})`);
+
+  const phoneContext = await context(phoneOptions);
+  const phone = await phoneContext.newPage();
+  await signIn(phone, "grid.a1", "grid member password");
+  await phone.goto(`${base}/tasks`);
+  const card = phone.locator(`[data-testid="my-tasks"] a[href="/tasks/${task.id}"]`);
+  await card.waitFor();
+  const cardBox = await card.boundingBox();
+  check(cardBox && cardBox.height >= 48 && cardBox.width >= 300, `the whole card is a big tap target (${cardBox && `${cardBox.width}×${cardBox.height}`} px)`);
+  await checkFitsPhone(phone);
+  await phone.screenshot({ path: join(shots, "tasks-phone.png"), fullPage: true });
+  await Promise.all([phone.waitForURL(new RegExp(`/tasks/${task.id}$`)), card.tap()]);
+  check((await phone.textContent('[data-testid="household-address"]')).includes("田林路1号101室"), "the task shows the household's address");
+  const done = phone.locator('form.task-close button[name="status"][value="done"]');
+  const doneBox = await done.boundingBox();
+  check(doneBox && doneBox.height >= 48, `the done button is a big tap target (${doneBox && doneBox.height} px)`);
+  await checkFitsPhone(phone);
+  await phone.screenshot({ path: join(shots, "task-phone.png"), fullPage: true });
+  await Promise.all([phone.waitForURL(/\/tasks$/), done.tap()]);
+  check((await phone.locator(`[data-testid="my-tasks"] a[href="/tasks/${task.id}"]`).count()) === 0, "the done task has left my list");
+  const closed = await api("GET", `/api/v1/tasks/${task.id}`);
+  check(closed.status === "done", `the task is done (${closed.status})`);
+  await phoneContext.close();
+});
+
+await test("a household acknowledges through the link in its text, and the reach map follows live", async () => {
+  check(fieldWarningId, "a warning was issued by the previous test");
+  // The console's warning page: the area in the level's colour and reach by grid, refreshed every 5 s.
+  const deskContext = await context({ locale: "en" });
+  const desk = await deskContext.newPage();
+  await signIn(desk, "admin1", "admin password 123");
+  await desk.goto(`${base}/warnings/${fieldWarningId}`);
+  await desk.waitForSelector('#map[data-area-drawn="true"][data-reach-grids]', { timeout: 20000 });
+  check(Number(await desk.getAttribute("#map", "data-reach-grids")) >= 1, "the grids are drawn on the map");
+  const acknowledged = Number(await desk.textContent('[data-testid="reach-acknowledged"]'));
+  const draws = Number(await desk.getAttribute("#map", "data-reach-draws"));
+
+  // The second household's text, as the gateway got it, carries its acknowledgement link.
+  let text = null;
+  const deadline = Date.now() + 30000;
+  while (!text && Date.now() < deadline) {
+    text = texts.find((t) => t.to === "13900000002") || null;
+    if (!text) { await sleep(500); }
+  }
+  check(text, `the household got a text (texts to ${texts.map((t) => t.to).join(", ")})`);
+  const link = /http:\/\/gridline\.test(\/ack\/\S+)/.exec(text.text);
+  check(link, `the text has an acknowledgement link: ${text.text}`);
+  ackPath = link[1];
+
+  const residentContext = await context({ locale: "zh-CN", ...phoneOptions });
+  const resident = await residentContext.newPage();
+  await resident.goto(`${base}${ackPath}`);
+  check((await resident.textContent("h1")).includes("暴雨红色预警"), "the link opens the warning");
+  const button = await resident.locator("form button.primary").boundingBox();
+  check(button && button.height >= 48, `the acknowledge button is a big tap target (${button && button.height} px)`);
+  await checkFitsPhone(resident);
+  await resident.screenshot({ path: join(shots, "ack-phone.png"), fullPage: true });
+  await resident.locator("form button.primary").tap();
+  await resident.waitForSelector('[data-testid="ack-done"]');
+  await resident.screenshot({ path: join(shots, "ack-done-phone.png"), fullPage: true });
+  await resident.goto(`${base}/public/warnings`);
+  check((await resident.textContent("main")).includes("暴雨红色预警"), "the public page lists the warning in force");
+  check(!(await resident.content()).includes("田林路"), "no household's address reaches the public page");
+  await checkFitsPhone(resident);
+  await resident.screenshot({ path: join(shots, "public-warnings-phone.png"), fullPage: true });
+  await residentContext.close();
+
+  // The console's page follows without a reload: the figure, and the map.
+  await desk.waitForFunction((n) => Number(document.querySelector('[data-testid="reach-acknowledged"]').textContent) === n, acknowledged + 1, { timeout: 20000 });
+  await desk.waitForFunction((n) => Number(document.getElementById("map").getAttribute("data-reach-draws")) > n, draws, { timeout: 20000 });
+  await desk.screenshot({ path: join(shots, "warning-reach.png") });
+  await deskContext.close();
+});
+
 await test("the main pages pass the WCAG 2 A and AA checks of axe-core", async () => {
   const axeSource = readFileSync(join(here, "..", "node_modules", "axe-core", "axe.min.js"), "utf8");
   // axe is injected for the check only; the pages themselves keep their strict policy.
   const checkContext = await context({ bypassCSP: true });
   const page = await checkContext.newPage();
   await signIn(page, "officer", "officer password");
+  // The public pages are also checked as a visitor who is not signed in sees them.
+  const visitorContext = await context({ bypassCSP: true });
+  const visitor = await visitorContext.newPage();
   const problems = [];
-  for (const path of ["/console", "/members", "/members/new", `/members/${memberA.id}`, "/jurisdictions", `/jurisdictions/${tianlin.id}`, "/organizations", "/teams", "/account"]) {
-    await page.goto(`${base}${path}`);
-    await page.waitForLoadState("networkidle");
-    await page.evaluate(axeSource);
-    const result = await page.evaluate(() => window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } }));
+  async function audit(reader, path) {
+    await reader.goto(`${base}${path}`);
+    await reader.waitForLoadState("networkidle");
+    await reader.evaluate(axeSource);
+    const result = await reader.evaluate(() => window.axe.run(document, { runOnly: { type: "tag", values: ["wcag2a", "wcag2aa"] } }));
     for (const violation of result.violations) {
       if (violation.impact === "serious" || violation.impact === "critical") {
-        problems.push(`${path}: ${violation.id} (${violation.impact}) on ${violation.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`);
+        problems.push(`${path}${reader === visitor ? " (visitor)" : ""}: ${violation.id} (${violation.impact}) on ${violation.nodes.slice(0, 3).map((n) => n.target.join(" ")).join("; ")}`);
       }
     }
   }
+  const warningPages = [drawnWarningId, fieldWarningId].filter(Boolean).map((id) => `/warnings/${id}`);
+  const publicPages = ["/public/warnings", ...(ackPath ? [ackPath] : [])];
+  for (const path of ["/console", "/members", "/members/new", `/members/${memberA.id}`, "/jurisdictions", `/jurisdictions/${tianlin.id}`, "/organizations", "/teams", "/account", "/warnings", "/warnings/new", ...warningPages, "/tasks", ...publicPages]) {
+    await audit(page, path);
+  }
+  for (const path of publicPages) {
+    await audit(visitor, path);
+  }
+  await visitorContext.close();
   await checkContext.close();
   check(problems.length === 0, `accessibility problems:\n  ${problems.join("\n  ")}`);
 });
 
 await browser.close();
 server.kill("SIGTERM");
+smsGateway.close();
+smsGateway.closeAllConnections();
 const unexpected = pageErrors.filter((e) => !e.includes("net::ERR_INTERNET_DISCONNECTED") && !e.includes("Failed to load resource: the server responded with a status of 403"));
 if (unexpected.length) {
   failures += 1;

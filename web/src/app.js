@@ -29,7 +29,9 @@
       var skip = (form.getAttribute("data-draft-skip") || "").split(",");
       function fields() {
         return Array.prototype.filter.call(form.elements, function (el) {
-          return el.name && el.name !== "csrf_token" && el.name !== "version" && el.type !== "password" && el.type !== "hidden" && skip.indexOf(el.name) < 0;
+          // Hidden fields are the page's own (tokens, versions), except those marked as part of the entry (a drawn area).
+          var kept = el.type !== "hidden" || el.hasAttribute("data-draft-keep");
+          return el.name && el.name !== "csrf_token" && el.name !== "version" && el.type !== "password" && kept && skip.indexOf(el.name) < 0;
         });
       }
       var saved = null;
@@ -38,7 +40,7 @@
         var restored = false;
         fields().forEach(function (el) {
           if (!(el.name in saved)) { return; }
-          if (el.type === "checkbox") {
+          if (el.type === "checkbox" || el.type === "radio") {
             var on = saved[el.name].indexOf(el.value) >= 0;
             if (el.checked !== on) { el.checked = on; restored = true; }
           } else if (el.value !== saved[el.name][0]) {
@@ -57,7 +59,7 @@
       function save() {
         var data = {};
         fields().forEach(function (el) {
-          if (el.type === "checkbox") {
+          if (el.type === "checkbox" || el.type === "radio") {
             data[el.name] = data[el.name] || [];
             if (el.checked) { data[el.name].push(el.value); }
           } else {
@@ -249,6 +251,8 @@
             stats.lastLoadMs = Math.round(performance.now() - began);
             if (stats.firstRenderMs === null) { stats.firstRenderMs = Math.round(performance.now() - started); }
             el.setAttribute("data-loaded", String(stats.loads));
+            // Shapes a page draws over the data (a warning area, a drawing) stay on top of what was just loaded.
+            el.dispatchEvent(new CustomEvent("gridline:layerload"));
           })
           .catch(function (error) {
             // Aborted by a newer view, or offline: keep what is drawn. Anything else is a bug worth seeing.
@@ -265,7 +269,7 @@
       .then(function (layers) {
         // With no area of its own to show (no boundaries yet), the map shows where the stored layers are.
         var extents = layers.map(function (layer) { return layer.extent; }).filter(Boolean);
-        if (!placed && extents.length) {
+        if (!placed && !el.gridlinePlaced && extents.length) {
           var union = extents.reduce(function (a, b) { return [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])]; });
           map.fitBounds([[union[1], union[0]], [union[3], union[2]]]);
         }
@@ -279,6 +283,387 @@
     map.on("moveend", function () { loaders.forEach(function (load) { load(); }); });
   }
 
+  // ---------------------------------------------------------------------------------------------- warning areas
+
+  // The outline of a warning level on the map, and its fill.
+  var LEVEL_COLORS = { red: ["#c62828", "#e53935"], orange: ["#d66a00", "#f28c28"], yellow: ["#b58900", "#ffd60a"], blue: ["#1565c0", "#1e88e5"] };
+
+  function merged(a, b) {
+    var out = {};
+    [a, b].forEach(function (o) { Object.keys(o || {}).forEach(function (k) { out[k] = o[k]; }); });
+    return out;
+  }
+
+  // A warning area as one Leaflet layer (not yet on a map): a GeoJSON Polygon or MultiPolygon, a circle
+  // {"type": "Circle", "center": [lon, lat], "radius_m": r}, or a GeometryCollection of these.
+  function areaLayer(geometry, style) {
+    var L = window.L;
+    var group = L.featureGroup();
+    function add(part, depth) {
+      if (!part || typeof part !== "object" || depth > 3) { return; }
+      if (part.type === "GeometryCollection") {
+        (part.geometries || []).forEach(function (g) { add(g, depth + 1); });
+      } else if (part.type === "Circle") {
+        var c = part.center;
+        if (Array.isArray(c) && c.length === 2 && isFinite(c[0]) && isFinite(c[1]) && Number(part.radius_m) > 0) {
+          group.addLayer(L.circle([Number(c[1]), Number(c[0])], merged(style, { radius: Number(part.radius_m) })));
+        }
+      } else if (/^(Multi)?Polygon$|^Feature(Collection)?$/.test(part.type)) {
+        try {
+          group.addLayer(L.geoJSON(part, { interactive: style.interactive !== false, style: function () { return style; } }));
+        } catch (e) { /* not a drawable geometry: nothing to show */ }
+      }
+    }
+    add(geometry, 0);
+    return group;
+  }
+
+  function cornersOf(geometry) {
+    if (!geometry) { return 0; }
+    if (geometry.type === "Polygon") { return Math.max(0, ((geometry.coordinates || [])[0] || []).length - 1); }
+    if (geometry.type === "MultiPolygon") {
+      return (geometry.coordinates || []).reduce(function (n, p) { return n + Math.max(0, ((p || [])[0] || []).length - 1); }, 0);
+    }
+    return 0;
+  }
+
+  // The authoring form: the area is drawn on the map. Each click adds a corner; clicking the first corner again,
+  // a double click, or the draw button pressed again closes the ring into a GeoJSON Polygon in #area_geojson.
+  // With a keyboard: the arrow keys move the map, Enter adds its centre as a corner, Backspace takes the last one
+  // back, Escape cancels. A circle typed into the circle fields is shown as it is typed.
+  function wireAreaDrawing() {
+    var input = document.getElementById("area_geojson");
+    var el = document.getElementById("map");
+    var drawButton = document.querySelector('[data-draw="polygon"]');
+    if (!input || !el || !el.gridlineMap || !drawButton) { return; }
+    var L = window.L;
+    var map = el.gridlineMap;
+    var clearButton = document.querySelector('[data-draw="clear"]');
+    var status = document.getElementById("draw-status");
+    var holder = drawButton.closest("[data-draw-hint]") || drawButton;
+    var ink = "#0b4f8a";
+    var vertices = [];
+    var drawing = false;
+    var sketch = L.featureGroup().addTo(map);
+    var shape = null;
+    var circle = null;
+
+    function label(name, count) {
+      return (holder.getAttribute("data-draw-" + name) || "").replace("{count}", String(count));
+    }
+    function say(text) {
+      if (status) { status.textContent = text || ""; }
+    }
+    function round(value) {
+      return Math.round(value * 1e6) / 1e6;
+    }
+    function fit() {
+      var bounds = L.latLngBounds([]);
+      if (shape) { bounds.extend(shape.getBounds()); }
+      if (circle) { bounds.extend(circle.getBounds()); }
+      if (bounds.isValid()) {
+        el.gridlinePlaced = true;
+        map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
+      }
+    }
+    function showShape(geometry) {
+      if (shape) { map.removeLayer(shape); shape = null; }
+      if (!geometry) { return; }
+      shape = areaLayer(geometry, { color: ink, weight: 3, fillColor: "#2f80d1", fillOpacity: 0.18, interactive: false });
+      if (shape.getLayers().length) {
+        shape.addTo(map);
+      } else {
+        shape = null;
+      }
+    }
+    function redrawSketch() {
+      sketch.clearLayers();
+      if (!vertices.length) { return; }
+      sketch.addLayer(L.polyline(vertices, { color: ink, weight: 2, dashArray: "6 4", interactive: false }));
+      vertices.forEach(function (latlng, index) {
+        sketch.addLayer(L.circleMarker(latlng, {
+          radius: index === 0 ? 8 : 5, color: ink, weight: 2, fillColor: index === 0 ? "#ffbf47" : "#ffffff", fillOpacity: 1, interactive: false,
+        }));
+      });
+    }
+    function setDrawing(on) {
+      drawing = on;
+      drawButton.setAttribute("aria-pressed", on ? "true" : "false");
+      el.classList.toggle("is-drawing", on);
+      if (on) {
+        map.doubleClickZoom.disable();
+      } else {
+        map.doubleClickZoom.enable();
+        vertices = [];
+        redrawSketch();
+      }
+    }
+    function begin() {
+      setDrawing(true);
+      map.closePopup();
+      say(label("hint"));
+      var box = el.getBoundingClientRect();
+      if (box.top < 0 || box.bottom > window.innerHeight) { el.scrollIntoView({ block: "nearest" }); }
+    }
+    function finish() {
+      var ring = [];
+      vertices.forEach(function (latlng) {
+        var p = latlng.wrap();
+        var point = [round(p.lng), round(p.lat)];
+        var last = ring[ring.length - 1];
+        if (!last || last[0] !== point[0] || last[1] !== point[1]) { ring.push(point); }
+      });
+      var first = ring[0];
+      if (ring.length > 1 && first[0] === ring[ring.length - 1][0] && first[1] === ring[ring.length - 1][1]) { ring.pop(); }
+      if (ring.length < 3) {
+        say(label("need-three"));
+        return;
+      }
+      ring.push([ring[0][0], ring[0][1]]);
+      var geometry = { type: "Polygon", coordinates: [ring] };
+      input.value = JSON.stringify(geometry);
+      setDrawing(false);
+      showShape(geometry);
+      say(label("done", ring.length - 1));
+      // The form's draft (wireDrafts) keeps the drawing through a reload.
+      input.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+    function addVertex(latlng, tolerance) {
+      var point = map.latLngToContainerPoint(latlng);
+      if (vertices.length >= 3 && map.latLngToContainerPoint(vertices[0]).distanceTo(point) <= tolerance) {
+        finish();
+        return;
+      }
+      if (vertices.length && map.latLngToContainerPoint(vertices[vertices.length - 1]).distanceTo(point) < 3) { return; }
+      vertices.push(latlng);
+      redrawSketch();
+      say(label("corners", vertices.length));
+    }
+    function onMap(event) {
+      return !(event.target.closest && event.target.closest(".leaflet-control-container, .leaflet-popup"));
+    }
+
+    // While drawing, clicks on the map are corners: they are taken before the map's own handling, so that the
+    // data layers open no popups (which would also pan the map between two corners).
+    el.addEventListener("click", function (event) {
+      if (!drawing || !onMap(event)) { return; }
+      event.stopPropagation();
+      if (map.dragging && map.dragging.moved()) { return; }
+      var coarse = event.pointerType === "touch" || (window.matchMedia && window.matchMedia("(pointer: coarse)").matches);
+      addVertex(map.mouseEventToLatLng(event), coarse ? 24 : 12);
+    }, true);
+    el.addEventListener("dblclick", function (event) {
+      if (!drawing || !onMap(event)) { return; }
+      event.stopPropagation();
+      event.preventDefault();
+      finish();
+    }, true);
+    el.addEventListener("keydown", function (event) {
+      if (!drawing || event.target !== el) { return; }
+      if (event.key === "Enter") {
+        event.preventDefault();
+        addVertex(map.getCenter(), 0);
+      } else if (event.key === "Backspace" && vertices.length) {
+        event.preventDefault();
+        vertices.pop();
+        redrawSketch();
+        say(label("corners", vertices.length));
+      }
+    });
+    document.addEventListener("keydown", function (event) {
+      if (drawing && (event.key === "Escape" || event.key === "Esc")) {
+        setDrawing(false);
+        say(label("cancelled"));
+      }
+    });
+    drawButton.setAttribute("aria-pressed", "false");
+    drawButton.addEventListener("click", function () {
+      if (!drawing) {
+        begin();
+      } else if (vertices.length >= 3) {
+        finish();
+      } else {
+        setDrawing(false);
+        say(label("cancelled"));
+      }
+    });
+    if (clearButton) {
+      clearButton.addEventListener("click", function () {
+        setDrawing(false);
+        input.value = "";
+        showShape(null);
+        say(label("cleared"));
+        input.dispatchEvent(new Event("change", { bubbles: true }));
+      });
+    }
+
+    // A circle, shown while its fields are typed in; the map moves to it once a field is left.
+    var fields = ["circle_lon", "circle_lat", "circle_radius_m"].map(function (id) { return document.getElementById(id); });
+    function numberIn(field) {
+      var text = field ? field.value.trim() : "";
+      return /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/.test(text) ? Number(text) : NaN;
+    }
+    function showCircle() {
+      var lon = numberIn(fields[0]);
+      var lat = numberIn(fields[1]);
+      var radius = numberIn(fields[2]);
+      if (!(lon >= -180 && lon <= 180 && lat >= -90 && lat <= 90 && radius > 0 && isFinite(radius))) {
+        if (circle) { map.removeLayer(circle); circle = null; }
+        return false;
+      }
+      if (circle) {
+        circle.setLatLng([lat, lon]);
+        circle.setRadius(radius);
+      } else {
+        circle = L.circle([lat, lon], { radius: radius, color: "#8a5200", weight: 2, dashArray: "6 4", fillColor: "#ffbf47", fillOpacity: 0.18, interactive: false }).addTo(map);
+      }
+      return true;
+    }
+    fields.forEach(function (field) {
+      if (!field) { return; }
+      field.addEventListener("input", showCircle);
+      field.addEventListener("change", function () { if (showCircle()) { fit(); } });
+    });
+
+    // What the form already holds (sent back after a validation error, or restored from the draft by
+    // wireDrafts, which runs first) is drawn at once.
+    var text = input.value.trim();
+    if (text) {
+      var geometry = null;
+      try { geometry = JSON.parse(text); } catch (e) { geometry = null; }
+      showShape(geometry);
+      say(shape ? label("done", cornersOf(geometry)) : label("unreadable"));
+    }
+    showCircle();
+    fit();
+
+    // Data layers reload as the map moves; the drawing stays on top of them.
+    el.addEventListener("gridline:layerload", function () {
+      [shape, circle, sketch].forEach(function (layer) { if (layer) { layer.bringToFront(); } });
+    });
+  }
+
+  // A warning's page: its area outlined in the colour of its level, and, once sent, who was reached in each grid
+  // as a choropleth (red: few reached, green: all), redrawn whenever the reach panel refreshes itself.
+  function wireWarningMap() {
+    var el = document.getElementById("map");
+    var source = document.getElementById("warning-area");
+    if (!el || !el.gridlineMap || !source) { return; }
+    var L = window.L;
+    var map = el.gridlineMap;
+    var level = source.getAttribute("data-level");
+    if (!level) {
+      var badge = document.querySelector("h1 .badge[class*='level-']");
+      var match = badge && /\blevel-(\w+)/.exec(badge.className);
+      level = match ? match[1] : "";
+    }
+    var colors = LEVEL_COLORS[level] || ["#0b4f8a", "#2f80d1"];
+    var area = null;
+    try { area = JSON.parse(source.textContent); } catch (e) { area = null; }
+    var outline = areaLayer(area, { color: colors[0], weight: 3, fillColor: colors[1], fillOpacity: 0.12, interactive: false });
+    if (outline.getLayers().length) {
+      outline.addTo(map);
+      var bounds = outline.getBounds();
+      if (bounds.isValid()) {
+        el.gridlinePlaced = true;
+        map.fitBounds(bounds, { padding: [24, 24], maxZoom: 16 });
+      }
+      el.setAttribute("data-area-drawn", "true");
+    }
+
+    var lang = document.documentElement.getAttribute("lang") || "zh-CN";
+    var percent = new Intl.NumberFormat(lang, { style: "percent", maximumFractionDigits: 0 });
+    var reach = null;
+    var reachText = null;
+    var legend = null;
+    var draws = 0;
+    function shareOf(properties) {
+      var share = Number(properties && properties.share);
+      return isFinite(share) ? Math.max(0, Math.min(1, share)) : 0;
+    }
+    function shareColor(share) {
+      return "hsl(" + Math.round(share * 120) + ", 75%, 40%)";
+    }
+    function figures(properties, labels) {
+      var box = document.createElement("div");
+      box.className = "map-reach";
+      var title = document.createElement("strong");
+      title.textContent = properties.name || "";
+      box.appendChild(title);
+      var list = document.createElement("dl");
+      list.className = "map-figures";
+      [["share", percent.format(shareOf(properties))], ["targeted", properties.targeted], ["delivered", properties.delivered],
+        ["acknowledged", properties.acknowledged], ["door-knocked", properties.door_knocked], ["unreached", properties.unreached]]
+        .forEach(function (row) {
+          var term = document.createElement("dt");
+          term.textContent = labels.getAttribute("data-label-" + row[0]) || "";
+          var value = document.createElement("dd");
+          value.textContent = row[1] === undefined || row[1] === null ? "—" : String(row[1]);
+          list.appendChild(term);
+          list.appendChild(value);
+        });
+      box.appendChild(list);
+      return box;
+    }
+    function addLegend(labels) {
+      if (legend) { return; }
+      legend = L.control({ position: "bottomright" });
+      legend.onAdd = function () {
+        var box = L.DomUtil.create("div", "reach-legend leaflet-control");
+        var title = document.createElement("div");
+        title.textContent = labels.getAttribute("data-label-share") || "";
+        var bar = document.createElement("div");
+        bar.className = "reach-legend-bar";
+        var ends = document.createElement("div");
+        ends.className = "reach-legend-ends";
+        [0, 1].forEach(function (value) {
+          var end = document.createElement("span");
+          end.textContent = percent.format(value);
+          ends.appendChild(end);
+        });
+        box.appendChild(title);
+        box.appendChild(bar);
+        box.appendChild(ends);
+        return box;
+      };
+      legend.addTo(map);
+    }
+    function drawReach() {
+      // An attribute of an element inside the reach panel (htmx drops script elements from what it swaps in).
+      var grids = document.getElementById("reach-geojson");
+      var text = grids ? grids.getAttribute("data-geojson") : null;
+      if (text === reachText) { return; }
+      reachText = text;
+      if (reach) { map.removeLayer(reach); reach = null; }
+      if (!grids) { return; }
+      var data = null;
+      try { data = JSON.parse(text); } catch (e) { data = null; }
+      if (!data) { return; }
+      reach = L.geoJSON(data, {
+        style: function (feature) {
+          return { color: "#37474f", weight: 1, fillColor: shareColor(shareOf(feature.properties)), fillOpacity: 0.55 };
+        },
+        onEachFeature: function (feature, layer) {
+          var properties = feature.properties || {};
+          layer.bindTooltip((properties.name || "") + " · " + percent.format(shareOf(properties)), { sticky: true });
+          layer.bindPopup(function () { return figures(properties, grids); });
+        },
+      }).addTo(map);
+      outline.bringToFront();
+      addLegend(grids);
+      draws += 1;
+      el.setAttribute("data-reach-grids", String(reach.getLayers().length));
+      el.setAttribute("data-reach-draws", String(draws));
+    }
+    drawReach();
+    // The reach panel swaps itself in every few seconds (htmx); its GeoJSON comes with it.
+    document.addEventListener("htmx:afterSwap", drawReach);
+    el.addEventListener("gridline:layerload", function () {
+      if (reach) { reach.bringToFront(); }
+      outline.bringToFront();
+    });
+  }
+
   function start() {
     wireAutosubmit(document);
     wireDrafts(document);
@@ -286,6 +671,8 @@
     wireConsole();
     wireTicker();
     wireMap();
+    wireAreaDrawing();
+    wireWarningMap();
   }
 
   document.addEventListener("htmx:afterSwap", function (event) { wireDrafts(event.target); wireAutosubmit(event.target); });

@@ -425,24 +425,7 @@ fn reasons_text(locale: Locale, json: &str) -> Vec<String> {
 impl App {
     /// The deepest jurisdiction whose boundary contains the point, or the root of the tree.
     pub(crate) async fn jurisdiction_at(&self, lon: f64, lat: f64) -> Result<(i64, JurisdictionPath), AppError> {
-        let mut reader = self.store().reader().await?;
-        let candidates = store::registry::jurisdictions_in_bbox(&mut reader.conn(), [lon, lat, lon, lat], 10_000).await?;
-        let mut best: Option<(i64, JurisdictionPath)> = None;
-        for candidate in candidates {
-            let Some(boundary) = &candidate.boundary else { continue };
-            let Ok(outline) = spatial::Area::from_geojson(boundary) else { continue };
-            if outline.contains(lon, lat) && best.as_ref().is_none_or(|(_, b)| candidate.path.ids().len() > b.ids().len()) {
-                best = Some((candidate.id, candidate.path.clone()));
-            }
-        }
-        if let Some(best) = best {
-            return Ok(best);
-        }
-        let mut query = ListQuery::new(store::list::Visibility::Everything, 1);
-        query.conditions.push(("parent_id IS NULL", Vec::new()));
-        query.sort = Some(("id".into(), false));
-        let roots = store::registry::list_jurisdictions(&mut reader.conn(), &query).await?;
-        roots.items.into_iter().next().map(|root| (root.id, root.path)).ok_or_else(|| {
+        self.jurisdiction_holding(&[[lon, lat]]).await?.ok_or_else(|| {
             AppError::Invalid(Invalid::new(
                 "lon",
                 InvalidReason::Explained {

@@ -17,6 +17,7 @@ pub mod events;
 pub mod households;
 pub mod incidents;
 pub mod layers;
+mod locator;
 pub mod plans;
 pub mod registry;
 pub mod tasks;
@@ -90,6 +91,7 @@ struct Inner {
     clock: Arc<dyn Clock>,
     config: Config,
     warnings: warnings::Runtime,
+    locator: locator::Locator,
 }
 
 /// The application: cheap to clone, shared by every request.
@@ -101,7 +103,9 @@ pub struct App {
 impl App {
     /// Builds the application over an opened store.
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: Config) -> App {
-        App { inner: Arc::new(Inner { store, clock, config, warnings: warnings::Runtime::default() }) }
+        App {
+            inner: Arc::new(Inner { store, clock, config, warnings: warnings::Runtime::default(), locator: locator::Locator::default() }),
+        }
     }
 
     /// The store.

@@ -245,38 +245,17 @@ impl App {
     pub(crate) async fn narrowest_jurisdiction(&self, area: &WarningArea) -> Result<JurisdictionPath, AppError> {
         let [west, south, east, north] = area.bbox();
         let probes = [[west, south], [west, north], [east, south], [east, north], [(west + east) / 2.0, (south + north) / 2.0]];
-        let mut reader = self.store().reader().await?;
-        let candidates = store::registry::jurisdictions_in_bbox(&mut reader.conn(), [west, south, east, north], 10_000).await?;
-        let mut best: Option<JurisdictionPath> = None;
-        for candidate in candidates {
-            let Some(boundary) = &candidate.boundary else { continue };
-            let Ok(outline) = spatial::Area::from_geojson(boundary) else { continue };
-            if probes.iter().all(|[lon, lat]| outline.contains(*lon, *lat))
-                && best.as_ref().is_none_or(|b| candidate.path.ids().len() > b.ids().len())
-            {
-                best = Some(candidate.path.clone());
-            }
-        }
-        if let Some(best) = best {
-            return Ok(best);
-        }
-        let roots = store::registry::list_jurisdictions(&mut reader.conn(), &{
-            let mut query = store::list::ListQuery::new(store::list::Visibility::Everything, 1);
-            query.conditions.push(("parent_id IS NULL", Vec::new()));
-            query.sort = Some(("id".into(), false));
-            query
-        })
-        .await?;
-        roots.items.into_iter().next().map(|root| root.path).ok_or_else(|| {
-            AppError::Invalid(Invalid::new(
+        match self.jurisdiction_holding(&probes).await? {
+            Some((_, path)) => Ok(path),
+            None => Err(AppError::Invalid(Invalid::new(
                 "cap/alert/info/area",
                 InvalidReason::Explained {
                     rule: "no_jurisdiction".into(),
                     en: "no jurisdiction is registered yet; import boundaries first".into(),
                     zh: "尚未登记任何辖区，请先导入边界".into(),
                 },
-            ))
-        })
+            ))),
+        }
     }
 }
 

@@ -572,7 +572,14 @@ impl App {
 
     /// Checks a warning input and turns it into stored fields (state `draft`).
     async fn warning_fields(&self, ctx: &Context, input: &WarningInput) -> Result<(WarningFields, JurisdictionPath), AppError> {
-        let (path, issuer_name) = self.jurisdiction_path("jurisdiction_id", input.jurisdiction_id).await?;
+        let (path, _) = self.jurisdiction_path("jurisdiction_id", input.jurisdiction_id).await?;
+        let issuer_name = {
+            let mut reader = self.store().reader().await?;
+            store::registry::get_jurisdiction(&mut reader.conn(), input.jurisdiction_id, false)
+                .await?
+                .map(|j| j.name_zh)
+                .unwrap_or_default()
+        };
         let status = input.status.as_deref().map(str::trim).filter(|s| !s.is_empty()).unwrap_or("Actual");
         if !STATUSES.contains(&status) {
             return Err(Invalid::new("status", InvalidReason::UnknownValue { allowed: STATUSES.to_vec() }).into());
