@@ -443,16 +443,8 @@ impl App {
         if !CHANNELS.contains(&channel) {
             return Err(Invalid::new("channel", InvalidReason::UnknownValue { allowed: CHANNELS.to_vec() }).into());
         }
+        // A message the channel sent before is found by the insert itself (its key is unique): no read first.
         let channel_key = optional("channel_key", input.channel_key.as_deref(), 200)?;
-        if let Some(key) = &channel_key {
-            let existing = {
-                let mut reader = self.store().reader().await?;
-                repo::report_by_channel_key(&mut reader.conn(), channel, key).await?
-            };
-            if let Some(existing) = existing {
-                return self.report_outcome(ctx, existing, false).await;
-            }
-        }
         let kind = subtypes().kind("", &input.category, &input.subtype)?;
         let point = GeoPoint::parse("position", input.lon, input.lat).map_err(|mut invalid| {
             // The report's fields are `lon` and `lat` at the top level.
@@ -500,23 +492,13 @@ impl App {
         let rules = DedupeRules::default();
         let sighting = Sighting { kind: kind.clone(), position: point, at: timestamp(observed_at) };
         let (bbox, from, until) = rules.search_window(subtypes(), &sighting);
-        let candidates = {
-            let mut reader = self.store().reader().await?;
-            repo::open_incidents_near(
-                &mut reader.conn(),
-                [bbox.min_lon, bbox.min_lat, bbox.max_lon, bbox.max_lat],
-                ms(from),
-                ms(until),
-                500,
-            )
-            .await?
-        };
+        let candidates = self.open_incidents_in([bbox.min_lon, bbox.min_lat, bbox.max_lon, bbox.max_lat], ms(from), ms(until)).await?;
         let sightings: Vec<(i64, Sighting)> = candidates
             .iter()
             .filter_map(|row| {
-                let kind = kind_of(&row.fields).ok()?;
-                let position = GeoPoint::parse("", row.fields.lon, row.fields.lat).ok()?;
-                Some((row.id, Sighting { kind, position, at: timestamp(row.fields.last_seen_at) }))
+                let kind = subtypes().kind("", &row.category, &row.subtype).ok()?;
+                let position = GeoPoint::parse("", row.lon, row.lat).ok()?;
+                Some((row.id, Sighting { kind, position, at: timestamp(row.last_seen_at) }))
             })
             .collect();
         let proposals = rules.propose(subtypes(), &sighting, &sightings);
@@ -582,10 +564,11 @@ impl App {
                         // The same message arrived twice at once: the other one won; undo this incident.
                         return Err(AppError::Duplicate { field: "channel_key".into() });
                     };
-                    for (candidate, score, reasons) in &proposal_rows {
-                        repo::propose(c, &ProposalRow { incident_id: incident.id, candidate_id: *candidate, score: *score, reasons: reasons.clone() }, now)
-                            .await?;
-                    }
+                    let rows: Vec<ProposalRow> = proposal_rows
+                        .iter()
+                        .map(|(candidate, score, reasons)| ProposalRow { incident_id: incident.id, candidate_id: *candidate, score: *score, reasons: reasons.clone() })
+                        .collect();
+                    repo::propose_all(c, &rows, now).await?;
                     let payload = serde_json::json!({
                         "id": incident.id, "report_id": report.id, "channel": report.report.channel, "subtype": incident.fields.subtype,
                         "title_zh": incident.fields.title_zh, "title_en": incident.fields.title_en,
@@ -597,12 +580,12 @@ impl App {
                     )
                     .await?;
                     store::audit::append(c, &app.audit(&ctx2, "report.create", "report", Some(report.id.to_string()))).await?;
-                    Ok(Outcome::Done(report))
+                    Ok(Outcome::Done((report, incident)))
                 })
             })
             .await;
-        let report = match stored {
-            Ok(report) => report,
+        let (report, incident) = match stored {
+            Ok(stored) => stored,
             Err(AppError::Duplicate { .. }) => {
                 let key = input.channel_key.unwrap_or_default();
                 let mut reader = self.store().reader().await?;
@@ -614,7 +597,37 @@ impl App {
             }
             Err(error) => return Err(error),
         };
-        self.report_outcome(ctx, report, true).await
+        self.opened_incident(
+            repo::Candidate {
+                id: incident.id,
+                category: incident.fields.category.clone(),
+                subtype: incident.fields.subtype.clone(),
+                title_zh: incident.fields.title_zh.clone(),
+                title_en: incident.fields.title_en.clone(),
+                lon: incident.fields.lon,
+                lat: incident.fields.lat,
+                last_seen_at: incident.fields.last_seen_at,
+            },
+            incident.fields.known_at,
+        )
+        .await;
+        // Everything the answer needs is at hand: no read after the write.
+        let proposals = proposals
+            .iter()
+            .filter_map(|proposal| {
+                let candidate = candidates.iter().find(|row| row.id == proposal.key)?;
+                Some(ProposalView {
+                    incident_id: candidate.id,
+                    title: match (ctx.locale, &candidate.title_en) {
+                        (Locale::En, Some(en)) => en.clone(),
+                        _ => candidate.title_zh.clone(),
+                    },
+                    score: proposal.assessment.score,
+                    reasons: proposal.assessment.reasons.iter().map(|reason| reason.message(ctx.locale)).collect(),
+                })
+            })
+            .collect();
+        Ok(ReportOutcome { created: true, report: report_view(&report), incident: incident_view(ctx.locale, &incident), proposals })
     }
 
     async fn report_outcome(&self, ctx: &Context, report: ReportRow, created: bool) -> Result<ReportOutcome, AppError> {
@@ -723,37 +736,40 @@ impl App {
     ) -> Result<IncidentRow, AppError> {
         let (app, ctx2, id) = (self.clone(), ctx.clone(), row.id);
         let decision_row = row.clone();
-        self.transact(move |c| {
-            Box::pin(async move {
-                let current = repo::get_incident(c, id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Incident })?;
-                if let Decision::Deny(reason) = decide(&ctx2, Action::Update, &incident_resource(&current)) {
-                    let record = crate::util::refusal(app.audit(&ctx2, kind, "incident", Some(id.to_string())), reason);
-                    store::audit::append(c, &record).await?;
-                    return Ok(Outcome::Refused(AppError::Forbidden { reason }));
-                }
-                let _ = decision_row;
-                match repo::update_incident(c, id, version, &fields, app.now_ms()).await? {
-                    Versioned::Done(_) => {}
-                    Versioned::Conflict(current) => return Err(AppError::Conflict { current }),
-                    Versioned::Missing => return Err(AppError::NotFound { kind: ResourceKind::Incident }),
-                }
-                let row = repo::get_incident(c, id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Incident })?;
-                let mut payload = payload;
-                if let Value::Object(map) = &mut payload {
-                    map.insert("id".into(), Value::from(id));
-                    map.insert("version".into(), Value::from(row.version));
-                    map.insert("status".into(), Value::from(row.fields.status.clone()));
-                }
-                store::events::append(
-                    c,
-                    &app.event(&ctx2, kind, "incident", id, Some(&row.fields.path), None, Classification::Internal, payload),
-                )
-                .await?;
-                store::audit::append(c, &app.audit(&ctx2, kind, "incident", Some(id.to_string()))).await?;
-                Ok(Outcome::Done(row))
+        let written = self
+            .transact(move |c| {
+                Box::pin(async move {
+                    let current = repo::get_incident(c, id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Incident })?;
+                    if let Decision::Deny(reason) = decide(&ctx2, Action::Update, &incident_resource(&current)) {
+                        let record = crate::util::refusal(app.audit(&ctx2, kind, "incident", Some(id.to_string())), reason);
+                        store::audit::append(c, &record).await?;
+                        return Ok(Outcome::Refused(AppError::Forbidden { reason }));
+                    }
+                    let _ = decision_row;
+                    match repo::update_incident(c, id, version, &fields, app.now_ms()).await? {
+                        Versioned::Done(_) => {}
+                        Versioned::Conflict(current) => return Err(AppError::Conflict { current }),
+                        Versioned::Missing => return Err(AppError::NotFound { kind: ResourceKind::Incident }),
+                    }
+                    let row = repo::get_incident(c, id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Incident })?;
+                    let mut payload = payload;
+                    if let Value::Object(map) = &mut payload {
+                        map.insert("id".into(), Value::from(id));
+                        map.insert("version".into(), Value::from(row.version));
+                        map.insert("status".into(), Value::from(row.fields.status.clone()));
+                    }
+                    store::events::append(
+                        c,
+                        &app.event(&ctx2, kind, "incident", id, Some(&row.fields.path), None, Classification::Internal, payload),
+                    )
+                    .await?;
+                    store::audit::append(c, &app.audit(&ctx2, kind, "incident", Some(id.to_string()))).await?;
+                    Ok(Outcome::Done(row))
+                })
             })
-        })
-        .await
+            .await;
+        self.incidents_changed().await;
+        written
     }
 
     /// Moves an incident to another status (`verified`, `rejected`, `closed`, …). A move the state machine does
@@ -905,6 +921,7 @@ impl App {
                 })
             })
             .await?;
+        self.incidents_changed().await;
         Ok(incident_view(ctx.locale, &target))
     }
 
@@ -963,6 +980,7 @@ impl App {
                 })
             })
             .await?;
+        self.incidents_changed().await;
         Ok(incident_view(ctx.locale, &source))
     }
 

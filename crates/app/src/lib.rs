@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod context;
+mod dedupe;
 pub mod error;
 pub mod events;
 pub mod households;
@@ -92,6 +93,7 @@ struct Inner {
     config: Config,
     warnings: warnings::Runtime,
     locator: locator::Locator,
+    open_incidents: dedupe::OpenIncidents,
 }
 
 /// The application: cheap to clone, shared by every request.
@@ -104,7 +106,14 @@ impl App {
     /// Builds the application over an opened store.
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: Config) -> App {
         App {
-            inner: Arc::new(Inner { store, clock, config, warnings: warnings::Runtime::default(), locator: locator::Locator::default() }),
+            inner: Arc::new(Inner {
+                store,
+                clock,
+                config,
+                warnings: warnings::Runtime::default(),
+                locator: locator::Locator::default(),
+                open_incidents: dedupe::OpenIncidents::default(),
+            }),
         }
     }
 

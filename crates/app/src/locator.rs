@@ -24,17 +24,39 @@ struct Outlines {
 #[derive(Debug, Default)]
 pub struct Locator {
     outlines: RwLock<Arc<Outlines>>,
+    /// When the table was last checked for changes: at most once a second (a boundary edited on another node is
+    /// seen within a second; a busy intake does not pay a query per report).
+    checked: std::sync::Mutex<Option<std::time::Instant>>,
+    /// Until when every question checks (set when this node changes a jurisdiction, covering the write in flight).
+    check_always_until: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
 impl App {
     async fn outlines(&self) -> Result<Arc<Outlines>, AppError> {
         let locator = &self.inner.locator;
+        let forced =
+            locator.check_always_until.lock().map(|until| until.is_some_and(|until| std::time::Instant::now() < until)).unwrap_or(true);
+        let fresh = !forced
+            && locator
+                .checked
+                .lock()
+                .map(|checked| checked.is_some_and(|at| at.elapsed() < std::time::Duration::from_secs(1)))
+                .unwrap_or(false);
+        if fresh {
+            let current = locator.outlines.read().await;
+            if current.built_for.is_some() {
+                return Ok(current.clone());
+            }
+        }
         let stamp = {
             let mut reader = self.store().reader().await?;
             let row =
                 reader.conn().fetch_one("SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS latest FROM jurisdictions", &[]).await?;
             (row.get::<i64>("n")?, row.get::<i64>("latest")?)
         };
+        if let Ok(mut checked) = locator.checked.lock() {
+            *checked = Some(std::time::Instant::now());
+        }
         {
             let current = locator.outlines.read().await;
             if current.built_for == Some(stamp) {
@@ -78,5 +100,18 @@ impl App {
             }
         }
         Ok(outlines.root.clone())
+    }
+}
+
+impl App {
+    /// Forgets the boundaries in memory: the next question reads them again (called after this node changes a
+    /// jurisdiction; changes by other nodes are seen within a second).
+    pub(crate) fn jurisdictions_changed(&self) {
+        if let Ok(mut checked) = self.inner.locator.checked.lock() {
+            *checked = None;
+        }
+        if let Ok(mut until) = self.inner.locator.check_always_until.lock() {
+            *until = Some(std::time::Instant::now() + std::time::Duration::from_secs(5));
+        }
     }
 }

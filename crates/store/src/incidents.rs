@@ -366,6 +366,108 @@ pub async fn get_incident(conn: &mut Conn<'_>, id: i64) -> Result<Option<Inciden
         .transpose()
 }
 
+/// What de-duplication needs of an open incident.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidate {
+    /// Id.
+    pub id: i64,
+    /// Category code.
+    pub category: String,
+    /// Sub-type code.
+    pub subtype: String,
+    /// Title in Chinese.
+    pub title_zh: String,
+    /// Title in English.
+    pub title_en: Option<String>,
+    /// Position.
+    pub lon: f64,
+    /// Position.
+    pub lat: f64,
+    /// The latest report, Unix ms.
+    pub last_seen_at: i64,
+}
+
+/// Open incidents inside a box whose latest report is after `since_ms` and that were known by `until_ms`: the
+/// candidates a new report is compared with.
+pub async fn dedupe_candidates(
+    conn: &mut Conn<'_>,
+    bbox: [f64; 4],
+    since_ms: i64,
+    until_ms: i64,
+    limit: i64,
+) -> Result<Vec<Candidate>, StoreError> {
+    let [west, south, east, north] = bbox;
+    conn.fetch_all(
+        "SELECT id, category, subtype, title_zh, title_en, lon, lat, last_seen_at FROM incidents
+         WHERE status IN ('reported', 'verified', 'responding', 'stabilized')
+           AND lat >= $1 AND lat <= $2 AND lon >= $3 AND lon <= $4 AND last_seen_at >= $5 AND known_at <= $6
+         LIMIT $7",
+        params![south, north, west, east, since_ms, until_ms, limit],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(Candidate {
+            id: row.get("id")?,
+            category: row.get("category")?,
+            subtype: row.get("subtype")?,
+            title_zh: row.get("title_zh")?,
+            title_en: row.get("title_en")?,
+            lon: row.get("lon")?,
+            lat: row.get("lat")?,
+            last_seen_at: row.get("last_seen_at")?,
+        })
+    })
+    .collect()
+}
+
+/// An incident as the in-memory index of open incidents follows it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FollowedIncident {
+    /// What de-duplication needs.
+    pub candidate: Candidate,
+    /// Its status (only open ones are kept).
+    pub status: String,
+    /// When the first tier knew, Unix ms.
+    pub known_at: i64,
+    /// When it last changed, Unix ms (the feed's order, with the id).
+    pub updated_at: i64,
+}
+
+/// Incidents changed after `(after_updated, after_id)`, oldest change first, at most `limit`.
+pub async fn incidents_changed_since(
+    conn: &mut Conn<'_>,
+    after_updated: i64,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<FollowedIncident>, StoreError> {
+    conn.fetch_all(
+        "SELECT id, category, subtype, title_zh, title_en, lon, lat, last_seen_at, status, known_at, updated_at FROM incidents
+         WHERE updated_at > $1 OR (updated_at = $1 AND id > $2) ORDER BY updated_at, id LIMIT $3",
+        params![after_updated, after_id, limit],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(FollowedIncident {
+            candidate: Candidate {
+                id: row.get("id")?,
+                category: row.get("category")?,
+                subtype: row.get("subtype")?,
+                title_zh: row.get("title_zh")?,
+                title_en: row.get("title_en")?,
+                lon: row.get("lon")?,
+                lat: row.get("lat")?,
+                last_seen_at: row.get("last_seen_at")?,
+            },
+            status: row.get("status")?,
+            known_at: row.get("known_at")?,
+            updated_at: row.get("updated_at")?,
+        })
+    })
+    .collect()
+}
+
 /// Open incidents inside a box whose latest report is after `since` (candidates for de-duplication).
 pub async fn open_incidents_near(
     conn: &mut Conn<'_>,
@@ -449,6 +551,30 @@ pub async fn proposals_of(conn: &mut Conn<'_>, incident_id: i64) -> Result<Vec<P
         })
     })
     .collect()
+}
+
+/// Records several proposals in one statement.
+pub async fn propose_all(conn: &mut Conn<'_>, proposals: &[ProposalRow], at_ms: i64) -> Result<(), StoreError> {
+    if proposals.is_empty() {
+        return Ok(());
+    }
+    let mut values = vec![Value::from(at_ms)];
+    let mut tuples = Vec::with_capacity(proposals.len());
+    for (index, p) in proposals.iter().enumerate() {
+        let base = 1 + index * 4;
+        tuples.push(format!("(${}, ${}, ${}, ${}, $1)", base + 1, base + 2, base + 3, base + 4));
+        values.extend([Value::from(p.incident_id), Value::from(p.candidate_id), Value::from(p.score), Value::from(p.reasons.as_str())]);
+    }
+    conn.execute(
+        format!(
+            "INSERT INTO incident_proposals (incident_id, candidate_id, score, reasons, created_at) VALUES {}
+             ON CONFLICT (incident_id, candidate_id) DO UPDATE SET score = excluded.score, reasons = excluded.reasons",
+            tuples.join(", ")
+        ),
+        &values,
+    )
+    .await?;
+    Ok(())
 }
 
 /// Forgets the proposals between two incidents (after a merge, or a split: they were decided).

@@ -40,6 +40,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(2, "layers_and_mode", "0002_layers_and_mode.sql"),
     migration!(3, "warnings_tasks_outbox", "0003_warnings_tasks_outbox.sql"),
     migration!(4, "incidents_plans", "0004_incidents_plans.sql"),
+    migration!(5, "incident_intake", "0005_incident_intake.sql"),
 ];
 
 fn checksum(script: &str) -> String {

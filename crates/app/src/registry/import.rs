@@ -91,6 +91,7 @@ impl App {
         geojson: &serde_json::Value,
         options: &ImportOptions,
     ) -> Result<ImportReport, AppError> {
+        self.jurisdictions_changed();
         let features: Vec<&serde_json::Value> = match geojson.get("type").and_then(|t| t.as_str()) {
             Some("FeatureCollection") => geojson
                 .get("features")

@@ -144,6 +144,7 @@ pub const SORTABLE: &[&str] = &["path", "code", "name_zh", "name_en", "level", "
 impl App {
     /// Creates a jurisdiction.
     pub async fn create_jurisdiction(&self, ctx: &Context, input: NewJurisdiction) -> Result<JurisdictionView, AppError> {
+        self.jurisdictions_changed();
         let level = JurisdictionLevel::parse("level", &input.level)?;
         let code = Code::parse("code", &input.code)?;
         let name_zh = Name::parse("name_zh", &input.name_zh)?;
@@ -264,6 +265,7 @@ impl App {
 
     /// Changes a jurisdiction, if it is still at the version the caller read.
     pub async fn update_jurisdiction(&self, ctx: &Context, id: i64, patch: JurisdictionPatch) -> Result<JurisdictionView, AppError> {
+        self.jurisdictions_changed();
         let version = patch.version.ok_or(AppError::VersionRequired)?;
         let code = patch.code.as_deref().map(|code| Code::parse("code", code)).transpose()?;
         let name_zh = patch.name_zh.as_deref().map(|name| Name::parse("name_zh", name)).transpose()?;
@@ -384,6 +386,7 @@ impl App {
 
     /// Deletes a jurisdiction that nothing refers to any more.
     pub async fn delete_jurisdiction(&self, ctx: &Context, id: i64, version: Option<i64>) -> Result<(), AppError> {
+        self.jurisdictions_changed();
         let version = version.ok_or(AppError::VersionRequired)?;
         let (app, ctx) = (self.clone(), ctx.clone());
         self.transact(move |c| {

@@ -1,0 +1,134 @@
+//! The open incidents in memory, by place, for de-duplicating reports without a database read each time.
+//!
+//! The index follows the incidents table through a change feed ordered by `(updated_at, id)`, read at most once a
+//! second; incidents this node opens are added the moment their write commits. So a report sees every incident
+//! this node opened before it, and those of other nodes (sharing PostgreSQL) within a second.
+
+use std::collections::{BTreeMap, HashMap};
+use std::time::{Duration, Instant};
+
+use domain::incident::IncidentStatus;
+use store::incidents::{Candidate, FollowedIncident, incidents_changed_since};
+use tokio::sync::RwLock;
+
+use crate::{App, AppError};
+
+/// Cells of 0.01° (about 1 km).
+const CELL: f64 = 0.01;
+
+fn cell(lon: f64, lat: f64) -> (i32, i32) {
+    ((lon / CELL).floor() as i32, (lat / CELL).floor() as i32)
+}
+
+#[derive(Debug, Default)]
+struct Open {
+    by_cell: HashMap<(i32, i32), BTreeMap<i64, (Candidate, i64)>>,
+    where_is: HashMap<i64, (i32, i32)>,
+    watermark: (i64, i64),
+    caught_up_at: Option<Instant>,
+}
+
+impl Open {
+    fn remove(&mut self, id: i64) {
+        if let Some(cell) = self.where_is.remove(&id)
+            && let Some(bucket) = self.by_cell.get_mut(&cell)
+        {
+            bucket.remove(&id);
+        }
+    }
+
+    fn put(&mut self, candidate: Candidate, known_at: i64) {
+        self.remove(candidate.id);
+        let at = cell(candidate.lon, candidate.lat);
+        self.where_is.insert(candidate.id, at);
+        self.by_cell.entry(at).or_default().insert(candidate.id, (candidate, known_at));
+    }
+
+    fn apply(&mut self, change: FollowedIncident) {
+        let open = IncidentStatus::parse("status", &change.status).is_ok_and(IncidentStatus::is_open);
+        self.watermark = self.watermark.max((change.updated_at, change.candidate.id));
+        if open {
+            self.put(change.candidate, change.known_at);
+        } else {
+            self.remove(change.candidate.id);
+        }
+    }
+}
+
+/// The index.
+#[derive(Debug, Default)]
+pub struct OpenIncidents {
+    open: RwLock<Open>,
+}
+
+impl App {
+    async fn catch_up_open_incidents(&self, force: bool) -> Result<(), AppError> {
+        let index = &self.inner.open_incidents;
+        {
+            let open = index.open.read().await;
+            if !force && open.caught_up_at.is_some_and(|at| at.elapsed() < Duration::from_secs(1)) {
+                return Ok(());
+            }
+        }
+        let mut open = index.open.write().await;
+        if !force && open.caught_up_at.is_some_and(|at| at.elapsed() < Duration::from_secs(1)) {
+            return Ok(());
+        }
+        loop {
+            let (after_updated, after_id) = open.watermark;
+            let changes = {
+                let mut reader = self.store().reader().await?;
+                incidents_changed_since(&mut reader.conn(), after_updated, after_id, 10_000).await?
+            };
+            let count = changes.len();
+            for change in changes {
+                open.apply(change);
+            }
+            if count < 10_000 {
+                break;
+            }
+        }
+        open.caught_up_at = Some(Instant::now());
+        Ok(())
+    }
+
+    /// Open incidents inside a box, known by `until_ms`, last seen since `since_ms`.
+    pub(crate) async fn open_incidents_in(&self, bbox: [f64; 4], since_ms: i64, until_ms: i64) -> Result<Vec<Candidate>, AppError> {
+        self.catch_up_open_incidents(false).await?;
+        let open = self.inner.open_incidents.open.read().await;
+        let [west, south, east, north] = bbox;
+        let (x0, y0) = cell(west, south);
+        let (x1, y1) = cell(east, north);
+        let mut found = Vec::new();
+        for x in x0..=x1 {
+            for y in y0..=y1 {
+                let Some(bucket) = open.by_cell.get(&(x, y)) else { continue };
+                for (candidate, known_at) in bucket.values() {
+                    if candidate.lon >= west
+                        && candidate.lon <= east
+                        && candidate.lat >= south
+                        && candidate.lat <= north
+                        && candidate.last_seen_at >= since_ms
+                        && *known_at <= until_ms
+                    {
+                        found.push(candidate.clone());
+                    }
+                }
+            }
+            if found.len() >= 500 {
+                break;
+            }
+        }
+        Ok(found)
+    }
+
+    /// Adds an incident this node just opened (its write has committed).
+    pub(crate) async fn opened_incident(&self, candidate: Candidate, known_at: i64) {
+        self.inner.open_incidents.open.write().await.put(candidate, known_at);
+    }
+
+    /// Makes the next question read the change feed (after this node changed an incident's status).
+    pub(crate) async fn incidents_changed(&self) {
+        self.inner.open_incidents.open.write().await.caught_up_at = None;
+    }
+}
