@@ -2,7 +2,8 @@
 //!
 //! The index follows the incidents table through a change feed ordered by `(updated_at, id)`, read at most once a
 //! second; incidents this node opens are added the moment their write commits. So a report sees every incident
-//! this node opened before it, and those of other nodes (sharing PostgreSQL) within a second.
+//! this node opened before it, and those of other nodes (sharing the database) within a second, even when their
+//! clocks run up to five seconds behind.
 
 use std::collections::{BTreeMap, HashMap};
 use std::time::{Duration, Instant};
@@ -12,6 +13,9 @@ use store::incidents::{Candidate, FollowedIncident, incidents_changed_since};
 use tokio::sync::RwLock;
 
 use crate::{App, AppError};
+
+/// How far behind its watermark the change feed is read again, in ms.
+const FEED_OVERLAP_MS: i64 = 5_000;
 
 /// Cells of 0.01° (about 1 km).
 const CELL: f64 = 0.01;
@@ -74,14 +78,18 @@ impl App {
         if !force && open.caught_up_at.is_some_and(|at| at.elapsed() < Duration::from_secs(1)) {
             return Ok(());
         }
+        // Re-read a window before the watermark: a write whose clock reading is earlier may commit later (another
+        // node, or a transaction that waited for the writer). Applying a row twice is harmless, as it is the
+        // incident's current state.
+        let mut cursor = (open.watermark.0.saturating_sub(FEED_OVERLAP_MS), i64::MIN);
         loop {
-            let (after_updated, after_id) = open.watermark;
             let changes = {
                 let mut reader = self.store().reader().await?;
-                incidents_changed_since(&mut reader.conn(), after_updated, after_id, 10_000).await?
+                incidents_changed_since(&mut reader.conn(), cursor.0, cursor.1, 10_000).await?
             };
             let count = changes.len();
             for change in changes {
+                cursor = (change.updated_at, change.candidate.id);
                 open.apply(change);
             }
             if count < 10_000 {

@@ -363,3 +363,43 @@ async fn bad_reports_are_refused_with_the_field_and_change_nothing() {
     assert_eq!(t.count("reports").await, 0);
     assert_eq!(t.count("incidents").await, 0);
 }
+
+/// Two nodes on one database, the second one's clock a second behind: a report on the first node is still proposed
+/// as the same incident as one the second node opened after the first node last read its change feed.
+#[tokio::test]
+async fn incidents_opened_by_another_node_are_proposed_even_with_a_slower_clock() {
+    use tower::ServiceExt;
+    let t = TestApp::sqlite().await;
+    let world = World::build(&t).await;
+    let clock_b = std::sync::Arc::new(app::ManualClock::new(START_MS - 1_000));
+    let node_b = server::router(app::App::new(t._database.open().await.unwrap(), clock_b.clone(), app::Config::for_tests()));
+    let post = |router: axum::Router, key: &'static str, lon: f64, lat: f64| {
+        let Auth::Token(token) = world.cadre_a.clone() else { unreachable!() };
+        async move {
+            let request = Request::builder()
+                .method(Method::POST)
+                .uri("/api/v1/reports")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .header(header::CONTENT_TYPE, "application/json")
+                .header("idempotency-key", key)
+                .body(Body::from(report(key, lon, lat).to_string()))
+                .unwrap();
+            let response = router.oneshot(request).await.unwrap();
+            assert_eq!(response.status(), StatusCode::CREATED);
+            let bytes = axum::body::to_bytes(response.into_body(), 1 << 20).await.unwrap();
+            serde_json::from_slice::<Value>(&bytes).unwrap()
+        }
+    };
+    // Node A reads the feed (empty), then learns of its own incident; a second later it reads the feed again, up
+    // to that incident.
+    post(t.router.clone(), "a-1", 121.40, 31.16).await;
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    post(t.router.clone(), "a-2", 121.50, 31.25).await;
+    // Node B, whose clock is behind, opens an incident that sorts before node A's watermark.
+    let b = post(node_b, "b-1", 121.45, 31.20).await;
+    let opened_on_b = b["incident"]["id"].as_i64().unwrap();
+    tokio::time::sleep(std::time::Duration::from_millis(1_100)).await;
+    t.clock.advance_ms(60_000);
+    let a = post(t.router.clone(), "a-3", 121.4502, 31.2001).await;
+    assert_eq!(a["proposals"][0]["incident_id"], opened_on_b, "node B's incident is a candidate on node A: {a}");
+}
