@@ -182,6 +182,34 @@
         line.textContent = [properties.level_label, properties.mode_label, properties.status].filter(Boolean).join(" · ");
         box.appendChild(line);
       }
+      // A stored layer's own fields (a shelter's capacity, a depot's stock), as they are in the data.
+      var skip = ["name", "code", "id", "url", "level_label", "mode_label", "status", "mode", "level", "centroid", "cluster", "count", "kind_zh", "kind_en"];
+      var rows = [];
+      Object.keys(properties).forEach(function (key) {
+        var value = properties[key];
+        if (skip.indexOf(key) >= 0 || value === null || value === undefined || value === "") { return; }
+        if (key === "kind" && (properties.kind_zh || properties.kind_en)) {
+          value = document.documentElement.lang === "zh-CN" ? properties.kind_zh : properties.kind_en;
+        }
+        if (typeof value === "object" && !Array.isArray(value)) {
+          Object.keys(value).forEach(function (inner) { rows.push([inner, value[inner]]); });
+        } else {
+          rows.push([key, Array.isArray(value) ? value.join(", ") : value]);
+        }
+      });
+      if (rows.length) {
+        var list = document.createElement("dl");
+        list.className = "popup-fields";
+        rows.slice(0, 14).forEach(function (row) {
+          var term = document.createElement("dt");
+          term.textContent = row[0].replace(/_/g, " ");
+          var detail = document.createElement("dd");
+          detail.textContent = String(row[1]);
+          list.appendChild(term);
+          list.appendChild(detail);
+        });
+        box.appendChild(list);
+      }
       if (properties.url) {
         var link = document.createElement("a");
         link.href = properties.url;
@@ -198,6 +226,14 @@
       var marker = window.L.circleMarker(latlng, { radius: radius, color: "#0b5cad", weight: 1, fillColor: "#2f80d1", fillOpacity: 0.55 });
       marker.bindTooltip(el.getAttribute("data-label-count").replace("{count}", String(count)));
       return marker;
+    }
+
+    // Each point layer its own colour (stable for a layer name), so that depots, shelters and facilities differ.
+    var POINT_COLORS = [["#004d61", "#00acc1"], ["#7f0000", "#e53935"], ["#263238", "#78909c"], ["#4a148c", "#8e24aa"], ["#8a4b00", "#f28c28"], ["#1b5e20", "#43a047"]];
+    function pointColor(layer) {
+      var sum = 0;
+      for (var i = 0; i < layer.name.length; i += 1) { sum = (sum * 31 + layer.name.charCodeAt(i)) % 9973; }
+      return POINT_COLORS[sum % POINT_COLORS.length];
     }
 
     function makeOverlay(layer) {
@@ -226,6 +262,11 @@
               var points = layer.geometry_kind === "point";
               var shapes = window.L.geoJSON({ type: "FeatureCollection", features: plain }, {
                 style: function (f) {
+                  // Leaflet styles the circles of point features too: keep the layer's colour.
+                  if (f.geometry && f.geometry.type === "Point") {
+                    var hue = pointColor(layer);
+                    return { color: hue[0], weight: 1, fillColor: hue[1], fillOpacity: 0.85 };
+                  }
                   if (/water/.test(layer.name)) { return { color: "#2b7bb9", weight: 1.5, fillColor: "#9cc9ea", fillOpacity: 0.6 }; }
                   if (/road/.test(layer.name)) { return { color: "#707a85", weight: 1.2, opacity: 0.9 }; }
                   if (/building/.test(layer.name)) { return { color: "#8d6e63", weight: 0.6, fillColor: "#bcaaa4", fillOpacity: 0.5 }; }
@@ -234,7 +275,8 @@
                   return { color: color, weight: 1.5, fillOpacity: 0.06 };
                 },
                 pointToLayer: function (f, latlng) {
-                  return window.L.circleMarker(latlng, { radius: 5, color: "#1b5e20", weight: 1, fillColor: "#43a047", fillOpacity: 0.8 });
+                  var hue = pointColor(layer);
+                  return window.L.circleMarker(latlng, { radius: 5, color: hue[0], weight: 1, fillColor: hue[1], fillOpacity: 0.85 });
                 },
                 onEachFeature: function (f, l) { l.bindPopup(function () { return popup(f.properties || {}); }); }
               });
@@ -273,12 +315,15 @@
           var union = extents.reduce(function (a, b) { return [Math.min(a[0], b[0]), Math.min(a[1], b[1]), Math.max(a[2], b[2]), Math.max(a[3], b[3])]; });
           map.fitBounds([[union[1], union[0]], [union[3], union[2]]]);
         }
-        layers.forEach(function (layer) {
+        // The base map (areas and lines) first, then the boundaries, then points, so that nothing hides what is
+        // drawn on it.
+        var rank = function (layer) { return layer.geometry_kind === "point" ? 2 : layer.built_in ? 1 : 0; };
+        layers.slice().sort(function (a, b) { return rank(a) - rank(b); }).forEach(function (layer) {
           var overlay = makeOverlay(layer);
           overlays[layer.title] = overlay;
-          if (visible.indexOf(layer.name) >= 0) { overlay.addTo(map); }
+          if (visible.indexOf(layer.name) >= 0 || layer.shown_by_default) { overlay.addTo(map); }
         });
-        window.L.control.layers(null, overlays, { collapsed: window.innerWidth < 700 }).addTo(map);
+        window.L.control.layers(null, overlays, { collapsed: window.innerWidth < 700 || layers.length > 5 }).addTo(map);
       });
     map.on("moveend", function () { loaders.forEach(function (load) { load(); }); });
   }

@@ -135,7 +135,7 @@ enum BrowserTests {
     Missing(String),
 }
 
-/// Runs `web/e2e/console.mjs` with Node.js and Debian's Chromium.
+/// Runs `web/e2e/console.mjs` and `web/e2e/demo.mjs` with Node.js and Debian's Chromium.
 fn browser_tests(root: &std::path::Path) -> Result<BrowserTests, String> {
     let chromium = std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     if !std::path::Path::new(&chromium).exists() {
@@ -152,15 +152,19 @@ fn browser_tests(root: &std::path::Path) -> Result<BrowserTests, String> {
     if !binary.exists() {
         return Ok(BrowserTests::Missing(format!("{} was not built", binary.display())));
     }
-    eprintln!("\nbrowser tests (web/e2e/console.mjs):");
-    let status = Command::new("node")
-        .arg(web.join("e2e").join("console.mjs"))
-        .env("GRIDLINE_BIN", &binary)
-        .env("CHROMIUM", &chromium)
-        .current_dir(root)
-        .status()
-        .map_err(|error| format!("cannot run node: {error}"))?;
-    Ok(if status.success() { BrowserTests::Passed } else { BrowserTests::Failed })
+    let mut passed = true;
+    for script in ["console.mjs", "demo.mjs"] {
+        eprintln!("\nbrowser tests (web/e2e/{script}):");
+        let status = Command::new("node")
+            .arg(web.join("e2e").join(script))
+            .env("GRIDLINE_BIN", &binary)
+            .env("CHROMIUM", &chromium)
+            .current_dir(root)
+            .status()
+            .map_err(|error| format!("cannot run node: {error}"))?;
+        passed &= status.success();
+    }
+    Ok(if passed { BrowserTests::Passed } else { BrowserTests::Failed })
 }
 
 fn services_only() -> Result<ExitCode, String> {

@@ -43,7 +43,15 @@ pub struct LayerView {
     pub built_in: bool,
     /// The box around its features (west, south, east, north), for stored layers.
     pub extent: Option<[f64; 4]>,
+    /// Whether maps show it when they open (the base map: roads, buildings, water, facilities; the installation
+    /// may name others in the `map.default_layers` setting).
+    pub shown_by_default: bool,
 }
+
+/// The layers maps show when they open, unless the installation's `map.default_layers` setting names others.
+pub const DEFAULT_MAP_LAYERS: &str = "osm-water,osm-roads,osm-buildings,osm-facilities";
+/// The setting naming the layers maps show when they open (comma-separated names).
+pub const DEFAULT_MAP_LAYERS_KEY: &str = "map.default_layers";
 
 /// `?bbox=west,south,east,north&zoom=` for feature queries.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::IntoParams)]
@@ -130,6 +138,7 @@ impl App {
             feature_count: None,
             built_in: true,
             extent: None,
+            shown_by_default: false,
         }];
         if ctx.subject.is_authenticated() || ctx.is_system() {
             views.push(LayerView {
@@ -140,15 +149,19 @@ impl App {
                 feature_count: None,
                 built_in: true,
                 extent: None,
+                shown_by_default: false,
             });
         }
         let mut reader = self.store().reader().await?;
+        let shown = store::settings::get(&mut reader.conn(), DEFAULT_MAP_LAYERS_KEY).await?.unwrap_or_else(|| DEFAULT_MAP_LAYERS.into());
+        let shown: Vec<&str> = shown.split(',').map(str::trim).collect();
         for row in repo::list_layers(&mut reader.conn()).await? {
             if !decide(ctx, Action::Read, &layer_resource(&row, classification_of(&row))).is_allowed() {
                 continue;
             }
             let count = repo::count_features(&mut reader.conn(), row.id).await?;
             let extent = repo::layer_extent(&mut reader.conn(), row.id).await?;
+            let shown_by_default = shown.contains(&row.name.as_str());
             views.push(LayerView {
                 title: title(locale, &row.title_zh, row.title_en.as_deref()),
                 name: row.name,
@@ -157,6 +170,7 @@ impl App {
                 feature_count: Some(count),
                 built_in: false,
                 extent,
+                shown_by_default,
             });
         }
         Ok(views)

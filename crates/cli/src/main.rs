@@ -7,7 +7,7 @@
 
 mod cap_cmd;
 mod config;
-mod osm_layers;
+mod demo;
 mod output;
 mod spatial_cmd;
 
@@ -76,6 +76,28 @@ enum Command {
     /// CAP 1.2 alerts: validate, convert to and from JSON, wrap in and unwrap from EDXL-DE 2.0.
     #[command(subcommand)]
     Cap(cap_cmd::CapCommand),
+    /// Build a demo city from a real OpenStreetMap extract (Porto, built in) with synthetic people, households and
+    /// resources, and serve it (data in ./gridline-demo unless --data-dir is given).
+    Demo(DemoArgs),
+}
+
+#[derive(Debug, Args)]
+struct DemoArgs {
+    /// Address to listen on.
+    #[arg(long, env = "GRIDLINE_BIND")]
+    bind: Option<String>,
+    /// Delete the demo's data and build it again.
+    #[arg(long)]
+    reset: bool,
+    /// Another OpenStreetMap extract (.osm.pbf, .osm or .osm.gz) instead of the built-in Porto extract.
+    #[arg(long)]
+    osm: Option<PathBuf>,
+    /// Seed of the synthetic data: the same seed gives the same demo.
+    #[arg(long, default_value_t = 2026)]
+    seed: u64,
+    /// Build the demo (if needed), print its accounts and exit without serving.
+    #[arg(long)]
+    build_only: bool,
 }
 
 #[derive(Debug, Args)]
@@ -226,7 +248,10 @@ struct BoundariesArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if matches!(cli.command, Command::Demo(_)) && cli.global.data_dir.is_none() {
+        cli.global.data_dir = Some(PathBuf::from(demo::DEFAULT_DIR));
+    }
     let settings = match Settings::load(&cli.global) {
         Ok(settings) => settings,
         Err(error) => {
@@ -234,7 +259,7 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
-    init_tracing(matches!(cli.command, Command::Serve(_)));
+    init_tracing(matches!(cli.command, Command::Serve(_) | Command::Demo(_)));
     let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
         Ok(runtime) => runtime,
         Err(error) => {
@@ -258,7 +283,7 @@ fn init_tracing(serving: bool) {
     let _ = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr).try_init();
 }
 
-async fn open_app(settings: &Settings) -> anyhow::Result<App> {
+pub(crate) async fn open_app(settings: &Settings) -> anyhow::Result<App> {
     let store = store::Store::open(store::Options::new(settings.location.clone()))
         .await
         .with_context(|| format!("cannot open the database {:?}", settings.location))?;
@@ -279,7 +304,7 @@ fn read_password(from_stdin: bool) -> anyhow::Result<Option<String>> {
     Ok(Some(text.trim_end_matches(['\r', '\n']).to_string()))
 }
 
-fn app_error(error: app::AppError, locale: Locale) -> anyhow::Error {
+pub(crate) fn app_error(error: app::AppError, locale: Locale) -> anyhow::Error {
     match &error {
         // The operator at the console may see what went wrong inside.
         app::AppError::Internal(detail) | app::AppError::Unavailable(detail) => anyhow::anyhow!("{} ({detail})", error.message(locale)),
@@ -291,6 +316,13 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     let locale = settings.locale;
     match command {
         Command::Serve(args) => serve(settings, args.bind).await,
+        Command::Demo(args) => {
+            let bind = args.bind.clone();
+            if !demo::prepare(&settings, &args).await? {
+                return Ok(ExitCode::FAILURE);
+            }
+            if args.build_only { Ok(ExitCode::SUCCESS) } else { serve(settings, bind).await }
+        }
         Command::Migrate => {
             let app = open_app(&settings).await?;
             say(locale, "cli.migrated", &[("version", store::latest_version().to_string())]);
@@ -358,7 +390,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             let (code, data) = spatial_cmd::import_osm_data(&args)?;
             let app = open_app(&settings).await?;
             let ctx = operator_context(locale);
-            for (name, title_zh, title_en, collection) in osm_layers::layers(&data) {
+            for (name, title_zh, title_en, collection) in app::osm_layers::layers(&data) {
                 let input = app::layers::LayerImport {
                     name: name.to_string(),
                     title_zh: title_zh.to_string(),

@@ -4,6 +4,7 @@
 mod audit;
 mod config;
 mod delivery;
+mod demo;
 mod durability;
 mod http;
 mod import;
@@ -113,6 +114,11 @@ pub fn data_dir() -> (tempfile::TempDir, PathBuf) {
 /// The path of a test fixture.
 pub fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures").join(name)
+}
+
+/// A fixture of another crate of the workspace.
+pub fn fixture_path(krate: &str, name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..").join(krate).join("tests").join("fixtures").join(name)
 }
 
 /// Creates an administrator account and an API token for it; returns the token.
