@@ -30,6 +30,19 @@ use crate::{App, AppError, Context, ListParams, Page};
 /// Channels a report can come through.
 pub const CHANNELS: &[&str] = &["console", "field", "api", "hotline", "open311"];
 
+/// The stored key of a channel message. A hotline's ticket numbers and an Open311 server's ids belong to that one
+/// system; the keys people and API clients choose (an idempotency key, a form's draft id) belong to their account,
+/// so two clients that both send the key `1` make two reports, and neither ever sees the other's.
+fn scoped_key(ctx: &Context, channel: &str, key: &str) -> String {
+    match channel {
+        "hotline" | "open311" => key.to_string(),
+        _ => match ctx.account_id() {
+            Some(account) => format!("a{account}:{key}"),
+            None => format!("{}:{key}", ctx.actor_label),
+        },
+    }
+}
+
 /// A report, as any channel submits it.
 #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -444,7 +457,7 @@ impl App {
             return Err(Invalid::new("channel", InvalidReason::UnknownValue { allowed: CHANNELS.to_vec() }).into());
         }
         // A message the channel sent before is found by the insert itself (its key is unique): no read first.
-        let channel_key = optional("channel_key", input.channel_key.as_deref(), 200)?;
+        let channel_key = optional("channel_key", input.channel_key.as_deref(), 200)?.map(|key| scoped_key(ctx, channel, &key));
         let kind = subtypes().kind("", &input.category, &input.subtype)?;
         let point = GeoPoint::parse("position", input.lon, input.lat).map_err(|mut invalid| {
             // The report's fields are `lon` and `lat` at the top level.
@@ -587,9 +600,9 @@ impl App {
         let (report, incident) = match stored {
             Ok(stored) => stored,
             Err(AppError::Duplicate { .. }) => {
-                let key = input.channel_key.unwrap_or_default();
+                let key = scoped_key(ctx, channel, input.channel_key.unwrap_or_default().trim());
                 let mut reader = self.store().reader().await?;
-                let existing = repo::report_by_channel_key(&mut reader.conn(), channel, key.trim())
+                let existing = repo::report_by_channel_key(&mut reader.conn(), channel, &key)
                     .await?
                     .ok_or_else(|| AppError::Internal("duplicate report vanished".into()))?;
                 drop(reader);
@@ -790,6 +803,10 @@ impl App {
                 state: row.fields.status.clone(),
                 step: if to == IncidentStatus::Merged { "merge_directly" } else { "respond_directly" },
             });
+        }
+        // A response ends by standing down, which returns the modes and closes the plan's tasks.
+        if from == IncidentStatus::Responding && matches!(to, IncidentStatus::Stabilized | IncidentStatus::Closed) {
+            return Err(AppError::WrongState { kind: ResourceKind::Incident, state: row.fields.status.clone(), step: "end_directly" });
         }
         domain::incident::transition(from, to).map_err(AppError::InvalidTransition)?;
         let mut fields = row.fields.clone();
@@ -1144,23 +1161,36 @@ impl App {
         start_ms: Option<i64>,
         end_ms: Option<i64>,
     ) -> Result<Vec<(ReportRow, Option<IncidentRow>)>, AppError> {
-        let mut query = ListQuery::new(store::list::Visibility::Everything, 1000);
-        query.equals.push(("channel", "open311".to_string().into()));
-        query.sort = Some(("id".into(), true));
-        let end = end_ms.unwrap_or_else(|| self.now_ms());
-        let start = start_ms.unwrap_or(end - 90 * 86_400_000);
-        query.conditions.push(("created_at >= {} AND created_at <= {}", vec![start.into(), end.into()]));
-        let rows = {
+        // Asked by id, the requests are looked up one by one, however old (GeoReport v2: the other parameters are
+        // then ignored). Otherwise the newest 1,000 in the window, of the one service asked for if any.
+        let rows = if !ids.is_empty() {
+            let mut reader = self.store().reader().await?;
+            let mut rows = Vec::new();
+            for id in ids.iter().take(1000) {
+                if let Some(report) = repo::get_report(&mut reader.conn(), *id).await?
+                    && report.report.channel == "open311"
+                {
+                    rows.push(report);
+                }
+            }
+            rows
+        } else {
+            let mut query = ListQuery::new(store::list::Visibility::Everything, 1000);
+            query.equals.push(("channel", "open311".to_string().into()));
+            if let [code] = codes {
+                query.equals.push(("subtype", code.clone().into()));
+            }
+            query.sort = Some(("id".into(), true));
+            let end = end_ms.unwrap_or_else(|| self.now_ms());
+            let start = start_ms.unwrap_or(end - 90 * 86_400_000);
+            query.conditions.push(("created_at >= {} AND created_at <= {}", vec![start.into(), end.into()]));
             let mut reader = self.store().reader().await?;
             repo::list_reports(&mut reader.conn(), &query).await?.items
         };
         let mut out = Vec::new();
         let mut reader = self.store().reader().await?;
         for report in rows {
-            if !ids.is_empty() && !ids.contains(&report.id) {
-                continue;
-            }
-            if !codes.is_empty() && !codes.contains(&report.report.subtype) {
+            if ids.is_empty() && !codes.is_empty() && !codes.contains(&report.report.subtype) {
                 continue;
             }
             let incident = match report.incident_id {

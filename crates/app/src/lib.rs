@@ -134,3 +134,8 @@ impl App {
         self.inner.clock.now_ms()
     }
 }
+
+/// A fresh random key for a form (128 bits, hex): a form sent twice carries the same key, so it is taken once.
+pub fn new_form_key() -> String {
+    util::random_hex(16).unwrap_or_default()
+}

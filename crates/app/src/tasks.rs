@@ -398,8 +398,10 @@ impl App {
         if let Decision::Deny(reason) = decide(ctx, Action::Update, &managed) {
             return Err(self.refuse(ctx, "task.reassign", "task", Some(id.to_string()), reason).await);
         }
-        if !allowed_steps(&row.status).contains(&"done") {
-            return Err(AppError::WrongState { kind: ResourceKind::Task, state: row.status, step: "close" });
+        // An open task changes hands; one its owner declined or could not do is given to someone else and opens
+        // again. Only finished or cancelled work stays as it is.
+        if !allowed_steps(&row.status).contains(&"done") && !matches!(row.status.as_str(), "declined" | "unable") {
+            return Err(AppError::WrongState { kind: ResourceKind::Task, state: row.status, step: "reassign" });
         }
         let mut history: Vec<serde_json::Value> =
             row.reassignments.as_deref().and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();

@@ -387,40 +387,6 @@ pub struct Candidate {
     pub last_seen_at: i64,
 }
 
-/// Open incidents inside a box whose latest report is after `since_ms` and that were known by `until_ms`: the
-/// candidates a new report is compared with.
-pub async fn dedupe_candidates(
-    conn: &mut Conn<'_>,
-    bbox: [f64; 4],
-    since_ms: i64,
-    until_ms: i64,
-    limit: i64,
-) -> Result<Vec<Candidate>, StoreError> {
-    let [west, south, east, north] = bbox;
-    conn.fetch_all(
-        "SELECT id, category, subtype, title_zh, title_en, lon, lat, last_seen_at FROM incidents
-         WHERE status IN ('reported', 'verified', 'responding', 'stabilized')
-           AND lat >= $1 AND lat <= $2 AND lon >= $3 AND lon <= $4 AND last_seen_at >= $5 AND known_at <= $6
-         LIMIT $7",
-        params![south, north, west, east, since_ms, until_ms, limit],
-    )
-    .await?
-    .iter()
-    .map(|row| {
-        Ok(Candidate {
-            id: row.get("id")?,
-            category: row.get("category")?,
-            subtype: row.get("subtype")?,
-            title_zh: row.get("title_zh")?,
-            title_en: row.get("title_en")?,
-            lon: row.get("lon")?,
-            lat: row.get("lat")?,
-            last_seen_at: row.get("last_seen_at")?,
-        })
-    })
-    .collect()
-}
-
 /// An incident as the in-memory index of open incidents follows it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FollowedIncident {
@@ -465,30 +431,6 @@ pub async fn incidents_changed_since(
             updated_at: row.get("updated_at")?,
         })
     })
-    .collect()
-}
-
-/// Open incidents inside a box whose latest report is after `since` (candidates for de-duplication).
-pub async fn open_incidents_near(
-    conn: &mut Conn<'_>,
-    bbox: [f64; 4],
-    since_ms: i64,
-    until_ms: i64,
-    limit: i64,
-) -> Result<Vec<IncidentRow>, StoreError> {
-    let [west, south, east, north] = bbox;
-    conn.fetch_all(
-        format!(
-            "SELECT {INCIDENT_COLUMNS} FROM incidents
-             WHERE status IN ('reported', 'verified', 'responding', 'stabilized')
-               AND lat >= $1 AND lat <= $2 AND lon >= $3 AND lon <= $4 AND last_seen_at >= $5 AND known_at <= $6
-             ORDER BY id LIMIT $7"
-        ),
-        params![south, north, west, east, since_ms, until_ms, limit],
-    )
-    .await?
-    .iter()
-    .map(decode_incident)
     .collect()
 }
 

@@ -361,7 +361,7 @@ pub async fn reassign(
     let changed = conn
         .execute(
             "UPDATE tasks SET owner_member_id = $1, owner_organization_id = $2, reassignments = $3, status = 'open', acknowledged_at = NULL,
-                 started_at = NULL, escalated_at = NULL, version = version + 1, updated_at = $4
+                 started_at = NULL, escalated_at = NULL, closed_at = NULL, version = version + 1, updated_at = $4
              WHERE id = $5 AND version = $6",
             params![owner_member_id, owner_organization_id, reassignments, at_ms, id, expected_version],
         )

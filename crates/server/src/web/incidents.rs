@@ -68,7 +68,7 @@ async fn report_form(viewer: Viewer) -> Response {
         "report_form.html",
         &viewer,
         "report",
-        context! { subtypes => subtype_options(viewer.ctx.locale), form => context! {}, errors => Vec::<Value>::new() },
+        context! { subtypes => subtype_options(viewer.ctx.locale), form => context! { draft_id => app::new_form_key() }, errors => Vec::<Value>::new() },
     )
 }
 

@@ -81,7 +81,6 @@ async fn three_reports_become_one_incident_and_the_plan_runs_it() {
         )
         .await,
     );
-    let _ = cadre;
 
     // One waterlogging, three channels: the field view (the grid member's phone), the API, and a hotline ticket.
     let mut field = Browser::new("zh-CN");
@@ -130,6 +129,20 @@ async fn three_reports_become_one_incident_and_the_plan_runs_it() {
     )
     .await;
     assert_eq!((again.status, again.body["created"].clone()), (StatusCode::OK, json!(false)), "the same message twice is one report");
+    assert_eq!(again.body["incident"]["id"], second);
+    // Another client's key is its own: the same key from another account is another report, and shows nothing of
+    // the first one.
+    let other = post_raw(
+        &t,
+        "/api/v1/reports",
+        &world.cadre_b,
+        "application/json",
+        report("Someone else's report", 121.60, 31.30).to_string(),
+        &[("idempotency-key", "api-1")],
+    )
+    .await;
+    assert_eq!((other.status, other.body["created"].clone()), (StatusCode::CREATED, json!(true)), "{}", other.text);
+    assert_ne!(other.body["incident"]["id"], second);
 
     t.clock.advance_ms(3 * 60_000);
     let csv = "ticket,category,subtype,description,lon,lat,address,observed_at,caller_phone\n\
@@ -252,6 +265,31 @@ async fn three_reports_become_one_incident_and_the_plan_runs_it() {
     let done_pumps = checked.body.as_array().unwrap().iter().find(|task| task["id"] == pumps["id"]).unwrap().clone();
     assert!(done_pumps["escalated_at"].is_null(), "a done task never escalates");
 
+    // The grid member cannot do it after all and declines, with a reason; the officer gives it to the cadre, and it
+    // is open again under its new owner.
+    let declined = t
+        .post(
+            &format!("/api/v1/tasks/{}/progress", vulnerable["id"]),
+            &grid_token,
+            json!({"version": escalated["version"], "status": "declined", "note": "在另一处转移老人，无法前往"}),
+        )
+        .await;
+    assert_eq!((declined.status, declined.body["status"].as_str()), (StatusCode::OK, Some("declined")), "{}", declined.text);
+    let reassigned = t
+        .post(
+            &format!("/api/v1/tasks/{}/reassign", vulnerable["id"]),
+            &world.officer,
+            json!({"version": declined.body["version"], "member_id": cadre, "reason": "网格员另有任务"}),
+        )
+        .await;
+    assert_eq!(reassigned.status, StatusCode::OK, "{}", reassigned.text);
+    assert_eq!(
+        (reassigned.body["status"].as_str(), reassigned.body["owner_member_id"].as_i64()),
+        (Some("open"), Some(cadre)),
+        "{}",
+        reassigned.text
+    );
+
     // Command passes up to the district; the upward report is generated from the merged facts.
     let incident = t.get(&format!("/api/v1/incidents/{first}"), &world.officer).await;
     let escalated = t
@@ -269,8 +307,20 @@ async fn three_reports_become_one_incident_and_the_plan_runs_it() {
     assert!(text.contains("3") && text.contains("田林路"), "{text}");
     assert!(text.contains("两台泵车到场排水"), "actions taken appear: {text}");
 
-    // Stand-down: the mode returns, open tasks close except those the plan keeps, the incident stabilizes.
+    // A response is not ended by setting a status: that would leave the modes raised and the plan's tasks open.
     let incident = t.get(&format!("/api/v1/incidents/{first}"), &world.officer).await;
+    for status in ["stabilized", "closed"] {
+        let refused = t
+            .post(
+                &format!("/api/v1/incidents/{first}/status"),
+                &world.officer,
+                json!({"status": status, "version": incident.body["version"]}),
+            )
+            .await;
+        assert_eq!((refused.status, refused.body["code"].as_str()), (StatusCode::CONFLICT, Some("wrong_state")), "{}", refused.text);
+    }
+
+    // Stand-down: the mode returns, open tasks close except those the plan keeps, the incident stabilizes.
     let stood =
         t.post(&format!("/api/v1/incidents/{first}/stand-down"), &world.officer, json!({"version": incident.body["version"]})).await;
     assert_eq!(stood.status, StatusCode::OK, "{}", stood.text);
