@@ -18,8 +18,6 @@ use crate::{DemoArgs, app_error, open_app};
 
 /// Where the demo lives unless `--data-dir` says otherwise.
 pub const DEFAULT_DIR: &str = "gridline-demo";
-/// The Porto extract (© OpenStreetMap contributors, ODbL; see NOTICE), built into the binary.
-const PORTO: &[u8] = include_bytes!("../../spatial/tests/fixtures/porto.osm.pbf");
 /// The file that marks a data directory as the demo's.
 const MARKER: &str = "GRIDLINE-DEMO";
 
@@ -146,7 +144,7 @@ async fn build(settings: &Settings, args: &DemoArgs) -> anyhow::Result<DemoSumma
     say(locale, "cli.demo_building", &[("source", source), ("seed", args.seed.to_string())]);
     let data = match &args.osm {
         Some(path) => spatial::osm::import_path(path, &mut |_| {}),
-        None => spatial::osm::import_pbf(PORTO, &mut |_| {}),
+        None => spatial::osm::import_pbf(app::demo::PORTO_PBF, &mut |_| {}),
     }
     .map_err(|error| anyhow::anyhow!(if locale == Locale::ZhCn { error.message_zh() } else { error.to_string() }))?
     .0;

@@ -9,6 +9,7 @@ mod cap_cmd;
 mod config;
 mod demo;
 mod output;
+mod simulate;
 mod spatial_cmd;
 
 use std::io::Read;
@@ -79,6 +80,9 @@ enum Command {
     /// Build a demo city from a real OpenStreetMap extract (Porto, built in) with synthetic people, households and
     /// resources, and serve it (data in ./gridline-demo unless --data-dir is given).
     Demo(DemoArgs),
+    /// Run a drill on a fresh copy of the demo city and measure the response, beside a model of the same events
+    /// without integration (shipped scenarios: rainstorm, typhoon, gas-leak; or a scenario file).
+    Simulate(simulate::SimulateArgs),
 }
 
 #[derive(Debug, Args)]
@@ -316,6 +320,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     let locale = settings.locale;
     match command {
         Command::Serve(args) => serve(settings, args.bind).await,
+        Command::Simulate(args) => simulate::run(args, locale).await,
         Command::Demo(args) => {
             let bind = args.bind.clone();
             if !demo::prepare(&settings, &args).await? {

@@ -155,7 +155,7 @@ fn read_area(path: &Path, repair: bool, lang: Lang) -> anyhow::Result<Area> {
 }
 
 /// Draws a progress bar on stderr while a file is read, when stderr is a terminal.
-struct Progress {
+pub(crate) struct Progress {
     total: u64,
     started: Instant,
     last_draw: Instant,
@@ -164,12 +164,12 @@ struct Progress {
 }
 
 impl Progress {
-    fn new(total: u64, label: String, enabled: bool) -> Self {
+    pub(crate) fn new(total: u64, label: String, enabled: bool) -> Self {
         let now = Instant::now();
         Self { total, started: now, last_draw: now - Duration::from_secs(1), enabled: enabled && std::io::stderr().is_terminal(), label }
     }
 
-    fn update(&mut self, done: u64) {
+    pub(crate) fn update(&mut self, done: u64) {
         if !self.enabled || self.last_draw.elapsed() < Duration::from_millis(100) {
             return;
         }
@@ -187,7 +187,7 @@ impl Progress {
         );
     }
 
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if self.enabled {
             eprintln!();
         }

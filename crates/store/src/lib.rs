@@ -175,12 +175,15 @@ pub struct Options {
     pub location: Location,
     /// Connections for reads (SQLite) or in all (PostgreSQL).
     pub max_connections: u32,
+    /// SQLite only: commit without waiting for the disk (`synchronous=OFF`). For throwaway databases such as a
+    /// drill's, never for real data: an acknowledged write may be lost in a crash.
+    pub throwaway: bool,
 }
 
 impl Options {
     /// Default options for `location`.
     pub fn new(location: Location) -> Options {
-        Options { location, max_connections: 8 }
+        Options { location, max_connections: 8, throwaway: false }
     }
 }
 
@@ -231,7 +234,7 @@ impl Store {
                     .create_if_missing(true)
                     .journal_mode(SqliteJournalMode::Wal)
                     // FULL: a commit is on disk before it is acknowledged, so it survives a power cut, not only a crash.
-                    .synchronous(SqliteSynchronous::Full)
+                    .synchronous(if options.throwaway { SqliteSynchronous::Off } else { SqliteSynchronous::Full })
                     .busy_timeout(Duration::from_secs(10))
                     .foreign_keys(true)
                     // Reads come from the page cache and the mapped file, not from a system call per page: each

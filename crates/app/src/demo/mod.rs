@@ -30,6 +30,9 @@ use crate::registry::teams::NewTeam;
 use crate::{App, AppError, Context};
 use cells::{Cell, Lattice};
 
+/// The Porto extract (© OpenStreetMap contributors, ODbL; see NOTICE), built into the binary: the default demo city.
+pub const PORTO_PBF: &[u8] = include_bytes!("../../../spatial/tests/fixtures/porto.osm.pbf");
+
 /// The setting that marks a finished demo and holds its summary.
 pub const SUMMARY_KEY: &str = "demo.summary";
 

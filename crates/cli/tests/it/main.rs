@@ -10,6 +10,7 @@ mod http;
 mod import;
 mod open311;
 mod serve;
+mod simulate;
 
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
