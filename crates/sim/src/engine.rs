@@ -23,9 +23,10 @@ pub struct Rng(u64);
 
 impl Rng {
     pub fn new(seed: u64, stream: u64) -> Rng {
-        let mut rng = Rng(seed ^ stream.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        rng.next_u64();
-        rng
+        // The stream goes through the generator's own mixing, so nearby streams are unrelated.
+        let mut mixer = Rng(stream);
+        let stream = mixer.next_u64();
+        Rng(seed ^ stream)
     }
 
     pub fn next_u64(&mut self) -> u64 {
@@ -107,13 +108,15 @@ pub fn spots(world: &World, scenario: &Scenario, seed: u64, band: Option<[f64; 4
         tries += 1;
         let at = match scenario.spots.near {
             Near::Roads => {
-                let node = (rng.next_u64() % graph.node_count().max(1) as u64) as u32;
-                graph.node_coord(node)
+                if graph.node_count() == 0 {
+                    break;
+                }
+                graph.node_coord((rng.next_u64() % graph.node_count() as u64) as u32)
             }
-            Near::Buildings => {
-                let b = &world.data.buildings[(rng.next_u64() % world.data.buildings.len().max(1) as u64) as usize];
-                b.centroid
-            }
+            Near::Buildings => match world.data.buildings.get((rng.next_u64() % world.data.buildings.len().max(1) as u64) as usize) {
+                Some(b) => b.centroid,
+                None => break,
+            },
         };
         if let Some([w, s, e, n]) = band
             && !(at[0] >= w && at[0] <= e && at[1] >= s && at[1] <= n)
@@ -195,7 +198,13 @@ struct Run<'w> {
     warning: Option<(i64, i64)>,
     texts_seen: usize,
     tasks_seen: BTreeSet<i64>,
-    incident_of_spot: BTreeMap<usize, i64>,
+    /// The spot each incident opened by a report stands for (what the duty officer can see on the map).
+    spot_of_incident: BTreeMap<i64, usize>,
+    /// Proposals the officer declined because the two were different places.
+    declined: usize,
+    /// Trips with no road route (a fixed 30 minutes was used).
+    unrouted: usize,
+    acknowledged: BTreeSet<i64>,
     incidents_responding: BTreeSet<i64>,
     timeline: Timeline,
     errors: Vec<String>,
@@ -222,13 +231,17 @@ impl Run<'_> {
         loop {
             let round = self.world.app.deliver_round("simulate", &transports).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             self.timeline.delivered += round.delivered as usize;
+            // E-mails fail: the drill has no mail server. They are counted, not hidden.
+            self.timeline.delivery_failed += (round.failed + round.retried) as usize;
             if round.claimed == 0 {
                 break;
             }
         }
         // Residents read their texts: some acknowledge, after a while.
-        let texts = self.world.texts_since(self.texts_seen);
+        let mut texts = self.world.texts_since(self.texts_seen);
         self.texts_seen += texts.len();
+        // Texts arrive in whatever order the delivery workers sent them; read them in a fixed order.
+        texts.sort_by(|a, b| a.text.cmp(&b.text));
         for text in texts {
             let Some(start) = text.text.find("/ack/") else { continue };
             let token: String = text.text[start + 5..].chars().take_while(|c| !c.is_whitespace()).collect();
@@ -322,7 +335,10 @@ impl Run<'_> {
         } else {
             travel_ms(&mut router, base, target, self.model.responders.drive_speed_factor, None)
         }
-        .unwrap_or(30 * MINUTE);
+        .unwrap_or_else(|| {
+            self.unrouted += 1;
+            30 * MINUTE
+        });
         let work = if door_knock { self.model.grid_members.visit_minutes } else { self.model.responders.work_minutes };
         self.timeline.task_acknowledged.push((id, self.minute_of(now), door_knock));
         if !door_knock {
@@ -338,7 +354,7 @@ impl Run<'_> {
     }
 
     fn incident_location(&self, incident: i64) -> Option<[f64; 2]> {
-        self.incident_of_spot.iter().find(|(_, id)| **id == incident).map(|(spot, _)| self.spots[*spot].at)
+        self.spot_of_incident.get(&incident).map(|spot| self.spots[*spot].at)
     }
 
     /// Who acts on a task, and where they start from: its owner, or the first member of its owning organization.
@@ -405,7 +421,10 @@ impl Run<'_> {
                     WarnedArea::RiverBand { margin_m } => river_band(self.world, margin_m).map(rectangle),
                     WarnedArea::AroundFirstSpot { radius_m } => self.spots.first().map(|s| circle(s.at, radius_m)),
                 };
-                let Some(area) = area else { return Ok(()) };
+                let Some(area) = area else {
+                    self.errors.push("warning: the scenario's area could not be placed on this extract (no water, or no spot)".into());
+                    return Ok(());
+                };
                 let input = json!({
                     "jurisdiction_id": self.world.city_id, "status": "Actual", "level": warning.level, "hazard": warning.hazard,
                     "headline_zh": warning.headline.zh, "headline_en": warning.headline.en,
@@ -459,7 +478,9 @@ impl Run<'_> {
                     self.world.call("resident", "resident", Method::POST, &format!("/api/v1/ack/{token}"), Some(json!({}))).await?;
                 if answer.status < 300 {
                     let household = token.split('.').nth(1).and_then(|h| h.strip_prefix('h')).and_then(|h| h.parse::<i64>().ok());
-                    if let Some(household) = household {
+                    if let Some(household) = household
+                        && self.acknowledged.insert(household)
+                    {
                         self.timeline.acknowledged += 1;
                         let minute = self.minute_of(now);
                         self.timeline.reached(household, minute);
@@ -485,20 +506,26 @@ impl Run<'_> {
                 }
                 self.timeline.reports += 1;
                 let incident = answer.body["incident"]["id"].as_i64().unwrap_or_default();
-                let proposed = answer.body["proposals"].as_array().and_then(|p| p.first()).and_then(|p| p["incident_id"].as_i64());
+                let proposed: Vec<i64> =
+                    answer.body["proposals"].as_array().into_iter().flatten().filter_map(|p| p["incident_id"].as_i64()).collect();
                 let react = self.rng.delay(self.model.duty_officer.react) + self.rng.delay(self.model.duty_officer.decide);
                 let when = now + (react * MINUTE as f64) as i64;
-                match proposed {
+                // The officer looks at the proposal (place, time, reports) and merges only what is the same spot; a
+                // proposal for another place is declined and the report is handled as its own incident.
+                self.spot_of_incident.insert(incident, spot);
+                let same_place = proposed.iter().copied().find(|target| self.spot_of_incident.get(target) == Some(&spot));
+                self.declined += proposed.iter().filter(|target| Some(**target) != same_place).count();
+                match same_place {
                     Some(target) => self.at(when, Event::Merge { target, source: incident }),
-                    None => {
-                        self.incident_of_spot.entry(spot).or_insert(incident);
-                        self.at(when, Event::Verify { incident });
-                    }
+                    None => self.at(when, Event::Verify { incident }),
                 }
             }
             Event::NoiseReport { number } => {
                 let mut rng = Rng::new(self.seed, 4_000_000 + number as u64);
-                let b = &self.world.data.buildings[(rng.next_u64() % self.world.data.buildings.len().max(1) as u64) as usize];
+                let Some(b) = self.world.data.buildings.get((rng.next_u64() % self.world.data.buildings.len().max(1) as u64) as usize)
+                else {
+                    return Ok(());
+                };
                 let input = json!({
                     "category": self.scenario.noise_kind.category, "subtype": self.scenario.noise_kind.subtype,
                     "description": "unrelated report (simulated)", "lon": b.centroid[0], "lat": b.centroid[1],
@@ -507,6 +534,8 @@ impl Run<'_> {
                 if answer.status == 201 {
                     self.timeline.reports += 1;
                     self.timeline.noise += 1;
+                } else {
+                    self.note_error("report", &answer);
                 }
             }
             Event::Merge { target, source } => {
@@ -611,7 +640,15 @@ impl Run<'_> {
     }
 }
 
-/// Runs the integrated scenario; returns the metrics and the list of calls that went wrong.
+/// What the siloed model takes from the integrated run: the same households at stake, and how many incidents the
+/// plan was activated for.
+#[derive(Debug, Clone)]
+pub struct Observed {
+    pub vulnerable_targeted: BTreeSet<i64>,
+    pub activations: usize,
+}
+
+/// Runs the integrated scenario; returns the metrics, what the model needs, and what went wrong.
 pub async fn run(
     world: &mut World,
     scenario: &Scenario,
@@ -619,7 +656,7 @@ pub async fn run(
     seed: u64,
     speed: f64,
     progress: &mut (dyn FnMut(f64) + Send),
-) -> anyhow::Result<(Metrics, Vec<String>)> {
+) -> anyhow::Result<(Metrics, Observed, Vec<String>)> {
     let start_ms = app::Clock::now_ms(world.clock.as_ref());
     let crossing = scenario.sensor.crossing().unwrap_or(0.0);
     let band = match scenario.warning.as_ref().map(|w| &w.area) {
@@ -640,7 +677,10 @@ pub async fn run(
         warning: None,
         texts_seen: 0,
         tasks_seen: BTreeSet::new(),
-        incident_of_spot: BTreeMap::new(),
+        spot_of_incident: BTreeMap::new(),
+        declined: 0,
+        unrouted: 0,
+        acknowledged: BTreeSet::new(),
         incidents_responding: BTreeSet::new(),
         timeline: Timeline::default(),
         errors: Vec::new(),
@@ -663,7 +703,8 @@ pub async fn run(
         run.at(minute(crossing + rng.unit() * (scenario.duration_minutes - crossing) * 0.6), Event::NoiseReport { number });
     }
     let end = minute(scenario.duration_minutes);
-    run.at(end, Event::StandDown);
+    // Stand-down is the very last thing at the end, after everything else due at that minute.
+    run.queue.push(Reverse((end, u64::MAX, Event::StandDown)));
     let wall = std::time::Instant::now();
     while let Some(Reverse((at, _, event))) = run.queue.pop() {
         if at > end {
@@ -678,7 +719,15 @@ pub async fn run(
         run.handle(at, event).await?;
         progress(run.minute_of(at) / scenario.duration_minutes);
     }
+    if spots.len() < scenario.spots.count {
+        run.errors.push(format!("spots: only {} of {} could be placed on this extract", spots.len(), scenario.spots.count));
+    }
+    if run.unrouted > 0 {
+        run.errors.push(format!("travel: {} trips had no road route and took a fixed 30 minutes", run.unrouted));
+    }
     let calls = run.world.calls.clone();
-    let metrics = Metrics::integrated(&run.timeline, crossing, scenario.duration_minutes, &calls, spots.len());
-    Ok((metrics, run.errors))
+    let mut metrics = Metrics::integrated(&run.timeline, crossing, &calls);
+    metrics.proposals_declined = run.declined;
+    let observed = Observed { vulnerable_targeted: run.timeline.vulnerable_targeted.clone(), activations: run.timeline.activations.len() };
+    Ok((metrics, observed, run.errors))
 }

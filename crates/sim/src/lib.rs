@@ -48,21 +48,16 @@ pub async fn drill(
     mode: Mode,
     progress: &mut (dyn FnMut(f64) + Send),
 ) -> anyhow::Result<Outcome> {
-    let door_knock = 20;
-    let mut world = world::World::build(seed, START_MS, door_knock).await?;
-    let (integrated, errors) = engine::run(&mut world, scenario, model, seed, speed, progress).await?;
-    let per_incident = if integrated.duplicate_reports_merged + 1 > 0 && integrated.tasks > 0 {
-        let incidents = (integrated.reports - integrated.duplicate_reports_merged).max(1);
-        integrated.tasks.div_ceil(incidents.min(scenario.spots.count).max(1))
-    } else {
-        1
-    };
+    let mut world = world::World::build(seed, START_MS, model.gridline.door_knock_after_minutes).await?;
+    let (integrated, observed, errors) = engine::run(&mut world, scenario, model, seed, speed, progress).await?;
+    // The plan's tasks for one incident, as Gridline applied the plan.
+    let per_incident = if observed.activations > 0 { (integrated.tasks as f64 / observed.activations as f64).round() as usize } else { 0 };
     let band = match scenario.warning.as_ref().map(|w| &w.area) {
         Some(scenario::WarnedArea::RiverBand { margin_m }) => engine::river_band(&world, *margin_m),
         _ => None,
     };
     let spots = engine::spots(&world, scenario, seed, band);
-    let siloed = siloed::run(&world, scenario, model, seed, &spots, per_incident);
+    let siloed = siloed::run(&world, scenario, model, seed, &spots, per_incident, &observed.vulnerable_targeted);
     world.app.store().close().await;
     Ok(Outcome { integrated: (mode != Mode::Siloed).then_some(integrated), siloed: (mode != Mode::Integrated).then_some(siloed), errors })
 }

@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 pub struct Timeline {
     pub warning_issued: Option<f64>,
     pub delivered: usize,
+    pub delivery_failed: usize,
     pub acknowledged: usize,
     pub vulnerable_targeted: BTreeSet<i64>,
     /// Households reached (acknowledged, or door-knocked), first time.
@@ -49,12 +50,17 @@ pub struct Metrics {
     pub overdue_tasks: usize,
     pub reports: usize,
     pub duplicate_reports_merged: usize,
+    /// Merge proposals for reports that were in fact of different places, declined by the duty officer.
+    pub proposals_declined: usize,
+    /// Incidents the plan was activated for.
+    pub incidents_responded: usize,
     pub first_responder_travel_p50_min: Option<f64>,
     pub first_responder_travel_p90_min: Option<f64>,
     pub actions_by_hand: usize,
     pub actions_automatic: usize,
     /// Warning texts delivered, acknowledged by their household, and door-knock tasks created.
     pub texts_delivered: usize,
+    pub deliveries_failed: usize,
     pub residents_acknowledged: usize,
     pub door_knocks: usize,
     /// The curve of vulnerable households reached: (minute after the crossing, share reached).
@@ -75,10 +81,10 @@ pub fn quantile(sorted: &[f64], q: f64) -> Option<f64> {
 }
 
 /// When `share` of `total` were reached, given the sorted times they were reached.
-fn share_reached(sorted: &[f64], total: usize, share: f64) -> Option<f64> {
+pub(crate) fn share_reached(sorted: &[f64], total: usize, share: f64) -> Option<f64> {
     let needed = (share * total as f64).ceil() as usize;
     if needed == 0 {
-        return Some(0.0);
+        return None;
     }
     sorted.get(needed - 1).copied()
 }
@@ -92,7 +98,7 @@ fn curve(sorted: &[f64], total: usize) -> Vec<(f64, f64)> {
 
 impl Metrics {
     /// The metrics of the integrated run.
-    pub fn integrated(timeline: &Timeline, crossing: f64, _duration: f64, calls: &HashMap<String, usize>, _spots: usize) -> Metrics {
+    pub fn integrated(timeline: &Timeline, crossing: f64, calls: &HashMap<String, usize>) -> Metrics {
         let since = |m: f64| round(m - crossing);
         let mut reached: Vec<f64> =
             timeline.vulnerable_targeted.iter().filter_map(|h| timeline.reached_at.get(h)).map(|m| m - crossing).collect();
@@ -102,12 +108,14 @@ impl Metrics {
         acks.sort_by(f64::total_cmp);
         let mut travel: Vec<f64> = timeline.first_arrival.values().map(|(_, t)| *t).collect();
         travel.sort_by(f64::total_cmp);
+        // Coordination by hand: the duty officer's and the approver's console actions (the same kind of work the
+        // siloed model counts as calls of the relay, cadres and dispatchers).
         let by_hand = calls.get("officer").copied().unwrap_or_default();
         Metrics {
             warning_issued_min: timeline.warning_issued.map(since),
             vulnerable_households: total,
             vulnerable_90pct_reached_min: share_reached(&reached, total, 0.9).map(round),
-            vulnerable_all_reached_min: (reached.len() == total).then(|| reached.last().copied().unwrap_or(0.0)).map(round),
+            vulnerable_all_reached_min: (reached.len() == total).then(|| reached.last().copied()).flatten().map(round),
             vulnerable_never_reached: total - reached.len(),
             first_task_acknowledged_min: acks.first().copied().map(round),
             all_tasks_acknowledged_min: (acks.len() >= timeline.plan_tasks && !acks.is_empty())
@@ -117,10 +125,13 @@ impl Metrics {
             tasks: timeline.plan_tasks,
             overdue_tasks: timeline.overdue,
             texts_delivered: timeline.delivered,
+            deliveries_failed: timeline.delivery_failed,
             residents_acknowledged: timeline.acknowledged,
             door_knocks: timeline.door_knocks,
             reports: timeline.reports,
             duplicate_reports_merged: timeline.merged,
+            proposals_declined: 0,
+            incidents_responded: timeline.activations.len(),
             first_responder_travel_p50_min: quantile(&travel, 0.5).map(round),
             first_responder_travel_p90_min: quantile(&travel, 0.9).map(round),
             actions_by_hand: by_hand,
@@ -142,5 +153,6 @@ mod tests {
         assert_eq!(quantile(&[], 0.5), None);
         assert_eq!(share_reached(&values, 10, 0.9), Some(9.0));
         assert_eq!(share_reached(&values[..5], 10, 0.9), None, "only half were reached");
+        assert_eq!(share_reached(&[], 0, 0.9), None, "nobody to reach is not 'reached at once'");
     }
 }

@@ -28,6 +28,10 @@ const ROWS: &[Row] = &[
     ("overdue_tasks", "overdue tasks", "逾期任务", |m| m.overdue_tasks.to_string()),
     ("reports", "reports received", "收到报告", |m| m.reports.to_string()),
     ("duplicate_reports_merged", "duplicate reports merged", "合并的重复报告", |m| m.duplicate_reports_merged.to_string()),
+    ("proposals_declined", "merge proposals declined (another place)", "驳回的合并建议（不同地点）", |m| {
+        m.proposals_declined.to_string()
+    }),
+    ("incidents_responded", "incidents responded to", "启动响应的事件", |m| m.incidents_responded.to_string()),
     ("first_responder_travel_p50_min", "first responder travel, median (min)", "首位处置人员路程中位数（分钟）", |m| {
         minutes(m.first_responder_travel_p50_min)
     }),
@@ -35,9 +39,14 @@ const ROWS: &[Row] = &[
         minutes(m.first_responder_travel_p90_min)
     }),
     ("texts_delivered", "warning texts delivered (tracked)", "预警短信送达（可追踪）", |m| m.texts_delivered.to_string()),
+    ("deliveries_failed", "e-mails not delivered (drill has no SMTP)", "投递失败（邮件：演练未配置邮件服务器）", |m| {
+        m.deliveries_failed.to_string()
+    }),
     ("residents_acknowledged", "acknowledged by households", "住户确认收到", |m| m.residents_acknowledged.to_string()),
     ("door_knocks", "door-knock tasks", "上门确认任务", |m| m.door_knocks.to_string()),
-    ("actions_by_hand", "actions by hand (calls, clicks)", "人工操作（电话、点击）", |m| m.actions_by_hand.to_string()),
+    ("actions_by_hand", "coordination actions by hand (calls, clicks)", "人工协调操作（电话、点击）", |m| {
+        m.actions_by_hand.to_string()
+    }),
     ("actions_automatic", "actions done by the system", "系统自动完成", |m| m.actions_automatic.to_string()),
 ];
 

@@ -210,10 +210,18 @@ pub struct Siloed {
     pub task_due_minutes: f64,
 }
 
+/// Gridline's own settings for the drill.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GridlineSettings {
+    pub door_knock_after_minutes: i64,
+}
+
 /// The behaviour model.
 #[derive(Debug, Clone, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct Model {
+    pub gridline: GridlineSettings,
     pub residents: Residents,
     pub grid_members: GridMembers,
     pub duty_officer: Officer,

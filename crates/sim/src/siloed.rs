@@ -7,32 +7,29 @@
 //! - every report is verified by a call back, one at a time (no de-duplication: the same flooding reported three
 //!   times is three calls), then the lead department assigns its own team from its base, by phone, after a delay.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use crate::engine::{Rng, Spot, travel_ms};
 use crate::metrics::{Metrics, quantile};
-use crate::scenario::{Model, Scenario, WarnedArea};
+use crate::scenario::{Model, Scenario};
 use crate::world::World;
 
 fn round(value: f64) -> f64 {
     (value * 10.0).round() / 10.0
 }
 
-/// Whether a household is inside the warned area.
-fn warned(area: &WarnedArea, band: Option<[f64; 4]>, first_spot: Option<&Spot>, at: [f64; 2]) -> bool {
-    match area {
-        WarnedArea::RiverBand { .. } => band.is_some_and(|[w, s, e, n]| at[0] >= w && at[0] <= e && at[1] >= s && at[1] <= n),
-        WarnedArea::AroundFirstSpot { radius_m } => first_spot.is_some_and(|spot| {
-            let k = 111_320.0 * spot.at[1].to_radians().cos();
-            let (dx, dy) = ((at[0] - spot.at[0]) * k, (at[1] - spot.at[1]) * 110_540.0);
-            (dx * dx + dy * dy).sqrt() <= *radius_m
-        }),
-    }
-}
-
-/// The siloed run's metrics. `tasks_per_incident` is how many tasks the plan gives one incident (from the plan as
-/// Gridline applied it), so that both runs do the same work.
-pub fn run(world: &World, scenario: &Scenario, model: &Model, seed: u64, spots: &[Spot], tasks_per_incident: usize) -> Metrics {
+/// The siloed run's metrics. `tasks_per_incident` is how many tasks the plan gives one incident (as Gridline applied
+/// it), and `targeted` the vulnerable households Gridline's warning reached with a text: the same work and the same
+/// people at stake in both columns.
+pub fn run(
+    world: &World,
+    scenario: &Scenario,
+    model: &Model,
+    seed: u64,
+    spots: &[Spot],
+    tasks_per_incident: usize,
+    targeted: &BTreeSet<i64>,
+) -> Metrics {
     let crossing = scenario.sensor.crossing().unwrap_or(0.0);
     let end = scenario.duration_minutes - crossing;
     let silo = &model.siloed;
@@ -46,15 +43,11 @@ pub fn run(world: &World, scenario: &Scenario, model: &Model, seed: u64, spots: 
         scenario.warning.as_ref().map(|w| w.after_threshold_minutes + rng.delay(model.duty_officer.react) + rng.delay(silo.relay_delay));
     let mut reached: Vec<f64> = Vec::new();
     let mut total = 0;
-    if let (Some(warning), Some(relayed)) = (&scenario.warning, warning_at) {
+    if let Some(relayed) = warning_at {
         by_hand += 3; // meteorology → district → sub-district → communities: calls along the tree
-        let band = match warning.area {
-            WarnedArea::RiverBand { margin_m } => crate::engine::river_band(world, margin_m),
-            WarnedArea::AroundFirstSpot { .. } => None,
-        };
         let mut lists: BTreeMap<i64, Vec<(i64, [f64; 2])>> = BTreeMap::new();
-        for (id, household) in &world.households {
-            if household.vulnerable && warned(&warning.area, band, spots.first(), household.at) {
+        for id in targeted {
+            if let Some(household) = world.households.get(id) {
                 lists.entry(household.community).or_default().push((*id, household.at));
             }
         }
@@ -80,7 +73,6 @@ pub fn run(world: &World, scenario: &Scenario, model: &Model, seed: u64, spots: 
                     .and_then(|from| travel_ms(&mut router, from, at, 1.0, Some(model.grid_members.walk_speed_kmh)))
                     .map_or(15.0, minutes);
                 clock += walk + model.grid_members.visit_minutes;
-                by_hand += 1;
                 reached.push(clock);
                 here = Some(at);
             }
@@ -115,7 +107,10 @@ pub fn run(world: &World, scenario: &Scenario, model: &Model, seed: u64, spots: 
         officer_free = verified;
         by_hand += 1;
         let assigned = verified + rng.delay(silo.hand_assign_delay);
-        for _ in 0..tasks_per_incident.max(1) {
+        if assigned > end {
+            continue;
+        }
+        for _ in 0..tasks_per_incident {
             by_hand += 1;
             let acknowledged = assigned + rng.delay(silo.acknowledge);
             acks.push(acknowledged);
@@ -123,7 +118,8 @@ pub fn run(world: &World, scenario: &Scenario, model: &Model, seed: u64, spots: 
                 .and_then(|from| travel_ms(&mut router, from, spots[*spot].at, model.responders.drive_speed_factor, None))
                 .map_or(30.0, minutes);
             let done = acknowledged + travel + model.responders.work_minutes;
-            if done > verified + silo.task_due_minutes || done > end {
+            let due = verified + silo.task_due_minutes;
+            if done > due && due <= end {
                 overdue += 1;
             }
             let entry = first_arrival.entry(*spot).or_insert(travel);
@@ -138,8 +134,8 @@ pub fn run(world: &World, scenario: &Scenario, model: &Model, seed: u64, spots: 
     Metrics {
         warning_issued_min: warning_at.map(round),
         vulnerable_households: total,
-        vulnerable_90pct_reached_min: if needed90 == 0 { Some(0.0) } else { reached.get(needed90 - 1).copied().map(round) },
-        vulnerable_all_reached_min: (reached.len() == total).then(|| reached.last().copied().unwrap_or(0.0)).map(round),
+        vulnerable_90pct_reached_min: if needed90 == 0 { None } else { reached.get(needed90 - 1).copied().map(round) },
+        vulnerable_all_reached_min: (reached.len() == total).then(|| reached.last().copied()).flatten().map(round),
         vulnerable_never_reached: total - reached.len(),
         first_task_acknowledged_min: in_time.first().copied().map(round),
         all_tasks_acknowledged_min: (in_time.len() == acks.len() && !acks.is_empty()).then(|| acks.last().copied()).flatten().map(round),
@@ -147,11 +143,14 @@ pub fn run(world: &World, scenario: &Scenario, model: &Model, seed: u64, spots: 
         overdue_tasks: overdue,
         reports: reports.len() + scenario.noise_reports,
         duplicate_reports_merged: 0,
+        proposals_declined: 0,
+        incidents_responded: reports.iter().filter(|(at, _)| *at <= end).count(),
         first_responder_travel_p50_min: quantile(&travel, 0.5).map(round),
         first_responder_travel_p90_min: quantile(&travel, 0.9).map(round),
         actions_by_hand: by_hand,
         actions_automatic: 0,
         texts_delivered: 0,
+        deliveries_failed: 0,
         residents_acknowledged: 0,
         door_knocks: 0,
         reached_curve: reached.iter().enumerate().map(|(i, t)| (round(*t), (i + 1) as f64 / total.max(1) as f64)).collect(),

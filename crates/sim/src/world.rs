@@ -101,7 +101,8 @@ impl World {
         // Password hashing is not what the simulation measures.
         let mut config = app::Config { argon2_memory_kib: 64, argon2_iterations: 1, ..app::Config::default() };
         config.delivery.sms_gateway_url = Some(sms_gateway(texts.clone()).await?);
-        config.delivery.timeout_seconds = 10;
+        // A long timeout: the drill's own gateway always answers, and a wall-clock timeout must not change the run.
+        config.delivery.timeout_seconds = 600;
         config.warnings.public_url = "http://gridline.sim".into();
         for level in ["red", "orange", "yellow", "blue"] {
             config.warnings.door_knock_after_minutes.insert(level.into(), door_knock_after_minutes);
@@ -134,7 +135,7 @@ impl World {
                 );
             }
             let mut sectors = HashMap::new();
-            for row in conn.fetch_all("SELECT id, sector FROM organizations WHERE sector IS NOT NULL", &[]).await? {
+            for row in conn.fetch_all("SELECT id, sector FROM organizations WHERE sector IS NOT NULL ORDER BY id", &[]).await? {
                 let sector: String = row.get("sector")?;
                 sectors.entry(sector).or_insert(row.get::<i64>("id")?);
             }
@@ -183,7 +184,7 @@ impl World {
         let ctx = app::Context::system("simulate", domain::Locale::En);
         let created = self
             .app
-            .create_api_token(&ctx, app::accounts::NewApiToken { name: "simulate".into(), expires_in_days: Some(7), account_id: Some(id) })
+            .create_api_token(&ctx, app::accounts::NewApiToken { name: "simulate".into(), expires_in_days: Some(30), account_id: Some(id) })
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         self.tokens.insert(username.to_string(), created.token.clone());
@@ -217,7 +218,7 @@ impl World {
             .app
             .create_api_token(
                 &ctx,
-                app::accounts::NewApiToken { name: "simulate".into(), expires_in_days: Some(7), account_id: Some(account.account.id) },
+                app::accounts::NewApiToken { name: "simulate".into(), expires_in_days: Some(30), account_id: Some(account.account.id) },
             )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
