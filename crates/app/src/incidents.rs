@@ -28,14 +28,14 @@ use crate::util::{Outcome, decide};
 use crate::{App, AppError, Context, ListParams, Page};
 
 /// Channels a report can come through.
-pub const CHANNELS: &[&str] = &["console", "field", "api", "hotline", "open311"];
+pub const CHANNELS: &[&str] = &["console", "field", "api", "hotline", "open311", "sensor"];
 
 /// The stored key of a channel message. A hotline's ticket numbers and an Open311 server's ids belong to that one
 /// system; the keys people and API clients choose (an idempotency key, a form's draft id) belong to their account,
 /// so two clients that both send the key `1` make two reports, and neither ever sees the other's.
 fn scoped_key(ctx: &Context, channel: &str, key: &str) -> String {
     match channel {
-        "hotline" | "open311" => key.to_string(),
+        "hotline" | "open311" | "sensor" => key.to_string(),
         _ => match ctx.account_id() {
             Some(account) => format!("a{account}:{key}"),
             None => format!("{}:{key}", ctx.actor_label),

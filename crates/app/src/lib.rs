@@ -20,6 +20,7 @@ pub mod households;
 pub mod incidents;
 pub mod layers;
 mod locator;
+pub mod monitoring;
 pub mod osm_layers;
 pub mod plans;
 pub mod registry;

@@ -173,6 +173,8 @@ resource-task = task
 resource-report = report
 resource-incident = incident
 resource-plan = plan
+resource-sensor = sensor
+resource-rule = monitoring rule
 
 ## Command line.
 cli-first_admin = First administrator account created. Username: { $username }  Password: { $password }  (shown once; change it after signing in)

@@ -173,6 +173,8 @@ resource-task = 任务
 resource-report = 报告
 resource-incident = 事件
 resource-plan = 预案
+resource-sensor = 传感器
+resource-rule = 监测规则
 
 ## Command line.
 cli-first_admin = 已创建首个管理员账号。用户名：{ $username }  密码：{ $password }（仅显示一次，请登录后修改）

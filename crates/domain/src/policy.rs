@@ -73,6 +73,10 @@ coded_enum! {
         Incident = "incident",
         /// An emergency plan (预案).
         Plan = "plan",
+        /// A sensor and its readings.
+        Sensor = "sensor",
+        /// A monitoring rule.
+        Rule = "rule",
     }
 }
 

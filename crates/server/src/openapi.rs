@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{accounts, events, incidents, layers, registry, warnings};
+use crate::api::{accounts, events, incidents, layers, monitoring, registry, warnings};
 
 /// The document's fixed parts.
 #[derive(OpenApi)]
@@ -22,6 +22,7 @@ use crate::api::{accounts, events, incidents, layers, registry, warnings};
         (name = "layers", description = "Map layers and their features"),
         (name = "incidents", description = "Reports from every channel, incidents, plans, activation and the tasks of the responsibility matrix"),
         (name = "warnings", description = "Warnings (CAP 1.2 / GB/T 35965), delivery, acknowledgement, door-knock tasks and the household register"),
+        (name = "monitoring", description = "Sensors, observations over HTTP (and MQTT), and the rules that act on them"),
         (name = "operations", description = "Health and readiness"),
     ),
     components(schemas(crate::problem::Problem)),
@@ -93,6 +94,11 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(incidents::plan_schema))
         .routes(routes!(incidents::get_plan))
         .routes(routes!(incidents::publish_plan))
+        .routes(routes!(monitoring::create_sensor, monitoring::list_sensors))
+        .routes(routes!(monitoring::get_sensor))
+        .routes(routes!(monitoring::observations))
+        .routes(routes!(monitoring::save_rule, monitoring::list_rules))
+        .routes(routes!(monitoring::rule_episodes))
         .routes(routes!(events::events))
         .routes(routes!(events::audit))
         .routes(routes!(events::healthz))

@@ -24,6 +24,7 @@ pub mod layers;
 pub mod list;
 mod migrate;
 pub mod registry;
+pub mod sensors;
 pub mod settings;
 pub mod tasks;
 pub mod testing;

@@ -41,6 +41,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(3, "warnings_tasks_outbox", "0003_warnings_tasks_outbox.sql"),
     migration!(4, "incidents_plans", "0004_incidents_plans.sql"),
     migration!(5, "incident_intake", "0005_incident_intake.sql"),
+    migration!(6, "sensors_rules", "0006_sensors_rules.sql"),
 ];
 
 fn checksum(script: &str) -> String {

@@ -4,5 +4,6 @@ pub mod accounts;
 pub mod events;
 pub mod incidents;
 pub mod layers;
+pub mod monitoring;
 pub mod registry;
 pub mod warnings;

@@ -9,6 +9,7 @@ mod docs;
 mod events;
 mod incidents;
 mod input;
+mod monitoring;
 mod postgres;
 mod warnings;
 mod web;

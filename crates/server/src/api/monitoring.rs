@@ -1,0 +1,113 @@
+//! Sensors, observations and monitoring rules.
+
+use app::App;
+use app::monitoring::{EpisodeView, IngestReport, NewSensor, RuleView, SensorView};
+use axum::Json;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use serde_json::Value;
+
+use crate::extract::{Caller, JsonBody, PathParams, QueryParams, RawBody};
+use crate::problem::{ApiResult, Problem, WithLocale};
+
+/// Register a sensor (administrators and duty officers). Its position places it in the deepest jurisdiction holding
+/// it; its code is the one MQTT topics name.
+#[utoipa::path(post, path = "/api/v1/sensors", tag = "monitoring", request_body = NewSensor,
+    responses((status = 201, body = SensorView), (status = 403, body = Problem), (status = 409, body = Problem), (status = 422, body = Problem)))]
+pub async fn create_sensor(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    JsonBody(input): JsonBody<NewSensor>,
+) -> ApiResult<impl IntoResponse> {
+    let view = app.create_sensor(&ctx, input).await.localized(ctx.locale)?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// Every sensor, with its latest reading and whether it is stale.
+#[utoipa::path(get, path = "/api/v1/sensors", tag = "monitoring", responses((status = 200, body = Vec<SensorView>), (status = 401, body = Problem)))]
+pub async fn list_sensors(State(app): State<App>, Caller(ctx): Caller) -> ApiResult<Json<Vec<SensorView>>> {
+    app.list_sensors(&ctx).await.localized(ctx.locale).map(Json)
+}
+
+/// How far back a sensor's readings go.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Hours {
+    /// Hours of readings before the latest one (default 24, at most 744).
+    pub hours: Option<i64>,
+}
+
+/// A sensor, its readings and the readings it had refused (with the reasons).
+#[utoipa::path(get, path = "/api/v1/sensors/{code}", tag = "monitoring", params(("code" = String, Path), Hours),
+    responses((status = 200, body = Object), (status = 404, body = Problem)))]
+pub async fn get_sensor(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    PathParams(code): PathParams<String>,
+    QueryParams(hours): QueryParams<Hours>,
+) -> ApiResult<Json<Value>> {
+    app.sensor_detail(&ctx, &code, hours.hours.unwrap_or(24)).await.localized(ctx.locale).map(Json)
+}
+
+/// Readings, in a batch: `{"readings": [{"sensor": "rain-1", "at": "2026-07-15T06:00:00Z", "value": 12.5, "unit":
+/// "mm/h"}, …]}` (or the array alone). Each reading is checked on its own: the good ones are stored, the others
+/// come back with their index, field and reason; a reading sent twice is stored once. At most 10,000 readings a
+/// batch (the rest are refused) and 8 MiB.
+#[utoipa::path(post, path = "/api/v1/observations", tag = "monitoring", request_body(content = Object, content_type = "application/json"),
+    responses((status = 200, body = IngestReport), (status = 400, body = Problem), (status = 413, body = Problem)))]
+pub async fn observations(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    JsonBody(body): JsonBody<Value, { 8 * 1024 * 1024 }>,
+) -> ApiResult<Json<IngestReport>> {
+    if !ctx.subject.is_authenticated() && !ctx.is_system() {
+        return Err(Problem::from_app(&app::AppError::Forbidden { reason: domain::policy::DenyReason::SignInRequired }, ctx.locale));
+    }
+    let items = match body {
+        Value::Array(items) => items,
+        Value::Object(mut object) => match object.remove("readings") {
+            Some(Value::Array(items)) => items,
+            _ => {
+                let invalid = domain::Invalid::new("readings", domain::InvalidReason::Required);
+                return Err(Problem::from_app(&app::AppError::from(invalid), ctx.locale));
+            }
+        },
+        _ => {
+            let invalid = domain::Invalid::new("readings", domain::InvalidReason::Malformed { expected: "{\"readings\": [...]}" });
+            return Err(Problem::from_app(&app::AppError::from(invalid), ctx.locale));
+        }
+    };
+    app.ingest(&ctx, "http", &items, None).await.localized(ctx.locale).map(Json)
+}
+
+/// Save a rule (YAML or JSON; a new revision; administrators and duty officers). A malformed rule is refused with
+/// its line and field.
+#[utoipa::path(post, path = "/api/v1/rules", tag = "monitoring", request_body(content = String, content_type = "application/yaml"),
+    responses((status = 201, body = RuleView), (status = 403, body = Problem), (status = 422, body = Problem)))]
+pub async fn save_rule(State(app): State<App>, Caller(ctx): Caller, body: RawBody<{ 256 * 1024 }>) -> ApiResult<impl IntoResponse> {
+    let Ok(text) = std::str::from_utf8(&body.bytes) else {
+        let invalid = domain::Invalid::new("rule", domain::InvalidReason::Malformed { expected: "UTF-8 YAML or JSON" });
+        return Err(Problem::from_app(&app::AppError::from(invalid), ctx.locale));
+    };
+    let view = app.save_rule(&ctx, text).await.localized(ctx.locale)?;
+    Ok((StatusCode::CREATED, Json(view)))
+}
+
+/// The rules in force (the newest revision of each).
+#[utoipa::path(get, path = "/api/v1/rules", tag = "monitoring", responses((status = 200, body = Vec<RuleView>)))]
+pub async fn list_rules(State(app): State<App>, Caller(ctx): Caller) -> ApiResult<Json<Vec<RuleView>>> {
+    app.list_rules(&ctx).await.localized(ctx.locale).map(Json)
+}
+
+/// A rule's episodes: when its condition held, when it fired, with the readings that made it fire and what it
+/// created.
+#[utoipa::path(get, path = "/api/v1/rules/{code}/episodes", tag = "monitoring", params(("code" = String, Path)),
+    responses((status = 200, body = Vec<EpisodeView>)))]
+pub async fn rule_episodes(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    PathParams(code): PathParams<String>,
+) -> ApiResult<Json<Vec<EpisodeView>>> {
+    app.rule_episodes(&ctx, &code).await.localized(ctx.locale).map(Json)
+}
