@@ -49,6 +49,9 @@ fn test(extra: &[String]) -> Result<ExitCode, String> {
     if services.postgres_url().is_none() {
         excluded.push("test(/postgres/)");
     }
+    if services.mqtt_url().is_none() {
+        excluded.push("test(/mqtt/)");
+    }
     if !excluded.is_empty() {
         let message =
             format!("these tests cannot run because their service did not start: {}; see the messages above", excluded.join(", "));

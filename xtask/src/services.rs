@@ -1,4 +1,4 @@
-//! Throwaway services for tests: a PostgreSQL cluster in a temporary directory (outside the checkout, so that the
+//! Throwaway services for tests: a Mosquitto MQTT broker on a private port, and a PostgreSQL cluster in a temporary directory (outside the checkout, so that the
 //! `postgres` user can reach it when the tests run as root), on a private port and socket directory, trusting
 //! local connections. Started fresh for every run and stopped at the end.
 
@@ -9,6 +9,46 @@ use std::time::{Duration, Instant};
 /// The running services.
 pub struct Services {
     postgres: Option<Postgres>,
+    mosquitto: Option<Mosquitto>,
+}
+
+/// Debian's Mosquitto broker on a private port, with persistence off and room for the messages queued for a
+/// disconnected persistent session.
+struct Mosquitto {
+    child: std::process::Child,
+    url: String,
+}
+
+impl Mosquitto {
+    fn start(base: &Path) -> Result<Mosquitto, String> {
+        let bin = ["/usr/sbin/mosquitto", "/usr/bin/mosquitto"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.exists())
+            .ok_or("Mosquitto is not installed (apt-get install mosquitto)")?;
+        let port = free_port();
+        let config = base.join("mosquitto.conf");
+        std::fs::write(
+            &config,
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 1000000\nmax_inflight_messages 1000\n"),
+        )
+        .map_err(|e| format!("{}: {e}", config.display()))?;
+        let child = Command::new(bin)
+            .arg("-c")
+            .arg(&config)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .map_err(|e| format!("cannot start mosquitto: {e}"))?;
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while Instant::now() < deadline {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                return Ok(Mosquitto { child, url: format!("mqtt://127.0.0.1:{port}") });
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        Err(format!("mosquitto did not listen on port {port} within 10 s"))
+    }
 }
 
 struct Postgres {
@@ -36,7 +76,18 @@ impl Services {
                 None
             }
         };
-        Ok(Services { postgres })
+        let mosquitto = match Mosquitto::start(&base) {
+            Ok(mosquitto) => Some(mosquitto),
+            Err(message) => {
+                eprintln!("Mosquitto: {message}");
+                None
+            }
+        };
+        Ok(Services { postgres, mosquitto })
+    }
+
+    pub fn mqtt_url(&self) -> Option<&str> {
+        self.mosquitto.as_ref().map(|m| m.url.as_str())
     }
 
     pub fn postgres_url(&self) -> Option<&str> {
@@ -48,11 +99,18 @@ impl Services {
         if let Some(url) = self.postgres_url() {
             command.env("GRIDLINE_TEST_POSTGRES_URL", url);
         }
+        if let Some(url) = self.mqtt_url() {
+            command.env("GRIDLINE_TEST_MQTT_URL", url);
+        }
     }
 
     pub fn stop(&mut self) {
         if let Some(postgres) = self.postgres.take() {
             postgres.stop();
+        }
+        if let Some(mut mosquitto) = self.mosquitto.take() {
+            let _ = mosquitto.child.kill();
+            let _ = mosquitto.child.wait();
         }
     }
 }

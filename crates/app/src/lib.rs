@@ -21,6 +21,7 @@ pub mod incidents;
 pub mod layers;
 mod locator;
 pub mod monitoring;
+pub mod mqtt;
 pub mod osm_layers;
 pub mod plans;
 pub mod registry;
@@ -62,6 +63,8 @@ pub struct Config {
     pub warnings: warnings::WarningsConfig,
     /// Delivery channels and the delivery worker.
     pub delivery: warnings::DeliveryConfig,
+    /// Monitoring: the MQTT broker readings come from.
+    pub monitoring: monitoring::MonitoringConfig,
 }
 
 impl Default for Config {
@@ -78,6 +81,7 @@ impl Default for Config {
             login_lock_seconds: 15 * 60,
             warnings: warnings::WarningsConfig::default(),
             delivery: warnings::DeliveryConfig::default(),
+            monitoring: monitoring::MonitoringConfig::default(),
         }
     }
 }

@@ -22,6 +22,22 @@ use store::sensors::{self as repo, Rejection, SensorFields, SensorRow};
 use crate::util::Outcome;
 use crate::{App, AppError, Context};
 
+/// Settings of monitoring, from `[monitoring]` in `gridline.toml`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MonitoringConfig {
+    /// The MQTT broker readings come from (`mqtt://127.0.0.1:1883`); none, no MQTT ingest.
+    pub mqtt_url: Option<String>,
+    /// The client id of Gridline's persistent session at the broker (the same across restarts).
+    pub mqtt_client_id: String,
+}
+
+impl Default for MonitoringConfig {
+    fn default() -> Self {
+        MonitoringConfig { mqtt_url: None, mqtt_client_id: "gridline".into() }
+    }
+}
+
 /// The most readings one batch may carry; the ones beyond are refused.
 pub const MAX_BATCH: usize = 10_000;
 
@@ -530,9 +546,14 @@ impl App {
                     refuse("value", "impossible_value", Some(&sensor));
                     continue;
                 }
-                // Older than what is stored already, and not a redelivery of it: out of order.
+                // Older than what is stored already: a redelivery of a stored reading is a duplicate; anything else
+                // is out of order.
                 if sensor.last_reading_at.is_some_and(|last| at < last - 3 * sensor.fields.interval_seconds * 1000) {
-                    refuse("at", "out_of_order", Some(&sensor));
+                    if repo::readings_between(&mut reader.conn(), sensor.id, at, at).await?.is_empty() {
+                        refuse("at", "out_of_order", Some(&sensor));
+                    } else {
+                        report.duplicates += 1;
+                    }
                     continue;
                 }
                 good.entry(sensor.id).or_default().push((at, value));
@@ -556,7 +577,7 @@ impl App {
                 .await?
         };
         report.accepted = inserted as usize;
-        report.duplicates = total - report.accepted;
+        report.duplicates += total - report.accepted;
         let touched: Vec<SensorRow> = sensors.into_values().flatten().filter(|s| good.contains_key(&s.id)).collect();
         report.fired = self.evaluate_rules(&touched).await?;
         Ok(report)
@@ -697,7 +718,7 @@ impl App {
             None => format!("sensor:{}", sensor.fields.code),
         };
         let needed = rule.together.as_ref().map_or(1, |t| t.min_sensors);
-        let mut holding: Vec<(i64, &SensorRow, Vec<(i64, f64)>)> = Vec::new();
+        let mut holding: Vec<Holding<'_>> = Vec::new();
         let mut latest_at = 0;
         {
             let mut reader = self.store().reader().await?;
@@ -727,7 +748,7 @@ impl App {
         }
         let for_ms = (condition.for_minutes * 60_000.0) as i64;
         // Held long enough: the sensors whose condition has lasted `for` by their latest reading.
-        let mut sustained: Vec<&(i64, &SensorRow, Vec<(i64, f64)>)> =
+        let mut sustained: Vec<&Holding<'_>> =
             holding.iter().filter(|(since, _, readings)| readings.last().is_some_and(|(at, _)| at - since >= for_ms)).collect();
         if sustained.len() < needed {
             return Ok(None);
@@ -847,6 +868,9 @@ impl App {
         json!({"type": "Polygon", "coordinates": [[[x - dx, y - dy], [x + dx, y - dy], [x + dx, y + dy], [x - dx, y + dy], [x - dx, y - dy]]]})
     }
 }
+
+/// A sensor holding a rule's condition: since when, the sensor, its recent readings.
+type Holding<'a> = (i64, &'a SensorRow, Vec<(i64, f64)>);
 
 fn evidence_figures(_evidence: &Value) -> BTreeMap<String, u64> {
     BTreeMap::new()

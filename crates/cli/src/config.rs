@@ -33,6 +33,8 @@ struct FileSettings {
     warnings: Option<app::warnings::WarningsConfig>,
     /// Delivery channels.
     delivery: Option<app::warnings::DeliveryConfig>,
+    /// Monitoring: the MQTT broker.
+    monitoring: Option<app::monitoring::MonitoringConfig>,
 }
 
 /// The effective settings.
@@ -102,6 +104,23 @@ impl Settings {
                 );
             }
             app.delivery = delivery;
+        }
+        if let Some(monitoring) = file.monitoring {
+            if let Some(url) = &monitoring.mqtt_url {
+                anyhow::ensure!(url.starts_with("mqtt://") || url.starts_with("tcp://"), "[monitoring] mqtt_url must be an mqtt:// URL");
+            }
+            anyhow::ensure!(!monitoring.mqtt_client_id.trim().is_empty(), "[monitoring] mqtt_client_id may not be empty");
+            app.monitoring = monitoring;
+        }
+        if let Ok(url) = std::env::var("GRIDLINE_MQTT_URL")
+            && !url.is_empty()
+        {
+            app.monitoring.mqtt_url = Some(url);
+        }
+        if let Ok(id) = std::env::var("GRIDLINE_MQTT_CLIENT_ID")
+            && !id.trim().is_empty()
+        {
+            app.monitoring.mqtt_client_id = id;
         }
         let locale = args
             .lang

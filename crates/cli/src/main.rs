@@ -481,14 +481,18 @@ async fn serve(settings: Settings, bind: Option<String>) -> anyhow::Result<ExitC
         async move { app.run_escalation_worker(std::time::Duration::from_secs(15), stopped).await }
     });
     let feeds = tokio::spawn({
-        let app = app.clone();
+        let (app, stopped) = (app.clone(), stopped.clone());
         async move { app.run_feed_pollers(stopped).await }
+    });
+    let mqtt = tokio::spawn({
+        let (app, config) = (app.clone(), settings.app.monitoring.clone());
+        async move { app.run_mqtt_ingest(config, stopped).await }
     });
     server::serve(listener, router, shutdown_signal()).await?;
     say(locale, "cli.shutting_down", &[]);
     let _ = stop.send(true);
     // The delivery round in flight finishes and records its outcomes before the store closes.
-    let _ = tokio::join!(delivery, escalation, feeds);
+    let _ = tokio::join!(delivery, escalation, feeds, mqtt);
     app.store().close().await;
     Ok(ExitCode::SUCCESS)
 }

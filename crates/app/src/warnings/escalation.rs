@@ -161,6 +161,12 @@ impl App {
                 Ok(_) => {}
                 Err(error) => tracing::warn!(%error, "escalation pass failed"),
             }
+            // Sensors silent for three intervals are flagged to their owners on the same beat.
+            match self.flag_stale_sensors().await {
+                Ok(0) => {}
+                Ok(flagged) => tracing::info!(flagged, "stale sensors flagged"),
+                Err(error) => tracing::warn!(%error, "stale sensor check failed"),
+            }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = stop.changed() => {}

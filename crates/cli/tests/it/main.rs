@@ -8,6 +8,7 @@ mod demo;
 mod durability;
 mod http;
 mod import;
+mod mqtt;
 mod open311;
 mod serve;
 mod simulate;

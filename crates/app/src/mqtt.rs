@@ -1,0 +1,181 @@
+//! Readings over MQTT: Gridline subscribes to `gridline/sensors/{code}/readings` at QoS 1 with a persistent
+//! session, so readings published while it is down are delivered when it is back. A message is acknowledged to
+//! the broker only after its readings are committed; a message redelivered after a crash is stored once (a
+//! reading's sensor and instant are its key).
+//!
+//! Payloads are JSON: one reading `{"at": "2026-07-15T06:00:00Z", "value": 12.5, "unit": "mm/h"}`, a batch
+//! `{"readings": [...]}`, or an array. The sensor is the topic's; a reading may not name another. Messages are taken
+//! in batches (up to 1,000 messages or 200 ms) and stored in one transaction.
+
+use std::time::Duration;
+
+use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
+use serde_json::Value;
+
+use crate::monitoring::MonitoringConfig;
+use crate::{App, Context};
+
+/// The topic filter Gridline subscribes to.
+pub const TOPIC_FILTER: &str = "gridline/sensors/+/readings";
+
+/// The sensor code a topic names.
+pub fn sensor_of_topic(topic: &str) -> Option<&str> {
+    let rest = topic.strip_prefix("gridline/sensors/")?;
+    let code = rest.strip_suffix("/readings")?;
+    (!code.is_empty() && !code.contains('/')).then_some(code)
+}
+
+/// The readings of one message, each with its sensor set to the topic's.
+fn items_of(publish: &Publish) -> Vec<Value> {
+    let sensor = sensor_of_topic(&publish.topic).map(str::to_string);
+    let parsed: Value = match serde_json::from_slice(&publish.payload) {
+        Ok(value) => value,
+        // Not JSON: one refused item, with an excerpt, under the topic's sensor.
+        Err(_) => {
+            let excerpt: String = String::from_utf8_lossy(&publish.payload).chars().take(120).collect();
+            return vec![serde_json::json!({"sensor": sensor, "payload": excerpt})];
+        }
+    };
+    let mut items = match parsed {
+        Value::Array(items) => items,
+        Value::Object(mut object) => match object.remove("readings") {
+            Some(Value::Array(items)) => items,
+            Some(_) => vec![Value::Null],
+            None => vec![Value::Object(object)],
+        },
+        other => vec![other],
+    };
+    for item in &mut items {
+        if let Value::Object(object) = item {
+            // The topic decides the sensor: a payload may not speak for another sensor.
+            match (object.get("sensor").and_then(Value::as_str), &sensor) {
+                (Some(named), Some(topic)) if named != topic => {
+                    object.insert("sensor".into(), Value::String(format!("{topic} (payload names {named})")));
+                }
+                _ => {
+                    object.insert("sensor".into(), sensor.clone().map(Value::String).unwrap_or(Value::Null));
+                }
+            }
+        }
+    }
+    items
+}
+
+/// `mqtt://host:port` → (host, port).
+fn host_port(url: &str) -> Option<(String, u16)> {
+    let rest = url.strip_prefix("mqtt://").or_else(|| url.strip_prefix("tcp://"))?;
+    let rest = rest.trim_end_matches('/');
+    match rest.rsplit_once(':') {
+        Some((host, port)) => Some((host.to_string(), port.parse().ok()?)),
+        None => Some((rest.to_string(), 1883)),
+    }
+}
+
+impl App {
+    /// Runs MQTT ingest until `stop` turns true; reconnects on its own after the broker goes away.
+    pub async fn run_mqtt_ingest(&self, config: MonitoringConfig, mut stop: tokio::sync::watch::Receiver<bool>) {
+        let Some(url) = config.mqtt_url.clone() else { return };
+        let Some((host, port)) = host_port(&url) else {
+            tracing::error!(%url, "[monitoring] mqtt_url must look like mqtt://host:port; MQTT ingest is off");
+            return;
+        };
+        let mut options = MqttOptions::new(config.mqtt_client_id.clone(), host, port);
+        options
+            .set_keep_alive(Duration::from_secs(30))
+            .set_clean_session(false)
+            .set_manual_acks(true)
+            .set_max_packet_size(1 << 20, 1 << 20);
+        let (client, mut eventloop) = AsyncClient::new(options, 10_000);
+        let ctx = Context::system("mqtt", domain::Locale::En);
+        let mut pending: Vec<Publish> = Vec::new();
+        loop {
+            if *stop.borrow() {
+                break;
+            }
+            let event = tokio::select! {
+                event = eventloop.poll() => Some(event),
+                _ = tokio::time::sleep(Duration::from_millis(200)), if !pending.is_empty() => None,
+                _ = stop.changed() => break,
+            };
+            match event {
+                Some(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
+                    tracing::info!(%url, "MQTT connected");
+                    if let Err(error) = client.subscribe(TOPIC_FILTER, QoS::AtLeastOnce).await {
+                        tracing::warn!(%error, "MQTT subscribe failed");
+                    }
+                }
+                Some(Ok(Event::Incoming(Packet::Publish(publish)))) => {
+                    pending.push(publish);
+                    if pending.len() < 1_000 {
+                        continue;
+                    }
+                }
+                Some(Ok(_)) => continue,
+                Some(Err(error)) => {
+                    tracing::warn!(%error, "MQTT connection lost; reconnecting");
+                    // Unacknowledged messages are redelivered by the broker on the next session.
+                    pending.clear();
+                    tokio::select! {
+                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                        _ = stop.changed() => break,
+                    }
+                    continue;
+                }
+                None => {}
+            }
+            if pending.is_empty() {
+                continue;
+            }
+            let items: Vec<Value> = pending.iter().flat_map(items_of).collect();
+            match self.ingest(&ctx, "mqtt", &items, None).await {
+                Ok(report) => {
+                    if !report.rejected.is_empty() {
+                        tracing::info!(refused = report.rejected.len(), "MQTT readings refused (kept for their owners)");
+                    }
+                    for publish in pending.drain(..) {
+                        if let Err(error) = client.ack(&publish).await {
+                            tracing::warn!(%error, "MQTT ack failed; the broker will redeliver");
+                        }
+                    }
+                }
+                // Not stored (the database is away): not acknowledged, so the broker delivers them again.
+                Err(error) => {
+                    tracing::warn!(%error, "MQTT readings not stored; they will be redelivered");
+                    pending.clear();
+                    let _ = client.disconnect().await;
+                }
+            }
+        }
+        let _ = client.disconnect().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn topics_name_their_sensor() {
+        assert_eq!(sensor_of_topic("gridline/sensors/rain-1/readings"), Some("rain-1"));
+        assert_eq!(sensor_of_topic("gridline/sensors//readings"), None);
+        assert_eq!(sensor_of_topic("gridline/sensors/a/b/readings"), None);
+        assert_eq!(sensor_of_topic("other/rain-1/readings"), None);
+        assert_eq!(host_port("mqtt://127.0.0.1:1884"), Some(("127.0.0.1".into(), 1884)));
+        assert_eq!(host_port("mqtt://broker"), Some(("broker".into(), 1883)));
+        assert_eq!(host_port("http://broker"), None);
+    }
+
+    #[test]
+    fn payloads_become_items_of_the_topics_sensor() {
+        let publish = |payload: &str| Publish::new("gridline/sensors/rain-1/readings", QoS::AtLeastOnce, payload.as_bytes().to_vec());
+        let one = items_of(&publish(r#"{"at": "2026-07-15T06:00:00Z", "value": 3}"#));
+        assert_eq!(one.len(), 1);
+        assert_eq!(one[0]["sensor"], "rain-1");
+        let batch = items_of(&publish(r#"{"readings": [{"at": 1, "value": 1}, {"at": 2, "value": 2}]}"#));
+        assert_eq!(batch.len(), 2);
+        let other = items_of(&publish(r#"{"sensor": "gas-9", "at": 1, "value": 1}"#));
+        assert_ne!(other[0]["sensor"], "gas-9", "a payload cannot write to another sensor");
+        let garbage = items_of(&publish("not json"));
+        assert_eq!(garbage.len(), 1);
+    }
+}
