@@ -97,10 +97,10 @@ await test("the duty officer sees Porto: its map, jurisdictions, facilities and 
   await page.fill("#password", accounts.officer);
   await Promise.all([page.waitForURL(/\/console/), page.click("form button[type=submit].primary")]);
   check((await page.getAttribute("html", "lang")) === "zh-CN", "the page is in Chinese");
-  // Eight layers open with the map: boundaries, members, roads, buildings, water, facilities, shelters, depots.
-  await page.waitForFunction(() => window.gridlineMapStats && window.gridlineMapStats.loads >= 8, null, { timeout: 30000 });
+  // Nine layers open with the map: boundaries, members, sensors, roads, buildings, water, facilities, shelters, depots.
+  await page.waitForFunction(() => window.gridlineMapStats && window.gridlineMapStats.loads >= 9, null, { timeout: 30000 });
   const { shown, shapes } = await drawn();
-  for (const title of ["道路", "建筑", "水系", "设施", "辖区边界", "应急物资储备（演示）", "避难场所（估算容量）（演示）"]) {
+  for (const title of ["道路", "建筑", "水系", "设施", "辖区边界", "应急物资储备（演示）", "避难场所（估算容量）（演示）", "监测传感器"]) {
     check(Object.keys(shown).some((name) => name.includes(title) && shown[name]), `the layer ${title} is shown: ${JSON.stringify(shown)}`);
   }
   check(shapes > 300, `the map draws the city (${shapes} shapes)`);

@@ -183,7 +183,7 @@
         box.appendChild(line);
       }
       // A stored layer's own fields (a shelter's capacity, a depot's stock), as they are in the data.
-      var skip = ["name", "code", "id", "url", "level_label", "mode_label", "status", "mode", "level", "centroid", "cluster", "count", "kind_zh", "kind_en"];
+      var skip = ["name", "code", "id", "url", "level_label", "mode_label", "status", "mode", "level", "centroid", "cluster", "count", "kind_zh", "kind_en", "state"];
       var rows = [];
       Object.keys(properties).forEach(function (key) {
         var value = properties[key];
@@ -265,6 +265,9 @@
                   // Leaflet styles the circles of point features too: keep the layer's colour.
                   if (f.geometry && f.geometry.type === "Point") {
                     var hue = pointColor(layer);
+                    // Sensors by state: red in alarm, grey when silent.
+                    if (f.properties && f.properties.state === "alarm") { hue = ["#7f0000", "#e53935"]; }
+                    if (f.properties && f.properties.state === "stale") { hue = ["#424242", "#bdbdbd"]; }
                     return { color: hue[0], weight: 1, fillColor: hue[1], fillOpacity: 0.85 };
                   }
                   if (/water/.test(layer.name)) { return { color: "#2b7bb9", weight: 1.5, fillColor: "#9cc9ea", fillOpacity: 0.6 }; }

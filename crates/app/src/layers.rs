@@ -151,6 +151,16 @@ impl App {
                 extent: None,
                 shown_by_default: false,
             });
+            views.push(LayerView {
+                name: "sensors".into(),
+                title: domain::i18n::text(locale, "layer.sensors").to_string(),
+                geometry_kind: "point".into(),
+                classification: Classification::Internal.code().into(),
+                feature_count: None,
+                built_in: true,
+                extent: None,
+                shown_by_default: true,
+            });
         }
         let mut reader = self.store().reader().await?;
         let shown = store::settings::get(&mut reader.conn(), DEFAULT_MAP_LAYERS_KEY).await?.unwrap_or_else(|| DEFAULT_MAP_LAYERS.into());
@@ -189,6 +199,7 @@ impl App {
         let (features, aggregated) = match name {
             "jurisdictions" => (self.jurisdiction_features(ctx, view, pixel).await?, false),
             "members" => self.member_features(ctx, view, pixel).await?,
+            "sensors" => (self.sensor_features(ctx, view).await?, false),
             _ => self.stored_features(ctx, name, view, pixel).await?,
         };
         Ok(
@@ -215,6 +226,50 @@ impl App {
             }));
         }
         Ok(features)
+    }
+
+    /// The sensors in view, each with its state: `alarm` (a rule's episode in force for it or its area), `stale`
+    /// (silent for three intervals) or `ok`.
+    async fn sensor_features(&self, ctx: &Context, view: [f64; 4]) -> Result<Vec<Value>, AppError> {
+        if !ctx.is_system() && !ctx.subject.is_authenticated() {
+            return Err(self.refuse(ctx, "layer.read", "layer", Some("sensors".into()), domain::policy::DenyReason::SignInRequired).await);
+        }
+        let [west, south, east, north] = view;
+        let mut reader = self.store().reader().await?;
+        let sensors = store::sensors::list_sensors(&mut reader.conn(), "/").await?;
+        let in_force: std::collections::BTreeSet<String> = reader
+            .conn()
+            .fetch_all("SELECT scope FROM rule_episodes WHERE cleared_at IS NULL AND fired_at IS NOT NULL", &[])
+            .await?
+            .iter()
+            .filter_map(|row| row.get::<String>("scope").ok())
+            .collect();
+        let locale = ctx.locale;
+        Ok(sensors
+            .into_iter()
+            .filter(|s| s.fields.lon >= west && s.fields.lon <= east && s.fields.lat >= south && s.fields.lat <= north)
+            .map(|s| {
+                let alarm = in_force.contains(&format!("sensor:{}", s.fields.code))
+                    || in_force.contains(&format!("jurisdiction:{}", s.fields.jurisdiction_id));
+                let state = if alarm {
+                    "alarm"
+                } else if s.stale_since.is_some() {
+                    "stale"
+                } else {
+                    "ok"
+                };
+                point_feature(
+                    s.fields.lon,
+                    s.fields.lat,
+                    json!({
+                        "name": s.fields.code, "kind": s.fields.kind, "state": state,
+                        "status": domain::i18n::text(locale, &format!("sensor.state-{state}")),
+                        "last_value": s.last_value.map(|v| format!("{v} {}", s.fields.unit)),
+                        "last_reading": s.last_reading_at.map(crate::time::rfc3339),
+                    }),
+                )
+            })
+            .collect())
     }
 
     async fn member_features(&self, ctx: &Context, view: [f64; 4], pixel: f64) -> Result<(Vec<Value>, bool), AppError> {

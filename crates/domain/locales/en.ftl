@@ -222,6 +222,10 @@ mode-emergency = Emergency response
 ## Map layers built into Gridline.
 layer-jurisdictions = Boundaries
 layer-members = Members on duty
+layer-sensors = Sensors
+sensor-state-alarm = alarm: a rule has fired
+sensor-state-stale = silent (stale)
+sensor-state-ok = reporting
 
 ## The web console.
 ui-account_created = Account { $username } created. Its password, shown once:

@@ -222,6 +222,10 @@ mode-emergency = 应急响应
 ## Map layers built into Gridline.
 layer-jurisdictions = 辖区边界
 layer-members = 在岗成员
+layer-sensors = 监测传感器
+sensor-state-alarm = 报警：规则已触发
+sensor-state-stale = 失联
+sensor-state-ok = 正常上报
 
 ## The web console.
 ui-account_created = 已创建账号 { $username }。初始密码（仅显示一次）：

@@ -693,7 +693,7 @@ impl App {
         for (n, _) in sub_districts.iter().enumerate() {
             let at = place_in(&mut rng, &all);
             sensors.push(json!({"type": "Feature", "id": format!("rain-{}", n + 1), "geometry": {"type": "Point", "coordinates": at.at},
-                "properties": {"kind": "rain_gauge", "quantity": "rainfall_1h", "unit": "mm", "owner": "meteorology", "interval_s": 300}}));
+                "properties": {"kind": "rain_gauge", "quantity": "rainfall_1h", "unit": "mm/h", "owner": "meteorology", "interval_s": 300}}));
         }
         for (n, water) in data.water.iter().filter(|w| w.line.len() >= 2 || !w.polygons.is_empty()).take(6).enumerate() {
             let at =
@@ -716,11 +716,41 @@ impl App {
                 "properties": {"kind": "smoke_detector", "quantity": "smoke", "unit": "alarm", "owner": "fire_rescue", "interval_s": 600}}));
         }
         type Extra<'a> = (&'a str, &'a str, &'a str, Option<&'a str>, Option<i64>, &'a Vec<Value>);
-        let extra: [Extra; 3] = [
+        let extra: [Extra; 2] = [
             ("demo-shelters", "避难场所（估算容量）", "Shelters (estimated capacity)", None, None, &shelters),
             ("demo-depots", "应急物资储备", "Depots and stock", Some("internal"), Some(department_ids["emergency_management"]), &depots),
-            ("demo-sensors", "监测传感器", "Sensors", Some("internal"), Some(department_ids["water_affairs"]), &sensors),
         ];
+        // The sensors are registered as real sensors of their departments, ready for readings over HTTP or MQTT.
+        for feature in &sensors {
+            let p = &feature["properties"];
+            let owner = department_ids.get(p["owner"].as_str().unwrap_or_default()).copied();
+            let (min, max) = match p["unit"].as_str() {
+                Some("mm/h") => (0.0, 300.0),
+                Some("m") => (-5.0, 30.0),
+                Some("%LEL") => (0.0, 100.0),
+                _ => (0.0, 1.0),
+            };
+            let input = crate::monitoring::NewSensor {
+                code: feature["id"].as_str().unwrap_or_default().to_string(),
+                kind: p["kind"].as_str().unwrap_or_default().to_string(),
+                quantity: p["quantity"].as_str().unwrap_or_default().to_string(),
+                unit: p["unit"].as_str().unwrap_or_default().to_string(),
+                lon: feature["geometry"]["coordinates"][0].as_f64().unwrap_or_default(),
+                lat: feature["geometry"]["coordinates"][1].as_f64().unwrap_or_default(),
+                organization_id: owner,
+                interval_seconds: p["interval_s"].as_i64().unwrap_or(300),
+                min_value: Some(min),
+                max_value: Some(max),
+            };
+            self.create_sensor(&ctx, input).await?;
+        }
+        self.save_rule(
+            &ctx,
+            "code: rain-sustained\ntitle_zh: 雨量持续超限\ntitle_en: Sustained heavy rain\nsensors: { kind: rain_gauge }\n\
+             condition: { above: 30, for_minutes: 10, hysteresis: 5 }\nactions:\n  draft_warning: { level: orange, hazard: rainstorm }\n\
+             \x20 open_incident: { category: natural_disaster, subtype: urban_waterlogging }\n",
+        )
+        .await?;
         for (layer, title_zh, title_en, classification, organization, features) in extra {
             let input = LayerImport {
                 name: layer.into(),
