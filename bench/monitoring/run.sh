@@ -4,8 +4,9 @@
 #   bench/monitoring/run.sh                 # 200,000 readings from 100 gauges
 #   READINGS=1000000 bench/monitoring/run.sh
 #
-# 1. The broker alone: mosquitto_pub -l publishes READINGS messages at QoS 1, and mosquitto_sub receives them all
-#    (the broker's raw rate on this machine).
+# 1. The broker alone: the load generator (crates/app/examples/mqtt_load.rs, rumqttc) publishes READINGS messages
+#    at QoS 1 and a subscriber receives them all (the broker's raw rate on this machine). mosquitto_pub -l is not
+#    used: Mosquitto 2.0.11 disconnects it "due to out of memory" when it reads a long stdin at full speed.
 # 2. Gridline: `gridline serve` (release) subscribed with its persistent QoS 1 session, 100 gauges, 200 rules (199
 #    that the readings never trip, one that a trigger reading trips at once; bench/../seed_monitoring). The same
 #    number of readings, as JSON, from one publisher per gauge; the clock stops when the last reading of every gauge
@@ -16,7 +17,7 @@ set -euo pipefail
 
 root=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$root"
-readings=${READINGS:-200000}
+readings=${READINGS:-200000}  # rounded down to a multiple of SENSORS
 sensors=${SENSORS:-100}
 work=${GRIDLINE_BENCH_DATA:-/tmp/gridline-bench-monitoring}
 rm -rf "$work"
@@ -26,7 +27,8 @@ mosquitto=$(command -v mosquitto || echo /usr/sbin/mosquitto)
 
 echo "building gridline and the seeding tool (release)…" >&2
 cargo build --release --locked -q -p cli
-cargo build --release --locked -q -p app --example seed_monitoring
+cargo build --release --locked -q -p app --example seed_monitoring --example mqtt_load
+load="$root/target/release/examples/mqtt_load"
 gridline="$root/target/release/gridline"
 
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
@@ -44,12 +46,13 @@ sleep 0.5
 now() { date +%s.%N; }
 
 # 1. The broker alone.
-mosquitto_sub -h 127.0.0.1 -p "$port" -t 'raw/#' -q 1 -C "$readings" >/dev/null &
+per=$((readings / sensors))
+topics=$(for s in $(seq 0 $((sensors - 1))); do printf 'raw/g%s,' "$s"; done)
+"$load" sub --port "$port" --topic 'raw/#' --count $((per * sensors)) >/dev/null &
 sub=$!
 sleep 0.3
 start=$(now)
-seq 1 "$readings" | awk '{printf "{\"at\": %d, \"value\": %d}\n", 1700000000000 + $1 * 1000, $1 % 900}' |
-  mosquitto_pub -h 127.0.0.1 -p "$port" -t raw/x -q 1 -l
+"$load" pub --port "$port" --topics "${topics%,}" --per "$per" >/dev/null
 wait "$sub"
 raw_s=$(python3 -c "print($(now) - $start)")
 
@@ -70,17 +73,13 @@ for _ in $(seq 1 300); do
   api /api/v1/sensors | grep -q '"last_reading_at":"2020' && break
   sleep 0.1
 done
-per=$((readings / sensors))
 last_at=$((1700000000000 + per * 1000))
+topics=$(for s in $(seq 0 $((sensors - 1))); do printf 'gridline/sensors/g%s/readings,' "$s"; done)
 start=$(now)
-for s in $(seq 0 $((sensors - 1))); do
-  seq 1 "$per" | awk '{printf "{\"at\": %d, \"value\": %d}\n", 1700000000000 + $1 * 1000, $1 % 900}' |
-    mosquitto_pub -h 127.0.0.1 -p "$port" -t "gridline/sensors/g$s/readings" -q 1 -l &
-done
-wait $(jobs -p | grep -v "^$server$" | grep -v "^$broker$") 2>/dev/null || true
+"$load" pub --port "$port" --topics "${topics%,}" --per "$per" >/dev/null
 expected=$(python3 -c "import datetime; print(datetime.datetime.fromtimestamp($last_at/1000, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'))")
 for _ in $(seq 1 6000); do
-  done_count=$(api /api/v1/sensors | grep -o "\"last_reading_at\":\"$expected\"" | wc -l)
+  done_count=$( (api /api/v1/sensors | grep -o "\"last_reading_at\":\"$expected\"" || true) | wc -l)
   [[ "$done_count" -ge "$sensors" ]] && break
   sleep 0.05
 done
@@ -89,12 +88,12 @@ gridline_s=$(python3 -c "print($(now) - $start)")
 # 3. Publish → rule fired.
 latencies=()
 for i in $(seq 1 50); do
-  before=$(api /api/v1/rules/trigger/episodes | grep -o '"fired_at":"[^"]*"' | wc -l)
+  before=$( (api /api/v1/rules/trigger/episodes | grep -o '"fired_at":"[^"]*"' || true) | wc -l)
   at=$((1800000000000 + i * 2000))
   t0=$(now)
   mosquitto_pub -h 127.0.0.1 -p "$port" -t gridline/sensors/g1/readings -q 1 -m "{\"at\": $at, \"value\": 50000}"
   for _ in $(seq 1 2000); do
-    after=$(api /api/v1/rules/trigger/episodes | grep -o '"fired_at":"[^"]*"' | wc -l)
+    after=$( (api /api/v1/rules/trigger/episodes | grep -o '"fired_at":"[^"]*"' || true) | wc -l)
     [[ "$after" -gt "$before" ]] && break
     sleep 0.005
   done
@@ -103,7 +102,7 @@ for i in $(seq 1 50); do
   sleep 0.05
 done
 
-python3 - "$readings" "$raw_s" "$gridline_s" "${latencies[@]}" <<'EOF'
+python3 - "$((per * sensors))" "$raw_s" "$gridline_s" "${latencies[@]}" <<'EOF'
 import sys
 readings, raw_s, gridline_s = int(sys.argv[1]), float(sys.argv[2]), float(sys.argv[3])
 lat = sorted(float(x) for x in sys.argv[4:])

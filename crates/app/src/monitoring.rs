@@ -368,6 +368,10 @@ pub struct EpisodeView {
     pub incident_id: Option<i64>,
 }
 
+fn signed_in(ctx: &Context) -> Result<(), AppError> {
+    if ctx.subject.is_authenticated() || ctx.is_system() { Ok(()) } else { Err(AppError::Forbidden { reason: DenyReason::SignInRequired }) }
+}
+
 fn may_manage(ctx: &Context) -> bool {
     ctx.is_system() || ctx.subject.grants.iter().any(|g| matches!(g.role, AccountRole::Admin | AccountRole::DutyOfficer))
 }
@@ -434,18 +438,14 @@ impl App {
 
     /// Every sensor, by code.
     pub async fn list_sensors(&self, ctx: &Context) -> Result<Vec<SensorView>, AppError> {
-        if !ctx.subject.is_authenticated() && !ctx.is_system() {
-            return Err(AppError::Forbidden { reason: DenyReason::SignInRequired });
-        }
+        signed_in(ctx)?;
         let mut reader = self.store().reader().await?;
         Ok(repo::list_sensors(&mut reader.conn(), "/").await?.into_iter().map(sensor_view).collect())
     }
 
     /// A sensor, its readings of the last `hours`, and its newest refusals.
     pub async fn sensor_detail(&self, ctx: &Context, code: &str, hours: i64) -> Result<Value, AppError> {
-        if !ctx.subject.is_authenticated() && !ctx.is_system() {
-            return Err(AppError::Forbidden { reason: DenyReason::SignInRequired });
-        }
+        signed_in(ctx)?;
         let mut reader = self.store().reader().await?;
         let row = repo::sensor_by_code(&mut reader.conn(), code)
             .await?
@@ -579,7 +579,9 @@ impl App {
         report.accepted = inserted as usize;
         report.duplicates += total - report.accepted;
         let touched: Vec<SensorRow> = sensors.into_values().flatten().filter(|s| good.contains_key(&s.id)).collect();
-        report.fired = self.evaluate_rules(&touched).await?;
+        let latest: BTreeMap<i64, f64> =
+            good.iter().filter_map(|(sensor, readings)| readings.iter().max_by_key(|(at, _)| *at).map(|(_, v)| (*sensor, *v))).collect();
+        report.fired = self.evaluate_rules(&touched, &latest).await?;
         Ok(report)
     }
 
@@ -607,18 +609,14 @@ impl App {
 
     /// The rules in force (newest revision of each), with whether each is enabled.
     pub async fn list_rules(&self, ctx: &Context) -> Result<Vec<RuleView>, AppError> {
-        if !ctx.subject.is_authenticated() && !ctx.is_system() {
-            return Err(AppError::Forbidden { reason: DenyReason::SignInRequired });
-        }
+        signed_in(ctx)?;
         let mut reader = self.store().reader().await?;
         repo::latest_rules(&mut reader.conn()).await?.into_iter().map(rule_view).collect()
     }
 
     /// A rule's episodes, newest first.
     pub async fn rule_episodes(&self, ctx: &Context, code: &str) -> Result<Vec<EpisodeView>, AppError> {
-        if !ctx.subject.is_authenticated() && !ctx.is_system() {
-            return Err(AppError::Forbidden { reason: DenyReason::SignInRequired });
-        }
+        signed_in(ctx)?;
         let mut reader = self.store().reader().await?;
         Ok(repo::episodes_of(&mut reader.conn(), code, 200)
             .await?
@@ -672,22 +670,32 @@ impl App {
         Ok(flagged)
     }
 
-    async fn evaluate_rules(&self, touched: &[SensorRow]) -> Result<Vec<(String, i64)>, AppError> {
+    async fn evaluate_rules(&self, touched: &[SensorRow], latest: &BTreeMap<i64, f64>) -> Result<Vec<(String, i64)>, AppError> {
         if touched.is_empty() {
             return Ok(Vec::new());
         }
-        let rules: Vec<RuleDefinition> = {
+        let (rules, open): (Vec<RuleDefinition>, std::collections::BTreeSet<(String, String)>) = {
             let mut reader = self.store().reader().await?;
-            repo::latest_rules(&mut reader.conn())
+            let rules = repo::latest_rules(&mut reader.conn())
                 .await?
                 .into_iter()
                 .filter(|r| r.enabled)
                 .filter_map(|r| serde_json::from_str(&r.definition).ok())
-                .collect()
+                .collect();
+            (rules, repo::open_scopes(&mut reader.conn()).await?.into_iter().collect())
         };
         let mut fired = Vec::new();
         for rule in &rules {
             for sensor in touched.iter().filter(|s| rule.watches(s)) {
+                // Most readings keep no condition and end no episode: those need no read at all.
+                let scope = match &rule.together {
+                    Some(_) => format!("jurisdiction:{}", sensor.fields.jurisdiction_id),
+                    None => format!("sensor:{}", sensor.fields.code),
+                };
+                let keeps = latest.get(&sensor.id).is_some_and(|v| rule.condition.keeps(*v));
+                if !keeps && !open.contains(&(rule.code.clone(), scope)) {
+                    continue;
+                }
                 if let Some(episode) = self.evaluate(rule, sensor).await? {
                     fired.push((rule.code.clone(), episode));
                 }

@@ -353,6 +353,13 @@ impl Run<'_> {
         Ok(())
     }
 
+    /// The duty officer's step on an incident: read its version (as the console shows it), then act on it.
+    async fn incident_step(&mut self, incident: i64, step: &str, mut body: Value) -> anyhow::Result<crate::world::Answer> {
+        let current = self.world.call("officer", "system", Method::GET, &format!("/api/v1/incidents/{incident}"), None).await?;
+        body["version"] = current.body["version"].clone();
+        self.world.call("officer", "officer", Method::POST, &format!("/api/v1/incidents/{incident}/{step}"), Some(body)).await
+    }
+
     fn incident_location(&self, incident: i64) -> Option<[f64; 2]> {
         self.spot_of_incident.get(&incident).map(|spot| self.spots[*spot].at)
     }
@@ -569,17 +576,7 @@ impl Run<'_> {
                 }
             }
             Event::Verify { incident } => {
-                let current = self.world.call("officer", "system", Method::GET, &format!("/api/v1/incidents/{incident}"), None).await?;
-                let answer = self
-                    .world
-                    .call(
-                        "officer",
-                        "officer",
-                        Method::POST,
-                        &format!("/api/v1/incidents/{incident}/status"),
-                        Some(json!({"status": "verified", "version": current.body["version"]})),
-                    )
-                    .await?;
+                let answer = self.incident_step(incident, "status", json!({"status": "verified"})).await?;
                 if answer.status != 200 {
                     self.note_error("verify", &answer);
                     return Ok(());
@@ -588,15 +585,11 @@ impl Run<'_> {
                 self.at(now + (delay * MINUTE as f64) as i64, Event::Activate { incident });
             }
             Event::Activate { incident } => {
-                let current = self.world.call("officer", "system", Method::GET, &format!("/api/v1/incidents/{incident}"), None).await?;
                 let answer = self
-                    .world
-                    .call(
-                        "officer",
-                        "officer",
-                        Method::POST,
-                        &format!("/api/v1/incidents/{incident}/activate"),
-                        Some(json!({"version": current.body["version"], "plan_code": self.scenario.plan, "response_level": self.scenario.response_level})),
+                    .incident_step(
+                        incident,
+                        "activate",
+                        json!({"plan_code": self.scenario.plan, "response_level": self.scenario.response_level}),
                     )
                     .await?;
                 if answer.status != 200 {
@@ -619,17 +612,7 @@ impl Run<'_> {
                             self.timeline.overdue += 1;
                         }
                     }
-                    let current = self.world.call("officer", "system", Method::GET, &format!("/api/v1/incidents/{incident}"), None).await?;
-                    let answer = self
-                        .world
-                        .call(
-                            "officer",
-                            "officer",
-                            Method::POST,
-                            &format!("/api/v1/incidents/{incident}/stand-down"),
-                            Some(json!({"version": current.body["version"]})),
-                        )
-                        .await?;
+                    let answer = self.incident_step(incident, "stand-down", json!({})).await?;
                     if answer.status != 200 {
                         self.note_error("stand down", &answer);
                     }

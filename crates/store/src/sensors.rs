@@ -341,6 +341,15 @@ pub async fn open_episode(conn: &mut Conn<'_>, rule_code: &str, scope: &str) -> 
     .transpose()
 }
 
+/// The (rule, scope) of every episode not cleared.
+pub async fn open_scopes(conn: &mut Conn<'_>) -> Result<Vec<(String, String)>, StoreError> {
+    conn.fetch_all("SELECT rule_code, scope FROM rule_episodes WHERE cleared_at IS NULL", &[])
+        .await?
+        .iter()
+        .map(|row| Ok((row.get("rule_code")?, row.get("scope")?)))
+        .collect()
+}
+
 /// Starts an episode (once for a rule, scope and start).
 pub async fn start_episode(conn: &mut Conn<'_>, rule_code: &str, scope: &str, started_at: i64) -> Result<Option<EpisodeRow>, StoreError> {
     conn.fetch_optional(
