@@ -77,7 +77,7 @@ last_at=$((1700000000000 + per * 1000))
 topics=$(for s in $(seq 0 $((sensors - 1))); do printf 'gridline/sensors/g%s/readings,' "$s"; done)
 start=$(now)
 "$load" pub --port "$port" --topics "${topics%,}" --per "$per" >/dev/null
-expected=$(python3 -c "import datetime; print(datetime.datetime.fromtimestamp($last_at/1000, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%SZ'))")
+expected=$(python3 -c "import datetime; print(datetime.datetime.fromtimestamp($last_at/1000, datetime.timezone.utc).strftime('%Y-%m-%dT%H:%M:%S.000Z'))")
 for _ in $(seq 1 6000); do
   done_count=$( (api /api/v1/sensors | grep -o "\"last_reading_at\":\"$expected\"" || true) | wc -l)
   [[ "$done_count" -ge "$sensors" ]] && break

@@ -73,6 +73,10 @@ fn host_port(url: &str) -> Option<(String, u16)> {
 
 impl App {
     /// Runs MQTT ingest until `stop` turns true; reconnects on its own after the broker goes away.
+    ///
+    /// The event loop is polled in its own task and never cancelled (its `poll` is not cancel-safe); messages reach
+    /// the ingest loop through a channel, tagged with the connection they came on, so that a message of a lost
+    /// connection is never acknowledged on the next one (the broker redelivers it instead).
     pub async fn run_mqtt_ingest(&self, config: MonitoringConfig, mut stop: tokio::sync::watch::Receiver<bool>) {
         let Some(url) = config.mqtt_url.clone() else { return };
         let Some((host, port)) = host_port(&url) else {
@@ -86,54 +90,70 @@ impl App {
             .set_manual_acks(true)
             .set_max_packet_size(1 << 20, 1 << 20);
         let (client, mut eventloop) = AsyncClient::new(options, 10_000);
+        let connection = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let (sender, mut received) = tokio::sync::mpsc::channel::<(u64, Publish)>(10_000);
+        let poller = tokio::spawn({
+            let (client, connection, url) = (client.clone(), connection.clone(), url.clone());
+            async move {
+                loop {
+                    match eventloop.poll().await {
+                        Ok(Event::Incoming(Packet::ConnAck(_))) => {
+                            connection.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                            tracing::info!(%url, "MQTT connected");
+                            if let Err(error) = client.subscribe(TOPIC_FILTER, QoS::AtLeastOnce).await {
+                                tracing::warn!(%error, "MQTT subscribe failed");
+                            }
+                        }
+                        Ok(Event::Incoming(Packet::Publish(publish))) => {
+                            let tag = connection.load(std::sync::atomic::Ordering::SeqCst);
+                            if sender.send((tag, publish)).await.is_err() {
+                                return;
+                            }
+                        }
+                        Ok(_) => {}
+                        Err(error) => {
+                            tracing::warn!(%error, "MQTT connection lost; reconnecting");
+                            tokio::time::sleep(Duration::from_secs(1)).await;
+                        }
+                    }
+                }
+            }
+        });
         let ctx = Context::system("mqtt", domain::Locale::En);
-        let mut pending: Vec<Publish> = Vec::new();
+        let mut pending: Vec<(u64, Publish)> = Vec::new();
         loop {
             if *stop.borrow() {
                 break;
             }
-            let event = tokio::select! {
-                event = eventloop.poll() => Some(event),
-                _ = tokio::time::sleep(Duration::from_millis(200)), if !pending.is_empty() => None,
+            tokio::select! {
+                message = received.recv() => match message {
+                    Some(message) => {
+                        pending.push(message);
+                        if pending.len() < 1_000 {
+                            continue;
+                        }
+                    }
+                    None => break,
+                },
+                _ = tokio::time::sleep(Duration::from_millis(200)), if !pending.is_empty() => {}
                 _ = stop.changed() => break,
-            };
-            match event {
-                Some(Ok(Event::Incoming(Packet::ConnAck(_)))) => {
-                    tracing::info!(%url, "MQTT connected");
-                    if let Err(error) = client.subscribe(TOPIC_FILTER, QoS::AtLeastOnce).await {
-                        tracing::warn!(%error, "MQTT subscribe failed");
-                    }
-                }
-                Some(Ok(Event::Incoming(Packet::Publish(publish)))) => {
-                    pending.push(publish);
-                    if pending.len() < 1_000 {
-                        continue;
-                    }
-                }
-                Some(Ok(_)) => continue,
-                Some(Err(error)) => {
-                    tracing::warn!(%error, "MQTT connection lost; reconnecting");
-                    // Unacknowledged messages are redelivered by the broker on the next session.
-                    pending.clear();
-                    tokio::select! {
-                        _ = tokio::time::sleep(Duration::from_secs(1)) => {}
-                        _ = stop.changed() => break,
-                    }
-                    continue;
-                }
-                None => {}
             }
             if pending.is_empty() {
                 continue;
             }
-            let items: Vec<Value> = pending.iter().flat_map(items_of).collect();
+            let items: Vec<Value> = pending.iter().flat_map(|(_, publish)| items_of(publish)).collect();
             match self.ingest(&ctx, "mqtt", &items, None).await {
                 Ok(report) => {
                     if !report.rejected.is_empty() {
                         tracing::info!(refused = report.rejected.len(), "MQTT readings refused (kept for their owners)");
                     }
-                    for publish in pending.drain(..) {
-                        if let Err(error) = client.ack(&publish).await {
+                    let current = connection.load(std::sync::atomic::Ordering::SeqCst);
+                    for (tag, publish) in pending.drain(..) {
+                        // A message of a lost connection is redelivered by the broker; acknowledging it here could
+                        // acknowledge another message that reuses its packet id.
+                        if tag == current
+                            && let Err(error) = client.ack(&publish).await
+                        {
                             tracing::warn!(%error, "MQTT ack failed; the broker will redeliver");
                         }
                     }
@@ -147,6 +167,7 @@ impl App {
             }
         }
         let _ = client.disconnect().await;
+        poller.abort();
     }
 }
 
