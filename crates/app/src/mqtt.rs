@@ -91,7 +91,10 @@ impl App {
             .set_max_packet_size(1 << 20, 1 << 20);
         let (client, mut eventloop) = AsyncClient::new(options, 10_000);
         let connection = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
-        let (sender, mut received) = tokio::sync::mpsc::channel::<(u64, Publish)>(10_000);
+        // Unbounded, so that the poller never waits on the ingest loop while the ingest loop waits for the poller to
+        // send its acknowledgements (that wait would stop the keep-alive, and the broker would drop the session).
+        // The broker's in-flight window bounds what it holds.
+        let (sender, mut received) = tokio::sync::mpsc::unbounded_channel::<(u64, Publish)>();
         let poller = tokio::spawn({
             let (client, connection, url) = (client.clone(), connection.clone(), url.clone());
             async move {
@@ -106,7 +109,7 @@ impl App {
                         }
                         Ok(Event::Incoming(Packet::Publish(publish))) => {
                             let tag = connection.load(std::sync::atomic::Ordering::SeqCst);
-                            if sender.send((tag, publish)).await.is_err() {
+                            if sender.send((tag, publish)).is_err() {
                                 return;
                             }
                         }
