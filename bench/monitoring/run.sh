@@ -87,9 +87,12 @@ gridline_s=$(python3 -c "print($(now) - $start)")
 
 # 3. Publish → rule fired.
 latencies=()
+# Trigger readings 2 s apart from two minutes ago (a reading more than 5 minutes ahead is refused), each followed
+# 1 s later by a low one that clears the episode.
+base_at=$(($(date +%s%3N) - 120000))
 for i in $(seq 1 50); do
   before=$( (api /api/v1/rules/trigger/episodes | grep -o '"fired_at":"[^"]*"' || true) | wc -l)
-  at=$((1800000000000 + i * 2000))
+  at=$((base_at + i * 2000))
   t0=$(now)
   mosquitto_pub -h 127.0.0.1 -p "$port" -t gridline/sensors/g1/readings -q 1 -m "{\"at\": $at, \"value\": 50000}"
   for _ in $(seq 1 2000); do
@@ -99,7 +102,12 @@ for i in $(seq 1 50); do
   done
   latencies+=("$(python3 -c "print(($(now) - $t0) * 1000)")")
   mosquitto_pub -h 127.0.0.1 -p "$port" -t gridline/sensors/g1/readings -q 1 -m "{\"at\": $((at + 1000)), \"value\": 1}"
-  sleep 0.05
+  # Wait until the low reading has cleared the episode: a trigger in the same batch would keep it open.
+  for _ in $(seq 1 400); do
+    cleared=$( (api /api/v1/rules/trigger/episodes | grep -o '"cleared_at":"[^"]*"' || true) | wc -l)
+    [[ "$cleared" -ge "$i" ]] && break
+    sleep 0.005
+  done
 done
 
 python3 - "$((per * sensors))" "$raw_s" "$gridline_s" "${latencies[@]}" <<'EOF'
