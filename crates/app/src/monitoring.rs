@@ -727,7 +727,6 @@ impl App {
         };
         let needed = rule.together.as_ref().map_or(1, |t| t.min_sensors);
         let mut holding: Vec<Holding<'_>> = Vec::new();
-        let mut latest_at = 0;
         {
             let mut reader = self.store().reader().await?;
             for member in &members {
@@ -735,8 +734,9 @@ impl App {
                     continue;
                 };
                 let last = repo::readings_between(&mut reader.conn(), member.id, last - window_ms, i64::MAX).await?;
-                let Some(&(at, _)) = last.last() else { continue };
-                latest_at = latest_at.max(at);
+                if last.is_empty() {
+                    continue;
+                }
                 if let Some(since) = holding_since(condition, &last, max_gap) {
                     holding.push((since, member, last));
                 }
@@ -794,15 +794,14 @@ impl App {
             })
             .await?;
         let Some(episode) = episode else { return Ok(None) };
-        let _ = latest_at;
-        let (warning, incident) = self.rule_actions(rule, sensor, episode, &evidence).await;
+        let (warning, incident) = self.rule_actions(rule, sensor, episode).await;
         self.store().write(move |c| Box::pin(async move { repo::link_episode(c, episode, warning, incident).await })).await?;
         Ok(Some(episode))
     }
 
     /// What a firing creates: a draft warning for the sensor's area, an incident at the sensor. A failure to create
     /// one is logged and recorded on the episode's event; the firing itself stands.
-    async fn rule_actions(&self, rule: &RuleDefinition, sensor: &SensorRow, episode: i64, evidence: &Value) -> (Option<i64>, Option<i64>) {
+    async fn rule_actions(&self, rule: &RuleDefinition, sensor: &SensorRow, episode: i64) -> (Option<i64>, Option<i64>) {
         let ctx = Context::system(&format!("rule:{}", rule.code), domain::Locale::ZhCn);
         let summary_zh = format!(
             "规则“{}”触发：传感器 {} 读数 {} {}",
@@ -852,7 +851,6 @@ impl App {
                 lon: sensor.fields.lon,
                 lat: sensor.fields.lat,
                 channel_key: Some(format!("rule:{}:episode:{episode}", rule.code)),
-                figures: evidence_figures(evidence),
                 ..Default::default()
             };
             match self.submit_report(&ctx, "sensor", input).await {
@@ -879,10 +877,6 @@ impl App {
 
 /// A sensor holding a rule's condition: since when, the sensor, its recent readings.
 type Holding<'a> = (i64, &'a SensorRow, Vec<(i64, f64)>);
-
-fn evidence_figures(_evidence: &Value) -> BTreeMap<String, u64> {
-    BTreeMap::new()
-}
 
 fn rule_view(row: store::sensors::RuleRow) -> Result<RuleView, AppError> {
     let definition: RuleDefinition = serde_json::from_str(&row.definition).map_err(|e| AppError::Internal(e.to_string()))?;

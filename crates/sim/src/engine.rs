@@ -68,7 +68,6 @@ enum Event {
     },
     TaskDone {
         task: i64,
-        travel_ms: i64,
     },
     Report {
         spot: usize,
@@ -349,7 +348,7 @@ impl Run<'_> {
                 *entry = (arrival, travel as f64 / MINUTE as f64);
             }
         }
-        self.at(now + travel + (work * MINUTE as f64) as i64, Event::TaskDone { task: id, travel_ms: travel });
+        self.at(now + travel + (work * MINUTE as f64) as i64, Event::TaskDone { task: id });
         Ok(())
     }
 
@@ -495,7 +494,7 @@ impl Run<'_> {
                 }
             }
             Event::TaskAcknowledge { task } => self.task_acknowledge(now, task).await?,
-            Event::TaskDone { task, .. } => self.task_done(now, task).await?,
+            Event::TaskDone { task } => self.task_done(now, task).await?,
             Event::Report { spot, number } => {
                 let mut rng = Rng::new(self.seed, 3_000_000 + (spot as u64) * 100 + number as u64);
                 let at = self.spots[spot].at;
