@@ -179,16 +179,41 @@ pub struct RuleSensors {
     pub kind: Option<String>,
     #[serde(default)]
     pub codes: Vec<String>,
+    /// Only the sensors within a distance of a feature of a shared layer: "gauges within 500 m of a low-lying
+    /// underpass".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub near: Option<Near>,
 }
 
-/// `above` a value (or `below` it) for at least `for_minutes`, clearing only once past the value by `hysteresis`.
+/// A spatial join to a shared layer.
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, PartialEq)]
 #[serde(deny_unknown_fields)]
+pub struct Near {
+    /// The layer's name (`underpasses`, `low_lying_areas`, …).
+    pub layer: String,
+    /// The greatest distance from the sensor to the feature's shape, in metres.
+    pub within_m: f64,
+}
+
+/// Exactly one of: `above` a value, `below` it, `rises_by` at least so much within `within_minutes`, or `falls_by`
+/// so much within them; held for at least `for_minutes`, and clearing only once past the value by `hysteresis`.
+///
+/// A rate of change is measured at each reading against the lowest (for `rises_by`) or highest (for `falls_by`)
+/// reading of the `within_minutes` before it: "the river rose 0.5 m within 30 minutes".
+#[derive(Debug, Clone, Default, Serialize, Deserialize, utoipa::ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
 pub struct Condition {
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub above: Option<f64>,
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub below: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rises_by: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub falls_by: Option<f64>,
+    /// The span a rate of change is measured over (with `rises_by` or `falls_by`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub within_minutes: Option<f64>,
     #[serde(default)]
     pub for_minutes: f64,
     #[serde(default)]
@@ -210,6 +235,24 @@ pub struct Actions {
     /// Open an incident at the sensor.
     #[serde(default)]
     pub open_incident: Option<OpenIncidentAction>,
+    /// Give the sensor's owning organization a task (to check the site, the sensor, the pumps…).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub create_task: Option<CreateTaskAction>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTaskAction {
+    pub title_zh: String,
+    #[serde(default)]
+    pub title_en: Option<String>,
+    /// Minutes from the firing to the task's deadline (default 30).
+    #[serde(default = "thirty")]
+    pub due_minutes: i64,
+}
+
+fn thirty() -> i64 {
+    30
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, utoipa::ToSchema, PartialEq)]
@@ -233,22 +276,68 @@ pub struct OpenIncidentAction {
 }
 
 impl Condition {
-    /// Whether a value enters the condition.
-    fn enters(&self, value: f64) -> bool {
-        match (self.above, self.below) {
-            (Some(above), _) => value >= above,
-            (None, Some(below)) => value <= below,
-            (None, None) => false,
+    /// The threshold, and whether the measured quantity must be at least it (`true`) or at most it.
+    fn threshold(&self) -> Option<(f64, bool)> {
+        match (self.above, self.below, self.rises_by, self.falls_by) {
+            (Some(v), None, None, None) => Some((v, true)),
+            (None, Some(v), None, None) => Some((v, false)),
+            // A rise or a fall is measured as a non-negative amount, which must reach the threshold.
+            (None, None, Some(v), None) | (None, None, None, Some(v)) => Some((v, true)),
+            _ => None,
         }
     }
 
-    /// Whether a value keeps an entered condition (the hysteresis band).
-    fn keeps(&self, value: f64) -> bool {
-        match (self.above, self.below) {
-            (Some(above), _) => value >= above - self.hysteresis,
-            (None, Some(below)) => value <= below + self.hysteresis,
-            (None, None) => false,
+    /// Whether it measures a rate of change rather than the readings themselves.
+    pub fn is_rate(&self) -> bool {
+        self.rises_by.is_some() || self.falls_by.is_some()
+    }
+
+    /// How far back, in ms, readings are needed before the first one measured.
+    fn lookback_ms(&self) -> i64 {
+        if self.is_rate() { (self.within_minutes.unwrap_or(0.0) * 60_000.0) as i64 } else { 0 }
+    }
+
+    /// Whether a measured value enters the condition.
+    fn enters(&self, value: f64) -> bool {
+        match self.threshold() {
+            Some((t, true)) => value >= t,
+            Some((t, false)) => value <= t,
+            None => false,
         }
+    }
+
+    /// Whether a measured value keeps an entered condition (the hysteresis band).
+    fn keeps(&self, value: f64) -> bool {
+        match self.threshold() {
+            Some((t, true)) => value >= t - self.hysteresis,
+            Some((t, false)) => value <= t + self.hysteresis,
+            None => false,
+        }
+    }
+
+    /// What the condition is measured on, reading by reading: the readings, or for a rate of change the rise (or
+    /// fall) of each from the lowest (or highest) reading of the `within_minutes` before it.
+    pub fn measure(&self, readings: &[(i64, f64)]) -> Vec<(i64, f64)> {
+        if !self.is_rate() {
+            return readings.to_vec();
+        }
+        let span = self.lookback_ms();
+        let rising = self.rises_by.is_some();
+        let mut window: std::collections::VecDeque<(i64, f64)> = std::collections::VecDeque::new();
+        let mut measured = Vec::with_capacity(readings.len());
+        for &(at, value) in readings {
+            // A monotonic deque: its front is the extreme of the window.
+            while window.front().is_some_and(|(t, _)| *t < at - span) {
+                window.pop_front();
+            }
+            while window.back().is_some_and(|(_, v)| if rising { *v >= value } else { *v <= value }) {
+                window.pop_back();
+            }
+            window.push_back((at, value));
+            let extreme = window.front().map_or(value, |(_, v)| *v);
+            measured.push((at, if rising { value - extreme } else { extreme - value }));
+        }
+        measured
     }
 }
 
@@ -258,7 +347,7 @@ impl Condition {
 pub fn holding_since(condition: &Condition, readings: &[(i64, f64)], max_gap_ms: i64) -> Option<i64> {
     let mut since = None;
     let mut previous: Option<i64> = None;
-    for &(at, value) in readings {
+    for (at, value) in condition.measure(readings) {
         let gap = previous.is_some_and(|p| at - p > max_gap_ms);
         previous = Some(at);
         since = match since {
@@ -306,22 +395,51 @@ impl RuleDefinition {
         if self.sensors.kind.is_none() && self.sensors.codes.is_empty() {
             return Err(Invalid::new("sensors", InvalidReason::Required));
         }
-        if self.condition.above.is_some() == self.condition.below.is_some() {
+        let c = &self.condition;
+        if c.threshold().is_none() {
             return Err(Invalid::new(
                 "condition",
                 InvalidReason::Explained {
-                    rule: "above_or_below".into(),
-                    en: "give exactly one of above and below".into(),
-                    zh: "above 与 below 须且只能给出其一".into(),
+                    rule: "one_threshold".into(),
+                    en: "give exactly one of above, below, rises_by and falls_by".into(),
+                    zh: "above、below、rises_by、falls_by 须且只能给出其一".into(),
                 },
             ));
         }
         let finite = |v: Option<f64>| v.is_none_or(f64::is_finite);
-        if !finite(self.condition.above)
-            || !finite(self.condition.below)
-            || !self.condition.hysteresis.is_finite()
-            || self.condition.hysteresis < 0.0
-        {
+        if !finite(c.above) || !finite(c.below) {
+            return Err(Invalid::new("condition", InvalidReason::Malformed { expected: "a finite number" }));
+        }
+        for (field, amount) in [("condition.rises_by", c.rises_by), ("condition.falls_by", c.falls_by)] {
+            if amount.is_some_and(|v| !v.is_finite() || v <= 0.0) {
+                return Err(Invalid::new(field, InvalidReason::OutOfRange { min: "0".into(), max: "∞".into() }));
+            }
+        }
+        match c.within_minutes {
+            None if c.is_rate() => return Err(Invalid::new("condition.within_minutes", InvalidReason::Required)),
+            Some(minutes) if !c.is_rate() || !(1.0..=1440.0).contains(&minutes) => {
+                return Err(Invalid::new("condition.within_minutes", InvalidReason::OutOfRange { min: "1".into(), max: "1440".into() }));
+            }
+            _ => {}
+        }
+        if let Some(near) = &self.sensors.near {
+            domain::text::Code::parse("sensors.near.layer", &near.layer)?;
+            if !(near.within_m.is_finite() && (1.0..=20_000.0).contains(&near.within_m)) {
+                return Err(Invalid::new("sensors.near.within_m", InvalidReason::OutOfRange { min: "1".into(), max: "20000".into() }));
+            }
+        }
+        if let Some(task) = &self.actions.create_task {
+            if task.title_zh.trim().is_empty() || task.title_zh.chars().count() > 200 {
+                return Err(Invalid::new("actions.create_task.title_zh", InvalidReason::Required));
+            }
+            if !(1..=10_080).contains(&task.due_minutes) {
+                return Err(Invalid::new(
+                    "actions.create_task.due_minutes",
+                    InvalidReason::OutOfRange { min: "1".into(), max: "10080".into() },
+                ));
+            }
+        }
+        if !self.condition.hysteresis.is_finite() || self.condition.hysteresis < 0.0 {
             return Err(Invalid::new("condition.hysteresis", InvalidReason::OutOfRange { min: "0".into(), max: "∞".into() }));
         }
         if !(0.0..=7.0 * 24.0 * 60.0).contains(&self.condition.for_minutes) {
@@ -330,7 +448,7 @@ impl RuleDefinition {
         if self.together.as_ref().is_some_and(|t| t.min_sensors == 0 || t.min_sensors > 100) {
             return Err(Invalid::new("together.min_sensors", InvalidReason::OutOfRange { min: "1".into(), max: "100".into() }));
         }
-        if self.actions.draft_warning.is_none() && self.actions.open_incident.is_none() {
+        if self.actions.draft_warning.is_none() && self.actions.open_incident.is_none() && self.actions.create_task.is_none() {
             return Err(Invalid::new("actions", InvalidReason::Required));
         }
         Ok(())
@@ -366,6 +484,49 @@ pub struct EpisodeView {
     pub evidence: Option<Value>,
     pub warning_id: Option<i64>,
     pub incident_id: Option<i64>,
+    /// The task it gave the sensor's owner.
+    pub task_id: Option<i64>,
+}
+
+/// What a rule would have done over past readings.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DryRunReport {
+    /// The rule as read (its errors would have refused the request).
+    pub rule: RuleDefinition,
+    /// From when to when the readings were replayed.
+    pub from: String,
+    pub to: String,
+    /// The sensors it watches (after its spatial join), and how many readings of theirs were replayed.
+    pub sensors: Vec<String>,
+    pub readings: usize,
+    /// The episodes that would have fired, oldest first (at most 500).
+    pub episodes: Vec<DryRunEpisode>,
+}
+
+/// An episode a dry run found.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
+pub struct DryRunEpisode {
+    pub scope: String,
+    pub started_at: String,
+    /// The reading at which it would have fired.
+    pub fired_at: String,
+    /// The reading at which it would have cleared, if it did within the replay.
+    pub cleared_at: Option<String>,
+    /// The sensors that made it fire.
+    pub sensors: Vec<String>,
+}
+
+/// A sensor's readings for a chart: buckets of `bucket_seconds` with their minimum, mean, maximum and count.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SeriesView {
+    pub sensor: String,
+    pub unit: String,
+    pub from: String,
+    pub to: String,
+    pub bucket_seconds: i64,
+    /// `[bucket start, minimum, mean, maximum, count]`, oldest first.
+    #[schema(value_type = Vec<Vec<Object>>)]
+    pub points: Vec<(String, f64, f64, f64, i64)>,
 }
 
 fn signed_in(ctx: &Context) -> Result<(), AppError> {
@@ -631,8 +792,73 @@ impl App {
                 evidence: e.evidence.and_then(|t| serde_json::from_str(&t).ok()),
                 warning_id: e.warning_id,
                 incident_id: e.incident_id,
+                task_id: e.task_id,
             })
             .collect())
+    }
+
+    /// A sensor's readings over `hours` before `to` (default: its latest reading), downsampled to about `points`
+    /// buckets (at least one minute each) for a chart.
+    pub async fn sensor_series(&self, ctx: &Context, code: &str, hours: i64, to: Option<i64>, points: i64) -> Result<SeriesView, AppError> {
+        signed_in(ctx)?;
+        let mut reader = self.store().reader().await?;
+        let row = repo::sensor_by_code(&mut reader.conn(), code)
+            .await?
+            .ok_or(AppError::NotFound { kind: domain::policy::ResourceKind::Sensor })?;
+        let to = to.or(row.last_reading_at).unwrap_or_else(|| self.now_ms());
+        let span = hours.clamp(1, 24 * 366) * 3_600_000;
+        let bucket_ms = (span / points.clamp(10, 2_000)).max(60_000);
+        let from = to - span;
+        let buckets = repo::readings_downsampled(&mut reader.conn(), row.id, from, to, bucket_ms).await?;
+        Ok(SeriesView {
+            sensor: row.fields.code,
+            unit: row.fields.unit,
+            from: crate::time::rfc3339(from),
+            to: crate::time::rfc3339(to),
+            bucket_seconds: bucket_ms / 1000,
+            points: buckets.into_iter().map(|(at, low, mean, high, n)| (crate::time::rfc3339(at), low, mean, high, n)).collect(),
+        })
+    }
+
+    /// Replays the last `hours` of readings through a rule (not saved) and answers the episodes it would have fired,
+    /// deciding exactly as the live engine does, reading by reading.
+    pub async fn dry_run_rule(&self, ctx: &Context, text: &str, hours: i64) -> Result<DryRunReport, AppError> {
+        signed_in(ctx)?;
+        let rule = RuleDefinition::parse(text)?;
+        let to = self.now_ms();
+        let from = to - hours.clamp(1, 24 * 7) * 3_600_000;
+        let watched: Vec<SensorRow> = {
+            let mut reader = self.store().reader().await?;
+            repo::list_sensors(&mut reader.conn(), "/").await?.into_iter().filter(|s| rule.watches(s)).collect()
+        };
+        let mut near = NearCache::new();
+        // Each watched sensor, with its readings from the window before `from` to `to`, grouped by scope.
+        let mut scopes: BTreeMap<String, Vec<Member>> = BTreeMap::new();
+        let mut sensors = Vec::new();
+        let mut replayed = 0;
+        for sensor in watched {
+            let feature = match &rule.sensors.near {
+                Some(n) => match self.nearest_feature(n, &sensor, &mut near).await? {
+                    Some(feature) => Some(feature),
+                    None => continue,
+                },
+                None => None,
+            };
+            let readings = {
+                let mut reader = self.store().reader().await?;
+                repo::readings_between(&mut reader.conn(), sensor.id, from - window_ms(&rule, &sensor), to).await?
+            };
+            replayed += readings.iter().filter(|(at, _)| *at >= from).count();
+            sensors.push(sensor.fields.code.clone());
+            scopes.entry(scope_of(&rule, &sensor)).or_default().push(Member { sensor, readings, near: feature });
+        }
+        let mut episodes = Vec::new();
+        for (scope, members) in &scopes {
+            replay_scope(&rule, scope, members, from, &mut episodes);
+        }
+        episodes.sort_by(|a, b| a.fired_at.cmp(&b.fired_at).then(a.scope.cmp(&b.scope)));
+        episodes.truncate(500);
+        Ok(DryRunReport { rule, from: crate::time::rfc3339(from), to: crate::time::rfc3339(to), sensors, readings: replayed, episodes })
     }
 
     /// Flags the sensors silent for three intervals, with an event their owner sees; answers how many.
@@ -684,19 +910,20 @@ impl App {
                 .collect();
             (rules, repo::open_scopes(&mut reader.conn()).await?.into_iter().collect())
         };
+        let mut near = NearCache::new();
         let mut fired = Vec::new();
         for rule in &rules {
             for sensor in touched.iter().filter(|s| rule.watches(s)) {
-                // Most readings keep no condition and end no episode: those need no read at all.
-                let scope = match &rule.together {
-                    Some(_) => format!("jurisdiction:{}", sensor.fields.jurisdiction_id),
-                    None => format!("sensor:{}", sensor.fields.code),
-                };
-                let keeps = latest.get(&sensor.id).is_some_and(|v| rule.condition.keeps(*v));
-                if !keeps && !open.contains(&(rule.code.clone(), scope)) {
+                // Most readings keep no condition and end no episode: those need no read at all. (A rate of change
+                // cannot be judged from the latest reading alone.)
+                let keeps = rule.condition.is_rate() || latest.get(&sensor.id).is_some_and(|v| rule.condition.keeps(*v));
+                if !keeps && !open.contains(&(rule.code.clone(), scope_of(rule, sensor))) {
                     continue;
                 }
-                if let Some(episode) = self.evaluate(rule, sensor).await? {
+                if !self.near_ok(rule, sensor, &mut near).await? {
+                    continue;
+                }
+                if let Some(episode) = self.evaluate(rule, sensor, &mut near).await? {
                     fired.push((rule.code.clone(), episode));
                 }
             }
@@ -704,13 +931,56 @@ impl App {
         Ok(fired)
     }
 
+    /// Whether a sensor meets a rule's spatial join (always, for a rule with none); answers are kept in `cache`.
+    async fn near_ok(&self, rule: &RuleDefinition, sensor: &SensorRow, cache: &mut NearCache) -> Result<bool, AppError> {
+        let Some(near) = &rule.sensors.near else { return Ok(true) };
+        Ok(self.nearest_feature(near, sensor, cache).await?.is_some())
+    }
+
+    /// The nearest feature of the joined layer within the distance of a sensor: (layer, feature id, name, metres).
+    async fn nearest_feature(&self, near: &Near, sensor: &SensorRow, cache: &mut NearCache) -> Result<Option<Value>, AppError> {
+        let key = (near.layer.clone(), near.within_m.to_bits(), sensor.id);
+        if let Some(found) = cache.get(&key) {
+            return Ok(found.clone());
+        }
+        let mut reader = self.store().reader().await?;
+        let found = match store::layers::get_layer(&mut reader.conn(), &near.layer).await? {
+            None => None,
+            Some(layer) => {
+                // A box surely holding every shape within the distance (1% margin), then exact distances.
+                let dlat = near.within_m / 110_000.0 * 1.01;
+                let dlon = near.within_m / (111_320.0 * sensor.fields.lat.to_radians().cos().max(0.01)) * 1.01;
+                let (x, y) = (sensor.fields.lon, sensor.fields.lat);
+                let candidates =
+                    store::layers::features_in_bbox(&mut reader.conn(), layer.id, [x - dlon, y - dlat, x + dlon, y + dlat], 5_000).await?;
+                candidates
+                    .iter()
+                    .filter_map(|f| {
+                        let geometry: Value = serde_json::from_str(&f.geometry).ok()?;
+                        let metres = spatial::distance_to_geojson_m(x, y, &geometry)?;
+                        (metres <= near.within_m).then_some((metres, f))
+                    })
+                    .min_by(|a, b| a.0.total_cmp(&b.0))
+                    .map(|(metres, f)| {
+                        json!({"layer": near.layer, "feature": f.external_id, "name": f.name, "distance_m": (metres * 10.0).round() / 10.0})
+                    })
+            }
+        };
+        cache.insert(key, found.clone());
+        Ok(found)
+    }
+
+    /// The readings a rule needs of a sensor to judge it at its latest reading, oldest first.
+    async fn recent_readings(&self, rule: &RuleDefinition, sensor: &SensorRow) -> Result<Vec<(i64, f64)>, AppError> {
+        let Some(last) = sensor.last_reading_at else { return Ok(Vec::new()) };
+        let mut reader = self.store().reader().await?;
+        Ok(repo::readings_between(&mut reader.conn(), sensor.id, last - window_ms(rule, sensor), i64::MAX).await?)
+    }
+
     /// Evaluates one rule after new readings of `sensor`; answers the episode that fired, if one did.
-    async fn evaluate(&self, rule: &RuleDefinition, sensor: &SensorRow) -> Result<Option<i64>, AppError> {
-        let condition = &rule.condition;
-        let window_ms = ((condition.for_minutes * 60_000.0) as i64).max(0) + 6 * sensor.fields.interval_seconds * 1000;
-        let max_gap = 3 * sensor.fields.interval_seconds * 1000;
-        // The sensors that count together: this one, or every watched sensor of its grid.
-        let members: Vec<SensorRow> = match &rule.together {
+    async fn evaluate(&self, rule: &RuleDefinition, sensor: &SensorRow, near: &mut NearCache) -> Result<Option<i64>, AppError> {
+        // The sensors that count together: this one, or every watched sensor of its grid (that meets the join).
+        let mut members: Vec<SensorRow> = match &rule.together {
             Some(_) => {
                 let mut reader = self.store().reader().await?;
                 repo::list_sensors(&mut reader.conn(), &sensor.fields.path)
@@ -721,57 +991,38 @@ impl App {
             }
             None => vec![sensor.clone()],
         };
-        let scope = match &rule.together {
-            Some(_) => format!("jurisdiction:{}", sensor.fields.jurisdiction_id),
-            None => format!("sensor:{}", sensor.fields.code),
-        };
-        let needed = rule.together.as_ref().map_or(1, |t| t.min_sensors);
-        let mut holding: Vec<Holding<'_>> = Vec::new();
-        {
-            let mut reader = self.store().reader().await?;
-            for member in &members {
-                let Some(last) = member.last_reading_at.max(if member.id == sensor.id { sensor.last_reading_at } else { None }) else {
-                    continue;
-                };
-                let last = repo::readings_between(&mut reader.conn(), member.id, last - window_ms, i64::MAX).await?;
-                if last.is_empty() {
-                    continue;
-                }
-                if let Some(since) = holding_since(condition, &last, max_gap) {
-                    holding.push((since, member, last));
-                }
+        for member in &mut members {
+            // The list may have been read before this batch's readings moved the sensor's latest reading.
+            if member.id == sensor.id {
+                member.last_reading_at = member.last_reading_at.max(sensor.last_reading_at);
             }
         }
+        let mut joined = Vec::with_capacity(members.len());
+        for member in members {
+            let feature = match &rule.sensors.near {
+                Some(n) => match self.nearest_feature(n, &member, near).await? {
+                    Some(feature) => Some(feature),
+                    None => continue,
+                },
+                None => None,
+            };
+            let readings = self.recent_readings(rule, &member).await?;
+            joined.push(Member { sensor: member, readings, near: feature });
+        }
+        let scope = scope_of(rule, sensor);
         let open = {
             let mut reader = self.store().reader().await?;
             repo::open_episode(&mut reader.conn(), &rule.code, &scope).await?
         };
-        if let Some(episode) = open {
-            // An episode in progress: it ends when fewer than the needed sensors keep the condition.
-            if holding.len() < needed {
-                let now = self.now_ms();
-                self.store().write(move |c| Box::pin(async move { repo::clear_episode(c, episode.id, now).await })).await?;
+        let (started_at, evidence) = match decide(rule, &joined, open.is_some()) {
+            Decision::Nothing => return Ok(None),
+            Decision::Clear => {
+                let (now, id) = (self.now_ms(), open.map(|e| e.id).unwrap_or_default());
+                self.store().write(move |c| Box::pin(async move { repo::clear_episode(c, id, now).await })).await?;
+                return Ok(None);
             }
-            return Ok(None);
-        }
-        let for_ms = (condition.for_minutes * 60_000.0) as i64;
-        // Held long enough: the sensors whose condition has lasted `for` by their latest reading.
-        let mut sustained: Vec<&Holding<'_>> =
-            holding.iter().filter(|(since, _, readings)| readings.last().is_some_and(|(at, _)| at - since >= for_ms)).collect();
-        if sustained.len() < needed {
-            return Ok(None);
-        }
-        sustained.sort_by_key(|(since, member, _)| (*since, member.id));
-        // The episode starts when the needed-th sensor began to hold: the same for every evaluation of it.
-        let started_at = sustained[needed - 1].0;
-        let evidence = json!({
-            "rule": rule.code,
-            "condition": condition,
-            "sensors": sustained.iter().map(|(since, member, readings)| json!({
-                "sensor": member.fields.code, "holding_since": crate::time::rfc3339(*since),
-                "readings": readings.iter().filter(|(at, _)| at >= since).map(|(at, v)| json!([crate::time::rfc3339(*at), v])).collect::<Vec<_>>(),
-            })).collect::<Vec<_>>(),
-        });
+            Decision::Fire { started_at, evidence } => (started_at, evidence),
+        };
         let now = self.now_ms();
         let (rule_code, scope2, evidence_text) = (rule.code.clone(), scope.clone(), evidence.to_string());
         let ctx = Context::system(&format!("rule:{}", rule.code), domain::Locale::ZhCn);
@@ -794,14 +1045,14 @@ impl App {
             })
             .await?;
         let Some(episode) = episode else { return Ok(None) };
-        let (warning, incident) = self.rule_actions(rule, sensor, episode).await;
-        self.store().write(move |c| Box::pin(async move { repo::link_episode(c, episode, warning, incident).await })).await?;
+        let (warning, incident, task) = self.rule_actions(rule, sensor, episode).await;
+        self.store().write(move |c| Box::pin(async move { repo::link_episode(c, episode, warning, incident, task).await })).await?;
         Ok(Some(episode))
     }
 
     /// What a firing creates: a draft warning for the sensor's area, an incident at the sensor. A failure to create
     /// one is logged and recorded on the episode's event; the firing itself stands.
-    async fn rule_actions(&self, rule: &RuleDefinition, sensor: &SensorRow, episode: i64) -> (Option<i64>, Option<i64>) {
+    async fn rule_actions(&self, rule: &RuleDefinition, sensor: &SensorRow, episode: i64) -> (Option<i64>, Option<i64>, Option<i64>) {
         let ctx = Context::system(&format!("rule:{}", rule.code), domain::Locale::ZhCn);
         let summary_zh = format!(
             "规则“{}”触发：传感器 {} 读数 {} {}",
@@ -858,7 +1109,60 @@ impl App {
                 Err(error) => tracing::warn!(rule = %rule.code, %error, "a rule could not open its incident"),
             }
         }
-        (warning, incident)
+        let mut task = None;
+        if let Some(action) = &rule.actions.create_task {
+            match self.rule_task(&ctx, rule, action, sensor, episode, &summary_zh, &summary_en).await {
+                Ok(id) => task = id,
+                Err(error) => tracing::warn!(rule = %rule.code, %error, "a rule could not create its task"),
+            }
+        }
+        (warning, incident, task)
+    }
+
+    /// The task a firing gives the sensor's owning organization (or, for a sensor nobody owns, its grid), once per
+    /// episode.
+    #[allow(clippy::too_many_arguments)]
+    async fn rule_task(
+        &self,
+        ctx: &Context,
+        rule: &RuleDefinition,
+        action: &CreateTaskAction,
+        sensor: &SensorRow,
+        episode: i64,
+        summary_zh: &str,
+        summary_en: &str,
+    ) -> Result<Option<i64>, AppError> {
+        let Some(path) = domain::registry::JurisdictionPath::parse(&sensor.fields.path) else {
+            return Err(AppError::Internal(format!("sensor {} has no jurisdiction path", sensor.fields.code)));
+        };
+        let now = self.now_ms();
+        let mut task = store::tasks::NewTask::simple(
+            "sensor_check",
+            "rule_episode",
+            episode,
+            format!("rule:{}:episode:{episode}:task", rule.code),
+            action.title_zh.clone(),
+            action.title_en.clone().unwrap_or_else(|| action.title_zh.clone()),
+            json!({"rule": rule.code, "sensor": sensor.fields.code, "summary_zh": summary_zh, "summary_en": summary_en,
+                   "lon": sensor.fields.lon, "lat": sensor.fields.lat})
+            .to_string(),
+            sensor.fields.jurisdiction_id,
+            path,
+            now + action.due_minutes * 60_000,
+        );
+        task.owner_organization_id = sensor.fields.organization_id;
+        let (app, ctx) = (self.clone(), ctx.clone());
+        let created = self
+            .store()
+            .write(move |c| {
+                Box::pin(async move {
+                    let Some(row) = store::tasks::insert_if_absent(c, &task, now).await? else { return Ok::<_, AppError>(None) };
+                    app.task_event(c, &ctx, "task.created", &row).await?;
+                    Ok(Some(row.id))
+                })
+            })
+            .await?;
+        Ok(created)
     }
 
     /// A warning area for a sensor: its jurisdiction's boundary, or a 500 m square around it.
@@ -875,8 +1179,139 @@ impl App {
     }
 }
 
-/// A sensor holding a rule's condition: since when, the sensor, its recent readings.
-type Holding<'a> = (i64, &'a SensorRow, Vec<(i64, f64)>);
+/// Answers of spatial joins, by (layer, distance bits, sensor id).
+type NearCache = BTreeMap<(String, u64, i64), Option<Value>>;
+
+/// The scope of a rule's episodes for a sensor: the sensor alone, or its grid for a rule of sensors together.
+fn scope_of(rule: &RuleDefinition, sensor: &SensorRow) -> String {
+    match &rule.together {
+        Some(_) => format!("jurisdiction:{}", sensor.fields.jurisdiction_id),
+        None => format!("sensor:{}", sensor.fields.code),
+    }
+}
+
+/// How far before a sensor's latest reading a rule needs its readings: the sustained span, the span of a rate of
+/// change, and six reporting intervals to find where the condition began.
+fn window_ms(rule: &RuleDefinition, sensor: &SensorRow) -> i64 {
+    ((rule.condition.for_minutes * 60_000.0) as i64).max(0) + rule.condition.lookback_ms() + 6 * sensor.fields.interval_seconds * 1000
+}
+
+/// A sensor of a rule's scope, with its recent readings and the feature its spatial join found.
+struct Member {
+    sensor: SensorRow,
+    readings: Vec<(i64, f64)>,
+    near: Option<Value>,
+}
+
+/// Replays one scope's readings from `from`, one reading at a time, as the live engine would have seen them.
+fn replay_scope(rule: &RuleDefinition, scope: &str, members: &[Member], from: i64, out: &mut Vec<DryRunEpisode>) {
+    let mut arrivals: Vec<(i64, usize, usize)> = Vec::new();
+    for (m, member) in members.iter().enumerate() {
+        arrivals.extend(member.readings.iter().enumerate().filter(|(_, (at, _))| *at >= from).map(|(i, (at, _))| (*at, m, i)));
+    }
+    arrivals.sort_unstable();
+    // How many readings of each member have arrived.
+    let mut arrived: Vec<usize> = members.iter().map(|m| m.readings.partition_point(|(at, _)| *at < from)).collect();
+    let mut open: Option<usize> = None;
+    let mut starts = std::collections::BTreeSet::new();
+    for (at, m, i) in arrivals {
+        arrived[m] = i + 1;
+        let value = members[m].readings[i].1;
+        if !rule.condition.is_rate() && !rule.condition.keeps(value) && open.is_none() {
+            continue;
+        }
+        // Each member as the engine reads it: its readings in the window before its latest one.
+        let seen: Vec<Member> = members
+            .iter()
+            .zip(&arrived)
+            .map(|(member, &n)| {
+                let upto = &member.readings[..n];
+                let start = upto.last().map_or(n, |(last, _)| upto.partition_point(|(t, _)| *t < last - window_ms(rule, &member.sensor)));
+                Member { sensor: member.sensor.clone(), readings: upto[start..].to_vec(), near: member.near.clone() }
+            })
+            .collect();
+        match decide(rule, &seen, open.is_some()) {
+            Decision::Nothing => {}
+            Decision::Clear => {
+                if let Some(index) = open.take() {
+                    let episode: &mut DryRunEpisode = &mut out[index];
+                    episode.cleared_at = Some(crate::time::rfc3339(at));
+                }
+            }
+            Decision::Fire { started_at, evidence } => {
+                // An episode is unique by its start: the engine would not fire the same one twice.
+                if starts.insert(started_at) {
+                    let sensors = evidence["sensors"]
+                        .as_array()
+                        .map(|list| list.iter().filter_map(|s| s["sensor"].as_str().map(str::to_string)).collect())
+                        .unwrap_or_default();
+                    out.push(DryRunEpisode {
+                        scope: scope.to_string(),
+                        started_at: crate::time::rfc3339(started_at),
+                        fired_at: crate::time::rfc3339(at),
+                        cleared_at: None,
+                        sensors,
+                    });
+                    open = Some(out.len() - 1);
+                }
+            }
+        }
+    }
+}
+
+/// What one evaluation of a rule's scope decides.
+#[derive(Debug)]
+enum Decision {
+    Nothing,
+    /// The open episode ends: fewer than the needed sensors keep the condition.
+    Clear,
+    /// A new episode fires, started when the needed-th sensor began to hold (the same for every evaluation of it,
+    /// so that two evaluations of one episode agree on its key).
+    Fire {
+        started_at: i64,
+        evidence: Value,
+    },
+}
+
+/// Decides for a rule's scope from its members' recent readings (oldest first) whether an episode fires, clears or
+/// nothing changes. The live engine and the dry run both decide here.
+fn decide(rule: &RuleDefinition, members: &[Member], open: bool) -> Decision {
+    let condition = &rule.condition;
+    let needed = rule.together.as_ref().map_or(1, |t| t.min_sensors);
+    let holding: Vec<(i64, &Member)> = members
+        .iter()
+        .filter(|m| !m.readings.is_empty())
+        .filter_map(|m| holding_since(condition, &m.readings, 3 * m.sensor.fields.interval_seconds * 1000).map(|since| (since, m)))
+        .collect();
+    if open {
+        return if holding.len() < needed { Decision::Clear } else { Decision::Nothing };
+    }
+    let for_ms = (condition.for_minutes * 60_000.0) as i64;
+    // Held long enough: the sensors whose condition has lasted `for` by their latest reading.
+    let mut sustained: Vec<&(i64, &Member)> =
+        holding.iter().filter(|(since, m)| m.readings.last().is_some_and(|(at, _)| at - since >= for_ms)).collect();
+    if sustained.len() < needed {
+        return Decision::Nothing;
+    }
+    sustained.sort_by_key(|(since, m)| (*since, m.sensor.id));
+    let started_at = sustained[needed - 1].0;
+    let lookback = condition.lookback_ms();
+    let evidence = json!({
+        "rule": rule.code,
+        "condition": condition,
+        "sensors": sustained.iter().map(|(since, m)| {
+            let mut entry = json!({
+                "sensor": m.sensor.fields.code, "holding_since": crate::time::rfc3339(*since),
+                "readings": m.readings.iter().filter(|(at, _)| *at >= since - lookback).map(|(at, v)| json!([crate::time::rfc3339(*at), v])).collect::<Vec<_>>(),
+            });
+            if let Some(feature) = &m.near {
+                entry["near"] = feature.clone();
+            }
+            entry
+        }).collect::<Vec<_>>(),
+    });
+    Decision::Fire { started_at, evidence }
+}
 
 fn rule_view(row: store::sensors::RuleRow) -> Result<RuleView, AppError> {
     let definition: RuleDefinition = serde_json::from_str(&row.definition).map_err(|e| AppError::Internal(e.to_string()))?;
@@ -895,7 +1330,39 @@ mod tests {
     use super::*;
 
     fn above(value: f64, minutes: f64, hysteresis: f64) -> Condition {
-        Condition { above: Some(value), below: None, for_minutes: minutes, hysteresis }
+        Condition { above: Some(value), for_minutes: minutes, hysteresis, ..Condition::default() }
+    }
+
+    #[test]
+    fn a_rate_of_change_is_measured_against_the_extreme_of_its_window() {
+        let m = 60_000;
+        let rise = Condition { rises_by: Some(0.5), within_minutes: Some(30.0), hysteresis: 0.1, ..Condition::default() };
+        // 2.0 m for a while, then a rise of 0.6 m in 20 minutes, then level.
+        let readings: Vec<(i64, f64)> = (0..60)
+            .map(|i| {
+                (
+                    i * 5 * m,
+                    if i < 10 {
+                        2.0
+                    } else if i < 14 {
+                        2.0 + 0.15 * (i - 9) as f64
+                    } else {
+                        2.6
+                    },
+                )
+            })
+            .collect();
+        let measured = rise.measure(&readings);
+        assert_eq!(measured[9].1, 0.0);
+        assert!((measured[13].1 - 0.6).abs() < 1e-9, "{:?}", &measured[9..14]);
+        // The rise enters at 0.5 (reading 13: 2.6 against 2.0 twenty minutes before), …
+        assert_eq!(holding_since(&rise, &readings[..14], 10 * m), Some(13 * 5 * m));
+        // … and once the level has been flat for 30 minutes, there is no rise left: it clears.
+        assert_eq!(holding_since(&rise, &readings[..22], 10 * m), None);
+        let fall = Condition { falls_by: Some(1.0), within_minutes: Some(10.0), ..Condition::default() };
+        let dropping = [(0, 50.0), (5 * m, 49.5), (10 * m, 48.9), (20 * m, 48.0)];
+        assert_eq!(fall.measure(&dropping).iter().map(|(_, v)| (v * 10.0).round() / 10.0).collect::<Vec<_>>(), vec![0.0, 0.5, 1.1, 0.9]);
+        assert_eq!(holding_since(&fall, &dropping[..3], 10 * m), Some(10 * m));
     }
 
     #[test]
@@ -928,5 +1395,17 @@ mod tests {
         assert!(format!("{error:?}").contains("line 4"), "{error:?}");
         let nothing = yaml.replace("  draft_warning: { level: orange, hazard: rainstorm }\n", "  {}\n");
         assert!(RuleDefinition::parse(&nothing).is_err());
+        let rate = yaml.replace("above: 30,", "rises_by: 0.5, within_minutes: 30,");
+        assert_eq!(RuleDefinition::parse(&rate).unwrap().condition.rises_by, Some(0.5));
+        let no_span = yaml.replace("above: 30,", "rises_by: 0.5,");
+        assert_eq!(RuleDefinition::parse(&no_span).unwrap_err().field, "condition.within_minutes");
+        let span_without_rate = yaml.replace("above: 30,", "above: 30, within_minutes: 30,");
+        assert_eq!(RuleDefinition::parse(&span_without_rate).unwrap_err().field, "condition.within_minutes");
+        let near =
+            yaml.replace("sensors: { kind: rain_gauge }", "sensors: { kind: rain_gauge, near: { layer: underpasses, within_m: 0 } }");
+        assert_eq!(RuleDefinition::parse(&near).unwrap_err().field, "sensors.near.within_m");
+        let task =
+            yaml.replace("  draft_warning: { level: orange, hazard: rainstorm }\n", "  create_task: { title_zh: 检查, due_minutes: 0 }\n");
+        assert_eq!(RuleDefinition::parse(&task).unwrap_err().field, "actions.create_task.due_minutes");
     }
 }

@@ -99,6 +99,8 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(monitoring::observations))
         .routes(routes!(monitoring::save_rule, monitoring::list_rules))
         .routes(routes!(monitoring::rule_episodes))
+        .routes(routes!(monitoring::sensor_series))
+        .routes(routes!(monitoring::dry_run_rule))
         .routes(routes!(events::events))
         .routes(routes!(events::audit))
         .routes(routes!(events::healthz))

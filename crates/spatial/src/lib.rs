@@ -10,6 +10,7 @@
 
 pub mod area;
 mod ch;
+pub mod distance;
 pub mod error;
 pub mod gazetteer;
 pub mod graph;
@@ -19,6 +20,7 @@ pub mod predicates;
 pub mod route;
 
 pub use area::{Area, Geometry, LonLat, Repair};
+pub use distance::distance_to_geojson_m;
 pub use error::{RingRef, SpatialError};
 pub use gazetteer::Gazetteer;
 pub use graph::{RoadGraph, RoadGraphBuilder};

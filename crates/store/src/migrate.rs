@@ -42,6 +42,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(4, "incidents_plans", "0004_incidents_plans.sql"),
     migration!(5, "incident_intake", "0005_incident_intake.sql"),
     migration!(6, "sensors_rules", "0006_sensors_rules.sql"),
+    migration!(7, "rule_tasks", "0007_rule_tasks.sql"),
 ];
 
 fn checksum(script: &str) -> String {

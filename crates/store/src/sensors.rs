@@ -163,6 +163,32 @@ pub async fn readings_between(conn: &mut Conn<'_>, sensor_id: i64, from_ms: i64,
     .collect()
 }
 
+/// A sensor's readings from `from_ms` to `to_ms` in buckets of `bucket_ms`, for charts: (bucket start, minimum,
+/// mean, maximum, count), oldest first. The grouping runs in the database, so a month of minute readings comes back
+/// as a few hundred rows.
+pub async fn readings_downsampled(
+    conn: &mut Conn<'_>,
+    sensor_id: i64,
+    from_ms: i64,
+    to_ms: i64,
+    bucket_ms: i64,
+) -> Result<Vec<(i64, f64, f64, f64, i64)>, StoreError> {
+    let bucket_ms = bucket_ms.max(1);
+    // Integer division on both backends (`at` and the bucket are integers); the bucket is bound, never formatted.
+    conn.fetch_all(
+        "SELECT (at - $4) / $5 AS bucket, MIN(value) AS low, AVG(value) AS mean, MAX(value) AS high, COUNT(*) AS n
+         FROM readings WHERE sensor_id = $1 AND at >= $2 AND at <= $3 GROUP BY (at - $4) / $5 ORDER BY bucket",
+        params![sensor_id, from_ms, to_ms, from_ms, bucket_ms],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        let bucket: i64 = row.get("bucket")?;
+        Ok((from_ms + bucket * bucket_ms, row.get("low")?, row.get("mean")?, row.get("high")?, row.get("n")?))
+    })
+    .collect()
+}
+
 /// How many readings a sensor has.
 pub async fn count_readings(conn: &mut Conn<'_>, sensor_id: i64) -> Result<i64, StoreError> {
     conn.fetch_one("SELECT COUNT(*) AS n FROM readings WHERE sensor_id = $1", params![sensor_id]).await?.get("n")
@@ -311,9 +337,10 @@ pub struct EpisodeRow {
     pub evidence: Option<String>,
     pub warning_id: Option<i64>,
     pub incident_id: Option<i64>,
+    pub task_id: Option<i64>,
 }
 
-const EPISODE_COLUMNS: &str = "id, rule_code, scope, started_at, fired_at, cleared_at, evidence, warning_id, incident_id";
+const EPISODE_COLUMNS: &str = "id, rule_code, scope, started_at, fired_at, cleared_at, evidence, warning_id, incident_id, task_id";
 
 fn decode_episode(row: &Row) -> Result<EpisodeRow, StoreError> {
     Ok(EpisodeRow {
@@ -326,6 +353,7 @@ fn decode_episode(row: &Row) -> Result<EpisodeRow, StoreError> {
         evidence: row.get("evidence")?,
         warning_id: row.get("warning_id")?,
         incident_id: row.get("incident_id")?,
+        task_id: row.get("task_id")?,
     })
 }
 
@@ -375,8 +403,18 @@ pub async fn fire_episode(conn: &mut Conn<'_>, id: i64, at_ms: i64, evidence: &s
 }
 
 /// Links what a firing created.
-pub async fn link_episode(conn: &mut Conn<'_>, id: i64, warning_id: Option<i64>, incident_id: Option<i64>) -> Result<(), StoreError> {
-    conn.execute("UPDATE rule_episodes SET warning_id = $1, incident_id = $2 WHERE id = $3", params![warning_id, incident_id, id]).await?;
+pub async fn link_episode(
+    conn: &mut Conn<'_>,
+    id: i64,
+    warning_id: Option<i64>,
+    incident_id: Option<i64>,
+    task_id: Option<i64>,
+) -> Result<(), StoreError> {
+    conn.execute(
+        "UPDATE rule_episodes SET warning_id = $1, incident_id = $2, task_id = $3 WHERE id = $4",
+        params![warning_id, incident_id, task_id, id],
+    )
+    .await?;
     Ok(())
 }
 

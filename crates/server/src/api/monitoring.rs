@@ -1,7 +1,7 @@
 //! Sensors, observations and monitoring rules.
 
 use app::App;
-use app::monitoring::{EpisodeView, IngestReport, NewSensor, RuleView, SensorView};
+use app::monitoring::{DryRunReport, EpisodeView, IngestReport, NewSensor, RuleView, SensorView, SeriesView};
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -110,4 +110,65 @@ pub async fn rule_episodes(
     PathParams(code): PathParams<String>,
 ) -> ApiResult<Json<Vec<EpisodeView>>> {
     app.rule_episodes(&ctx, &code).await.localized(ctx.locale).map(Json)
+}
+
+/// The span and resolution of a chart.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct SeriesParams {
+    /// Hours before `to` (default 24, at most 8,784).
+    pub hours: Option<i64>,
+    /// The end (RFC 3339; default: the sensor's latest reading).
+    pub to: Option<String>,
+    /// About how many buckets (default 300, 10 to 2,000; each at least a minute).
+    pub points: Option<i64>,
+}
+
+/// A sensor's readings downsampled for a chart: the minimum, mean and maximum of each bucket, computed in the
+/// database.
+#[utoipa::path(get, path = "/api/v1/sensors/{code}/series", tag = "monitoring", params(("code" = String, Path), SeriesParams),
+    responses((status = 200, body = SeriesView), (status = 404, body = Problem), (status = 422, body = Problem)))]
+pub async fn sensor_series(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    PathParams(code): PathParams<String>,
+    QueryParams(params): QueryParams<SeriesParams>,
+) -> ApiResult<Json<SeriesView>> {
+    let to = match params.to.as_deref() {
+        None => None,
+        Some(text) => match text.parse::<jiff::Timestamp>() {
+            Ok(t) => Some(t.as_millisecond()),
+            Err(_) => {
+                let invalid = domain::Invalid::new("to", domain::InvalidReason::Malformed { expected: "RFC 3339" });
+                return Err(Problem::from_app(&app::AppError::from(invalid), ctx.locale));
+            }
+        },
+    };
+    app.sensor_series(&ctx, &code, params.hours.unwrap_or(24), to, params.points.unwrap_or(300)).await.localized(ctx.locale).map(Json)
+}
+
+/// How far back a dry run replays.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct DryRunParams {
+    /// Hours of readings to replay (default 24, at most 168).
+    pub hours: Option<i64>,
+}
+
+/// Test a rule (YAML or JSON, not saved) against past readings: the episodes it would have fired, decided exactly
+/// as the live engine decides, reading by reading. Nothing is created.
+#[utoipa::path(post, path = "/api/v1/rules/dry-run", tag = "monitoring", params(DryRunParams),
+    request_body(content = String, content_type = "application/yaml"),
+    responses((status = 200, body = DryRunReport), (status = 422, body = Problem)))]
+pub async fn dry_run_rule(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    QueryParams(params): QueryParams<DryRunParams>,
+    body: RawBody<{ 256 * 1024 }>,
+) -> ApiResult<Json<DryRunReport>> {
+    let Ok(text) = std::str::from_utf8(&body.bytes) else {
+        let invalid = domain::Invalid::new("rule", domain::InvalidReason::Malformed { expected: "UTF-8 YAML or JSON" });
+        return Err(Problem::from_app(&app::AppError::from(invalid), ctx.locale));
+    };
+    app.dry_run_rule(&ctx, text, params.hours.unwrap_or(24)).await.localized(ctx.locale).map(Json)
 }

@@ -27,15 +27,34 @@ async fn sensor(t: &TestApp, world: &World, code: &str, lon: f64, lat: f64) -> V
     created.body
 }
 
-async fn rule(t: &TestApp, world: &World, text: &str) {
+async fn post_yaml(t: &TestApp, world: &World, uri: &str, text: &str) -> crate::TestResponse {
     let request = Request::builder()
         .method(Method::POST)
-        .uri("/api/v1/rules")
+        .uri(uri)
         .header(header::CONTENT_TYPE, "application/yaml")
         .header(header::ACCEPT_LANGUAGE, "en");
     let Auth::Token(token) = &world.officer else { unreachable!() };
-    let saved = t.send(request.header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::from(text.to_string())).unwrap()).await;
+    t.send(request.header(header::AUTHORIZATION, format!("Bearer {token}")).body(Body::from(text.to_string())).unwrap()).await
+}
+
+async fn rule(t: &TestApp, world: &World, text: &str) {
+    let saved = post_yaml(t, world, "/api/v1/rules", text).await;
     assert_eq!(saved.status, StatusCode::CREATED, "{}", saved.text);
+}
+
+/// The dry run of a rule over the last day must find exactly the episodes the live engine recorded: same scopes,
+/// same starts, fired at the same reading, cleared at the same reading.
+async fn dry_run_agrees_with_live(t: &TestApp, world: &World, code: &str, text: &str) -> usize {
+    let dry = post_yaml(t, world, "/api/v1/rules/dry-run?hours=24", text).await;
+    assert_eq!(dry.status, StatusCode::OK, "{}", dry.text);
+    let live = t.get(&format!("/api/v1/rules/{code}/episodes"), &world.officer).await;
+    let key = |e: &Value| (e["scope"].to_string(), e["started_at"].to_string(), e["fired_at"].to_string(), e["cleared_at"].to_string());
+    let mut live: Vec<_> = live.body.as_array().unwrap().iter().filter(|e| e["fired_at"].is_string()).map(key).collect();
+    let mut dry: Vec<_> = dry.body["episodes"].as_array().unwrap().iter().map(key).collect();
+    live.sort();
+    dry.sort();
+    assert_eq!(dry, live, "the dry run replays what happened");
+    live.len()
 }
 
 /// Posts one reading per sensor at the clock's time, then moves the clock on a minute.
@@ -109,6 +128,109 @@ async fn a_sustained_rule_fires_once_per_episode_and_leaves_its_evidence() {
     let answer = t.post("/api/v1/observations", &world.liaison, json!(replay)).await;
     assert_eq!((answer.body["accepted"].as_u64(), answer.body["duplicates"].as_u64()), (Some(0), Some(3)), "{}", answer.text);
     assert_eq!(answer.body["fired"], json!([]));
+    assert_eq!(dry_run_agrees_with_live(&t, &world, "rain-sustained", SUSTAINED).await, 2);
+    // A dry run of a stricter variant finds fewer, and saves nothing.
+    let strict = SUSTAINED.replace("above: 30", "above: 48");
+    let dry = post_yaml(&t, &world, "/api/v1/rules/dry-run", &strict).await;
+    assert_eq!(dry.body["episodes"].as_array().unwrap().len(), 1, "{}", dry.text);
+    assert_eq!(dry.body["readings"], 38);
+    let bad = post_yaml(&t, &world, "/api/v1/rules/dry-run", &SUSTAINED.replace("above: 30,", "")).await;
+    assert_eq!(bad.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", bad.text);
+    assert_eq!(t.get("/api/v1/rules", &world.officer).await.body.as_array().unwrap().len(), 1, "a dry run saves nothing");
+
+    // The chart's series: buckets of five minutes over the last hour hold every reading, with their extremes.
+    let series = t.get("/api/v1/sensors/rain-1/series?hours=1&points=12", &world.officer).await;
+    assert_eq!(series.status, StatusCode::OK, "{}", series.text);
+    assert_eq!(series.body["bucket_seconds"], 300);
+    let points = series.body["points"].as_array().unwrap();
+    let count: i64 = points.iter().map(|p| p[4].as_i64().unwrap()).sum();
+    assert_eq!(count, 38, "the readings of the last hour (the latest and the 37 before it): {points:?}");
+    let high = points.iter().map(|p| p[3].as_f64().unwrap()).fold(f64::MIN, f64::max);
+    let low = points.iter().map(|p| p[1].as_f64().unwrap()).fold(f64::MAX, f64::min);
+    assert_eq!((low, high), (12.0, 50.0));
+    let nowhere = t.get("/api/v1/sensors/nowhere/series", &world.officer).await;
+    assert_eq!(nowhere.status, StatusCode::NOT_FOUND);
+}
+
+/// A water-level rule that joins a shared layer: "the level rose 0.5 m within 30 minutes at a gauge within 500 m of
+/// a low-lying underpass". Only the gauge near the underpass fires; the firing gives the gauge's owner a task.
+#[tokio::test]
+async fn a_rise_near_an_underpass_fires_and_tasks_the_owner() {
+    let t = TestApp::postgres().await;
+    let world = World::build(&t).await;
+    // The underpass: a short road segment 300 m east of the first gauge, 2 km from the second.
+    let underpasses = json!({"type": "FeatureCollection", "features": [{"type": "Feature", "id": "up-1",
+        "properties": {"name": "Underpass 1"},
+        "geometry": {"type": "LineString", "coordinates": [[121.4152, 31.1615], [121.4152, 31.1625]]}}]});
+    let imported = t
+        .post(
+            "/api/v1/layers?name=underpasses&title_zh=%E4%B8%8B%E7%A9%BF%E9%80%9A%E9%81%93&classification=internal",
+            &world.admin,
+            underpasses,
+        )
+        .await;
+    assert_eq!(imported.status, StatusCode::OK, "{}", imported.text);
+    for (code, lon) in [("level-near", 121.412), ("level-far", 121.435)] {
+        let created = t
+            .post(
+                "/api/v1/sensors",
+                &world.officer,
+                json!({"code": code, "kind": "water_level_gauge", "quantity": "water_level", "unit": "m", "lon": lon, "lat": 31.162,
+                       "organization_id": world.water, "interval_seconds": 300, "min_value": -5, "max_value": 30}),
+            )
+            .await;
+        assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
+    }
+    let text = "code: level-rise-underpass
+title_zh: 下穿通道附近水位快速上涨
+title_en: Fast rise near an underpass
+sensors: { kind: water_level_gauge, near: { layer: underpasses, within_m: 500 } }
+condition: { rises_by: 0.5, within_minutes: 30, hysteresis: 0.1 }
+actions:
+  create_task: { title_zh: 检查下穿通道积水并封闭, title_en: Check the underpass for water and close it, due_minutes: 20 }
+";
+    rule(&t, &world, text).await;
+    let mut fired = Vec::new();
+    // Level at 2.0 m for an hour, then a rise of 0.2 m every 5 minutes to 2.8 m, then level again.
+    let levels = [2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.0, 2.2, 2.4, 2.6, 2.8, 2.8, 2.8, 2.8, 2.8, 2.8, 2.8, 2.8, 2.8];
+    for (i, level) in levels.iter().enumerate() {
+        let now = app::Clock::now_ms(t.clock.as_ref());
+        let readings: Vec<Value> =
+            ["level-near", "level-far"].iter().map(|code| json!({"sensor": code, "at": at(now), "value": level, "unit": "m"})).collect();
+        let answer = t.post("/api/v1/observations", &world.liaison, json!({"readings": readings})).await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.text);
+        for firing in answer.body["fired"].as_array().unwrap() {
+            fired.push((i, firing.clone()));
+        }
+        t.clock.advance_ms(5 * MINUTE);
+    }
+    assert_eq!(fired.len(), 1, "the gauge near the underpass, once: {fired:?}");
+    assert_eq!(fired[0].0, 9, "2.6 m is 0.6 m above the 2.0 m of 15 minutes before");
+    let episodes = t.get("/api/v1/rules/level-rise-underpass/episodes", &world.officer).await;
+    let episode = &episodes.body[0];
+    assert_eq!(episode["scope"], "sensor:level-near", "{}", episodes.text);
+    assert!(episode["cleared_at"].is_string(), "the level stopped rising: the episode is over");
+    let near = &episode["evidence"]["sensors"][0]["near"];
+    assert_eq!((near["feature"].as_str(), near["layer"].as_str()), (Some("up-1"), Some("underpasses")), "{}", episodes.text);
+    let metres = near["distance_m"].as_f64().unwrap();
+    assert!((280.0..340.0).contains(&metres), "{metres}");
+    // The task: the water utility owns it, and it is due 20 minutes after the firing.
+    let task = t.get(&format!("/api/v1/tasks/{}", episode["task_id"]), &world.officer).await;
+    assert_eq!(task.status, StatusCode::OK, "{}", task.text);
+    assert_eq!(task.body["owner_organization_id"], world.water, "{}", task.text);
+    assert_eq!(task.body["kind"], "sensor_check");
+    assert_eq!(dry_run_agrees_with_live(&t, &world, "level-rise-underpass", text).await, 1);
+    // Without the join, both gauges would have fired: the dry run says so before anyone saves it.
+    let unjoined = text.replace(", near: { layer: underpasses, within_m: 500 }", "");
+    let dry = post_yaml(&t, &world, "/api/v1/rules/dry-run", &unjoined).await;
+    assert_eq!(dry.body["sensors"], json!(["level-far", "level-near"]), "{}", dry.text);
+    assert_eq!(dry.body["episodes"].as_array().unwrap().len(), 2, "{}", dry.text);
+    // The chart's series on PostgreSQL: 19 readings in buckets of 10 minutes, the means between the extremes.
+    let series = t.get("/api/v1/sensors/level-near/series?hours=2&points=12", &world.officer).await;
+    assert_eq!((series.status, series.body["bucket_seconds"].as_i64()), (StatusCode::OK, Some(600)), "{}", series.text);
+    let points = series.body["points"].as_array().unwrap();
+    assert_eq!(points.iter().map(|p| p[4].as_i64().unwrap()).sum::<i64>(), 19, "{points:?}");
+    assert!(points.iter().all(|p| p[1].as_f64() <= p[2].as_f64() && p[2].as_f64() <= p[3].as_f64()), "{points:?}");
 }
 
 #[tokio::test]
@@ -118,12 +240,8 @@ async fn two_gauges_of_one_area_together_and_a_silent_sensor_is_flagged() {
     sensor(&t, &world, "rain-a", 121.412, 31.162).await;
     sensor(&t, &world, "rain-b", 121.415, 31.165).await;
     sensor(&t, &world, "rain-far", 121.425, 31.165).await;
-    rule(
-        &t,
-        &world,
-        &SUSTAINED.replace("code: rain-sustained", "code: rain-two").replace("actions:", "together: { min_sensors: 2 }\nactions:"),
-    )
-    .await;
+    let two = SUSTAINED.replace("code: rain-sustained", "code: rain-two").replace("actions:", "together: { min_sensors: 2 }\nactions:");
+    rule(&t, &world, &two).await;
     let mut fired = 0;
     // One gauge alone is not enough, however long; nor one here and one in the next community.
     for _ in 0..15 {
@@ -136,6 +254,7 @@ async fn two_gauges_of_one_area_together_and_a_silent_sensor_is_flagged() {
     assert_eq!(fired, 1, "both gauges of community A held it: one firing");
     let episodes = t.get("/api/v1/rules/rain-two/episodes", &world.officer).await;
     assert_eq!(episodes.body[0]["evidence"]["sensors"].as_array().unwrap().len(), 2, "{}", episodes.text);
+    assert_eq!(dry_run_agrees_with_live(&t, &world, "rain-two", &two).await, 1);
 
     // rain-far goes silent: three intervals on, it is flagged, once.
     for _ in 0..4 {
