@@ -1,5 +1,5 @@
 //! Embeds the web console's assets in the binary: our own files from `web/src`, and the front-end libraries
-//! (htmx, Leaflet, Leaflet.markercluster) from `web/node_modules`, which this script installs with `npm ci` from
+//! (htmx, Leaflet, Leaflet.markercluster, ECharts) from `web/node_modules`, which this script installs with `npm ci` from
 //! the committed lock file when they are missing. Third-party files are never committed; the binary still serves
 //! everything itself, with no CDN.
 //!
@@ -13,6 +13,7 @@ use std::process::Command;
 /// The third-party files served, as (path under `web/node_modules`, URL path under `/assets/vendor/`).
 const VENDOR: &[(&str, &str)] = &[
     ("htmx.org/dist/htmx.min.js", "htmx.min.js"),
+    ("echarts/dist/echarts.min.js", "echarts/echarts.min.js"),
     ("leaflet/dist/leaflet.js", "leaflet/leaflet.js"),
     ("leaflet/dist/leaflet.css", "leaflet/leaflet.css"),
     ("leaflet/dist/images/layers.png", "leaflet/images/layers.png"),

@@ -487,6 +487,59 @@ await test("a household acknowledges through the link in its text, and the reach
   await deskContext.close();
 });
 
+await test("a sensor's chart, its refused readings, and a rule tested against the last day before it is saved", async () => {
+  await api("POST", "/api/v1/sensors", { code: "gauge-e2e", kind: "rain_gauge", quantity: "rainfall_1h", unit: "mm/h", lon: 121.415, lat: 31.165, interval_seconds: 60, min_value: 0, max_value: 500 });
+  // Two hours of minute readings: light rain, then 40 minutes above 30 mm/h; and two readings the sensor cannot give.
+  const now = Date.now() - 60000;
+  const readings = [];
+  for (let m = 119; m >= 0; m -= 1) {
+    readings.push({ sensor: "gauge-e2e", at: new Date(now - m * 60000).toISOString(), value: m < 40 ? 35 + (m % 5) : 5 + (m % 7), unit: "mm/h" });
+  }
+  readings.push({ sensor: "gauge-e2e", at: new Date(now).toISOString(), value: 12, unit: "in/h" });
+  readings.push({ sensor: "gauge-e2e", at: new Date(now).toISOString(), value: 9999 });
+  const stored = await api("POST", "/api/v1/observations", { readings });
+  check(stored.accepted === 120 && stored.rejected.length === 2, `readings stored: ${JSON.stringify(stored)}`);
+  await officer.goto(`${base}/sensors`);
+  await Promise.all([officer.waitForURL(/\/sensors\/gauge-e2e/), officer.click("a[href='/sensors/gauge-e2e']")]);
+  await officer.waitForSelector("#sensor-chart[data-chart-ready=true] canvas", { timeout: 15000 });
+  // Over a day, 300 buckets of 288 s: the two hours of readings fill 25 or 26 of them.
+  const dayPoints = Number(await officer.getAttribute("#sensor-chart", "data-points"));
+  check(dayPoints >= 25 && dayPoints <= 26, `the day chart's buckets: ${dayPoints}`);
+  // Over six hours, buckets of 72 s: about one reading each.
+  await Promise.all([officer.waitForURL(/hours=6$/), officer.click("nav.segmented a[href='?hours=6']")]);
+  await officer.waitForSelector("#sensor-chart[data-chart-ready=true] canvas", { timeout: 15000 });
+  const points = Number(await officer.getAttribute("#sensor-chart", "data-points"));
+  check(points >= 99 && points <= 120, `the six-hour chart's buckets: ${points}`);
+  const refused = await officer.textContent("main");
+  // The officer chose English earlier in this run.
+  check(refused.includes("wrong unit") || refused.includes("单位错误"), "the refused reading in the wrong unit is shown with its reason");
+  check(refused.includes("impossible value") || refused.includes("数值超出传感器量程"), "the impossible reading is shown with its reason");
+  check(!/\b(sensor|ingest|ui)\.[a-z_.]+/.test(refused), `no catalog key is shown raw: ${refused.match(/\b(sensor|ingest|ui)\.[a-z_.]+/)}`);
+  await officer.screenshot({ path: join(shots, "sensor-chart.png"), fullPage: true });
+  // The rule, tested against the readings already stored: it would have fired once; nothing is saved by the test.
+  await officer.goto(`${base}/rules`);
+  const rule = ["code: e2e-rain", "title_zh: 雨量持续超限（测试）", "title_en: Sustained rain (test)", "sensors: { codes: [gauge-e2e] }",
+    "condition: { above: 30, for_minutes: 10, hysteresis: 5 }", "actions:", "  draft_warning: { level: orange, hazard: rainstorm }", ""].join("\n");
+  await officer.fill("#document", rule);
+  await Promise.all([officer.waitForURL(/\/rules\/dry-run/), officer.click("#dry-run")]);
+  const rows = await officer.$$eval("#dry-run-result tbody tr", (trs) => trs.map((tr) => tr.textContent));
+  check(rows.length === 1 && rows[0].includes("sensor:gauge-e2e"), `one episode would have fired: ${rows.join(" | ")}`);
+  check((await api("GET", "/api/v1/rules")).every((r) => r.code !== "e2e-rain"), "a dry run saves nothing");
+  check((await officer.inputValue("#document")).includes("code: e2e-rain"), "the editor keeps the text");
+  await officer.screenshot({ path: join(shots, "rule-dry-run.png"), fullPage: true });
+  await Promise.all([officer.waitForURL(/\/rules\/e2e-rain$/), officer.click("#rule-editor button.primary")]);
+  const heading = await officer.textContent("h1");
+  check(heading.includes("Sustained rain (test)") || heading.includes("雨量持续超限"), `the saved rule's page: ${heading}`);
+  // A malformed rule is refused with its line, and the text stays in the editor.
+  await officer.goto(`${base}/rules`);
+  await officer.fill("#document", rule.replace("condition:", "conditon:"));
+  await officer.click("#dry-run");
+  await officer.waitForSelector("#form-errors");
+  const said = await officer.textContent("#form-errors");
+  check(said.includes("5") && said.includes("conditon"), `the error names the line and the field: ${said}`);
+  check((await officer.inputValue("#document")).includes("conditon:"), "the text stays");
+});
+
 await test("the main pages pass the WCAG 2 A and AA checks of axe-core", async () => {
   const axeSource = readFileSync(join(here, "..", "node_modules", "axe-core", "axe.min.js"), "utf8");
   // axe is injected for the check only; the pages themselves keep their strict policy.
@@ -510,7 +563,7 @@ await test("the main pages pass the WCAG 2 A and AA checks of axe-core", async (
   }
   const warningPages = [drawnWarningId, fieldWarningId].filter(Boolean).map((id) => `/warnings/${id}`);
   const publicPages = ["/public/warnings", ...(ackPath ? [ackPath] : [])];
-  for (const path of ["/console", "/members", "/members/new", `/members/${memberA.id}`, "/jurisdictions", `/jurisdictions/${tianlin.id}`, "/organizations", "/teams", "/account", "/warnings", "/warnings/new", ...warningPages, "/tasks", ...publicPages]) {
+  for (const path of ["/console", "/members", "/members/new", `/members/${memberA.id}`, "/jurisdictions", `/jurisdictions/${tianlin.id}`, "/organizations", "/teams", "/account", "/warnings", "/warnings/new", ...warningPages, "/tasks", "/sensors", "/sensors/gauge-e2e", "/rules", "/rules/e2e-rain", ...publicPages]) {
     await audit(page, path);
   }
   for (const path of publicPages) {
@@ -525,7 +578,7 @@ await browser.close();
 server.kill("SIGTERM");
 smsGateway.close();
 smsGateway.closeAllConnections();
-const unexpected = pageErrors.filter((e) => !e.includes("net::ERR_INTERNET_DISCONNECTED") && !e.includes("Failed to load resource: the server responded with a status of 403"));
+const unexpected = pageErrors.filter((e) => !e.includes("net::ERR_INTERNET_DISCONNECTED") && !e.includes("Failed to load resource: the server responded with a status of 403") && !e.includes("Failed to load resource: the server responded with a status of 422"));
 if (unexpected.length) {
   failures += 1;
   console.log(`FAIL pages logged errors: ${unexpected.join(" | ")}`);

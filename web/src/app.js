@@ -712,6 +712,49 @@
     });
   }
 
+  // A sensor's chart: the mean of each bucket as a line, its lowest and highest as a band, and the thresholds of
+  // the rules that watch it. Times are shown in the jurisdiction's time zone, whatever the browser's.
+  function wireSensorChart() {
+    var el = document.getElementById("sensor-chart");
+    if (!el || typeof window.echarts === "undefined") { return; }
+    var zone = el.getAttribute("data-timezone") || "Asia/Shanghai";
+    var lang = el.getAttribute("data-lang") || "zh-CN";
+    var unit = el.getAttribute("data-unit") || "";
+    var stamp = new Intl.DateTimeFormat(lang, { timeZone: zone, month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false });
+    var thresholds = [];
+    try { thresholds = JSON.parse(el.getAttribute("data-thresholds") || "[]"); } catch (e) { thresholds = []; }
+    fetch(el.getAttribute("data-series-url"), { credentials: "same-origin", headers: { Accept: "application/json" } })
+      .then(function (response) { return response.ok ? response.json() : { points: [] }; })
+      .then(function (series) {
+        var points = series.points || [];
+        el.setAttribute("data-points", String(points.length));
+        if (points.length === 0) {
+          el.textContent = el.getAttribute("data-label-empty");
+          return;
+        }
+        var time = function (p) { return Date.parse(p[0]); };
+        var chart = window.echarts.init(el, null, { renderer: "canvas" });
+        chart.setOption({
+          animation: false,
+          grid: { left: 56, right: 16, top: 28, bottom: 40 },
+          legend: { top: 0 },
+          // Rendered on the canvas: no HTML, so the page's Content-Security-Policy holds.
+          tooltip: { trigger: "axis", renderMode: "richText", valueFormatter: function (v) { return (v === null || v === undefined) ? "" : Number(v).toFixed(2) + " " + unit; } },
+          xAxis: { type: "time", axisLabel: { formatter: function (v) { return stamp.format(new Date(v)); }, hideOverlap: true } },
+          yAxis: { type: "value", name: unit, scale: true },
+          series: [
+            { name: el.getAttribute("data-label-low"), type: "line", showSymbol: false, lineStyle: { width: 1, type: "dashed" }, data: points.map(function (p) { return [time(p), p[1]]; }) },
+            { name: el.getAttribute("data-label-mean"), type: "line", showSymbol: false, lineStyle: { width: 2 }, data: points.map(function (p) { return [time(p), p[2]]; }),
+              markLine: { symbol: "none", label: { formatter: "{b}: {c}" }, lineStyle: { color: "#c62828" },
+                data: thresholds.map(function (t) { return { name: t.rule, yAxis: t.value }; }) } },
+            { name: el.getAttribute("data-label-high"), type: "line", showSymbol: false, lineStyle: { width: 1, type: "dashed" }, data: points.map(function (p) { return [time(p), p[3]]; }) }
+          ]
+        });
+        window.addEventListener("resize", function () { chart.resize(); });
+        el.setAttribute("data-chart-ready", "true");
+      });
+  }
+
   function start() {
     wireAutosubmit(document);
     wireDrafts(document);
@@ -721,6 +764,7 @@
     wireMap();
     wireAreaDrawing();
     wireWarningMap();
+    wireSensorChart();
   }
 
   document.addEventListener("htmx:afterSwap", function (event) { wireDrafts(event.target); wireAutosubmit(event.target); });

@@ -237,33 +237,19 @@ impl App {
         let [west, south, east, north] = view;
         let mut reader = self.store().reader().await?;
         let sensors = store::sensors::list_sensors(&mut reader.conn(), "/").await?;
-        let in_force: std::collections::BTreeSet<String> = reader
-            .conn()
-            .fetch_all("SELECT scope FROM rule_episodes WHERE cleared_at IS NULL AND fired_at IS NOT NULL", &[])
-            .await?
-            .iter()
-            .filter_map(|row| row.get::<String>("scope").ok())
-            .collect();
+        let in_force = store::sensors::scopes_in_alarm(&mut reader.conn()).await?;
         let locale = ctx.locale;
         Ok(sensors
             .into_iter()
             .filter(|s| s.fields.lon >= west && s.fields.lon <= east && s.fields.lat >= south && s.fields.lat <= north)
             .map(|s| {
-                let alarm = in_force.contains(&format!("sensor:{}", s.fields.code))
-                    || in_force.contains(&format!("jurisdiction:{}", s.fields.jurisdiction_id));
-                let state = if alarm {
-                    "alarm"
-                } else if s.stale_since.is_some() {
-                    "stale"
-                } else {
-                    "ok"
-                };
+                let state = crate::monitoring::state_of(&s, &in_force);
                 point_feature(
                     s.fields.lon,
                     s.fields.lat,
                     json!({
                         "name": s.fields.code, "kind": s.fields.kind, "state": state,
-                        "status": domain::i18n::text(locale, &format!("sensor.state-{state}")),
+                        "status": domain::i18n::text(locale, &format!("sensor.state.{state}")),
                         "last_value": s.last_value.map(|v| format!("{v} {}", s.fields.unit)),
                         "last_reading": s.last_reading_at.map(crate::time::rfc3339),
                     }),

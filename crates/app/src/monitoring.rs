@@ -88,10 +88,30 @@ pub struct SensorView {
     pub stale_since: Option<String>,
     /// Readings refused so far.
     pub rejected_count: i64,
+    /// `alarm` (a rule's episode in force for it or its grid), `stale` (silent for three intervals), `ok`, or
+    /// `waiting` (no reading yet).
+    pub state: String,
 }
 
-fn sensor_view(row: SensorRow) -> SensorView {
+/// A sensor's state, given the scopes in alarm.
+pub fn state_of(sensor: &SensorRow, in_alarm: &std::collections::BTreeSet<String>) -> &'static str {
+    if in_alarm.contains(&format!("sensor:{}", sensor.fields.code))
+        || in_alarm.contains(&format!("jurisdiction:{}", sensor.fields.jurisdiction_id))
+    {
+        "alarm"
+    } else if sensor.stale_since.is_some() {
+        "stale"
+    } else if sensor.last_reading_at.is_none() {
+        "waiting"
+    } else {
+        "ok"
+    }
+}
+
+fn sensor_view(row: SensorRow, in_alarm: &std::collections::BTreeSet<String>) -> SensorView {
+    let state = state_of(&row, in_alarm).to_string();
     SensorView {
+        state,
         id: row.id,
         code: row.fields.code,
         kind: row.fields.kind,
@@ -390,6 +410,11 @@ impl RuleDefinition {
         Ok(rule)
     }
 
+    /// The rule as YAML, for the editor.
+    pub fn to_yaml(&self) -> String {
+        yaml_serde::to_string(self).unwrap_or_default()
+    }
+
     fn check(&self) -> Result<(), Invalid> {
         domain::text::Code::parse("code", &self.code)?;
         if self.sensors.kind.is_none() && self.sensors.codes.is_empty() {
@@ -594,14 +619,15 @@ impl App {
                 })
             })
             .await?;
-        Ok(sensor_view(row))
+        Ok(sensor_view(row, &Default::default()))
     }
 
     /// Every sensor, by code.
     pub async fn list_sensors(&self, ctx: &Context) -> Result<Vec<SensorView>, AppError> {
         signed_in(ctx)?;
         let mut reader = self.store().reader().await?;
-        Ok(repo::list_sensors(&mut reader.conn(), "/").await?.into_iter().map(sensor_view).collect())
+        let in_alarm = repo::scopes_in_alarm(&mut reader.conn()).await?;
+        Ok(repo::list_sensors(&mut reader.conn(), "/").await?.into_iter().map(|row| sensor_view(row, &in_alarm)).collect())
     }
 
     /// A sensor, its readings of the last `hours`, and its newest refusals.
@@ -615,7 +641,7 @@ impl App {
         let readings = repo::readings_between(&mut reader.conn(), row.id, to - hours.clamp(1, 24 * 31) * 3_600_000, to).await?;
         let refused = repo::rejections_of(&mut reader.conn(), row.id, 50).await?;
         Ok(json!({
-            "sensor": sensor_view(row),
+            "sensor": sensor_view(row, &repo::scopes_in_alarm(&mut reader.conn()).await?),
             "readings": readings.iter().map(|(at, v)| json!([crate::time::rfc3339(*at), v])).collect::<Vec<_>>(),
             "refused": refused.iter().map(|(at, channel, field, reason, excerpt)| json!({
                 "at": crate::time::rfc3339(*at), "channel": channel, "field": field, "reason": reason, "excerpt": excerpt,

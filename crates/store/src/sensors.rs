@@ -378,6 +378,15 @@ pub async fn open_scopes(conn: &mut Conn<'_>) -> Result<Vec<(String, String)>, S
         .collect()
 }
 
+/// The scopes (`sensor:{code}`, `jurisdiction:{id}`) with a fired episode not yet cleared: the sensors in alarm.
+pub async fn scopes_in_alarm(conn: &mut Conn<'_>) -> Result<std::collections::BTreeSet<String>, StoreError> {
+    conn.fetch_all("SELECT scope FROM rule_episodes WHERE cleared_at IS NULL AND fired_at IS NOT NULL", &[])
+        .await?
+        .iter()
+        .map(|row| row.get::<String>("scope"))
+        .collect()
+}
+
 /// Starts an episode (once for a rule, scope and start).
 pub async fn start_episode(conn: &mut Conn<'_>, rule_code: &str, scope: &str, started_at: i64) -> Result<Option<EpisodeRow>, StoreError> {
     conn.fetch_optional(

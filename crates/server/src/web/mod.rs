@@ -8,6 +8,7 @@
 mod assets;
 mod forms;
 mod incidents;
+mod monitoring;
 mod pages;
 mod warnings;
 
@@ -61,6 +62,10 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("upward_report.html", include_str!("../../templates/upward_report.html")),
     ("plans.html", include_str!("../../templates/plans.html")),
     ("plan.html", include_str!("../../templates/plan.html")),
+    ("sensors.html", include_str!("../../templates/sensors.html")),
+    ("sensor.html", include_str!("../../templates/sensor.html")),
+    ("rules.html", include_str!("../../templates/rules.html")),
+    ("rule.html", include_str!("../../templates/rule.html")),
 ];
 
 /// The names of every template (for tests that check them all).
@@ -211,5 +216,5 @@ pub fn error_page(viewer: &Viewer, error: &AppError) -> Response {
 
 /// The routes of the web console.
 pub fn routes() -> Router<App> {
-    pages::routes().merge(assets::routes()).merge(warnings::routes()).merge(incidents::routes())
+    pages::routes().merge(assets::routes()).merge(warnings::routes()).merge(incidents::routes()).merge(monitoring::routes())
 }
