@@ -438,7 +438,7 @@ impl App {
 }
 
 /// Parses one GeoJSON feature for storage: its id, name, geometry (checked), position or box, and properties.
-fn parse_feature(index: usize, feature: &Value) -> Result<(FeatureInput, &'static str), Invalid> {
+pub(crate) fn parse_feature(index: usize, feature: &Value) -> Result<(FeatureInput, &'static str), Invalid> {
     let field = |name: &str| format!("features[{index}].{name}");
     let geometry =
         feature.get("geometry").filter(|g| !g.is_null()).ok_or_else(|| Invalid::new(field("geometry"), InvalidReason::Required))?;

@@ -12,6 +12,7 @@ pub mod audit;
 pub mod auth;
 pub mod clock;
 pub mod context;
+pub mod datasets;
 mod dedupe;
 pub mod demo;
 pub mod error;

@@ -5,7 +5,7 @@ use utoipa::OpenApi;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::api::{accounts, events, incidents, layers, monitoring, registry, warnings};
+use crate::api::{accounts, datasets, events, incidents, layers, monitoring, registry, warnings};
 
 /// The document's fixed parts.
 #[derive(OpenApi)]
@@ -23,6 +23,7 @@ use crate::api::{accounts, events, incidents, layers, monitoring, registry, warn
         (name = "incidents", description = "Reports from every channel, incidents, plans, activation and the tasks of the responsibility matrix"),
         (name = "warnings", description = "Warnings (CAP 1.2 / GB/T 35965), delivery, acknowledgement, door-knock tasks and the household register"),
         (name = "monitoring", description = "Sensors, observations over HTTP (and MQTT), and the rules that act on them"),
+        (name = "datasets", description = "The data commons: datasets, imports, sharing policies bound to incidents, access logs"),
         (name = "operations", description = "Health and readiness"),
     ),
     components(schemas(crate::problem::Problem)),
@@ -101,6 +102,13 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(monitoring::rule_episodes))
         .routes(routes!(monitoring::sensor_series))
         .routes(routes!(monitoring::dry_run_rule))
+        .routes(routes!(datasets::list_datasets))
+        .routes(routes!(datasets::get_dataset, datasets::save_dataset))
+        .routes(routes!(datasets::read_dataset, datasets::upsert_features))
+        .routes(routes!(datasets::import_dataset))
+        .routes(routes!(datasets::list_policies, datasets::create_policy))
+        .routes(routes!(datasets::revoke_policy))
+        .routes(routes!(datasets::access_log))
         .routes(routes!(events::events))
         .routes(routes!(events::audit))
         .routes(routes!(events::healthz))

@@ -43,6 +43,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(5, "incident_intake", "0005_incident_intake.sql"),
     migration!(6, "sensors_rules", "0006_sensors_rules.sql"),
     migration!(7, "rule_tasks", "0007_rule_tasks.sql"),
+    migration!(8, "data_commons", "0008_data_commons.sql"),
 ];
 
 fn checksum(script: &str) -> String {

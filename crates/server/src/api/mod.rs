@@ -1,6 +1,7 @@
 //! The API handlers, grouped by area.
 
 pub mod accounts;
+pub mod datasets;
 pub mod events;
 pub mod incidents;
 pub mod layers;

@@ -5,6 +5,7 @@
 mod access;
 mod auth;
 mod concurrency;
+mod datasets;
 mod docs;
 mod events;
 mod incidents;

@@ -1,0 +1,1524 @@
+//! The data commons: every department's data as datasets — typed, classified field by field, versioned — shared by
+//! rule, unlocked for an incident's command while its activation lasts, every read of protected data logged with
+//! its purpose for the owner (and the residents concerned) to see.
+//!
+//! Who reads what is decided per request by [`App::access_to`], from four sources of access, never stored as a
+//! grant that someone must remember to revoke:
+//!
+//! 1. the owner: the owning organization's accounts, and administrators — every field;
+//! 2. the classification: public fields to anyone, internal fields to any account of the platform (when the
+//!    dataset itself is at most internal);
+//! 3. standing policies of the owner: an organization or a role may read the dataset, or some fields, anywhere or
+//!    inside an area;
+//! 4. activation-bound policies: while an incident of a category at a grade or worse has an activation in force,
+//!    its command (duty officers over the commanding jurisdiction) reads the fields the policy names inside the
+//!    incident's area. Stand-down ends the activation, and with it the access, without anyone revoking anything.
+//!
+//! The vulnerable-resident register ([`REGISTER`]) is a dataset built from the household registry: only the grid
+//! members assigned to a household's grid, and an activation's command inside the incident's area, read it —
+//! never anyone else (Emergency Response Law Art. 85), whatever their role.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use domain::policy::{AccountRole, Action, DenyReason, Resource, ResourceKind};
+use domain::text::{Code, Name};
+use domain::{Classification, Invalid, InvalidReason, Locale};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use store::datasets::{self as repo, AccessEntry, DatasetMeta, FeatureChange, PolicyRow};
+use store::layers::{FeatureInput, FeatureRow, LayerFields, LayerRow};
+
+use crate::util::{Outcome, decide};
+use crate::{App, AppError, Context};
+
+/// The name of the vulnerable-resident register as a dataset.
+pub const REGISTER: &str = "vulnerable-residents";
+
+/// The largest import file.
+pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
+
+/// At most this many features come back from one read.
+const READ_LIMIT: i64 = 5_000;
+
+/// The type of a field's values.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum FieldType {
+    Text,
+    Number,
+    Integer,
+    Boolean,
+    /// `YYYY-MM-DD`.
+    Date,
+}
+
+/// A field of a dataset.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldSpec {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: FieldType,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
+    /// `public`, `internal` (default), `restricted` or `confidential`.
+    #[serde(default = "internal")]
+    pub classification: String,
+    #[serde(default)]
+    pub title_zh: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub title_en: Option<String>,
+    /// A row without it is refused.
+    #[serde(default)]
+    pub required: bool,
+}
+
+fn internal() -> String {
+    "internal".into()
+}
+
+/// A dataset as its owner declares it.
+#[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetInput {
+    pub title_zh: String,
+    #[serde(default)]
+    pub title_en: Option<String>,
+    /// `gas_pipelines`, `water_pipelines`, `drainage`, `power_lines`, `heat_pipelines`, `roads`, `road_closures`,
+    /// `bridges`, `underpasses`, `material_reserves`, `shelters`, `hazard_sources`, `low_lying_areas`,
+    /// `old_buildings`, `critical_facilities`, `sensors`, `other`.
+    pub kind: String,
+    /// Of the dataset as a whole (`public`, `internal`, `restricted`, `confidential`); no field is below it.
+    pub classification: String,
+    pub organization_id: Option<i64>,
+    #[serde(default)]
+    pub jurisdiction_id: Option<i64>,
+    #[serde(default)]
+    pub fields: Vec<FieldSpec>,
+    #[serde(default)]
+    pub licence: Option<String>,
+    #[serde(default)]
+    pub description_zh: Option<String>,
+    #[serde(default)]
+    pub description_en: Option<String>,
+    /// How often the owner means to update it; older data is flagged stale.
+    #[serde(default)]
+    pub update_interval_hours: Option<f64>,
+}
+
+/// The kinds of datasets.
+pub const KINDS: &[&str] = &[
+    "gas_pipelines",
+    "water_pipelines",
+    "drainage",
+    "power_lines",
+    "heat_pipelines",
+    "roads",
+    "road_closures",
+    "bridges",
+    "underpasses",
+    "material_reserves",
+    "shelters",
+    "hazard_sources",
+    "low_lying_areas",
+    "old_buildings",
+    "critical_facilities",
+    "vulnerable_residents",
+    "sensors",
+    "osm",
+    "other",
+];
+
+/// A dataset in the catalogue.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct DatasetView {
+    pub name: String,
+    pub title: String,
+    pub title_zh: String,
+    pub title_en: Option<String>,
+    pub kind: String,
+    pub classification: String,
+    pub organization_id: Option<i64>,
+    pub organization: Option<String>,
+    /// The fields the caller may read (all of them for the owner).
+    pub fields: Vec<FieldSpec>,
+    pub licence: Option<String>,
+    pub description: Option<String>,
+    pub feature_count: i64,
+    /// When its data last changed.
+    pub updated_at: Option<String>,
+    pub update_interval_hours: Option<f64>,
+    /// Older than its update interval: shown greyed, flagged to its owner.
+    pub stale: bool,
+    pub stale_since: Option<String>,
+    /// Whether the caller owns it (sees its policies and access log).
+    pub owned: bool,
+}
+
+/// A sharing policy as its owner writes it.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyInput {
+    /// The organization granted.
+    #[serde(default)]
+    pub organization_id: Option<i64>,
+    /// Or the role granted (`duty_officer`, `community_cadre`, …).
+    #[serde(default)]
+    pub role: Option<String>,
+    /// The fields it may read; none, every field.
+    #[serde(default)]
+    pub fields: Option<Vec<String>>,
+    /// Only the features inside this area (a GeoJSON Polygon or MultiPolygon).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub area: Option<Value>,
+    /// Bound to an activation: only while an incident of this kind is activated, for its command, inside its area.
+    #[serde(default)]
+    pub activation: Option<ActivationCondition>,
+    #[serde(default)]
+    pub note: Option<String>,
+}
+
+/// "While an incident of category C at grade G or worse is activated".
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ActivationCondition {
+    /// The incident category (`accident_disaster`, …); none, any.
+    #[serde(default)]
+    pub category: Option<String>,
+    /// The least serious grade (`grade_iii` means III, II or I); none, any.
+    #[serde(default)]
+    pub min_grade: Option<String>,
+    /// The incident's area: this radius around it; none, its affected jurisdictions.
+    #[serde(default)]
+    pub radius_m: Option<f64>,
+    /// The command roles that read (default: duty officers over the commanding jurisdiction).
+    #[serde(default)]
+    pub roles: Vec<String>,
+}
+
+/// A policy on the wire.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct PolicyView {
+    pub id: i64,
+    pub organization_id: Option<i64>,
+    pub role: Option<String>,
+    pub fields: Option<Vec<String>>,
+    #[schema(value_type = Option<Object>)]
+    pub area: Option<Value>,
+    pub activation: Option<ActivationCondition>,
+    pub note: Option<String>,
+    pub created_by: String,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+    /// For an activation-bound policy: the incidents whose activation opens it now.
+    pub open_for_incidents: Vec<i64>,
+}
+
+/// A read in the access log.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct AccessView {
+    pub at: String,
+    pub dataset: String,
+    pub actor: String,
+    /// `owner`, `policy`, `incident`, `assigned`.
+    pub purpose: String,
+    pub incident_id: Option<i64>,
+    pub policy_id: Option<i64>,
+    pub features: i64,
+    pub fields: Vec<String>,
+}
+
+/// A row refused by an import.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema, PartialEq)]
+pub struct RowProblem {
+    /// The line of the file (CSV, from 1 with the header), or the feature's index (GeoJSON, from 0).
+    pub line: usize,
+    pub field: String,
+    pub reason: String,
+}
+
+/// What an import did.
+#[derive(Debug, Clone, Default, Serialize, utoipa::ToSchema)]
+pub struct DatasetImportReport {
+    pub rows: usize,
+    pub inserted: u64,
+    pub updated: u64,
+    pub unchanged: u64,
+    pub deleted: u64,
+    pub rejected: Vec<RowProblem>,
+}
+
+/// One source of access to a dataset.
+#[derive(Debug, Clone)]
+struct Grant {
+    /// The properties it shows; none, all.
+    fields: Option<BTreeSet<String>>,
+    /// Only inside this area.
+    area: Option<Zone>,
+    purpose: &'static str,
+    incident_id: Option<i64>,
+    policy_id: Option<i64>,
+}
+
+/// What a caller may read of a dataset, broadest source first.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Access {
+    grants: Vec<Grant>,
+}
+
+fn classification(code: &str) -> Classification {
+    Classification::parse("classification", code).unwrap_or(Classification::Confidential)
+}
+
+fn title(locale: Locale, zh: &str, en: Option<&str>) -> String {
+    match (locale, en) {
+        (Locale::En, Some(en)) if !en.is_empty() => en.to_string(),
+        _ => zh.to_string(),
+    }
+}
+
+fn schema_of(meta: Option<&DatasetMeta>) -> Vec<FieldSpec> {
+    meta.and_then(|m| serde_json::from_str(&m.schema).ok()).unwrap_or_default()
+}
+
+/// The classification of a property: its field's, or the dataset's for a property the schema does not name.
+fn field_class(schema: &[FieldSpec], layer: Classification, name: &str) -> Classification {
+    schema.iter().find(|f| f.name == name).map_or(layer, |f| classification(&f.classification).max(layer))
+}
+
+/// The most a caller may read by the classification alone: public for everyone, internal for accounts.
+fn default_clearance(ctx: &Context) -> Classification {
+    if ctx.is_system() {
+        Classification::Confidential
+    } else if ctx.subject.is_authenticated() && !ctx.subject.grants.is_empty() {
+        Classification::Internal
+    } else {
+        Classification::Public
+    }
+}
+
+fn owns(ctx: &Context, layer: &LayerRow) -> bool {
+    ctx.is_system()
+        || ctx.subject.has_role(AccountRole::Admin)
+        || layer.organization_id.is_some_and(|org| ctx.subject.grants.iter().any(|g| g.organization.is_some_and(|o| o.0 == org)))
+}
+
+/// Every position of a GeoJSON geometry.
+fn positions(geometry: &Value, out: &mut Vec<(f64, f64)>) {
+    fn walk(value: &Value, out: &mut Vec<(f64, f64)>) {
+        if let Some(items) = value.as_array() {
+            if let (Some(lon), Some(lat)) = (items.first().and_then(Value::as_f64), items.get(1).and_then(Value::as_f64)) {
+                out.push((lon, lat));
+            } else {
+                for item in items {
+                    walk(item, out);
+                }
+            }
+        }
+    }
+    walk(geometry.get("coordinates").unwrap_or(&Value::Null), out);
+}
+
+/// An area made of areas that may overlap (the jurisdictions an incident affects).
+#[derive(Debug, Clone)]
+pub(crate) struct Zone(Vec<spatial::Area>);
+
+impl Zone {
+    fn contains(&self, lon: f64, lat: f64) -> bool {
+        self.0.iter().any(|area| area.contains(lon, lat))
+    }
+}
+
+/// Whether any position of a feature lies inside a zone.
+fn touches(zone: &Zone, geometry: &Value) -> bool {
+    let mut all = Vec::new();
+    positions(geometry, &mut all);
+    all.iter().any(|(lon, lat)| zone.contains(*lon, *lat))
+}
+
+impl Access {
+    fn is_empty(&self) -> bool {
+        self.grants.is_empty()
+    }
+
+    /// The first grant that covers a feature at this geometry.
+    fn grant_for(&self, geometry: &Value) -> Option<&Grant> {
+        self.grants.iter().find(|g| g.area.as_ref().is_none_or(|area| touches(area, geometry)))
+    }
+}
+
+impl App {
+    /// Declares or changes a dataset (its owner organization's liaison, or an administrator): titles, kind,
+    /// classification, typed and classified fields, licence, update interval. The layer is created if new.
+    pub async fn save_dataset(&self, ctx: &Context, name: &str, input: DatasetInput) -> Result<DatasetView, AppError> {
+        let name = Code::parse("name", name)?.as_str().to_string();
+        if name == REGISTER {
+            return Err(AppError::Forbidden { reason: DenyReason::NotPermitted });
+        }
+        let title_zh = Name::parse("title_zh", &input.title_zh)?.into_string();
+        let title_en = Name::parse_optional("title_en", input.title_en.as_deref())?.map(Name::into_string);
+        if !KINDS.contains(&input.kind.as_str()) {
+            return Err(Invalid::new("kind", InvalidReason::UnknownValue { allowed: KINDS.to_vec() }).into());
+        }
+        let class = Classification::parse("classification", &input.classification)?;
+        let mut seen = BTreeSet::new();
+        for (i, field) in input.fields.iter().enumerate() {
+            let at = |what: &str| format!("fields[{i}].{what}");
+            Code::parse(&at("name"), &field.name)?;
+            if !seen.insert(field.name.clone()) {
+                return Err(Invalid::new(at("name"), InvalidReason::Duplicate).into());
+            }
+            Classification::parse(&at("classification"), &field.classification)?;
+        }
+        let interval = match input.update_interval_hours {
+            None => None,
+            Some(h) if h.is_finite() && (0.01..=24.0 * 366.0).contains(&h) => Some((h * 3600.0).round() as i64),
+            Some(_) => {
+                return Err(
+                    Invalid::new("update_interval_hours", InvalidReason::OutOfRange { min: "0.01".into(), max: "8784".into() }).into()
+                );
+            }
+        };
+        let path = match input.jurisdiction_id {
+            Some(id) => Some(self.jurisdiction_path("jurisdiction_id", id).await?.0),
+            None => None,
+        };
+        let resource = Resource::new(ResourceKind::Layer, class)
+            .in_optional_jurisdiction(path.as_ref())
+            .owned_by(input.organization_id.map(domain::ids::OrganizationId));
+        let existing = {
+            let mut reader = self.store().reader().await?;
+            store::layers::get_layer(&mut reader.conn(), &name).await?
+        };
+        let allowed = match &existing {
+            // Only the owner changes an existing dataset, and may not give it away to an organization it is not.
+            Some(layer) => owns(ctx, layer) && decide(ctx, Action::Create, &resource).is_allowed(),
+            None => decide(ctx, Action::Create, &resource).is_allowed(),
+        };
+        if !allowed {
+            return Err(self.refuse(ctx, "dataset.save", "dataset", Some(name), DenyReason::NotPermitted).await);
+        }
+        let fields = LayerFields {
+            name: name.clone(),
+            title_zh,
+            title_en,
+            geometry_kind: existing.as_ref().map_or_else(|| "point".to_string(), |l| l.geometry_kind.clone()),
+            classification: class.code().into(),
+            organization_id: input.organization_id,
+            path,
+        };
+        let meta = DatasetMeta {
+            kind: input.kind.clone(),
+            schema: serde_json::to_string(&input.fields).map_err(|e| AppError::Internal(e.to_string()))?,
+            licence: input.licence.clone().filter(|l| !l.trim().is_empty()),
+            description_zh: input.description_zh.clone(),
+            description_en: input.description_en.clone(),
+            update_interval_seconds: interval,
+            ..DatasetMeta::default()
+        };
+        let (app, ctx2) = (self.clone(), ctx.clone());
+        self.transact(move |c| {
+            Box::pin(async move {
+                let now = app.now_ms();
+                let layer = store::layers::upsert_layer(c, &fields, now).await?;
+                repo::upsert_meta(c, layer.id, &meta, now).await?;
+                store::audit::append(c, &app.audit(&ctx2, "dataset.save", "dataset", Some(layer.name.clone()))).await?;
+                Ok(Outcome::Done(()))
+            })
+        })
+        .await?;
+        self.get_dataset(ctx, &name).await
+    }
+
+    /// The datasets the caller may read, with freshness.
+    pub async fn list_datasets(&self, ctx: &Context) -> Result<Vec<DatasetView>, AppError> {
+        let mut reader = self.store().reader().await?;
+        let layers = store::layers::list_layers(&mut reader.conn()).await?;
+        let metas: BTreeMap<i64, DatasetMeta> = repo::all_meta(&mut reader.conn()).await?.into_iter().collect();
+        drop(reader);
+        let mut views = Vec::new();
+        for layer in layers {
+            let meta = metas.get(&layer.id);
+            if layer.name != REGISTER && self.access_to(ctx, &layer, meta).await?.is_empty() {
+                continue;
+            }
+            if layer.name == REGISTER && !self.register_access(ctx).await?.0 {
+                continue;
+            }
+            views.push(self.dataset_view(ctx, &layer, meta).await?);
+        }
+        Ok(views)
+    }
+
+    /// A dataset the caller may read.
+    pub async fn get_dataset(&self, ctx: &Context, name: &str) -> Result<DatasetView, AppError> {
+        let (layer, meta) = self.dataset_rows(name).await?;
+        if self.access_to(ctx, &layer, meta.as_ref()).await?.is_empty() {
+            return Err(self.refuse(ctx, "dataset.read", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
+        }
+        self.dataset_view(ctx, &layer, meta.as_ref()).await
+    }
+
+    async fn dataset_rows(&self, name: &str) -> Result<(LayerRow, Option<DatasetMeta>), AppError> {
+        let mut reader = self.store().reader().await?;
+        let layer = store::layers::get_layer(&mut reader.conn(), name).await?.ok_or(AppError::NotFound { kind: ResourceKind::Layer })?;
+        let meta = repo::get_meta(&mut reader.conn(), layer.id).await?;
+        Ok((layer, meta))
+    }
+
+    async fn dataset_view(&self, ctx: &Context, layer: &LayerRow, meta: Option<&DatasetMeta>) -> Result<DatasetView, AppError> {
+        let owned = owns(ctx, layer) && layer.name != REGISTER;
+        let access = self.access_to(ctx, layer, meta).await?;
+        let layer_class = classification(&layer.classification);
+        let schema = schema_of(meta);
+        let fields: Vec<FieldSpec> = if owned {
+            schema
+        } else {
+            schema.into_iter().filter(|f| access.grants.iter().any(|g| g.fields.as_ref().is_none_or(|set| set.contains(&f.name)))).collect()
+        };
+        let mut reader = self.store().reader().await?;
+        let count = store::layers::count_features(&mut reader.conn(), layer.id).await?;
+        let organization = match layer.organization_id {
+            Some(id) => store::registry::get_organization(&mut reader.conn(), id)
+                .await?
+                .map(|o| title(ctx.locale, &o.fields.name_zh, o.fields.name_en.as_deref())),
+            None => None,
+        };
+        let updated = meta.and_then(|m| m.data_updated_at).unwrap_or(layer.updated_at);
+        Ok(DatasetView {
+            name: layer.name.clone(),
+            title: title(ctx.locale, &layer.title_zh, layer.title_en.as_deref()),
+            title_zh: layer.title_zh.clone(),
+            title_en: layer.title_en.clone(),
+            kind: meta.map_or_else(|| "other".to_string(), |m| m.kind.clone()),
+            classification: layer_class.code().into(),
+            organization_id: layer.organization_id,
+            organization,
+            fields,
+            licence: meta.and_then(|m| m.licence.clone()),
+            description: meta.and_then(|m| match ctx.locale {
+                Locale::En => m.description_en.clone().or_else(|| m.description_zh.clone()),
+                Locale::ZhCn => m.description_zh.clone(),
+            }),
+            feature_count: count,
+            updated_at: Some(crate::time::rfc3339(updated)),
+            update_interval_hours: meta.and_then(|m| m.update_interval_seconds).map(|s| s as f64 / 3600.0),
+            stale: meta.is_some_and(|m| m.stale_since.is_some()),
+            stale_since: meta.and_then(|m| m.stale_since).map(crate::time::rfc3339),
+            owned,
+        })
+    }
+
+    /// What the caller may read of a stored dataset now: see the module documentation.
+    pub(crate) async fn access_to(&self, ctx: &Context, layer: &LayerRow, meta: Option<&DatasetMeta>) -> Result<Access, AppError> {
+        let mut access = Access::default();
+        if layer.name == REGISTER {
+            return Ok(access);
+        }
+        if owns(ctx, layer) {
+            access.grants.push(Grant { fields: None, area: None, purpose: "owner", incident_id: None, policy_id: None });
+            return Ok(access);
+        }
+        let layer_class = classification(&layer.classification);
+        let schema = schema_of(meta);
+        // Within its scope, a role cleared for internal data reads an internal layer as before datasets existed (a
+        // community's shelters): the classification of each field still applies.
+        let by_scope =
+            layer_class <= Classification::Internal && decide(ctx, Action::Read, &layer_resource(layer, layer_class)).is_allowed();
+        let clearance = if by_scope { default_clearance(ctx).max(Classification::Internal) } else { default_clearance(ctx) };
+        if layer_class <= clearance {
+            let shown: BTreeSet<String> =
+                schema.iter().filter(|f| field_class(&schema, layer_class, &f.name) <= clearance).map(|f| f.name.clone()).collect();
+            access.grants.push(Grant {
+                fields: if schema.is_empty() { None } else { Some(shown) },
+                area: None,
+                purpose: "classification",
+                incident_id: None,
+                policy_id: None,
+            });
+        }
+        if !ctx.subject.is_authenticated() {
+            return Ok(access);
+        }
+        let policies = {
+            let mut reader = self.store().reader().await?;
+            repo::policies_of(&mut reader.conn(), layer.id, false).await?
+        };
+        let mut bound = Vec::new();
+        for policy in policies {
+            if policy.activation.is_some() {
+                bound.push(policy);
+                continue;
+            }
+            let matches =
+                policy.organization_id.is_some_and(|org| ctx.subject.grants.iter().any(|g| g.organization.is_some_and(|o| o.0 == org)))
+                    || policy.role.as_deref().is_some_and(|role| ctx.subject.grants.iter().any(|g| g.role.code() == role));
+            if matches {
+                access.grants.push(Grant {
+                    fields: policy.fields.as_deref().and_then(|f| serde_json::from_str(f).ok()),
+                    area: policy.area.as_deref().and_then(|a| spatial::Area::from_geojson(a).ok()).map(|a| Zone(vec![a])),
+                    purpose: "policy",
+                    incident_id: None,
+                    policy_id: Some(policy.id),
+                });
+            }
+        }
+        for policy in bound {
+            let Some(condition) = policy.activation.as_deref().and_then(|a| serde_json::from_str::<ActivationCondition>(a).ok()) else {
+                continue;
+            };
+            for (incident_id, area) in self.commanded_incidents(ctx, &condition).await? {
+                access.grants.push(Grant {
+                    fields: policy.fields.as_deref().and_then(|f| serde_json::from_str(f).ok()),
+                    area: Some(area),
+                    purpose: "incident",
+                    incident_id: Some(incident_id),
+                    policy_id: Some(policy.id),
+                });
+            }
+        }
+        // Broadest first: whole-dataset grants before field subsets, anywhere before inside an area.
+        access.grants.sort_by_key(|g| (g.area.is_some(), g.fields.as_ref().map_or(0, |f| usize::MAX - f.len())));
+        Ok(access)
+    }
+
+    /// The incidents with an activation in force that meet `condition` and that the caller commands, each with
+    /// its area.
+    async fn commanded_incidents(&self, ctx: &Context, condition: &ActivationCondition) -> Result<Vec<(i64, Zone)>, AppError> {
+        let mut reader = self.store().reader().await?;
+        let activations = store::incidents::active_activations(&mut reader.conn()).await?;
+        let min_grade = condition.min_grade.as_deref().and_then(|g| domain::incident::Grade::parse("min_grade", g).ok());
+        let roles: Vec<&str> =
+            if condition.roles.is_empty() { vec!["duty_officer"] } else { condition.roles.iter().map(String::as_str).collect() };
+        let mut found = Vec::new();
+        for activation in activations {
+            let Some(incident) = store::incidents::get_incident(&mut reader.conn(), activation.incident_id).await? else { continue };
+            if condition.category.as_deref().is_some_and(|c| c != incident.fields.category) {
+                continue;
+            }
+            if let Some(min) = min_grade {
+                let grade = incident.fields.grade.as_deref().and_then(|g| domain::incident::Grade::parse("grade", g).ok());
+                if !grade.is_some_and(|g| g.at_least(min)) {
+                    continue;
+                }
+            }
+            // The command: the commanding jurisdiction's office (which may be above the incident's, when command
+            // passed up) and the home office that still runs the scene.
+            let scope: Value = serde_json::from_str(&activation.scope).unwrap_or_default();
+            let mut offices = Vec::new();
+            for id in [Some(activation.command_jurisdiction_id), scope["home"].as_i64()].into_iter().flatten() {
+                if let Some(row) = store::registry::get_jurisdiction(&mut reader.conn(), id, false).await? {
+                    offices.push(row.path);
+                }
+            }
+            let commands = ctx.subject.grants.iter().any(|g| {
+                roles.contains(&g.role.code()) && g.scope.as_ref().is_some_and(|scope| offices.iter().any(|office| scope.contains(office)))
+            });
+            if !commands {
+                continue;
+            }
+            let area = match condition.radius_m {
+                Some(radius) => spatial::LonLat::new(incident.fields.lon, incident.fields.lat)
+                    .ok()
+                    .and_then(|center| spatial::Area::circle(center, radius.clamp(10.0, 50_000.0)).ok())
+                    .map(|area| Zone(vec![area])),
+                None => {
+                    // The jurisdictions the incident affects (its own when it names none), each its own area: they
+                    // may nest or touch.
+                    let mut ids: Vec<i64> = serde_json::from_str::<Vec<i64>>(&incident.fields.affected).unwrap_or_default();
+                    if ids.is_empty() {
+                        ids.push(incident.fields.jurisdiction_id);
+                    }
+                    let mut zone = Zone(Vec::new());
+                    for id in ids {
+                        if let Some(row) = store::registry::get_jurisdiction(&mut reader.conn(), id, true).await?
+                            && let Some(area) = row.boundary.and_then(|b| spatial::Area::from_geojson(&b).ok())
+                        {
+                            zone.0.push(area);
+                        }
+                    }
+                    (!zone.0.is_empty()).then_some(zone)
+                }
+            };
+            if let Some(area) = area {
+                found.push((incident.id, area));
+            }
+        }
+        Ok(found)
+    }
+
+    /// Reads a dataset's features (inside `bbox`, or all; as they were at `as_of`, or now), each with only the
+    /// properties the caller may read. A read that returns restricted or confidential data is logged with its
+    /// purpose. No access at all is a 403.
+    pub async fn read_dataset(&self, ctx: &Context, name: &str, bbox: Option<[f64; 4]>, as_of: Option<i64>) -> Result<Value, AppError> {
+        if name == REGISTER {
+            return self.read_register(ctx, bbox).await;
+        }
+        let (layer, meta) = self.dataset_rows(name).await?;
+        let access = self.access_to(ctx, &layer, meta.as_ref()).await?;
+        if access.is_empty() {
+            return Err(self.refuse(ctx, "dataset.read", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
+        }
+        let rows = {
+            let mut reader = self.store().reader().await?;
+            match as_of {
+                Some(at) => {
+                    let mut rows = repo::features_as_of(&mut reader.conn(), layer.id, at, READ_LIMIT).await?;
+                    if let Some(b) = bbox {
+                        rows.retain(|f| feature_in_bbox(f, b));
+                    }
+                    rows
+                }
+                None => {
+                    store::layers::features_in_bbox(&mut reader.conn(), layer.id, bbox.unwrap_or([-180.0, -90.0, 180.0, 90.0]), READ_LIMIT)
+                        .await?
+                }
+            }
+        };
+        let features = self.filter_and_log(ctx, &layer, meta.as_ref(), &access, rows).await?;
+        Ok(
+            json!({"type": "FeatureCollection", "features": features, "properties": {"dataset": layer.name, "as_of": as_of.map(crate::time::rfc3339)}}),
+        )
+    }
+
+    /// Keeps the features the caller's grants cover, with only the properties they show, and logs the read when it
+    /// returned anything above internal.
+    pub(crate) async fn filter_and_log(
+        &self,
+        ctx: &Context,
+        layer: &LayerRow,
+        meta: Option<&DatasetMeta>,
+        access: &Access,
+        rows: Vec<FeatureRow>,
+    ) -> Result<Vec<Value>, AppError> {
+        let layer_class = classification(&layer.classification);
+        let schema = schema_of(meta);
+        let mut out = Vec::with_capacity(rows.len());
+        let mut shown_fields = BTreeSet::new();
+        let mut highest = layer_class;
+        // Which grants were used, for the log: (purpose, incident, policy) → features.
+        let mut used: BTreeMap<(&'static str, Option<i64>, Option<i64>), i64> = BTreeMap::new();
+        for feature in rows {
+            let geometry: Value = serde_json::from_str(&feature.geometry).unwrap_or(Value::Null);
+            let Some(grant) = access.grant_for(&geometry) else { continue };
+            let mut properties: Value = serde_json::from_str(&feature.properties).unwrap_or_else(|_| json!({}));
+            if let Some(object) = properties.as_object_mut() {
+                object.retain(|key, _| grant.fields.as_ref().is_none_or(|set| set.contains(key)));
+                for key in object.keys() {
+                    shown_fields.insert(key.clone());
+                    highest = highest.max(field_class(&schema, layer_class, key));
+                }
+                object.insert("id".into(), json!(feature.external_id));
+                if let Some(name) = &feature.name {
+                    object.insert("name".into(), json!(name));
+                }
+            }
+            *used.entry((grant.purpose, grant.incident_id, grant.policy_id)).or_default() += 1;
+            out.push(json!({"type": "Feature", "id": feature.external_id, "geometry": geometry, "properties": properties}));
+        }
+        if highest >= Classification::Restricted && !out.is_empty() && !ctx.is_system() {
+            let fields = serde_json::to_string(&shown_fields).unwrap_or_else(|_| "[]".into());
+            let entries: Vec<AccessEntry> = used
+                .into_iter()
+                .map(|((purpose, incident_id, policy_id), features)| AccessEntry {
+                    id: 0,
+                    at: self.now_ms(),
+                    layer_id: layer.id,
+                    owner_organization_id: layer.organization_id,
+                    account_id: ctx.subject.account.map(|a| a.0),
+                    actor: ctx.display_name.clone().unwrap_or_else(|| ctx.actor_label.clone()),
+                    purpose: purpose.into(),
+                    incident_id,
+                    policy_id,
+                    features,
+                    fields: fields.clone(),
+                })
+                .collect();
+            self.store()
+                .write(move |c| {
+                    Box::pin(async move {
+                        for entry in &entries {
+                            repo::log_access(c, entry, &[]).await?;
+                        }
+                        Ok::<(), store::StoreError>(())
+                    })
+                })
+                .await?;
+        }
+        Ok(out)
+    }
+
+    /// Who may read the register now: (any access at all, the grid paths assigned, the incident areas commanded).
+    async fn register_access(&self, ctx: &Context) -> Result<(bool, Vec<domain::registry::JurisdictionPath>, Vec<(i64, Zone)>), AppError> {
+        if !ctx.subject.is_authenticated() {
+            return Ok((false, Vec::new(), Vec::new()));
+        }
+        let grids: Vec<_> =
+            ctx.subject.grants.iter().filter(|g| g.role == AccountRole::GridMember).filter_map(|g| g.scope.clone()).collect();
+        let incidents = self
+            .commanded_incidents(ctx, &ActivationCondition { category: None, min_grade: None, radius_m: None, roles: Vec::new() })
+            .await?;
+        Ok((!grids.is_empty() || !incidents.is_empty(), grids, incidents))
+    }
+
+    /// The vulnerable-resident register: a grid member's own grids, an activation's command inside the incident's
+    /// area; nobody else. Every read is logged, with each household it included.
+    async fn read_register(&self, ctx: &Context, bbox: Option<[f64; 4]>) -> Result<Value, AppError> {
+        let (any, grids, incidents) = self.register_access(ctx).await?;
+        let layer = self.register_layer().await?;
+        if !any {
+            return Err(self.refuse(ctx, "dataset.read", "dataset", Some(REGISTER.into()), DenyReason::NotPermitted).await);
+        }
+        let rows = {
+            let mut reader = self.store().reader().await?;
+            repo::vulnerable_in_bbox(&mut reader.conn(), bbox.unwrap_or([-180.0, -90.0, 180.0, 90.0]), READ_LIMIT).await?
+        };
+        let mut features = Vec::new();
+        let mut by_purpose: BTreeMap<(&'static str, Option<i64>), Vec<i64>> = BTreeMap::new();
+        for row in rows {
+            let purpose = if grids.iter().any(|g| g.contains(&row.path)) {
+                ("assigned", None)
+            } else if let Some((incident, _)) = incidents.iter().find(|(_, area)| area.contains(row.lon, row.lat)) {
+                ("incident", Some(*incident))
+            } else {
+                continue;
+            };
+            by_purpose.entry(purpose).or_default().push(row.household_id);
+            features.push(json!({"type": "Feature", "id": row.code, "geometry": {"type": "Point", "coordinates": [row.lon, row.lat]},
+                "properties": {"id": row.code, "address": row.address, "residents": row.residents, "phone": row.phone, "needs": row.needs}}));
+        }
+        if !features.is_empty() {
+            let (now, actor, account, layer_id) = (
+                self.now_ms(),
+                ctx.display_name.clone().unwrap_or_else(|| ctx.actor_label.clone()),
+                ctx.subject.account.map(|a| a.0),
+                layer.id,
+            );
+            self.store()
+                .write(move |c| {
+                    Box::pin(async move {
+                        for ((purpose, incident_id), households) in &by_purpose {
+                            let entry = AccessEntry {
+                                id: 0,
+                                at: now,
+                                layer_id,
+                                owner_organization_id: None,
+                                account_id: account,
+                                actor: actor.clone(),
+                                purpose: (*purpose).into(),
+                                incident_id: *incident_id,
+                                policy_id: None,
+                                features: households.len() as i64,
+                                fields: r#"["address","needs","phone","residents"]"#.into(),
+                            };
+                            repo::log_access(c, &entry, households).await?;
+                        }
+                        Ok::<(), store::StoreError>(())
+                    })
+                })
+                .await?;
+        }
+        Ok(json!({"type": "FeatureCollection", "features": features, "properties": {"dataset": REGISTER}}))
+    }
+
+    /// The register's layer row (created on first use), so that its reads are logged like any dataset's.
+    async fn register_layer(&self) -> Result<LayerRow, AppError> {
+        let app = self.clone();
+        Ok(self
+            .store()
+            .write(move |c| {
+                Box::pin(async move {
+                    if let Some(layer) = store::layers::get_layer(c, REGISTER).await? {
+                        return Ok::<LayerRow, store::StoreError>(layer);
+                    }
+                    let now = app.now_ms();
+                    let fields = LayerFields {
+                        name: REGISTER.into(),
+                        title_zh: "困难群体与重点人员名册".into(),
+                        title_en: Some("Vulnerable-resident register".into()),
+                        geometry_kind: "point".into(),
+                        classification: Classification::Confidential.code().into(),
+                        organization_id: None,
+                        path: None,
+                    };
+                    let layer = store::layers::upsert_layer(c, &fields, now).await?;
+                    let schema = json!([
+                        {"name": "address", "type": "text", "classification": "confidential", "title_zh": "地址"},
+                        {"name": "residents", "type": "integer", "classification": "confidential", "title_zh": "人数"},
+                        {"name": "phone", "type": "text", "classification": "confidential", "title_zh": "电话"},
+                        {"name": "needs", "type": "text", "classification": "confidential", "title_zh": "需求"},
+                    ]);
+                    let meta = DatasetMeta { kind: "vulnerable_residents".into(), schema: schema.to_string(), ..DatasetMeta::default() };
+                    repo::upsert_meta(c, layer.id, &meta, now).await?;
+                    Ok(layer)
+                })
+            })
+            .await?)
+    }
+
+    /// The reads of a dataset, newest first: its owner's (and administrators' and auditors') view.
+    pub async fn dataset_access_log(&self, ctx: &Context, name: &str) -> Result<Vec<AccessView>, AppError> {
+        let layer = if name == REGISTER { self.register_layer().await? } else { self.dataset_rows(name).await?.0 };
+        let allowed = (owns(ctx, &layer) && layer.name != REGISTER)
+            || ctx.subject.has_role(AccountRole::Admin)
+            || ctx.subject.has_role(AccountRole::Auditor);
+        if !allowed {
+            return Err(self.refuse(ctx, "dataset.access_log", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
+        }
+        let mut reader = self.store().reader().await?;
+        Ok(repo::access_log(&mut reader.conn(), layer.id, 500).await?.into_iter().map(|e| access_view(&layer.name, e)).collect())
+    }
+
+    /// Shares a dataset (its owner): see [`PolicyInput`].
+    pub async fn create_policy(&self, ctx: &Context, name: &str, input: PolicyInput) -> Result<PolicyView, AppError> {
+        let (layer, meta) = self.dataset_rows(name).await?;
+        if !owns(ctx, &layer) || layer.name == REGISTER {
+            return Err(self.refuse(ctx, "dataset.share", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
+        }
+        if input.organization_id.is_none() && input.role.is_none() && input.activation.is_none() {
+            return Err(Invalid::new("organization_id", InvalidReason::Required).into());
+        }
+        if let Some(role) = &input.role {
+            AccountRole::parse("role", role)?;
+        }
+        let schema = schema_of(meta.as_ref());
+        if let Some(fields) = &input.fields {
+            for (i, field) in fields.iter().enumerate() {
+                if !schema.iter().any(|f| &f.name == field) {
+                    return Err(Invalid::new(format!("fields[{i}]"), InvalidReason::NotFound).into());
+                }
+            }
+        }
+        let area = match &input.area {
+            None => None,
+            Some(value) => {
+                spatial::Area::from_geojson(&value.to_string()).map_err(|e| {
+                    Invalid::new("area", InvalidReason::Explained { rule: "area".into(), en: e.to_string(), zh: e.to_string() })
+                })?;
+                Some(value.to_string())
+            }
+        };
+        if let Some(condition) = &input.activation {
+            if let Some(grade) = &condition.min_grade {
+                domain::incident::Grade::parse("activation.min_grade", grade)?;
+            }
+            if condition.radius_m.is_some_and(|r| !(10.0..=50_000.0).contains(&r)) {
+                return Err(Invalid::new("activation.radius_m", InvalidReason::OutOfRange { min: "10".into(), max: "50000".into() }).into());
+            }
+            for role in &condition.roles {
+                AccountRole::parse("activation.roles", role)?;
+            }
+        }
+        let row = PolicyRow {
+            id: 0,
+            layer_id: layer.id,
+            organization_id: input.organization_id,
+            role: input.role.clone(),
+            fields: input.fields.as_ref().map(|f| json!(f).to_string()),
+            area,
+            activation: input.activation.as_ref().map(|a| json!(a).to_string()),
+            note: input.note.clone(),
+            created_by: ctx.actor_label.clone(),
+            created_at: self.now_ms(),
+            revoked_by: None,
+            revoked_at: None,
+        };
+        let (app, ctx2) = (self.clone(), ctx.clone());
+        let stored = self
+            .transact(move |c| {
+                Box::pin(async move {
+                    let stored = repo::insert_policy(c, &row).await?;
+                    let mut record = app.audit(&ctx2, "dataset.share", "dataset", Some(format!("{}#{}", layer.name, stored.id)));
+                    record.details = json!({"organization_id": stored.organization_id, "role": stored.role, "fields": stored.fields, "activation": stored.activation});
+                    store::audit::append(c, &record).await?;
+                    Ok(Outcome::Done(stored))
+                })
+            })
+            .await?;
+        self.policy_view(stored).await
+    }
+
+    /// Ends a policy (its owner).
+    pub async fn revoke_policy(&self, ctx: &Context, name: &str, id: i64) -> Result<(), AppError> {
+        let (layer, _) = self.dataset_rows(name).await?;
+        if !owns(ctx, &layer) {
+            return Err(self.refuse(ctx, "dataset.unshare", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
+        }
+        let (app, ctx2, by, now) = (self.clone(), ctx.clone(), ctx.actor_label.clone(), self.now_ms());
+        self.transact(move |c| {
+            Box::pin(async move {
+                if !repo::revoke_policy(c, layer.id, id, &by, now).await? {
+                    return Err(AppError::NotFound { kind: ResourceKind::Layer });
+                }
+                store::audit::append(c, &app.audit(&ctx2, "dataset.unshare", "dataset", Some(format!("{}#{id}", layer.name)))).await?;
+                Ok(Outcome::Done(()))
+            })
+        })
+        .await
+    }
+
+    /// A dataset's policies (its owner), each activation-bound one with the incidents that open it now.
+    pub async fn dataset_policies(&self, ctx: &Context, name: &str) -> Result<Vec<PolicyView>, AppError> {
+        let (layer, _) = self.dataset_rows(name).await?;
+        if !owns(ctx, &layer) {
+            return Err(self.refuse(ctx, "dataset.policies", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
+        }
+        let rows = {
+            let mut reader = self.store().reader().await?;
+            repo::policies_of(&mut reader.conn(), layer.id, true).await?
+        };
+        let mut views = Vec::new();
+        for row in rows {
+            views.push(self.policy_view(row).await?);
+        }
+        Ok(views)
+    }
+
+    async fn policy_view(&self, row: PolicyRow) -> Result<PolicyView, AppError> {
+        let activation: Option<ActivationCondition> = row.activation.as_deref().and_then(|a| serde_json::from_str(a).ok());
+        let mut open = Vec::new();
+        if let Some(condition) = &activation
+            && row.revoked_at.is_none()
+        {
+            // The incidents whose activation meets the condition now (whoever commands them).
+            let mut reader = self.store().reader().await?;
+            for a in store::incidents::active_activations(&mut reader.conn()).await? {
+                if let Some(incident) = store::incidents::get_incident(&mut reader.conn(), a.incident_id).await? {
+                    let category_ok = condition.category.as_deref().is_none_or(|c| c == incident.fields.category);
+                    let grade_ok =
+                        condition.min_grade.as_deref().and_then(|g| domain::incident::Grade::parse("g", g).ok()).is_none_or(|min| {
+                            incident
+                                .fields
+                                .grade
+                                .as_deref()
+                                .and_then(|g| domain::incident::Grade::parse("g", g).ok())
+                                .is_some_and(|g| g.at_least(min))
+                        });
+                    if category_ok && grade_ok {
+                        open.push(incident.id);
+                    }
+                }
+            }
+        }
+        Ok(PolicyView {
+            id: row.id,
+            organization_id: row.organization_id,
+            role: row.role,
+            fields: row.fields.as_deref().and_then(|f| serde_json::from_str(f).ok()),
+            area: row.area.as_deref().and_then(|a| serde_json::from_str(a).ok()),
+            activation,
+            note: row.note,
+            created_by: row.created_by,
+            created_at: crate::time::rfc3339(row.created_at),
+            revoked_at: row.revoked_at.map(crate::time::rfc3339),
+            open_for_incidents: open,
+        })
+    }
+
+    /// Flags the datasets older than their update interval, once, with an event their owner sees; answers how many.
+    pub async fn flag_stale_datasets(&self) -> Result<usize, AppError> {
+        let now = self.now_ms();
+        let ctx = Context::system("data-commons", Locale::ZhCn);
+        let app = self.clone();
+        Ok(self
+            .store()
+            .write(move |c| {
+                Box::pin(async move {
+                    let ids = repo::flag_stale(c, now).await?;
+                    for id in &ids {
+                        let layers = store::layers::list_layers(c).await?;
+                        if let Some(layer) = layers.iter().find(|l| l.id == *id) {
+                            let payload = json!({"dataset": layer.name});
+                            store::events::append(
+                                c,
+                                &app.event(
+                                    &ctx,
+                                    "dataset.stale",
+                                    "layer",
+                                    layer.id,
+                                    layer.path.as_ref(),
+                                    layer.organization_id,
+                                    Classification::Internal,
+                                    payload,
+                                ),
+                            )
+                            .await?;
+                        }
+                    }
+                    Ok::<usize, store::StoreError>(ids.len())
+                })
+            })
+            .await?)
+    }
+
+    /// Imports rows into a dataset (its owner): GeoJSON, or CSV with `lon`/`lat` columns (or `address`, matched to
+    /// a building of the `osm-buildings` layer by its address). Every row is checked against the dataset's fields;
+    /// the bad ones come back with their line, field and reason, the good ones are upserted by their `id`, and
+    /// every change is versioned. A file that cannot be read as a whole (not UTF-8, no header, no id column, a
+    /// duplicate column) is refused and nothing is written. Importing the same file again changes nothing.
+    pub async fn import_dataset(
+        &self,
+        ctx: &Context,
+        name: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<DatasetImportReport, AppError> {
+        let (layer, meta) = self.dataset_rows(name).await?;
+        if !owns(ctx, &layer) || layer.name == REGISTER {
+            return Err(self.refuse(ctx, "dataset.import", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
+        }
+        let schema = schema_of(meta.as_ref());
+        let (rows, mut rejected) = if content_type.contains("csv") {
+            let text = std::str::from_utf8(body).map_err(|_| Invalid::new("file", InvalidReason::Malformed { expected: "UTF-8 CSV" }))?;
+            self.parse_csv(text, &schema).await?
+        } else {
+            let value: Value = serde_json::from_slice(body).map_err(|e| {
+                Invalid::new("file", InvalidReason::Explained { rule: "json".into(), en: e.to_string(), zh: e.to_string() })
+            })?;
+            parse_geojson(&value, &schema)?
+        };
+        let total = rows.len() + rejected.len();
+        rejected.sort_by_key(|p| p.line);
+        let mut report = self.upsert_rows(ctx, &layer, rows, Vec::new()).await?;
+        report.rows = total;
+        report.rejected = rejected;
+        Ok(report)
+    }
+
+    /// The upsert API: features by stable id (each checked against the fields), and ids to delete.
+    pub async fn upsert_dataset(
+        &self,
+        ctx: &Context,
+        name: &str,
+        upsert: &[Value],
+        delete: &[String],
+    ) -> Result<DatasetImportReport, AppError> {
+        let (layer, meta) = self.dataset_rows(name).await?;
+        if !owns(ctx, &layer) || layer.name == REGISTER {
+            return Err(self.refuse(ctx, "dataset.import", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
+        }
+        let schema = schema_of(meta.as_ref());
+        let (rows, rejected) = parse_geojson(&json!({"type": "FeatureCollection", "features": upsert}), &schema)?;
+        let mut report = self.upsert_rows(ctx, &layer, rows, delete.to_vec()).await?;
+        report.rows = upsert.len() + delete.len();
+        report.rejected = rejected;
+        Ok(report)
+    }
+
+    async fn upsert_rows(
+        &self,
+        ctx: &Context,
+        layer: &LayerRow,
+        rows: Vec<FeatureInput>,
+        delete: Vec<String>,
+    ) -> Result<DatasetImportReport, AppError> {
+        let (app, ctx2, layer_id, layer_name) = (self.clone(), ctx.clone(), layer.id, layer.name.clone());
+        let kind = geometry_kind(&rows, &layer.geometry_kind);
+        self.transact(move |c| {
+            Box::pin(async move {
+                let now = app.now_ms();
+                let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).chain(delete.iter().cloned()).collect();
+                let before = repo::current_features(c, layer_id, &ids).await?;
+                let mut changes = Vec::new();
+                for row in &rows {
+                    match before.get(&row.external_id) {
+                        None => changes.push(change(row, "insert")),
+                        Some((name, geometry, properties))
+                            if name != &row.name || geometry != &row.geometry || properties != &row.properties =>
+                        {
+                            changes.push(change(row, "update"));
+                        }
+                        Some(_) => {}
+                    }
+                }
+                let counts = store::layers::upsert_features(c, layer_id, &rows, now).await?;
+                let present: Vec<String> = delete.iter().filter(|id| before.contains_key(*id)).cloned().collect();
+                let deleted = repo::delete_features(c, layer_id, &present).await?;
+                changes.extend(present.iter().map(|id| FeatureChange {
+                    external_id: id.clone(),
+                    op: "delete",
+                    name: None,
+                    geometry: None,
+                    properties: None,
+                }));
+                if !changes.is_empty() {
+                    repo::record_changes(c, layer_id, &changes, &ctx2.actor_label, now).await?;
+                    repo::touch(c, layer_id, now).await?;
+                    c.execute("UPDATE layers SET geometry_kind = $1 WHERE id = $2", store::params![kind.as_str(), layer_id]).await?;
+                }
+                let mut record = app.audit(&ctx2, "dataset.import", "dataset", Some(layer_name.clone()));
+                record.details = json!({"inserted": counts.inserted, "updated": counts.updated, "deleted": deleted});
+                store::audit::append(c, &record).await?;
+                Ok(Outcome::Done(DatasetImportReport {
+                    rows: 0,
+                    inserted: counts.inserted,
+                    updated: counts.updated,
+                    unchanged: counts.unchanged,
+                    deleted,
+                    rejected: Vec::new(),
+                }))
+            })
+        })
+        .await
+    }
+
+    /// Reads CSV rows: a header naming `id`, `lon` and `lat` (or `address`), and the dataset's fields.
+    async fn parse_csv(&self, text: &str, schema: &[FieldSpec]) -> Result<(Vec<FeatureInput>, Vec<RowProblem>), AppError> {
+        let mut lines = csv_records(text);
+        let Some((_, header)) = lines.next() else {
+            return Err(Invalid::new("file", InvalidReason::Required).into());
+        };
+        let header: Vec<String> = header.iter().map(|h| h.trim().trim_start_matches('\u{feff}').to_string()).collect();
+        let column = |name: &str| header.iter().position(|h| h == name);
+        let mut seen_columns = BTreeSet::new();
+        for h in &header {
+            if !seen_columns.insert(h.as_str()) {
+                return Err(Invalid::new(format!("header.{h}"), InvalidReason::Duplicate).into());
+            }
+        }
+        let Some(id_col) = column("id") else { return Err(Invalid::new("header.id", InvalidReason::Required).into()) };
+        let (lon_col, lat_col, address_col) = (column("lon"), column("lat"), column("address"));
+        if (lon_col.is_none() || lat_col.is_none()) && address_col.is_none() {
+            return Err(Invalid::new("header.lon", InvalidReason::Required).into());
+        }
+        for spec in schema.iter().filter(|f| f.required) {
+            if column(&spec.name).is_none() {
+                return Err(Invalid::new(format!("header.{}", spec.name), InvalidReason::Required).into());
+            }
+        }
+        let addresses = if address_col.is_some() { self.building_addresses().await? } else { BTreeMap::new() };
+        let mut rows = Vec::new();
+        let mut problems = Vec::new();
+        let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+        for (line, record) in lines {
+            if record.iter().all(|v| v.trim().is_empty()) {
+                continue;
+            }
+            let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).map(|v| v.trim()).filter(|v| !v.is_empty());
+            let mut problem = |field: &str, reason: String| problems.push(RowProblem { line, field: field.into(), reason });
+            let Some(id) = cell(Some(id_col)) else {
+                problem("id", "required".into());
+                continue;
+            };
+            if let Some(first) = ids.get(id) {
+                problem("id", format!("duplicate of line {first}"));
+                continue;
+            }
+            let position = match (cell(lon_col), cell(lat_col)) {
+                (Some(lon), Some(lat)) => match (lon.parse::<f64>(), lat.parse::<f64>()) {
+                    (Ok(lon), Ok(lat)) => match domain::geometry::GeoPoint::parse("lon", lon, lat) {
+                        Ok(p) => Some((p.lon(), p.lat())),
+                        Err(_) => {
+                            problem("lon", "outside -180..180 / -90..90".into());
+                            continue;
+                        }
+                    },
+                    (Err(_), _) => {
+                        problem("lon", "not a number".into());
+                        continue;
+                    }
+                    (_, Err(_)) => {
+                        problem("lat", "not a number".into());
+                        continue;
+                    }
+                },
+                _ => match cell(address_col).map(normalize_address).and_then(|a| addresses.get(&a).copied()) {
+                    Some(p) => Some(p),
+                    None => {
+                        problem(
+                            if address_col.is_some() { "address" } else { "lon" },
+                            "no position: no coordinates and no building at this address".into(),
+                        );
+                        continue;
+                    }
+                },
+            };
+            let Some((lon, lat)) = position else { continue };
+            let mut properties = serde_json::Map::new();
+            let mut bad = None;
+            for (i, name) in header.iter().enumerate() {
+                if ["id", "lon", "lat", "name"].contains(&name.as_str()) {
+                    continue;
+                }
+                let raw = record.get(i).map(|v| v.trim()).unwrap_or("");
+                match typed(schema.iter().find(|f| &f.name == name), raw) {
+                    Ok(Some(value)) => {
+                        properties.insert(name.clone(), value);
+                    }
+                    Ok(None) => {}
+                    Err(reason) => {
+                        bad = Some((name.clone(), reason));
+                        break;
+                    }
+                }
+            }
+            if bad.is_none()
+                && let Some(missing) = schema.iter().find(|f| f.required && !properties.contains_key(&f.name))
+            {
+                bad = Some((missing.name.clone(), "required".into()));
+            }
+            if let Some((field, reason)) = bad {
+                problem(&field, reason);
+                continue;
+            }
+            ids.insert(id.to_string(), line);
+            let geometry = json!({"type": "Point", "coordinates": [lon, lat]});
+            rows.push(FeatureInput {
+                external_id: id.to_string(),
+                name: cell(column("name")).map(str::to_string),
+                geometry: geometry.to_string(),
+                point: Some((lon, lat)),
+                bbox: [lon, lat, lon, lat],
+                properties: Value::Object(properties).to_string(),
+            });
+        }
+        Ok((rows, problems))
+    }
+
+    /// The positions of the buildings with an address (`addr:street` and `addr:housenumber`) in `osm-buildings`.
+    async fn building_addresses(&self) -> Result<BTreeMap<String, (f64, f64)>, AppError> {
+        let mut reader = self.store().reader().await?;
+        let Some(layer) = store::layers::get_layer(&mut reader.conn(), "osm-buildings").await? else { return Ok(BTreeMap::new()) };
+        let mut found = BTreeMap::new();
+        for f in store::layers::features_in_bbox(&mut reader.conn(), layer.id, [-180.0, -90.0, 180.0, 90.0], 500_000).await? {
+            let properties: Value = serde_json::from_str(&f.properties).unwrap_or_default();
+            if let (Some(street), Some(number)) = (properties["addr:street"].as_str(), properties["addr:housenumber"].as_str()) {
+                let geometry: Value = serde_json::from_str(&f.geometry).unwrap_or_default();
+                let mut all = Vec::new();
+                positions(&geometry, &mut all);
+                if !all.is_empty() {
+                    let n = all.len() as f64;
+                    let centre = (all.iter().map(|p| p.0).sum::<f64>() / n, all.iter().map(|p| p.1).sum::<f64>() / n);
+                    found.insert(normalize_address(&format!("{street} {number}")), centre);
+                }
+            }
+        }
+        Ok(found)
+    }
+}
+
+fn layer_resource(row: &LayerRow, class: Classification) -> Resource<'_> {
+    Resource::new(ResourceKind::Layer, class)
+        .in_optional_jurisdiction(row.path.as_ref())
+        .owned_by(row.organization_id.map(domain::ids::OrganizationId))
+}
+
+fn access_view(dataset: &str, e: AccessEntry) -> AccessView {
+    AccessView {
+        at: crate::time::rfc3339(e.at),
+        dataset: dataset.into(),
+        actor: e.actor,
+        purpose: e.purpose,
+        incident_id: e.incident_id,
+        policy_id: e.policy_id,
+        features: e.features,
+        fields: serde_json::from_str(&e.fields).unwrap_or_default(),
+    }
+}
+
+fn change(row: &FeatureInput, op: &'static str) -> FeatureChange {
+    FeatureChange {
+        external_id: row.external_id.clone(),
+        op,
+        name: row.name.clone(),
+        geometry: Some(row.geometry.clone()),
+        properties: Some(row.properties.clone()),
+    }
+}
+
+fn geometry_kind(rows: &[FeatureInput], current: &str) -> String {
+    let kinds: BTreeSet<&str> = rows
+        .iter()
+        .filter_map(|r| serde_json::from_str::<Value>(&r.geometry).ok())
+        .map(|g| match g["type"].as_str() {
+            Some("Point" | "MultiPoint") => "point",
+            Some("LineString" | "MultiLineString") => "line",
+            _ => "polygon",
+        })
+        .collect();
+    match kinds.len() {
+        0 => current.to_string(),
+        1 => kinds.into_iter().next().unwrap_or("point").to_string(),
+        _ => "mixed".into(),
+    }
+}
+
+fn feature_in_bbox(f: &FeatureRow, [west, south, east, north]: [f64; 4]) -> bool {
+    let geometry: Value = serde_json::from_str(&f.geometry).unwrap_or_default();
+    let mut all = Vec::new();
+    positions(&geometry, &mut all);
+    all.iter().any(|(lon, lat)| *lon >= west && *lon <= east && *lat >= south && *lat <= north)
+}
+
+fn normalize_address(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ").to_lowercase()
+}
+
+/// A cell's value as its field's type says: `Ok(None)` for an empty cell, `Err(reason)` for a wrong one.
+fn typed(spec: Option<&FieldSpec>, raw: &str) -> Result<Option<Value>, String> {
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let Some(spec) = spec else { return Ok(Some(json!(raw))) };
+    match spec.kind {
+        FieldType::Text => Ok(Some(json!(raw))),
+        FieldType::Number => {
+            raw.parse::<f64>().ok().filter(|v| v.is_finite()).map(|v| Some(json!(v))).ok_or_else(|| format!("not a number: {raw:?}"))
+        }
+        FieldType::Integer => raw.parse::<i64>().map(|v| Some(json!(v))).map_err(|_| format!("not a whole number: {raw:?}")),
+        FieldType::Boolean => match raw.to_ascii_lowercase().as_str() {
+            "true" | "yes" | "1" | "是" => Ok(Some(json!(true))),
+            "false" | "no" | "0" | "否" => Ok(Some(json!(false))),
+            _ => Err(format!("not true or false: {raw:?}")),
+        },
+        FieldType::Date => {
+            raw.parse::<jiff::civil::Date>().map(|d| Some(json!(d.to_string()))).map_err(|_| format!("not a date (YYYY-MM-DD): {raw:?}"))
+        }
+    }
+}
+
+/// Checks a JSON property against its field.
+fn typed_json(spec: Option<&FieldSpec>, value: &Value) -> Result<(), String> {
+    let Some(spec) = spec else { return Ok(()) };
+    let ok = match spec.kind {
+        _ if value.is_null() => true,
+        FieldType::Text => value.is_string(),
+        FieldType::Number => value.as_f64().is_some_and(f64::is_finite),
+        FieldType::Integer => value.is_i64() || value.is_u64(),
+        FieldType::Boolean => value.is_boolean(),
+        FieldType::Date => value.as_str().is_some_and(|s| s.parse::<jiff::civil::Date>().is_ok()),
+    };
+    if ok { Ok(()) } else { Err(format!("expected {:?}, found {value}", spec.kind).to_lowercase()) }
+}
+
+/// Reads GeoJSON features, each checked against the fields; problems name the feature's index.
+fn parse_geojson(value: &Value, schema: &[FieldSpec]) -> Result<(Vec<FeatureInput>, Vec<RowProblem>), AppError> {
+    let features = match value.get("type").and_then(Value::as_str) {
+        Some("FeatureCollection") => {
+            value.get("features").and_then(Value::as_array).cloned().ok_or_else(|| Invalid::new("features", InvalidReason::Required))?
+        }
+        Some("Feature") => vec![value.clone()],
+        _ => return Err(Invalid::new("type", InvalidReason::UnknownValue { allowed: vec!["FeatureCollection", "Feature"] }).into()),
+    };
+    let mut rows = Vec::new();
+    let mut problems = Vec::new();
+    let mut ids: BTreeMap<String, usize> = BTreeMap::new();
+    for (index, feature) in features.iter().enumerate() {
+        let (input, _) = match crate::layers::parse_feature(index, feature) {
+            Ok(parsed) => parsed,
+            Err(invalid) => {
+                problems.push(RowProblem { line: index, field: invalid.field.clone(), reason: invalid.message(Locale::En) });
+                continue;
+            }
+        };
+        if let Some(first) = ids.get(&input.external_id) {
+            problems.push(RowProblem { line: index, field: "id".into(), reason: format!("duplicate of feature {first}") });
+            continue;
+        }
+        let properties: Value = serde_json::from_str(&input.properties).unwrap_or_default();
+        let mut bad = None;
+        for spec in schema {
+            match properties.get(&spec.name) {
+                None if spec.required => bad = Some((spec.name.clone(), "required".to_string())),
+                Some(v) => {
+                    if let Err(reason) = typed_json(Some(spec), v) {
+                        bad = Some((spec.name.clone(), reason));
+                    }
+                }
+                None => {}
+            }
+            if bad.is_some() {
+                break;
+            }
+        }
+        if let Some((field, reason)) = bad {
+            problems.push(RowProblem { line: index, field: format!("properties.{field}"), reason });
+            continue;
+        }
+        ids.insert(input.external_id.clone(), index);
+        rows.push(input);
+    }
+    Ok((rows, problems))
+}
+
+/// CSV records with their line numbers (from 1, the header), quoted fields (with doubled quotes and line breaks)
+/// as RFC 4180 writes them.
+fn csv_records(text: &str) -> impl Iterator<Item = (usize, Vec<String>)> + '_ {
+    let mut chars = text.chars().peekable();
+    let mut line = 1;
+    std::iter::from_fn(move || {
+        chars.peek()?;
+        let start = line;
+        let mut record = Vec::new();
+        let mut field = String::new();
+        let mut quoted = false;
+        loop {
+            match chars.next() {
+                None => {
+                    record.push(std::mem::take(&mut field));
+                    break;
+                }
+                Some('"') if quoted => {
+                    if chars.peek() == Some(&'"') {
+                        chars.next();
+                        field.push('"');
+                    } else {
+                        quoted = false;
+                    }
+                }
+                Some('"') if field.is_empty() => quoted = true,
+                Some(',') if !quoted => record.push(std::mem::take(&mut field)),
+                Some('\r') if !quoted => {}
+                Some('\n') if !quoted => {
+                    line += 1;
+                    record.push(std::mem::take(&mut field));
+                    break;
+                }
+                Some(c) => {
+                    if c == '\n' {
+                        line += 1;
+                    }
+                    field.push(c);
+                }
+            }
+        }
+        Some((start, record))
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn csv_records_keep_quotes_commas_and_line_numbers() {
+        let text = "id,name,note\r\n1,\"Gate, east\",\"said \"\"hi\"\"\"\n2,b,\"two\nlines\"\n3,c,d";
+        let records: Vec<_> = csv_records(text).collect();
+        assert_eq!(records[1], (2, vec!["1".into(), "Gate, east".into(), "said \"hi\"".into()]));
+        assert_eq!(records[2], (3, vec!["2".into(), "b".into(), "two\nlines".into()]));
+        assert_eq!(records[3].0, 5, "the quoted line break counts");
+    }
+
+    #[test]
+    fn cells_are_typed_by_their_field() {
+        let spec = |kind| FieldSpec {
+            name: "f".into(),
+            kind,
+            unit: None,
+            classification: "internal".into(),
+            title_zh: None,
+            title_en: None,
+            required: false,
+        };
+        assert_eq!(typed(Some(&spec(FieldType::Number)), "1.5"), Ok(Some(json!(1.5))));
+        assert!(typed(Some(&spec(FieldType::Number)), "wide").is_err());
+        assert!(typed(Some(&spec(FieldType::Number)), "NaN").is_err());
+        assert!(typed(Some(&spec(FieldType::Integer)), "1.5").is_err());
+        assert_eq!(typed(Some(&spec(FieldType::Date)), "2019-03-01"), Ok(Some(json!("2019-03-01"))));
+        assert!(typed(Some(&spec(FieldType::Date)), "2019-13-01").is_err());
+        assert_eq!(typed(Some(&spec(FieldType::Boolean)), "是"), Ok(Some(json!(true))));
+        assert_eq!(typed(None, "x"), Ok(Some(json!("x"))));
+        assert_eq!(typed(Some(&spec(FieldType::Number)), ""), Ok(None));
+    }
+}
