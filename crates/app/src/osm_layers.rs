@@ -73,3 +73,46 @@ pub fn layers(data: &OsmData) -> Vec<(&'static str, &'static str, &'static str, 
         ("osm-facilities", "设施", "Facilities", json!({"type": "FeatureCollection", "features": facilities})),
     ]
 }
+
+impl crate::App {
+    /// Stores an extract's layers as public datasets of kind `osm` under the ODbL, each with its import report
+    /// (the features refused, by index, field and reason). Importing the same extract again changes nothing.
+    pub async fn import_osm_datasets(
+        &self,
+        ctx: &crate::Context,
+        data: &OsmData,
+        jurisdiction_id: Option<i64>,
+    ) -> Result<Vec<(&'static str, crate::layers::LayerImportReport)>, crate::AppError> {
+        let mut reports = Vec::new();
+        for (name, title_zh, title_en, collection) in layers(data) {
+            let input = crate::layers::LayerImport {
+                name: name.to_string(),
+                title_zh: title_zh.to_string(),
+                title_en: Some(title_en.to_string()),
+                classification: None,
+                organization_id: None,
+                jurisdiction_id,
+            };
+            let report = self.import_layer(ctx, input, &collection).await?;
+            let dataset = crate::datasets::DatasetInput {
+                title_zh: title_zh.to_string(),
+                title_en: Some(title_en.to_string()),
+                kind: "osm".into(),
+                classification: "public".into(),
+                organization_id: None,
+                jurisdiction_id,
+                fields: Vec::new(),
+                licence: Some(OSM_LICENCE.into()),
+                description_zh: Some("来自 OpenStreetMap 数据摘录。".into()),
+                description_en: Some("From an OpenStreetMap extract.".into()),
+                update_interval_hours: None,
+            };
+            self.save_dataset(ctx, name, dataset).await?;
+            reports.push((name, report));
+        }
+        Ok(reports)
+    }
+}
+
+/// The licence of OpenStreetMap data.
+pub const OSM_LICENCE: &str = "ODbL-1.0 © OpenStreetMap contributors";

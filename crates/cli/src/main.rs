@@ -395,16 +395,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             let (code, data) = spatial_cmd::import_osm_data(&args)?;
             let app = open_app(&settings).await?;
             let ctx = operator_context(locale);
-            for (name, title_zh, title_en, collection) in app::osm_layers::layers(&data) {
-                let input = app::layers::LayerImport {
-                    name: name.to_string(),
-                    title_zh: title_zh.to_string(),
-                    title_en: Some(title_en.to_string()),
-                    classification: None,
-                    organization_id: None,
-                    jurisdiction_id: None,
-                };
-                let report = app.import_layer(&ctx, input, &collection).await.map_err(|e| app_error(e, locale))?;
+            for (name, report) in app.import_osm_datasets(&ctx, &data, None).await.map_err(|e| app_error(e, locale))? {
                 say(
                     locale,
                     "cli.layer_stored",
@@ -416,6 +407,18 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                         ("rejected", report.rejected.len().to_string()),
                     ],
                 );
+                for refused in &report.rejected {
+                    say(
+                        locale,
+                        "cli.layer_feature_rejected",
+                        &[
+                            ("layer", name.to_string()),
+                            ("index", refused.index.to_string()),
+                            ("field", refused.field.clone().unwrap_or_default()),
+                            ("reason", refused.message.clone()),
+                        ],
+                    );
+                }
             }
             app.store().close().await;
             Ok(code)

@@ -191,6 +191,7 @@ cli-import_rejected = Feature { $index }: { $message }
 cli-shutting_down = Shutting down
 cli-households_imported = Read { $lines } lines: { $imported } households imported ({ $vulnerable } on the vulnerable-resident register), { $rejected } rejected
 cli-layer_stored = Layer { $layer }: { $inserted } new, { $updated } updated, { $unchanged } unchanged, { $rejected } rejected
+cli-layer_feature_rejected = { $layer }: feature { $index } refused ({ $field }): { $reason }
 cli-layer_summary = Read { $features } features: { $inserted } new, { $updated } updated, { $unchanged } unchanged; { $rejected } rejected
 cli-demo_building = Building the demo city from { $source } (seed { $seed }); this takes a few seconds…
 cli-demo_step = · { $step }

@@ -191,6 +191,7 @@ cli-import_rejected = 第 { $index } 个要素：{ $message }
 cli-shutting_down = 正在关闭
 cli-households_imported = 读取 { $lines } 行：导入住户 { $imported } 户（其中 { $vulnerable } 户列入困难群体名册），拒绝 { $rejected } 行
 cli-layer_stored = 图层 { $layer }：新增 { $inserted }，更新 { $updated }，未变 { $unchanged }，拒绝 { $rejected }
+cli-layer_feature_rejected = { $layer }：第 { $index } 个要素被拒（{ $field }）：{ $reason }
 cli-layer_summary = 读取 { $features } 个要素：新增 { $inserted }，更新 { $updated }，未变 { $unchanged }；拒绝 { $rejected } 个
 cli-demo_building = 正在由 { $source } 构建演示城市（随机种子 { $seed }），需要几秒钟……
 cli-demo_step = · { $step }

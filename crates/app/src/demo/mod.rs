@@ -341,17 +341,7 @@ impl App {
         }
 
         progress("map_layers");
-        for (layer, title_zh, title_en, collection) in crate::osm_layers::layers(data) {
-            let input = LayerImport {
-                name: layer.to_string(),
-                title_zh: title_zh.to_string(),
-                title_en: Some(title_en.to_string()),
-                classification: None,
-                organization_id: None,
-                jurisdiction_id: Some(city),
-            };
-            self.import_layer(&ctx, input, &collection).await?;
-        }
+        self.import_osm_datasets(&ctx, data, Some(city)).await?;
 
         progress("organizations");
         let mut organizations = 0usize;

@@ -308,3 +308,26 @@ async fn a_dirty_csv_is_reported_row_by_row_and_a_file_refused_whole_leaves_noth
     let now = t.get("/api/v1/datasets/gas-pipelines/features", &c.utility).await;
     assert_eq!(ids(&now), vec!["gp-a", "gp-b", "v-6"]);
 }
+
+#[tokio::test]
+async fn an_osm_extract_imports_as_public_datasets_with_its_report_and_again_changes_nothing() {
+    let t = TestApp::sqlite().await;
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spatial/tests/fixtures/monaco.osm.gz");
+    let (data, osm_report) = spatial::osm::import_path(&path, &mut |_| {}).unwrap();
+    let first = t.app.import_osm_datasets(&t.system(), &data, None).await.unwrap();
+    let names: Vec<&str> = first.iter().map(|(name, _)| *name).collect();
+    assert_eq!(names, vec!["osm-roads", "osm-buildings", "osm-water", "osm-facilities"]);
+    for (name, report) in &first {
+        assert_eq!(report.inserted as usize + report.rejected.len(), report.features, "{name}: every feature stored or reported");
+        assert!(report.rejected.iter().all(|r| r.field.is_some() && !r.message.is_empty()), "{name}: {:?}", report.rejected);
+    }
+    assert!(first[1].1.inserted > 100, "Monaco's buildings");
+    // The geo engine's own report: the ways and relations it could not use, one by one.
+    assert!(osm_report.examples.len() <= spatial::osm::ImportReport::MAX_EXAMPLES.min(osm_report.problem_count()));
+    let again = t.app.import_osm_datasets(&t.system(), &data, None).await.unwrap();
+    assert!(again.iter().all(|(_, r)| r.inserted == 0 && r.updated == 0), "importing the same extract again changes nothing");
+    let catalogue = t.get("/api/v1/datasets", &Auth::None).await;
+    let buildings = catalogue.body.as_array().unwrap().iter().find(|d| d["name"] == "osm-buildings").unwrap().clone();
+    assert_eq!((buildings["kind"].as_str(), buildings["classification"].as_str()), (Some("osm"), Some("public")));
+    assert!(buildings["licence"].as_str().unwrap().contains("ODbL"));
+}
