@@ -262,6 +262,7 @@
               var points = layer.geometry_kind === "point";
               var shapes = window.L.geoJSON({ type: "FeatureCollection", features: plain }, {
                 style: function (f) {
+                  if (layer.stale) { return { color: "#9e9e9e", weight: 1, opacity: 0.6, fillColor: "#e0e0e0", fillOpacity: 0.3, dashArray: "3 3" }; }
                   // Leaflet styles the circles of point features too: keep the layer's colour.
                   if (f.geometry && f.geometry.type === "Point") {
                     var hue = pointColor(layer);
@@ -278,7 +279,7 @@
                   return { color: color, weight: 1.5, fillOpacity: 0.06 };
                 },
                 pointToLayer: function (f, latlng) {
-                  var hue = pointColor(layer);
+                  var hue = layer.stale ? ["#757575", "#e0e0e0"] : pointColor(layer);
                   return window.L.circleMarker(latlng, { radius: 5, color: hue[0], weight: 1, fillColor: hue[1], fillOpacity: 0.85 });
                 },
                 onEachFeature: function (f, l) { l.bindPopup(function () { return popup(f.properties || {}); }); }
@@ -323,7 +324,8 @@
         var rank = function (layer) { return layer.geometry_kind === "point" ? 2 : layer.built_in ? 1 : 0; };
         layers.slice().sort(function (a, b) { return rank(a) - rank(b); }).forEach(function (layer) {
           var overlay = makeOverlay(layer);
-          overlays[layer.title] = overlay;
+          // Data older than its owner's update interval is named so, and drawn greyed.
+          overlays[layer.stale ? layer.title + " (" + (el.getAttribute("data-label-stale") || "stale") + ")" : layer.title] = overlay;
           if (visible.indexOf(layer.name) >= 0 || layer.shown_by_default) { overlay.addTo(map); }
         });
         window.L.control.layers(null, overlays, { collapsed: window.innerWidth < 700 || layers.length > 5 }).addTo(map);

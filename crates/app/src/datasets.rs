@@ -298,6 +298,11 @@ fn default_clearance(ctx: &Context) -> Classification {
     }
 }
 
+/// Why a caller with no access is refused: sign in first, or not permitted.
+pub(crate) fn no_access(ctx: &Context) -> DenyReason {
+    if ctx.subject.is_authenticated() || ctx.is_system() { DenyReason::NotPermitted } else { DenyReason::SignInRequired }
+}
+
 fn owns(ctx: &Context, layer: &LayerRow) -> bool {
     ctx.is_system()
         || ctx.subject.has_role(AccountRole::Admin)
@@ -338,8 +343,13 @@ fn touches(zone: &Zone, geometry: &Value) -> bool {
 }
 
 impl Access {
-    fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.grants.is_empty()
+    }
+
+    /// Whether some grant covers the whole dataset, anywhere.
+    pub(crate) fn covers_everywhere(&self) -> bool {
+        self.grants.iter().any(|g| g.area.is_none())
     }
 
     /// The first grant that covers a feature at this geometry.
@@ -455,7 +465,7 @@ impl App {
     pub async fn get_dataset(&self, ctx: &Context, name: &str) -> Result<DatasetView, AppError> {
         let (layer, meta) = self.dataset_rows(name).await?;
         if self.access_to(ctx, &layer, meta.as_ref()).await?.is_empty() {
-            return Err(self.refuse(ctx, "dataset.read", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
+            return Err(self.refuse(ctx, "dataset.read", "dataset", Some(layer.name.clone()), no_access(ctx)).await);
         }
         self.dataset_view(ctx, &layer, meta.as_ref()).await
     }
@@ -524,8 +534,11 @@ impl App {
         let schema = schema_of(meta);
         // Within its scope, a role cleared for internal data reads an internal layer as before datasets existed (a
         // community's shelters): the classification of each field still applies.
-        let by_scope =
-            layer_class <= Classification::Internal && decide(ctx, Action::Read, &layer_resource(layer, layer_class)).is_allowed();
+        // (Asked at internal, whatever the layer's classification: a public layer is readable by anyone, which says
+        // nothing about its internal fields.)
+        let by_scope = layer_class <= Classification::Internal
+            && ctx.subject.is_authenticated()
+            && decide(ctx, Action::Read, &layer_resource(layer, Classification::Internal)).is_allowed();
         let clearance = if by_scope { default_clearance(ctx).max(Classification::Internal) } else { default_clearance(ctx) };
         if layer_class <= clearance {
             let shown: BTreeSet<String> =
@@ -658,7 +671,7 @@ impl App {
         let (layer, meta) = self.dataset_rows(name).await?;
         let access = self.access_to(ctx, &layer, meta.as_ref()).await?;
         if access.is_empty() {
-            return Err(self.refuse(ctx, "dataset.read", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
+            return Err(self.refuse(ctx, "dataset.read", "dataset", Some(layer.name.clone()), no_access(ctx)).await);
         }
         let rows = {
             let mut reader = self.store().reader().await?;
@@ -768,7 +781,7 @@ impl App {
         let (any, grids, incidents) = self.register_access(ctx).await?;
         let layer = self.register_layer().await?;
         if !any {
-            return Err(self.refuse(ctx, "dataset.read", "dataset", Some(REGISTER.into()), DenyReason::NotPermitted).await);
+            return Err(self.refuse(ctx, "dataset.read", "dataset", Some(REGISTER.into()), no_access(ctx)).await);
         }
         let rows = {
             let mut reader = self.store().reader().await?;
@@ -1520,5 +1533,149 @@ mod tests {
         assert_eq!(typed(Some(&spec(FieldType::Boolean)), "是"), Ok(Some(json!(true))));
         assert_eq!(typed(None, "x"), Ok(Some(json!("x"))));
         assert_eq!(typed(Some(&spec(FieldType::Number)), ""), Ok(None));
+    }
+}
+
+/// The size of the cells public incident counts are coarsened to, in degrees (about 550 m north–south).
+pub const PUBLIC_CELL_DEG: f64 = 0.005;
+/// Cells with fewer incidents than this are left out of the public counts.
+pub const PUBLIC_MIN_COUNT: usize = 3;
+
+impl App {
+    /// Warnings in force, for the public map: their areas, levels and headlines (all of it public by the CAP).
+    pub async fn public_live_warnings(&self, locale: Locale) -> Result<Value, AppError> {
+        let now = self.now_ms();
+        let features: Vec<Value> = self
+            .public_warnings(200)
+            .await?
+            .into_iter()
+            .filter(|w| matches!(w.fields.state.as_str(), "issued" | "updated") && w.fields.expires_at > now)
+            .filter_map(|w| {
+                let area: Value = serde_json::from_str(&w.fields.area).ok()?;
+                Some(json!({"type": "Feature", "id": w.id, "geometry": area, "properties": {
+                    "headline": title(locale, &w.fields.headline_zh, w.fields.headline_en.as_deref()),
+                    "level": w.fields.level, "event": w.fields.event, "area": w.fields.area_desc,
+                    "expires_at": crate::time::rfc3339(w.fields.expires_at),
+                    "url": format!("/public/warnings/{}.xml", w.id),
+                }}))
+            })
+            .collect();
+        Ok(json!({"type": "FeatureCollection", "features": features}))
+    }
+
+    /// Open incidents for the public map, de-identified: counted by category in cells of [`PUBLIC_CELL_DEG`],
+    /// placed at the cell's centre, cells of fewer than [`PUBLIC_MIN_COUNT`] left out. No description, address,
+    /// reporter or exact position leaves.
+    pub async fn public_live_incidents(&self, locale: Locale) -> Result<Value, AppError> {
+        let mut query = store::list::ListQuery::new(store::list::Visibility::Everything, 10_000);
+        query.conditions.push(("status NOT IN ('closed', 'merged', 'rejected')", Vec::new()));
+        let rows = {
+            let mut reader = self.store().reader().await?;
+            store::incidents::list_incidents(&mut reader.conn(), &query).await?.items
+        };
+        let mut cells: BTreeMap<(i64, i64, String), usize> = BTreeMap::new();
+        for row in rows {
+            let key = (
+                (row.fields.lon / PUBLIC_CELL_DEG).floor() as i64,
+                (row.fields.lat / PUBLIC_CELL_DEG).floor() as i64,
+                row.fields.category.clone(),
+            );
+            *cells.entry(key).or_default() += 1;
+        }
+        let features: Vec<Value> = cells
+            .into_iter()
+            .filter(|(_, count)| *count >= PUBLIC_MIN_COUNT)
+            .map(|((x, y, category), count)| {
+                let round = |v: f64| (v * 1e6).round() / 1e6;
+                let centre = [round((x as f64 + 0.5) * PUBLIC_CELL_DEG), round((y as f64 + 0.5) * PUBLIC_CELL_DEG)];
+                let label = domain::incident::Category::parse("category", &category)
+                    .map(|c| c.label(locale).to_string())
+                    .unwrap_or(category.clone());
+                json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": centre},
+                       "properties": {"category": category, "category_label": label, "count": count}})
+            })
+            .collect();
+        Ok(json!({"type": "FeatureCollection", "features": features,
+                  "properties": {"cell_degrees": PUBLIC_CELL_DEG, "suppressed_below": PUBLIC_MIN_COUNT}}))
+    }
+
+    /// A public dataset as DCAT-style JSON-LD for harvesters: every dataset an anonymous visitor may read, with its
+    /// GeoJSON and CSV downloads.
+    pub async fn public_catalog(&self, base_url: &str) -> Result<Value, AppError> {
+        let anonymous = Context::anonymous(Locale::ZhCn);
+        let datasets = self.list_datasets(&anonymous).await?;
+        let entries: Vec<Value> = datasets
+            .iter()
+            .map(|d| {
+                json!({
+                    "@type": "dcat:Dataset",
+                    "dct:identifier": d.name,
+                    "dct:title": [{"@language": "zh-CN", "@value": d.title_zh}, {"@language": "en", "@value": d.title_en.clone().unwrap_or_else(|| d.title_zh.clone())}],
+                    "dct:description": d.description,
+                    "dct:publisher": d.organization,
+                    "dct:license": d.licence,
+                    "dct:modified": d.updated_at,
+                    "dcat:keyword": [d.kind],
+                    "dcat:landingPage": format!("{base_url}/public/data#{}", d.name),
+                    "dcat:distribution": [
+                        {"@type": "dcat:Distribution", "dcat:downloadURL": format!("{base_url}/public/data/{}.geojson", d.name), "dcat:mediaType": "application/geo+json"},
+                        {"@type": "dcat:Distribution", "dcat:downloadURL": format!("{base_url}/public/data/{}.csv", d.name), "dcat:mediaType": "text/csv"},
+                    ],
+                })
+            })
+            .collect();
+        Ok(json!({
+            "@context": {"dcat": "http://www.w3.org/ns/dcat#", "dct": "http://purl.org/dc/terms/"},
+            "@type": "dcat:Catalog",
+            "dct:title": [{"@language": "zh-CN", "@value": "Gridline 开放数据"}, {"@language": "en", "@value": "Gridline open data"}],
+            "dcat:dataset": entries,
+        }))
+    }
+
+    /// A public dataset as CSV: `id`, `name`, `lon`, `lat` (a point, or the middle of a shape's positions), then its
+    /// public fields. Only what an anonymous visitor may read.
+    pub async fn public_csv(&self, name: &str) -> Result<String, AppError> {
+        let anonymous = Context::anonymous(Locale::ZhCn);
+        let view = self.get_dataset(&anonymous, name).await?;
+        let collection = self.read_dataset(&anonymous, name, None, None).await?;
+        let mut columns: Vec<String> = view.fields.iter().map(|f| f.name.clone()).collect();
+        if view.fields.is_empty() {
+            // No schema: every property an anonymous reader got, in the order first seen.
+            for feature in collection["features"].as_array().into_iter().flatten() {
+                for key in feature["properties"].as_object().into_iter().flat_map(|o| o.keys()) {
+                    if !["id", "name"].contains(&key.as_str()) && !columns.contains(key) {
+                        columns.push(key.clone());
+                    }
+                }
+            }
+        }
+        let cell = |v: &Value| -> String {
+            let text = match v {
+                Value::Null => String::new(),
+                Value::String(s) => s.clone(),
+                other => other.to_string(),
+            };
+            if text.contains([',', '"', '\n', '\r']) { format!("\"{}\"", text.replace('"', "\"\"")) } else { text }
+        };
+        let mut out = String::from("id,name,lon,lat");
+        for c in &columns {
+            out.push(',');
+            out.push_str(&cell(&json!(c)));
+        }
+        out.push('\n');
+        for feature in collection["features"].as_array().into_iter().flatten() {
+            let mut all = Vec::new();
+            positions(&feature["geometry"], &mut all);
+            let n = all.len().max(1) as f64;
+            let (lon, lat) = (all.iter().map(|p| p.0).sum::<f64>() / n, all.iter().map(|p| p.1).sum::<f64>() / n);
+            let p = &feature["properties"];
+            out.push_str(&format!("{},{},{lon:.6},{lat:.6}", cell(&p["id"]), cell(&p["name"])));
+            for c in &columns {
+                out.push(',');
+                out.push_str(&cell(&p[c.as_str()]));
+            }
+            out.push('\n');
+        }
+        Ok(out)
     }
 }

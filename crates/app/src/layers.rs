@@ -13,7 +13,7 @@ use domain::registry::JurisdictionPath;
 use domain::text::{Code, Name};
 use domain::{Invalid, InvalidReason, Locale};
 use serde_json::{Value, json};
-use store::layers::{self as repo, FeatureInput, LayerFields, LayerRow};
+use store::layers::{self as repo, FeatureInput, LayerFields};
 use store::list::ListQuery;
 
 use crate::util::{Outcome, decide};
@@ -46,6 +46,8 @@ pub struct LayerView {
     /// Whether maps show it when they open (the base map: roads, buildings, water, facilities; the installation
     /// may name others in the `map.default_layers` setting).
     pub shown_by_default: bool,
+    /// Its data is older than its owner's update interval: maps show it greyed.
+    pub stale: bool,
 }
 
 /// The layers maps show when they open, unless the installation's `map.default_layers` setting names others.
@@ -108,16 +110,6 @@ fn title(locale: Locale, zh: &str, en: Option<&str>) -> String {
     }
 }
 
-fn layer_resource<'a>(row: &'a LayerRow, classification: Classification) -> Resource<'a> {
-    Resource::new(ResourceKind::Layer, classification)
-        .in_optional_jurisdiction(row.path.as_ref())
-        .owned_by(row.organization_id.map(OrganizationId))
-}
-
-fn classification_of(row: &LayerRow) -> Classification {
-    Classification::parse("classification", &row.classification).unwrap_or(Classification::Confidential)
-}
-
 fn point_feature(lon: f64, lat: f64, properties: Value) -> Value {
     json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": [lon, lat]}, "properties": properties})
 }
@@ -139,7 +131,24 @@ impl App {
             built_in: true,
             extent: None,
             shown_by_default: false,
+            stale: false,
         }];
+        // Live public layers, for the public map and the console alike.
+        for (name, key, kind) in
+            [("warnings-in-force", "layer.warnings_in_force", "polygon"), ("incidents-public", "layer.incidents_public", "point")]
+        {
+            views.push(LayerView {
+                name: name.into(),
+                title: domain::i18n::text(locale, key).to_string(),
+                geometry_kind: kind.into(),
+                classification: Classification::Public.code().into(),
+                feature_count: None,
+                built_in: true,
+                extent: None,
+                shown_by_default: false,
+                stale: false,
+            });
+        }
         if ctx.subject.is_authenticated() || ctx.is_system() {
             views.push(LayerView {
                 name: "members".into(),
@@ -150,6 +159,7 @@ impl App {
                 built_in: true,
                 extent: None,
                 shown_by_default: false,
+                stale: false,
             });
             views.push(LayerView {
                 name: "sensors".into(),
@@ -160,15 +170,19 @@ impl App {
                 built_in: true,
                 extent: None,
                 shown_by_default: true,
+                stale: false,
             });
         }
         let mut reader = self.store().reader().await?;
         let shown = store::settings::get(&mut reader.conn(), DEFAULT_MAP_LAYERS_KEY).await?.unwrap_or_else(|| DEFAULT_MAP_LAYERS.into());
         let shown: Vec<&str> = shown.split(',').map(str::trim).collect();
+        let metas: std::collections::BTreeMap<i64, store::datasets::DatasetMeta> =
+            store::datasets::all_meta(&mut reader.conn()).await?.into_iter().collect();
         for row in repo::list_layers(&mut reader.conn()).await? {
-            if !decide(ctx, Action::Read, &layer_resource(&row, classification_of(&row))).is_allowed() {
+            if row.name == crate::datasets::REGISTER || self.access_to(ctx, &row, metas.get(&row.id)).await?.is_empty() {
                 continue;
             }
+            let stale = metas.get(&row.id).is_some_and(|m| m.stale_since.is_some());
             let count = repo::count_features(&mut reader.conn(), row.id).await?;
             let extent = repo::layer_extent(&mut reader.conn(), row.id).await?;
             let shown_by_default = shown.contains(&row.name.as_str());
@@ -181,6 +195,7 @@ impl App {
                 built_in: false,
                 extent,
                 shown_by_default,
+                stale,
             });
         }
         Ok(views)
@@ -200,6 +215,10 @@ impl App {
             "jurisdictions" => (self.jurisdiction_features(ctx, view, pixel).await?, false),
             "members" => self.member_features(ctx, view, pixel).await?,
             "sensors" => (self.sensor_features(ctx, view).await?, false),
+            "warnings-in-force" => {
+                (self.public_live_warnings(ctx.locale).await?["features"].as_array().cloned().unwrap_or_default(), false)
+            }
+            "incidents-public" => (self.public_live_incidents(ctx.locale).await?["features"].as_array().cloned().unwrap_or_default(), true),
             _ => self.stored_features(ctx, name, view, pixel).await?,
         };
         Ok(
@@ -312,36 +331,32 @@ impl App {
         let mut reader = self.store().reader().await?;
         let row = repo::get_layer(&mut reader.conn(), name).await?.ok_or(AppError::NotFound { kind: ResourceKind::Layer })?;
         drop(reader);
-        let classification = classification_of(&row);
-        if let Decision::Deny(reason) = decide(ctx, Action::Read, &layer_resource(&row, classification)) {
-            return Err(self.refuse(ctx, "layer.read", "layer", Some(row.name.clone()), reason).await);
+        let meta = {
+            let mut reader = self.store().reader().await?;
+            store::datasets::get_meta(&mut reader.conn(), row.id).await?
+        };
+        let access = self.access_to(ctx, &row, meta.as_ref()).await?;
+        if access.is_empty() || row.name == crate::datasets::REGISTER {
+            return Err(self.refuse(ctx, "layer.read", "layer", Some(row.name.clone()), crate::datasets::no_access(ctx)).await);
         }
         let mut reader = self.store().reader().await?;
         let count = repo::count_in_bbox(&mut reader.conn(), row.id, view).await?;
-        if row.geometry_kind == "point" && count > AGGREGATE_ABOVE {
+        // Counts in cells would tell what lies outside an area-bound grant: aggregate only for whole-layer access.
+        if row.geometry_kind == "point" && count > AGGREGATE_ABOVE && access.covers_everywhere() {
             let cells = repo::point_grid(&mut reader.conn(), row.id, view, pixel * CELL_PIXELS).await?;
             return Ok((cluster_features(cells), true));
         }
         let rows = repo::features_in_bbox(&mut reader.conn(), row.id, view, SHAPE_LIMIT).await?;
-        let features = rows
-            .into_iter()
-            .map(|feature| {
-                let mut geometry: Value = serde_json::from_str(&feature.geometry).unwrap_or(Value::Null);
-                if let Ok(shape) = MultiPolygon::from_geojson("geometry", &geometry) {
-                    if let Some(simple) = shape.simplified(pixel) {
-                        geometry = simple.to_geojson();
-                    }
-                }
-                let mut properties: Value = serde_json::from_str(&feature.properties).unwrap_or_else(|_| json!({}));
-                if let Some(object) = properties.as_object_mut() {
-                    object.insert("id".into(), json!(feature.external_id));
-                    if let Some(name) = &feature.name {
-                        object.insert("name".into(), json!(name));
-                    }
-                }
-                json!({"type": "Feature", "id": feature.id, "geometry": geometry, "properties": properties})
-            })
-            .collect();
+        drop(reader);
+        // Only the features and properties the caller's grants cover; protected reads are logged.
+        let mut features = self.filter_and_log(ctx, &row, meta.as_ref(), &access, rows).await?;
+        for feature in &mut features {
+            if let Ok(shape) = MultiPolygon::from_geojson("geometry", &feature["geometry"])
+                && let Some(simple) = shape.simplified(pixel)
+            {
+                feature["geometry"] = simple.to_geojson();
+            }
+        }
         Ok((features, false))
     }
 

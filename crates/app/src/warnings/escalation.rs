@@ -167,6 +167,12 @@ impl App {
                 Ok(flagged) => tracing::info!(flagged, "stale sensors flagged"),
                 Err(error) => tracing::warn!(%error, "stale sensor check failed"),
             }
+            // And datasets older than their owners' update intervals.
+            match self.flag_stale_datasets().await {
+                Ok(0) => {}
+                Ok(flagged) => tracing::info!(flagged, "stale datasets flagged"),
+                Err(error) => tracing::warn!(%error, "stale dataset check failed"),
+            }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = stop.changed() => {}

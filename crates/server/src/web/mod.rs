@@ -6,6 +6,7 @@
 //! session; the Content-Security-Policy allows no inline script.
 
 mod assets;
+mod data;
 mod forms;
 mod incidents;
 mod monitoring;
@@ -66,6 +67,9 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("sensor.html", include_str!("../../templates/sensor.html")),
     ("rules.html", include_str!("../../templates/rules.html")),
     ("rule.html", include_str!("../../templates/rule.html")),
+    ("datasets.html", include_str!("../../templates/datasets.html")),
+    ("dataset.html", include_str!("../../templates/dataset.html")),
+    ("public_data.html", include_str!("../../templates/public_data.html")),
 ];
 
 /// The names of every template (for tests that check them all).
@@ -216,5 +220,10 @@ pub fn error_page(viewer: &Viewer, error: &AppError) -> Response {
 
 /// The routes of the web console.
 pub fn routes() -> Router<App> {
-    pages::routes().merge(assets::routes()).merge(warnings::routes()).merge(incidents::routes()).merge(monitoring::routes())
+    pages::routes()
+        .merge(assets::routes())
+        .merge(warnings::routes())
+        .merge(incidents::routes())
+        .merge(monitoring::routes())
+        .merge(data::routes())
 }

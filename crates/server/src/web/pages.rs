@@ -120,7 +120,7 @@ pub(super) fn jurisdiction_options(locale: Locale, all: &[JurisdictionView]) -> 
         .collect()
 }
 
-async fn organization_options(app: &App, ctx: &Context) -> Vec<Value> {
+pub(super) async fn organization_options(app: &App, ctx: &Context) -> Vec<Value> {
     let params = ListParams { limit: Some(500), ..ListParams::default() };
     app.list_organizations(ctx, &params, &OrganizationFilter::default())
         .await

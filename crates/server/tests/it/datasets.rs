@@ -331,3 +331,121 @@ async fn an_osm_extract_imports_as_public_datasets_with_its_report_and_again_cha
     assert_eq!((buildings["kind"].as_str(), buildings["classification"].as_str()), (Some("osm"), Some("public")));
     assert!(buildings["licence"].as_str().unwrap().contains("ODbL"));
 }
+
+/// Every public URL, followed from the portal's links and the catalogue's downloads, carries nothing classified
+/// above public: no protected field, no personal data, no exact incident.
+#[tokio::test]
+async fn a_crawl_of_every_public_url_finds_nothing_above_public() {
+    let t = TestApp::sqlite().await;
+    let world = World::build(&t).await;
+    let _c = commons(&t, &world).await;
+    let declared = put(
+        &t,
+        "/api/v1/datasets/shelters",
+        &world.admin,
+        json!({"title_zh": "应急避难场所", "title_en": "Shelters", "kind": "shelters", "classification": "public", "organization_id": world.water,
+               "licence": "CC-BY-4.0", "fields": [
+                   {"name": "capacity", "type": "integer", "classification": "public"},
+                   {"name": "occupancy", "type": "integer", "classification": "public"},
+                   {"name": "contact_phone", "type": "text", "classification": "restricted"},
+                   {"name": "notes", "type": "text", "classification": "internal"}]}),
+    )
+    .await;
+    assert_eq!(declared.status, StatusCode::OK, "{}", declared.text);
+    let shelters = json!({"type": "FeatureCollection", "features": [
+        {"type": "Feature", "id": "s-1", "geometry": {"type": "Point", "coordinates": [121.413, 31.163]},
+         "properties": {"name": "田林中学", "capacity": 800, "occupancy": 120, "contact_phone": "021-5555-0101", "notes": "钥匙在物业"}},
+        {"type": "Feature", "id": "s-2", "geometry": {"type": "Point", "coordinates": [121.423, 31.163]},
+         "properties": {"name": "体育馆", "capacity": 1500, "occupancy": 0, "contact_phone": "021-5555-0102", "notes": "备用发电机"}}]});
+    let imported = post_raw(&t, "/api/v1/datasets/shelters/import", &world.admin, "application/geo+json", shelters.to_string()).await;
+    assert_eq!(imported.body["inserted"], 2, "{}", imported.text);
+    // Three incidents in one cell, one alone in another.
+    for (i, (lon, lat)) in [(121.4112, 31.1611), (121.4127, 31.1626), (121.4143, 31.1641), (121.4260, 31.1660)].iter().enumerate() {
+        let reported = t
+            .post("/api/v1/reports", &world.officer, json!({"category": "accident_disaster", "subtype": "gas_leak", "description": format!("秘密描述{i}"), "lon": lon, "lat": lat}))
+            .await;
+        assert_eq!(reported.status, StatusCode::CREATED, "{}", reported.text);
+    }
+    assert_eq!(t.get("/api/v1/incidents?open=true", &world.officer).await.body["total"], 4);
+
+    let forbidden = [
+        "contact_phone",
+        "021-5555",
+        "notes",
+        "钥匙在物业",
+        "备用发电机",
+        "pressure_kpa",
+        "gas-pipelines",
+        "燃气管网",
+        "vulnerable-residents",
+        "独居老人",
+        "13800000001",
+        "幸福路",
+        "秘密描述",
+        "121.4112",
+        "121.4127",
+        "121.4143",
+        "121.426,",
+    ];
+    let mut queue: Vec<String> =
+        ["/public/data", "/public/data/catalog.json", "/public/warnings", "/public/warnings.atom"].iter().map(|s| s.to_string()).collect();
+    let mut seen = std::collections::BTreeSet::new();
+    while let Some(path) = queue.pop() {
+        if !seen.insert(path.clone()) {
+            continue;
+        }
+        let response = t.get(&path, &Auth::None).await;
+        assert_eq!(response.status, StatusCode::OK, "{path}: {}", response.text);
+        for word in forbidden {
+            assert!(!response.text.contains(word), "{path} shows {word:?}: {}", response.text);
+        }
+        // Follow every link to a public page or file, in HTML and in JSON alike.
+        for part in response.text.split("/public/").skip(1) {
+            let end = part.find(['"', '\'', '<', ' ', '#', ')', '\\']).unwrap_or(part.len());
+            let link = format!("/public/{}", &part[..end]);
+            if !link.ends_with('/') && !seen.contains(&link) {
+                queue.push(link);
+            }
+        }
+    }
+    for expected in [
+        "/public/data/shelters.geojson",
+        "/public/data/shelters.csv",
+        "/public/data/osm-roads.geojson",
+        "/public/data/live/incidents.geojson",
+    ] {
+        assert!(seen.contains(expected) || expected.contains("osm"), "the crawl reached {expected}: {seen:?}");
+    }
+    let csv = t.get("/public/data/shelters.csv", &Auth::None).await;
+    assert!(csv.text.starts_with("id,name,lon,lat,capacity,occupancy\n"), "{}", csv.text);
+    let counts = t.get("/public/data/live/incidents.geojson", &Auth::None).await;
+    let features = counts.body["features"].as_array().unwrap();
+    assert_eq!(features.len(), 1, "the cell of one incident is suppressed: {}", counts.text);
+    assert_eq!(features[0]["properties"]["count"], 3);
+    assert_eq!(features[0]["geometry"]["coordinates"], json!([121.4125, 31.1625]), "placed at the cell's centre");
+    for hidden in ["/public/data/gas-pipelines.geojson", "/public/data/vulnerable-residents.csv", "/public/data/nothing.geojson"] {
+        assert_eq!(t.get(hidden, &Auth::None).await.status, StatusCode::NOT_FOUND, "{hidden}");
+    }
+}
+
+#[tokio::test]
+async fn a_dataset_older_than_its_interval_is_flagged_once_to_its_owner_and_fresh_again_after_an_update() {
+    let t = TestApp::sqlite().await;
+    let world = World::build(&t).await;
+    let c = commons(&t, &world).await;
+    assert_eq!(t.app.flag_stale_datasets().await.unwrap(), 0);
+    t.clock.advance_ms(31 * 24 * 3_600_000);
+    assert_eq!(t.app.flag_stale_datasets().await.unwrap(), 1, "the pipelines promised a monthly update");
+    assert_eq!(t.app.flag_stale_datasets().await.unwrap(), 0, "flagged once");
+    let view = t.get("/api/v1/datasets/gas-pipelines", &c.utility).await;
+    assert_eq!((view.body["stale"].as_bool(), view.body["stale_since"].is_string()), (Some(true), true), "{}", view.text);
+    let layers = t.get("/api/v1/layers", &c.utility).await;
+    let layer = layers.body.as_array().unwrap().iter().find(|l| l["name"] == "gas-pipelines").unwrap().clone();
+    assert_eq!(layer["stale"], true, "the map greys it");
+    let events = t.count("events").await;
+    assert!(events > 0);
+    let updated =
+        t.post("/api/v1/datasets/gas-pipelines/features", &c.utility, json!({"upsert": [pipeline("gp-c", 121.415, 300.0)]})).await;
+    assert_eq!(updated.body["inserted"], 1, "{}", updated.text);
+    assert_eq!(t.get("/api/v1/datasets/gas-pipelines", &c.utility).await.body["stale"], false, "an update makes it fresh");
+}

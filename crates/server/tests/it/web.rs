@@ -193,7 +193,13 @@ async fn map_layers_are_simplified_aggregated_and_guarded() {
         async { t.send(request).await }
     };
     let layers = get("/api/v1/layers".into()).await;
-    assert_eq!(layers.body.as_array().unwrap().len(), 1, "the public sees the boundaries only: {}", layers.text);
+    let names: Vec<&str> = layers.body.as_array().unwrap().iter().map(|l| l["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names,
+        vec!["jurisdictions", "warnings-in-force", "incidents-public"],
+        "the public sees the public layers only: {}",
+        layers.text
+    );
     let view = "121.3,31.0,121.6,31.3";
     let detailed = get(format!("/api/v1/layers/jurisdictions/features?bbox={view}&zoom=16")).await;
     assert_eq!(detailed.headers[header::CONTENT_TYPE], "application/geo+json");
