@@ -128,6 +128,16 @@ await api("POST", "/api/v1/accounts", { username: "cadre.b", display_name: "李�
 await api("POST", "/api/v1/accounts", { username: "officer", display_name: "王值班", password: "officer password", grants: [{ role: "duty_officer", jurisdiction_id: tianlin.id }] });
 const memberA = await api("POST", "/api/v1/members", { jurisdiction_id: communityA.id, name: "陈网格", phone: "+8613912345678", roles: ["grid_member"], skills: ["first_aid"], base: { lon: 121.415, lat: 31.165 } });
 
+// The gas utility's pipelines: restricted, promised every 36 s (so that it is out of date by the time its test runs),
+// shared with duty officers for one field.
+const gasOrg = await api("POST", "/api/v1/organizations", { kind: "department", sector: "gas", code: "gas-utility", name_zh: "燃气公司", name_en: "Gas utility", jurisdiction_id: tianlin.id });
+await api("POST", "/api/v1/accounts", { username: "gas.liaison", display_name: "燃气联络员", password: "gas liaison password", grants: [{ role: "department_liaison", jurisdiction_id: tianlin.id, organization_id: gasOrg.id }] });
+await api("PUT", "/api/v1/datasets/gas-pipelines", { title_zh: "燃气管网", title_en: "Gas pipelines", kind: "gas_pipelines", classification: "restricted", organization_id: gasOrg.id, update_interval_hours: 0.01,
+  fields: [{ name: "material", type: "text", classification: "restricted" }, { name: "pressure_kpa", type: "number", unit: "kPa", classification: "confidential" }] });
+await api("POST", "/api/v1/datasets/gas-pipelines/features", { upsert: [{ type: "Feature", id: "gp-1", geometry: { type: "LineString", coordinates: [[121.412, 31.163], [121.416, 31.166]] }, properties: { material: "PE", pressure_kpa: 400 } }] });
+await api("POST", "/api/v1/datasets/gas-pipelines/policies", { role: "duty_officer", fields: ["material"] });
+const gasDeclaredAt = Date.now();
+
 // ---------------------------------------------------------------------------------------------- the browser
 const browser = await chromium.launch({
   executablePath: chromiumPath,
@@ -272,7 +282,8 @@ await test("the map stays responsive with 50,000 points", async () => {
   const page = await mapContext.newPage();
   await signIn(page, "officer", "officer password");
   await page.goto(`${base}/jurisdictions`);
-  await page.waitForSelector(".leaflet-control-layers-overlays label");
+  // With more than five layers the switcher starts collapsed: its labels are there, not shown.
+  await page.waitForSelector(".leaflet-control-layers-overlays label", { state: "attached" });
   const started = Date.now();
   await page.evaluate(() => {
     const inputs = Array.from(document.querySelectorAll(".leaflet-control-layers-overlays label"));
@@ -540,6 +551,31 @@ await test("a sensor's chart, its refused readings, and a rule tested against th
   check((await officer.inputValue("#document")).includes("conditon:"), "the text stays");
 });
 
+await test("the owner department sees who read its data, and its out-of-date dataset is flagged", async () => {
+  // The duty officer reads the pipelines (the policy shows the material, never the pressure).
+  const read = await officer.evaluate(async () => (await fetch("/api/v1/datasets/gas-pipelines/features")).json());
+  check(read.features.length === 1 && read.features[0].properties.material === "PE" && !("pressure_kpa" in read.features[0].properties), `the officer's read: ${JSON.stringify(read)}`);
+  const ownerContext = await context({});
+  const owner = await ownerContext.newPage();
+  await signIn(owner, "gas.liaison", "gas liaison password");
+  // The worker flags it within a beat (15 s) of its interval (36 s) running out.
+  const deadline = gasDeclaredAt + 36000 + 40000;
+  let flagged = false;
+  while (!flagged && Date.now() < deadline) {
+    await owner.goto(`${base}/data`);
+    flagged = (await owner.$("tr.stale .stale-flag")) !== null;
+    if (!flagged) { await sleep(2000); }
+  }
+  check(flagged, "the catalogue flags the out-of-date dataset");
+  await owner.screenshot({ path: join(shots, "data-catalogue.png"), fullPage: true });
+  await Promise.all([owner.waitForURL(/\/data\/gas-pipelines$/), owner.click("a[href='/data/gas-pipelines']")]);
+  check((await owner.$("p.stale-flag")) !== null, "the dataset's page says it is out of date");
+  const log = await owner.$$eval("#access-log ~ .table-wrap tbody tr", (rows) => rows.map((r) => r.textContent));
+  check(log.some((row) => row.includes("王值班") && (row.includes("共享规则") || row.includes("sharing policy")) && row.includes("material")), `the owner's access log: ${log.join(" | ")}`);
+  await owner.screenshot({ path: join(shots, "dataset-access-log.png"), fullPage: true });
+  await ownerContext.close();
+});
+
 await test("the main pages pass the WCAG 2 A and AA checks of axe-core", async () => {
   const axeSource = readFileSync(join(here, "..", "node_modules", "axe-core", "axe.min.js"), "utf8");
   // axe is injected for the check only; the pages themselves keep their strict policy.
@@ -562,8 +598,8 @@ await test("the main pages pass the WCAG 2 A and AA checks of axe-core", async (
     }
   }
   const warningPages = [drawnWarningId, fieldWarningId].filter(Boolean).map((id) => `/warnings/${id}`);
-  const publicPages = ["/public/warnings", ...(ackPath ? [ackPath] : [])];
-  for (const path of ["/console", "/members", "/members/new", `/members/${memberA.id}`, "/jurisdictions", `/jurisdictions/${tianlin.id}`, "/organizations", "/teams", "/account", "/warnings", "/warnings/new", ...warningPages, "/tasks", "/sensors", "/sensors/gauge-e2e", "/rules", "/rules/e2e-rain", ...publicPages]) {
+  const publicPages = ["/public/warnings", "/public/data", ...(ackPath ? [ackPath] : [])];
+  for (const path of ["/console", "/members", "/members/new", `/members/${memberA.id}`, "/jurisdictions", `/jurisdictions/${tianlin.id}`, "/organizations", "/teams", "/account", "/warnings", "/warnings/new", ...warningPages, "/tasks", "/sensors", "/sensors/gauge-e2e", "/rules", "/rules/e2e-rain", "/data", ...publicPages]) {
     await audit(page, path);
   }
   for (const path of publicPages) {
