@@ -1679,3 +1679,103 @@ impl App {
         Ok(out)
     }
 }
+
+/// How long a resident's code is valid.
+const CODE_TTL_MS: i64 = 10 * 60_000;
+/// Wrong tries a code survives.
+const CODE_ATTEMPTS: i64 = 5;
+/// Codes a household may be sent per hour.
+const CODES_PER_HOUR: i64 = 3;
+
+/// A read of a resident's record, as the resident sees it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ResidentAccessView {
+    pub at: String,
+    /// Who read it (the person's name as the platform knows it).
+    pub actor: String,
+    /// `assigned` (the grid member of the household's grid), `incident` (the command of an incident).
+    pub purpose: String,
+    /// The incident's reference, for a read during an incident.
+    pub incident: Option<String>,
+}
+
+fn normalize_phone(phone: &str) -> String {
+    phone.chars().filter(|c| c.is_ascii_digit() || *c == '+').collect()
+}
+
+fn code_hash(household_id: i64, code: &str) -> String {
+    crate::util::sha256_hex(&format!("gridline-resident-code:{household_id}:{code}"))
+}
+
+impl App {
+    /// Sends a one-time code by text to a registered household's phone, so that its residents can see who viewed
+    /// their record. Answers the same whether or not the number is registered (nobody learns who is), and sends at
+    /// most three codes an hour to a household.
+    pub async fn request_resident_code(&self, phone: &str, locale: Locale) -> Result<(), AppError> {
+        let phone = normalize_phone(phone);
+        if phone.len() < 6 || phone.len() > 20 {
+            return Err(Invalid::new("phone", InvalidReason::Malformed { expected: "a phone number" }).into());
+        }
+        let now = self.now_ms();
+        let household = {
+            let mut reader = self.store().reader().await?;
+            match repo::household_by_phone(&mut reader.conn(), &phone).await? {
+                Some(id) if repo::codes_since(&mut reader.conn(), id, now - 3_600_000).await? < CODES_PER_HOUR => id,
+                _ => return Ok(()),
+            }
+        };
+        let mut bytes = [0u8; 4];
+        getrandom::fill(&mut bytes).map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
+        let code = format!("{:06}", u32::from_le_bytes(bytes) % 1_000_000);
+        let hash = code_hash(household, &code);
+        self.store().write(move |c| Box::pin(async move { repo::insert_code(c, household, &hash, now, now + CODE_TTL_MS).await })).await?;
+        let text = domain::i18n::format(locale, "resident.code_text", &[("code", code)]);
+        let Some(url) = self.config().delivery.sms_gateway_url.as_deref().and_then(crate::warnings::transport::HttpUrl::parse) else {
+            tracing::warn!("a resident asked for a code, and no SMS gateway is configured ([delivery] sms_gateway_url)");
+            return Ok(());
+        };
+        let body = json!({"to": phone, "text": text, "id": format!("gridline-resident-code-{household}-{now}")});
+        let client = crate::warnings::transport::HttpClient::default();
+        let sent = client
+            .post(&url, &[("content-type", "application/json".to_string())], body.to_string().into(), std::time::Duration::from_secs(10))
+            .await;
+        if let Err(error) = sent {
+            tracing::warn!(%error, "a resident's code could not be sent");
+        }
+        Ok(())
+    }
+
+    /// With the phone and its code, the reads of the household's record, newest first. A wrong code counts
+    /// against the code; after five, the code is spent.
+    pub async fn resident_accesses(&self, phone: &str, code: &str) -> Result<Vec<ResidentAccessView>, AppError> {
+        let phone = normalize_phone(phone);
+        let wrong = || AppError::from(Invalid::new("code", InvalidReason::Explained {
+            rule: "code".into(),
+            en: "this code is wrong or has expired; ask for a new one".into(),
+            zh: "验证码错误或已过期，请重新获取".into(),
+        }));
+        let now = self.now_ms();
+        let (household, live) = {
+            let mut reader = self.store().reader().await?;
+            let Some(household) = repo::household_by_phone(&mut reader.conn(), &phone).await? else { return Err(wrong()) };
+            (household, repo::live_code(&mut reader.conn(), household, now).await?)
+        };
+        let Some((id, hash, attempts)) = live else { return Err(wrong()) };
+        if attempts >= CODE_ATTEMPTS {
+            return Err(wrong());
+        }
+        let correct = crate::auth::tokens_equal(&hash, &code_hash(household, code.trim()));
+        self.store().write(move |c| Box::pin(async move { repo::spend_code(c, id, correct, now).await })).await?;
+        if !correct {
+            return Err(wrong());
+        }
+        let mut reader = self.store().reader().await?;
+        let entries = repo::accesses_of_household(&mut reader.conn(), household, 200).await?;
+        let mut views = Vec::with_capacity(entries.len());
+        for e in entries {
+            let incident = e.incident_id.map(crate::incidents::reference);
+            views.push(ResidentAccessView { at: crate::time::rfc3339(e.at), actor: e.actor, purpose: e.purpose, incident });
+        }
+        Ok(views)
+    }
+}

@@ -25,6 +25,8 @@ pub fn routes() -> Router<App> {
         .route("/public/data/catalog.json", get(public_dcat))
         .route("/public/data/live/{file}", get(public_live))
         .route("/public/data/{file}", get(public_file))
+        .route("/public/my-data", get(my_data).post(my_data_view))
+        .route("/public/my-data/code", post(my_data_code))
 }
 
 fn zone(app: &App) -> String {
@@ -214,6 +216,57 @@ async fn public_live(State(app): State<App>, viewer: Viewer, Path(file): Path<St
     };
     match result {
         Ok(value) => json_response("application/geo+json", value.to_string()),
+        Err(error) => error_page(&viewer, &error),
+    }
+}
+
+/// A resident's self-service: who viewed my household's record. Step one asks for the phone, step two for the code
+/// sent to it.
+async fn my_data(viewer: Viewer) -> Response {
+    render("resident.html", &viewer, "public", context! { step => "phone", errors => Vec::<Value>::new() })
+}
+
+async fn my_data_code(State(app): State<App>, viewer: Viewer, headers: axum::http::HeaderMap, body: Bytes) -> Response {
+    if !super::pages::same_origin(&headers) {
+        return forbidden_form(&viewer);
+    }
+    let form = FormData::parse(&body);
+    let phone = form.text("phone").unwrap_or_default();
+    match app.request_resident_code(&phone, viewer.ctx.locale).await {
+        Ok(()) => render("resident.html", &viewer, "public", context! { step => "code", phone => phone, errors => Vec::<Value>::new() }),
+        Err(error @ AppError::Invalid(_)) => render_with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "resident.html",
+            &viewer,
+            "public",
+            context! { step => "phone", phone => phone, errors => errors_of(&error, viewer.ctx.locale) },
+        ),
+        Err(error) => error_page(&viewer, &error),
+    }
+}
+
+async fn my_data_view(State(app): State<App>, viewer: Viewer, headers: axum::http::HeaderMap, body: Bytes) -> Response {
+    if !super::pages::same_origin(&headers) {
+        return forbidden_form(&viewer);
+    }
+    let form = FormData::parse(&body);
+    let (phone, code) = (form.text("phone").unwrap_or_default(), form.text("code").unwrap_or_default());
+    let zone = zone(&app);
+    match app.resident_accesses(&phone, &code).await {
+        Ok(list) => {
+            let rows: Vec<Value> = list
+                .iter()
+                .map(|a| context! { at => local_time(&a.at, &zone), actor => a.actor.clone(), purpose => a.purpose.clone(), incident => a.incident.clone() })
+                .collect();
+            render("resident.html", &viewer, "public", context! { step => "list", accesses => rows, errors => Vec::<Value>::new() })
+        }
+        Err(error @ AppError::Invalid(_)) => render_with_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "resident.html",
+            &viewer,
+            "public",
+            context! { step => "code", phone => phone, errors => errors_of(&error, viewer.ctx.locale) },
+        ),
         Err(error) => error_page(&viewer, &error),
     }
 }

@@ -70,6 +70,7 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("datasets.html", include_str!("../../templates/datasets.html")),
     ("dataset.html", include_str!("../../templates/dataset.html")),
     ("public_data.html", include_str!("../../templates/public_data.html")),
+    ("resident.html", include_str!("../../templates/resident.html")),
 ];
 
 /// The names of every template (for tests that check them all).

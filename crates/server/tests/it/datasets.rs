@@ -449,3 +449,47 @@ async fn a_dataset_older_than_its_interval_is_flagged_once_to_its_owner_and_fres
     assert_eq!(updated.body["inserted"], 1, "{}", updated.text);
     assert_eq!(t.get("/api/v1/datasets/gas-pipelines", &c.utility).await.body["stale"], false, "an update makes it fresh");
 }
+
+/// A resident sees who viewed the household's record: a code by text to the registered phone, then the reads, each
+/// with who and why. Unregistered numbers get the same answer and no text; wrong codes are counted and spent.
+#[tokio::test]
+async fn a_resident_sees_who_viewed_the_record_with_a_code_sent_by_text() {
+    let (t, received, _) = crate::warnings::app_with_receivers().await;
+    let world = World::build(&t).await;
+    commons(&t, &world).await;
+    // The grid member reads the register (a-1 and a-2 are in grid A1).
+    assert_eq!(t.get("/api/v1/datasets/vulnerable-residents/features", &world.grid_a1_member).await.status, StatusCode::OK);
+    let form = |path: &str, body: String| {
+        Request::builder()
+            .method(Method::POST)
+            .uri(path.to_string())
+            .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+            .header(header::ACCEPT_LANGUAGE, "en")
+            .header(header::ORIGIN, "http://gridline.test")
+            .header(header::HOST, "gridline.test")
+            .body(Body::from(body))
+            .unwrap()
+    };
+    let asked = t.send(form("/public/my-data/code", "phone=138-0000-0001".into())).await;
+    assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
+    let unknown = t.send(form("/public/my-data/code", "phone=13999999999".into())).await;
+    assert_eq!(unknown.status, StatusCode::OK, "the same answer for a number nobody registered");
+    let texts: Vec<String> = received.lock().unwrap().iter().filter(|r| r.path == "/sms").map(|r| r.body.clone()).collect();
+    assert_eq!(texts.len(), 1, "one text, to the registered number: {texts:?}");
+    let text: Value = serde_json::from_str(&texts[0]).unwrap();
+    assert_eq!(text["to"], "13800000001");
+    let code: String = text["text"].as_str().unwrap().chars().filter(char::is_ascii_digit).take(6).collect();
+    assert_eq!(code.len(), 6, "{text}");
+    let wrong = if code == "000000" { "111111" } else { "000000" };
+    let refused = t.send(form("/public/my-data", format!("phone=13800000001&code={wrong}"))).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let shown = t.send(form("/public/my-data", format!("phone=13800000001&code={code}"))).await;
+    assert_eq!(shown.status, StatusCode::OK, "{}", shown.text);
+    assert!(shown.text.contains("assigned grid"), "the grid member's read, with its purpose: {}", shown.text);
+    let again = t.send(form("/public/my-data", format!("phone=13800000001&code={code}"))).await;
+    assert_eq!(again.status, StatusCode::UNPROCESSABLE_ENTITY, "a code is used once");
+    // Without the page's own origin, the form is refused.
+    let mut cross = form("/public/my-data/code", "phone=13800000001".into());
+    cross.headers_mut().insert(header::ORIGIN, "http://evil.test".parse().unwrap());
+    assert_eq!(t.send(cross).await.status, StatusCode::FORBIDDEN);
+}

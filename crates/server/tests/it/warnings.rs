@@ -99,7 +99,7 @@ pub async fn smtp_receiver() -> (String, Arc<Mutex<Vec<(String, String)>>>) {
     (address, mails)
 }
 
-async fn app_with_receivers() -> (TestApp, Arc<Mutex<Vec<Received>>>, Arc<Mutex<Vec<(String, String)>>>) {
+pub async fn app_with_receivers() -> (TestApp, Arc<Mutex<Vec<Received>>>, Arc<Mutex<Vec<(String, String)>>>) {
     let (http, received) = http_receiver().await;
     let (smtp, mails) = smtp_receiver().await;
     let mut config = app::Config::for_tests();
