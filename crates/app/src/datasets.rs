@@ -31,6 +31,49 @@ use store::layers::{FeatureInput, FeatureRow, LayerFields, LayerRow};
 use crate::util::{Outcome, decide};
 use crate::{App, AppError, Context};
 
+/// Settings of the data commons, from `[data]` in `gridline.toml`.
+#[derive(Debug, Clone, serde::Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DataConfig {
+    /// At stand-down, purge the personal data the response gathered (Emergency Response Law Art. 85: data obtained
+    /// for a response is used for it only): the reporters' names, phones and e-mail addresses on the incident's
+    /// reports, and personal details copied into its tasks. The audit log keeps who read what, never the data.
+    pub purge_at_stand_down: bool,
+}
+
+impl Default for DataConfig {
+    fn default() -> Self {
+        DataConfig { purge_at_stand_down: true }
+    }
+}
+
+/// The keys of personal details in a task's detail, removed by the purge.
+const PERSONAL_KEYS: &[&str] = &["name", "phone", "email", "address", "needs", "households", "reporter"];
+
+/// Purges the personal data an incident's response gathered, inside the stand-down's transaction; answers
+/// (reports, tasks) purged. See [`DataConfig::purge_at_stand_down`].
+pub(crate) async fn purge_response_data(c: &mut store::Conn<'_>, incident_id: i64) -> Result<(u64, u64), store::StoreError> {
+    let reports = c
+        .execute(
+            "UPDATE reports SET reporter_name = NULL, reporter_phone = NULL, reporter_email = NULL
+             WHERE incident_id = $1 AND (reporter_name IS NOT NULL OR reporter_phone IS NOT NULL OR reporter_email IS NOT NULL)",
+            store::params![incident_id],
+        )
+        .await?;
+    let mut tasks = 0;
+    for task in store::tasks::tasks_of(c, "incident", incident_id).await? {
+        let Ok(mut detail) = serde_json::from_str::<Value>(&task.task.detail) else { continue };
+        let Some(object) = detail.as_object_mut() else { continue };
+        let before = object.len();
+        object.retain(|key, _| !PERSONAL_KEYS.contains(&key.as_str()));
+        if object.len() != before {
+            c.execute("UPDATE tasks SET detail = $1 WHERE id = $2", store::params![detail.to_string(), task.id]).await?;
+            tasks += 1;
+        }
+    }
+    Ok((reports, tasks))
+}
+
 /// The name of the vulnerable-resident register as a dataset.
 pub const REGISTER: &str = "vulnerable-residents";
 
@@ -1749,11 +1792,16 @@ impl App {
     /// against the code; after five, the code is spent.
     pub async fn resident_accesses(&self, phone: &str, code: &str) -> Result<Vec<ResidentAccessView>, AppError> {
         let phone = normalize_phone(phone);
-        let wrong = || AppError::from(Invalid::new("code", InvalidReason::Explained {
-            rule: "code".into(),
-            en: "this code is wrong or has expired; ask for a new one".into(),
-            zh: "验证码错误或已过期，请重新获取".into(),
-        }));
+        let wrong = || {
+            AppError::from(Invalid::new(
+                "code",
+                InvalidReason::Explained {
+                    rule: "code".into(),
+                    en: "this code is wrong or has expired; ask for a new one".into(),
+                    zh: "验证码错误或已过期，请重新获取".into(),
+                },
+            ))
+        };
         let now = self.now_ms();
         let (household, live) = {
             let mut reader = self.store().reader().await?;

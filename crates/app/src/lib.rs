@@ -66,6 +66,8 @@ pub struct Config {
     pub delivery: warnings::DeliveryConfig,
     /// Monitoring: the MQTT broker readings come from.
     pub monitoring: monitoring::MonitoringConfig,
+    /// The data commons: what stand-down purges.
+    pub data: datasets::DataConfig,
 }
 
 impl Default for Config {
@@ -83,6 +85,7 @@ impl Default for Config {
             warnings: warnings::WarningsConfig::default(),
             delivery: warnings::DeliveryConfig::default(),
             monitoring: monitoring::MonitoringConfig::default(),
+            data: datasets::DataConfig::default(),
         }
     }
 }

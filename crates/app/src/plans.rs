@@ -740,6 +740,12 @@ impl App {
                     )
                     .await?;
                     store::audit::append(c, &app.audit(&ctx2, "incident.stand_down", "incident", Some(incident_id.to_string()))).await?;
+                    if app.config().data.purge_at_stand_down {
+                        let (reports, tasks) = crate::datasets::purge_response_data(c, incident_id).await?;
+                        let mut record = app.audit(&ctx2, "data.purge", "incident", Some(incident_id.to_string()));
+                        record.details = serde_json::json!({"reports": reports, "tasks": tasks, "why": "Emergency Response Law Art. 85"});
+                        store::audit::append(c, &record).await?;
+                    }
                     Ok(Outcome::Done(incident))
                 })
             })

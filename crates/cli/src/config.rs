@@ -35,6 +35,8 @@ struct FileSettings {
     delivery: Option<app::warnings::DeliveryConfig>,
     /// Monitoring: the MQTT broker.
     monitoring: Option<app::monitoring::MonitoringConfig>,
+    /// The data commons: the purge of personal data at stand-down.
+    data: Option<app::datasets::DataConfig>,
 }
 
 /// The effective settings.
@@ -104,6 +106,9 @@ impl Settings {
                 );
             }
             app.delivery = delivery;
+        }
+        if let Some(data) = file.data {
+            app.data = data;
         }
         if let Some(monitoring) = file.monitoring {
             if let Some(url) = &monitoring.mqtt_url {

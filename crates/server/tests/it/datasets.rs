@@ -41,6 +41,17 @@ fn pipeline(id: &str, lon: f64, pressure: f64) -> Value {
            "properties": {"material": "PE", "diameter_mm": 160, "pressure_kpa": pressure, "install_year": 2009}})
 }
 
+async fn reporter_phones(t: &TestApp, incident: i64) -> i64 {
+    let mut reader = t.app.store().reader().await.unwrap();
+    reader
+        .conn()
+        .fetch_one("SELECT COUNT(*) AS n FROM reports WHERE incident_id = $1 AND reporter_phone IS NOT NULL", store::params![incident])
+        .await
+        .unwrap()
+        .get("n")
+        .unwrap()
+}
+
 fn ids(collection: &TestResponse) -> Vec<String> {
     let mut ids: Vec<String> = collection.body["features"]
         .as_array()
@@ -155,7 +166,8 @@ async fn by_role_a_gas_leak_opens_pipelines_and_register_to_its_command_and_stan
         .post(
             "/api/v1/reports",
             &world.officer,
-            json!({"category": "accident_disaster", "subtype": "gas_leak", "description": "燃气泄漏，闻到强烈气味", "lon": 121.414, "lat": 31.1645}),
+            json!({"category": "accident_disaster", "subtype": "gas_leak", "description": "燃气泄漏，闻到强烈气味", "lon": 121.414, "lat": 31.1645,
+                   "reporter_name": "刘女士", "reporter_phone": "13912340000"}),
         )
         .await;
     assert_eq!(reported.status, StatusCode::CREATED, "{}", reported.text);
@@ -209,6 +221,7 @@ async fn by_role_a_gas_leak_opens_pipelines_and_register_to_its_command_and_stan
     assert_eq!(register_log.body[0]["incident_id"], incident, "{}", register_log.text);
     assert_eq!(register_log.body[0]["features"], 2);
 
+    assert_eq!(reporter_phones(&t, incident).await, 1, "the reporter's phone is kept while the response runs");
     // Stand-down: nobody revokes anything, and the access is gone.
     let now = t.get(&format!("/api/v1/incidents/{incident}"), &world.officer).await;
     let stood_down =
@@ -217,6 +230,10 @@ async fn by_role_a_gas_leak_opens_pipelines_and_register_to_its_command_and_stan
     assert_eq!(t.get("/api/v1/datasets/gas-pipelines/features", &world.officer).await.status, StatusCode::FORBIDDEN);
     assert_eq!(t.get("/api/v1/datasets/vulnerable-residents/features", &world.officer).await.status, StatusCode::FORBIDDEN);
     assert_eq!(t.get("/api/v1/datasets/gas-pipelines/policies", &c.utility).await.body[1]["open_for_incidents"], json!([]));
+    // And the personal data the response gathered is purged (Art. 85): the reporter's contact is gone, the
+    // audit log says so.
+    assert_eq!(reporter_phones(&t, incident).await, 0, "the reporter's phone is purged at stand-down");
+    assert!(t.audit(50).await.iter().any(|a| a.action == "data.purge"), "the purge is audited");
     // The fire brigade's standing share is untouched.
     assert_eq!(t.get("/api/v1/datasets/gas-pipelines/features", &c.fire).await.status, StatusCode::OK);
 }
