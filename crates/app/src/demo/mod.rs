@@ -13,6 +13,7 @@
 //! The summary is written last, under the `demo.summary` setting: a database without it holds no finished demo.
 
 mod cells;
+mod datasets;
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -741,6 +742,14 @@ impl App {
              \x20 open_incident: { category: natural_disaster, subtype: urban_waterlogging }\n",
         )
         .await?;
+        self.save_rule(
+            &ctx,
+            "code: level-rise-underpass\ntitle_zh: 下穿通道附近水位快速上涨\ntitle_en: Fast rise near an underpass\n\
+             sensors: { kind: water_level_gauge, near: { layer: underpasses, within_m: 500 } }\n\
+             condition: { rises_by: 0.5, within_minutes: 30, hysteresis: 0.1 }\nactions:\n\
+             \x20 create_task: { title_zh: 检查下穿通道积水并视情封闭, title_en: Check the underpass for water and close it if needed, due_minutes: 20 }\n",
+        )
+        .await?;
         for (layer, title_zh, title_en, classification, organization, features) in extra {
             let input = LayerImport {
                 name: layer.into(),
@@ -752,6 +761,50 @@ impl App {
             };
             self.import_layer(&ctx, input, &json!({"type": "FeatureCollection", "features": features})).await?;
         }
+        // The shelters and depots as datasets (capacities public, stock internal), and the departments' own.
+        for (name, kind, classification, owner, fields) in [
+            (
+                "demo-shelters",
+                "shelters",
+                "public",
+                department_ids.get("civil_affairs").copied(),
+                vec![
+                    ("capacity", crate::datasets::FieldType::Integer, "public"),
+                    ("occupancy", crate::datasets::FieldType::Integer, "public"),
+                ],
+            ),
+            ("demo-depots", "material_reserves", "internal", Some(department_ids["emergency_management"]), vec![]),
+        ] {
+            let layer = self.get_dataset(&ctx, name).await?;
+            let input = crate::datasets::DatasetInput {
+                title_zh: layer.title_zh.clone(),
+                title_en: layer.title_en.clone(),
+                kind: kind.into(),
+                classification: classification.into(),
+                organization_id: owner,
+                jurisdiction_id: Some(city),
+                fields: fields
+                    .into_iter()
+                    .map(|(name, kind, class)| crate::datasets::FieldSpec {
+                        name: name.into(),
+                        kind,
+                        unit: None,
+                        classification: class.into(),
+                        title_zh: None,
+                        title_en: None,
+                        required: false,
+                    })
+                    .collect(),
+                licence: Some("CC-BY-4.0".into()),
+                description_zh: None,
+                description_en: None,
+                update_interval_hours: Some(24.0),
+            };
+            self.save_dataset(&ctx, name, input).await?;
+        }
+        // A generator of their own, so that adding datasets changes nothing else the seed decides.
+        let datasets = self.seed_datasets(&ctx, data, &department_ids, city, &mut Rng(seed ^ 0xDA7A_5E75)).await?;
+        tracing::debug!(datasets, "demo datasets");
 
         progress("plans_accounts");
         self.ensure_shipped_plans().await?;
