@@ -153,7 +153,7 @@
     var el = document.getElementById("map");
     if (!el || !window.L) { return; }
     var started = performance.now();
-    var stats = { firstRenderMs: null, lastLoadMs: null, features: 0, loads: 0 };
+    var stats = { firstRenderMs: null, lastLoadMs: null, features: 0, loads: 0, byLayer: {} };
     window.gridlineMapStats = stats;
     var map = window.L.map(el, { preferCanvas: true, zoomSnap: 0.5, worldCopyJump: false, minZoom: 3, maxZoom: 19 });
     el.gridlineMap = map;
@@ -293,6 +293,7 @@
               }
             }
             stats.features = features.length;
+            stats.byLayer[layer.name] = features.length;
             stats.loads += 1;
             stats.lastLoadMs = Math.round(performance.now() - began);
             if (stats.firstRenderMs === null) { stats.firstRenderMs = Math.round(performance.now() - started); }
