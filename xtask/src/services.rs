@@ -30,7 +30,7 @@ impl Mosquitto {
         let config = base.join("mosquitto.conf");
         std::fs::write(
             &config,
-            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 1000000\nmax_inflight_messages 1000\n"),
+            format!("listener {port} 127.0.0.1\nallow_anonymous true\npersistence false\nmax_queued_messages 1000000\nmax_inflight_messages 1000\nmax_packet_size 33554432\n"),
         )
         .map_err(|e| format!("{}: {e}", config.display()))?;
         let child = Command::new(bin)

@@ -649,6 +649,23 @@ impl App {
         }))
     }
 
+    /// The newest refused readings of every sensor, unknown sensors included (administrators and duty officers): where
+    /// the readings of a sensor nobody registered go.
+    pub async fn ingest_rejections(&self, ctx: &Context, limit: i64) -> Result<Vec<Value>, AppError> {
+        if !may_manage(ctx) {
+            return Err(AppError::Forbidden { reason: DenyReason::NotPermitted });
+        }
+        let mut reader = self.store().reader().await?;
+        Ok(repo::recent_rejections(&mut reader.conn(), limit.clamp(1, 1000))
+            .await?
+            .into_iter()
+            .map(|r| {
+                json!({"at": crate::time::rfc3339(r.at), "sensor": r.sensor_code, "channel": r.channel, "field": r.field,
+                       "reason": r.reason, "excerpt": r.excerpt})
+            })
+            .collect())
+    }
+
     /// Takes a batch of readings from `channel` (`http`, `mqtt`). `items` are the raw items: each is checked on its
     /// own; `default_sensor` names the sensor for items that do not (an MQTT topic's).
     pub async fn ingest(
@@ -658,6 +675,21 @@ impl App {
         items: &[Value],
         default_sensor: Option<&str>,
     ) -> Result<IngestReport, AppError> {
+        let marked: Vec<(&Value, bool, Option<&str>)> =
+            items.iter().enumerate().map(|(index, item)| (item, index >= MAX_BATCH, None)).collect();
+        self.ingest_marked(ctx, channel, &marked, default_sensor).await
+    }
+
+    /// Like [`App::ingest`], with each item marked when it lies beyond [`MAX_BATCH`] of the message that carried it
+    /// (MQTT takes several messages in one go; the limit is each message's), and with the sensor its message's topic
+    /// names (for items that name none, or are not even objects).
+    pub(crate) async fn ingest_marked(
+        &self,
+        ctx: &Context,
+        channel: &str,
+        items: &[(&Value, bool, Option<&str>)],
+        default_sensor: Option<&str>,
+    ) -> Result<IngestReport, AppError> {
         let now = self.now_ms();
         let mut report = IngestReport::default();
         let mut sensors: BTreeMap<String, Option<SensorRow>> = BTreeMap::new();
@@ -665,8 +697,8 @@ impl App {
         let mut rejections = Vec::new();
         {
             let mut reader = self.store().reader().await?;
-            for (index, item) in items.iter().enumerate() {
-                let named = item.get("sensor").and_then(Value::as_str).or(default_sensor).map(str::to_string);
+            for (index, &(item, beyond_limit, topic_sensor)) in items.iter().enumerate() {
+                let named = item.get("sensor").and_then(Value::as_str).or(topic_sensor).or(default_sensor).map(str::to_string);
                 let mut refuse = |field: &str, reason: &str, sensor: Option<&SensorRow>| {
                     report.rejected.push(RefusedReading { index, sensor: named.clone(), field: field.into(), reason: reason.into() });
                     let excerpt: String = item.to_string().chars().take(200).collect();
@@ -679,23 +711,26 @@ impl App {
                         excerpt: Some(excerpt),
                     });
                 };
-                if index >= MAX_BATCH {
-                    refuse("reading", "batch_too_large", None);
+                // The sensor it names (or its topic's), so that every refusal of its readings reaches its owner.
+                let known = match &named {
+                    Some(code) => {
+                        if !sensors.contains_key(code) {
+                            let row = repo::sensor_by_code(&mut reader.conn(), code).await?;
+                            sensors.insert(code.clone(), row);
+                        }
+                        sensors.get(code).cloned().flatten()
+                    }
+                    None => None,
+                };
+                if beyond_limit {
+                    refuse("reading", "batch_too_large", known.as_ref());
                     continue;
                 }
                 if !item.is_object() {
-                    refuse("reading", "malformed", None);
+                    refuse("reading", "malformed", known.as_ref());
                     continue;
                 }
-                let Some(code) = named.clone() else {
-                    refuse("sensor", "unknown_sensor", None);
-                    continue;
-                };
-                if !sensors.contains_key(&code) {
-                    let row = repo::sensor_by_code(&mut reader.conn(), &code).await?;
-                    sensors.insert(code.clone(), row);
-                }
-                let Some(sensor) = sensors.get(&code).cloned().flatten() else {
+                let Some(sensor) = known else {
                     refuse("sensor", "unknown_sensor", None);
                     continue;
                 };

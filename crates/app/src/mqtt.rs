@@ -25,6 +25,9 @@ pub fn sensor_of_topic(topic: &str) -> Option<&str> {
     (!code.is_empty() && !code.contains('/')).then_some(code)
 }
 
+/// The largest MQTT message Gridline takes; the broker should refuse larger ones (`max_packet_size`).
+pub const MAX_MESSAGE_BYTES: usize = 32 << 20;
+
 /// The readings of one message, each with its sensor set to the topic's.
 fn items_of(publish: &Publish) -> Vec<Value> {
     let sensor = sensor_of_topic(&publish.topic).map(str::to_string);
@@ -88,7 +91,10 @@ impl App {
             .set_keep_alive(Duration::from_secs(30))
             .set_clean_session(false)
             .set_manual_acks(true)
-            .set_max_packet_size(1 << 20, 1 << 20);
+            // Up to 32 MiB a message (far beyond the 10,000 readings a batch may hold: the rest are refused one by
+            // one). A larger message would never be acknowledged and the broker would hand it over again at every
+            // reconnection, so the broker must refuse it first: set Mosquitto's `max_packet_size 33554432`.
+            .set_max_packet_size(MAX_MESSAGE_BYTES, MAX_MESSAGE_BYTES);
         let (client, mut eventloop) = AsyncClient::new(options, 10_000);
         let connection = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
         // Unbounded, so that the poller never waits on the ingest loop while the ingest loop waits for the poller to
@@ -124,6 +130,8 @@ impl App {
         });
         let ctx = Context::system("mqtt", domain::Locale::En);
         let mut pending: Vec<(u64, Publish)> = Vec::new();
+        // The readings of the pending messages, each marked when beyond its own message's limit.
+        let mut items: Vec<(Value, bool, Option<String>)> = Vec::new();
         loop {
             if *stop.borrow() {
                 break;
@@ -131,8 +139,16 @@ impl App {
             tokio::select! {
                 message = received.recv() => match message {
                     Some(message) => {
+                        let topic = sensor_of_topic(&message.1.topic).map(str::to_string);
+                        items.extend(
+                            items_of(&message.1)
+                                .into_iter()
+                                .enumerate()
+                                .map(|(i, item)| (item, i >= crate::monitoring::MAX_BATCH, topic.clone())),
+                        );
                         pending.push(message);
-                        if pending.len() < 1_000 {
+                        // A write every 1,000 messages or 20,000 readings (or 200 ms), whichever comes first.
+                        if pending.len() < 1_000 && items.len() < 20_000 {
                             continue;
                         }
                     }
@@ -144,8 +160,12 @@ impl App {
             if pending.is_empty() {
                 continue;
             }
-            let items: Vec<Value> = pending.iter().flat_map(|(_, publish)| items_of(publish)).collect();
-            match self.ingest(&ctx, "mqtt", &items, None).await {
+            let marked: Vec<(&Value, bool, Option<&str>)> =
+                items.iter().map(|(item, beyond, topic)| (item, *beyond, topic.as_deref())).collect();
+            let outcome = self.ingest_marked(&ctx, "mqtt", &marked, None).await;
+            drop(marked);
+            items.clear();
+            match outcome {
                 Ok(report) => {
                     if !report.rejected.is_empty() {
                         tracing::info!(refused = report.rejected.len(), "MQTT readings refused (kept for their owners)");

@@ -98,6 +98,7 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(monitoring::create_sensor, monitoring::list_sensors))
         .routes(routes!(monitoring::get_sensor))
         .routes(routes!(monitoring::observations))
+        .routes(routes!(monitoring::rejections))
         .routes(routes!(monitoring::save_rule, monitoring::list_rules))
         .routes(routes!(monitoring::rule_episodes))
         .routes(routes!(monitoring::sensor_series))

@@ -236,6 +236,39 @@ pub async fn rejections_of(
     .collect()
 }
 
+/// The newest refusals of every sensor, unknown sensors included: (at, sensor code named, channel, field, reason,
+/// excerpt).
+pub async fn recent_rejections(conn: &mut Conn<'_>, limit: i64) -> Result<Vec<RejectionRow>, StoreError> {
+    conn.fetch_all(
+        "SELECT created_at, sensor_code, channel, field, reason, excerpt FROM ingest_rejections ORDER BY id DESC LIMIT $1",
+        params![limit],
+    )
+    .await?
+    .iter()
+    .map(|row| {
+        Ok(RejectionRow {
+            at: row.get("created_at")?,
+            sensor_code: row.get("sensor_code")?,
+            channel: row.get("channel")?,
+            field: row.get("field")?,
+            reason: row.get("reason")?,
+            excerpt: row.get("excerpt")?,
+        })
+    })
+    .collect()
+}
+
+/// A stored refusal.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectionRow {
+    pub at: i64,
+    pub sensor_code: Option<String>,
+    pub channel: String,
+    pub field: String,
+    pub reason: String,
+    pub excerpt: Option<String>,
+}
+
 /// Flags the sensors that have sent nothing for three times their interval (counting from registration when they
 /// never sent anything); answers those flagged now.
 pub async fn flag_stale(conn: &mut Conn<'_>, now_ms: i64) -> Result<Vec<SensorRow>, StoreError> {

@@ -22,8 +22,11 @@ fn publish(topic: &str, payloads: &[String]) {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     runtime.block_on(async {
         let (host, port) = broker();
-        let mut options = MqttOptions::new(format!("gridline-test-publisher-{}", std::process::id()), host, port);
-        options.set_keep_alive(Duration::from_secs(10));
+        // One client id per publisher: two publishers of one id (tests run in parallel) would disconnect each other.
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let mut options = MqttOptions::new(format!("gridline-test-publisher-{}-{n}", std::process::id()), host, port);
+        options.set_keep_alive(Duration::from_secs(10)).set_max_packet_size(8 << 20, 8 << 20);
         let (client, mut eventloop) = AsyncClient::new(options, payloads.len() + 10);
         for payload in payloads {
             client.publish(topic, QoS::AtLeastOnce, false, payload.clone().into_bytes()).await.unwrap();
@@ -116,5 +119,129 @@ fn mqtt_readings_published_while_gridline_is_down_are_stored_exactly_once() {
     assert_eq!(instants.len(), 201);
     assert_eq!(state["sensor"]["rejected_count"], 1, "the malformed message is refused and kept for the owner: {state}");
     assert!(state["refused"].as_array().unwrap().iter().any(|r| r["channel"] == "mqtt" && r["reason"] == "malformed"));
+    drop(server);
+}
+
+/// Everything wrong a device can send over MQTT, through the real broker: malformed JSON, wrong units, NaN and
+/// null, impossible values, unreadable times, a batch beyond 10,000 readings, an unknown sensor, a payload speaking
+/// for another sensor. Each is refused with its reason, kept for the owner (or the operators), and the good readings
+/// of the same messages are stored. Gridline keeps going.
+#[test]
+fn bad_mqtt_messages_are_refused_with_reasons_and_the_good_readings_of_a_batch_kept() {
+    let (_guard, dir) = data_dir();
+    let token = admin_token(&dir, &[]);
+    let (host, port) = broker();
+    let url = format!("mqtt://{host}:{port}");
+    let client_id = format!("gridline-test-fuzz-{}", std::process::id());
+    let env = [("GRIDLINE_MQTT_URL", url.as_str()), ("GRIDLINE_MQTT_CLIENT_ID", client_id.as_str())];
+    let server = Server::start(&dir, &env);
+    let square =
+        r#"{"type": "Polygon", "coordinates": [[[-8.62, 41.14], [-8.60, 41.14], [-8.60, 41.16], [-8.62, 41.16], [-8.62, 41.14]]]}"#;
+    let created = request(
+        &server.address,
+        "POST",
+        "/api/v1/jurisdictions",
+        Some(&token),
+        Some(&format!(r#"{{"level": "community", "code": "c1", "name_zh": "社区", "boundary": {square}}}"#)),
+    )
+    .unwrap();
+    assert_eq!(created.status, 201, "{}", created.body);
+    let sensor = request(
+        &server.address,
+        "POST",
+        "/api/v1/sensors",
+        Some(&token),
+        Some(r#"{"code": "rain-fuzz", "kind": "rain_gauge", "quantity": "rainfall_1h", "unit": "mm/h", "lon": -8.61, "lat": 41.15, "interval_seconds": 60, "min_value": 0, "max_value": 500}"#),
+    )
+    .unwrap();
+    assert_eq!(sensor.status, 201, "{}", sensor.body);
+    let topic = "gridline/sensors/rain-fuzz/readings";
+    let base = 1_800_000_000_000_i64 - 3_600_000 * 24 * 200;
+    let at = |i: i64| app::time::rfc3339(base + i * 60_000);
+    let count = |server: &Server| -> usize {
+        let answer = request(&server.address, "GET", "/api/v1/sensors/rain-fuzz?hours=744", Some(&token), None).unwrap();
+        let state: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+        state["readings"].as_array().map_or(0, Vec::len)
+    };
+    publish(topic, &[format!(r#"{{"at": "{}", "value": 1.5}}"#, at(0))]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(&server) < 1 {
+        assert!(Instant::now() < deadline, "the first reading arrives");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let mixed = format!(
+        r#"{{"readings": [
+            {{"at": "{}", "value": 3.5}},
+            {{"at": "{}", "value": 3.5, "unit": "in/h"}},
+            {{"at": "{}", "value": "NaN"}},
+            {{"at": "{}", "value": null}},
+            {{"at": "{}", "value": 9999}},
+            {{"at": "yesterday", "value": 1}},
+            42,
+            {{"at": "{}", "value": 4.0, "unit": "mm/h"}}
+        ]}}"#,
+        at(1),
+        at(2),
+        at(3),
+        at(4),
+        at(5),
+        at(6)
+    );
+    let huge: Vec<String> = (0..10_050).map(|i| format!(r#"{{"at": "{}", "value": 1.0}}"#, at(100 + i))).collect();
+    publish(topic, &["{\"at\": ".to_string(), mixed, format!(r#"{{"readings": [{}]}}"#, huge.join(","))]);
+    publish("gridline/sensors/nope/readings", &[format!(r#"{{"at": "{}", "value": 1}}"#, at(7))]);
+    publish(topic, &[format!(r#"{{"sensor": "other-gauge", "at": "{}", "value": 1}}"#, at(8))]);
+
+    // The good ones: the first reading, two of the mixed batch, the first 10,000 of the huge one.
+    let expected = 1 + 2 + 10_000;
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while count(&server) < expected {
+        assert!(Instant::now() < deadline, "the good readings arrive: {} of {expected}", count(&server));
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    std::thread::sleep(Duration::from_millis(500));
+    assert_eq!(count(&server), expected, "nothing else is stored");
+    let answer = request(&server.address, "GET", "/api/v1/sensors/rain-fuzz?hours=1", Some(&token), None).unwrap();
+    let state: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
+    assert_eq!(state["sensor"]["rejected_count"], 1 + 6 + 50, "every refusal is kept for the owner: {}", state["sensor"]);
+    let refused = request(&server.address, "GET", "/api/v1/observations/rejections?limit=1000", Some(&token), None).unwrap();
+    assert_eq!(refused.status, 200, "{}", refused.body);
+    let refused: Vec<serde_json::Value> = serde_json::from_str(&refused.body).unwrap();
+    let reasons = |sensor: &str| -> Vec<String> {
+        let mut reasons: Vec<String> = refused
+            .iter()
+            .filter(|r| r["sensor"].as_str() == Some(sensor))
+            .map(|r| format!("{}:{}", r["field"].as_str().unwrap(), r["reason"].as_str().unwrap()))
+            .collect();
+        reasons.sort();
+        reasons.dedup();
+        reasons
+    };
+    assert_eq!(
+        reasons("rain-fuzz"),
+        vec![
+            "at:malformed",
+            "reading:batch_too_large",
+            "reading:malformed",
+            "unit:wrong_unit",
+            "value:impossible_value",
+            "value:not_a_number"
+        ],
+        "{refused:?}"
+    );
+    assert_eq!(reasons("nope"), vec!["sensor:unknown_sensor"], "a sensor nobody registered: the operators see it");
+    assert_eq!(
+        reasons("rain-fuzz (payload names other-gauge)"),
+        vec!["sensor:unknown_sensor"],
+        "a payload may not speak for another sensor"
+    );
+    // Still ingesting.
+    publish(topic, &[format!(r#"{{"at": "{}", "value": 2.5}}"#, at(20_000))]);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while count(&server) < expected + 1 {
+        assert!(Instant::now() < deadline, "ingest goes on after all of it");
+        std::thread::sleep(Duration::from_millis(100));
+    }
     drop(server);
 }

@@ -172,3 +172,23 @@ pub async fn dry_run_rule(
     };
     app.dry_run_rule(&ctx, text, params.hours.unwrap_or(24)).await.localized(ctx.locale).map(Json)
 }
+
+/// How many refusals.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct RejectionParams {
+    /// At most this many, newest first (default 100, at most 1,000).
+    pub limit: Option<i64>,
+}
+
+/// The readings refused lately, from every channel and for every sensor, including sensors nobody registered
+/// (administrators and duty officers).
+#[utoipa::path(get, path = "/api/v1/observations/rejections", tag = "monitoring", params(RejectionParams),
+    responses((status = 200, body = Vec<Object>), (status = 403, body = Problem)))]
+pub async fn rejections(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    QueryParams(params): QueryParams<RejectionParams>,
+) -> ApiResult<Json<Vec<Value>>> {
+    app.ingest_rejections(&ctx, params.limit.unwrap_or(100)).await.localized(ctx.locale).map(Json)
+}
