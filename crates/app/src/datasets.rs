@@ -295,13 +295,37 @@ pub struct DatasetImportReport {
 /// One source of access to a dataset.
 #[derive(Debug, Clone)]
 struct Grant {
-    /// The properties it shows; none, all.
-    fields: Option<BTreeSet<String>>,
-    /// Only inside this area.
-    area: Option<Zone>,
+    /// The properties it shows.
+    shown: Shown,
+    /// Only inside every one of these areas (an incident's, and the policy's own); none, anywhere.
+    areas: Vec<Zone>,
     purpose: &'static str,
     incident_id: Option<i64>,
     policy_id: Option<i64>,
+}
+
+/// Which properties a grant shows.
+#[derive(Debug, Clone)]
+enum Shown {
+    All,
+    /// These fields (a policy's list).
+    Only(BTreeSet<String>),
+    /// Every property classified at most this (the classification's own grant).
+    UpTo(Classification),
+}
+
+impl Grant {
+    fn shows(&self, schema: &[FieldSpec], layer: Classification, key: &str) -> bool {
+        match &self.shown {
+            Shown::All => true,
+            Shown::Only(set) => set.contains(key),
+            Shown::UpTo(clearance) => field_class(schema, layer, key) <= *clearance,
+        }
+    }
+
+    fn inside(&self, lon: f64, lat: f64) -> bool {
+        self.areas.iter().all(|zone| zone.contains(lon, lat))
+    }
 }
 
 /// What a caller may read of a dataset, broadest source first.
@@ -341,15 +365,34 @@ fn default_clearance(ctx: &Context) -> Classification {
     }
 }
 
+/// What a stored policy shows and where: `None` when its list or area cannot be read.
+fn policy_terms(policy: &PolicyRow) -> Option<(Shown, Vec<Zone>)> {
+    let shown = match policy.fields.as_deref() {
+        None => Shown::All,
+        Some(text) => Shown::Only(serde_json::from_str::<BTreeSet<String>>(text).ok()?),
+    };
+    let areas = match policy.area.as_deref() {
+        None => Vec::new(),
+        Some(text) => vec![Zone(vec![spatial::Area::from_geojson(text).ok()?])],
+    };
+    Some((shown, areas))
+}
+
 /// Why a caller with no access is refused: sign in first, or not permitted.
 pub(crate) fn no_access(ctx: &Context) -> DenyReason {
     if ctx.subject.is_authenticated() || ctx.is_system() { DenyReason::NotPermitted } else { DenyReason::SignInRequired }
 }
 
-fn owns(ctx: &Context, layer: &LayerRow) -> bool {
+/// Whether the caller manages a dataset for its owner: administrators, and the owning organization's liaisons (or,
+/// for an enterprise, its enterprise accounts) — not every volunteer the organization counts.
+pub(crate) fn owns(ctx: &Context, layer: &LayerRow) -> bool {
     ctx.is_system()
         || ctx.subject.has_role(AccountRole::Admin)
-        || layer.organization_id.is_some_and(|org| ctx.subject.grants.iter().any(|g| g.organization.is_some_and(|o| o.0 == org)))
+        || layer.organization_id.is_some_and(|org| {
+            ctx.subject.grants.iter().any(|g| {
+                g.organization.is_some_and(|o| o.0 == org) && matches!(g.role, AccountRole::DepartmentLiaison | AccountRole::Enterprise)
+            })
+        })
 }
 
 /// Every position of a GeoJSON geometry.
@@ -378,11 +421,88 @@ impl Zone {
     }
 }
 
-/// Whether any position of a feature lies inside a zone.
-fn touches(zone: &Zone, geometry: &Value) -> bool {
-    let mut all = Vec::new();
-    positions(geometry, &mut all);
-    all.iter().any(|(lon, lat)| zone.contains(*lon, *lat))
+/// The part of a geometry inside an area (`inside` tells whether a position is): points inside it, lines cut where
+/// they cross its edge (the crossing found by bisection, to well under a metre), polygons only when wholly inside.
+/// `None` when nothing is inside. Nothing outside the area is ever returned.
+fn clip(geometry: &Value, inside: &dyn Fn(f64, f64) -> bool) -> Option<Value> {
+    let point = |c: &Value| -> Option<(f64, f64)> { Some((c.get(0)?.as_f64()?, c.get(1)?.as_f64()?)) };
+    let path = |coords: &Value| -> Vec<(f64, f64)> { coords.as_array().map(|a| a.iter().filter_map(point).collect()).unwrap_or_default() };
+    let crossing = |a: (f64, f64), b: (f64, f64)| -> (f64, f64) {
+        // `a` inside, `b` outside.
+        let (mut lo, mut hi) = (0.0, 1.0);
+        for _ in 0..32 {
+            let mid = (lo + hi) / 2.0;
+            if inside(a.0 + (b.0 - a.0) * mid, a.1 + (b.1 - a.1) * mid) { lo = mid } else { hi = mid }
+        }
+        (a.0 + (b.0 - a.0) * lo, a.1 + (b.1 - a.1) * lo)
+    };
+    let clip_line = |line: &[(f64, f64)], parts: &mut Vec<Vec<(f64, f64)>>| {
+        let mut current: Vec<(f64, f64)> = Vec::new();
+        for (i, &v) in line.iter().enumerate() {
+            let now = inside(v.0, v.1);
+            if i == 0 {
+                if now {
+                    current.push(v);
+                }
+                continue;
+            }
+            let prev = line[i - 1];
+            match (inside(prev.0, prev.1), now) {
+                (true, true) => current.push(v),
+                (true, false) => {
+                    current.push(crossing(prev, v));
+                    parts.push(std::mem::take(&mut current));
+                }
+                (false, true) => {
+                    current.push(crossing(v, prev));
+                    current.push(v);
+                }
+                (false, false) => {}
+            }
+        }
+        if current.len() >= 2 {
+            parts.push(current);
+        }
+        parts.retain(|p| p.len() >= 2);
+    };
+    let lines = |parts: Vec<Vec<(f64, f64)>>| -> Option<Value> {
+        let coords: Vec<Vec<[f64; 2]>> = parts.into_iter().map(|p| p.into_iter().map(|(x, y)| [x, y]).collect()).collect();
+        match coords.len() {
+            0 => None,
+            1 => Some(json!({"type": "LineString", "coordinates": coords[0]})),
+            _ => Some(json!({"type": "MultiLineString", "coordinates": coords})),
+        }
+    };
+    let coords = geometry.get("coordinates").unwrap_or(&Value::Null);
+    match geometry.get("type")?.as_str()? {
+        "Point" => point(coords).filter(|p| inside(p.0, p.1)).map(|_| geometry.clone()),
+        "MultiPoint" => {
+            let kept: Vec<[f64; 2]> = path(coords).into_iter().filter(|p| inside(p.0, p.1)).map(|(x, y)| [x, y]).collect();
+            (!kept.is_empty()).then(|| json!({"type": "MultiPoint", "coordinates": kept}))
+        }
+        "LineString" => {
+            let mut parts = Vec::new();
+            clip_line(&path(coords), &mut parts);
+            lines(parts)
+        }
+        "MultiLineString" => {
+            let mut parts = Vec::new();
+            for line in coords.as_array()? {
+                clip_line(&path(line), &mut parts);
+            }
+            lines(parts)
+        }
+        "Polygon" | "MultiPolygon" => {
+            let mut all = Vec::new();
+            positions(geometry, &mut all);
+            (!all.is_empty() && all.iter().all(|(x, y)| inside(*x, *y))).then(|| geometry.clone())
+        }
+        "GeometryCollection" => {
+            let kept: Vec<Value> = geometry.get("geometries")?.as_array()?.iter().filter_map(|g| clip(g, inside)).collect();
+            (!kept.is_empty()).then(|| json!({"type": "GeometryCollection", "geometries": kept}))
+        }
+        _ => None,
+    }
 }
 
 impl Access {
@@ -392,12 +512,30 @@ impl Access {
 
     /// Whether some grant covers the whole dataset, anywhere.
     pub(crate) fn covers_everywhere(&self) -> bool {
-        self.grants.iter().any(|g| g.area.is_none())
+        self.grants.iter().any(|g| g.areas.is_empty())
     }
 
-    /// The first grant that covers a feature at this geometry.
-    fn grant_for(&self, geometry: &Value) -> Option<&Grant> {
-        self.grants.iter().find(|g| g.area.as_ref().is_none_or(|area| touches(area, geometry)))
+    /// What the caller may see of a feature: its geometry (whole, or the part inside the areas of area-bound grants)
+    /// and the grants that cover it. `None` when none does.
+    fn cover(&self, geometry: &Value) -> Option<(Value, Vec<&Grant>)> {
+        let mut grants = Vec::new();
+        let mut whole = false;
+        let mut part: Option<Value> = None;
+        for grant in &self.grants {
+            if grant.areas.is_empty() {
+                whole = true;
+                grants.push(grant);
+            } else if let Some(piece) = clip(geometry, &|lon, lat| grant.inside(lon, lat)) {
+                part.get_or_insert(piece);
+                grants.push(grant);
+            }
+        }
+        if whole { Some((geometry.clone(), grants)) } else { part.map(|piece| (piece, grants)) }
+    }
+
+    /// Whether some grant shows this property.
+    fn shows(&self, schema: &[FieldSpec], layer: Classification, key: &str) -> bool {
+        self.grants.iter().any(|g| g.shows(schema, layer, key))
     }
 }
 
@@ -525,11 +663,8 @@ impl App {
         let access = self.access_to(ctx, layer, meta).await?;
         let layer_class = classification(&layer.classification);
         let schema = schema_of(meta);
-        let fields: Vec<FieldSpec> = if owned {
-            schema
-        } else {
-            schema.into_iter().filter(|f| access.grants.iter().any(|g| g.fields.as_ref().is_none_or(|set| set.contains(&f.name)))).collect()
-        };
+        let fields: Vec<FieldSpec> =
+            if owned { schema } else { schema.iter().filter(|f| access.shows(&schema, layer_class, &f.name)).cloned().collect() };
         let mut reader = self.store().reader().await?;
         let count = store::layers::count_features(&mut reader.conn(), layer.id).await?;
         let organization = match layer.organization_id {
@@ -564,17 +699,16 @@ impl App {
     }
 
     /// What the caller may read of a stored dataset now: see the module documentation.
-    pub(crate) async fn access_to(&self, ctx: &Context, layer: &LayerRow, meta: Option<&DatasetMeta>) -> Result<Access, AppError> {
+    pub(crate) async fn access_to(&self, ctx: &Context, layer: &LayerRow, _meta: Option<&DatasetMeta>) -> Result<Access, AppError> {
         let mut access = Access::default();
         if layer.name == REGISTER {
             return Ok(access);
         }
         if owns(ctx, layer) {
-            access.grants.push(Grant { fields: None, area: None, purpose: "owner", incident_id: None, policy_id: None });
+            access.grants.push(Grant { shown: Shown::All, areas: Vec::new(), purpose: "owner", incident_id: None, policy_id: None });
             return Ok(access);
         }
         let layer_class = classification(&layer.classification);
-        let schema = schema_of(meta);
         // Within its scope, a role cleared for internal data reads an internal layer as before datasets existed (a
         // community's shelters): the classification of each field still applies.
         // (Asked at internal, whatever the layer's classification: a public layer is readable by anyone, which says
@@ -584,11 +718,9 @@ impl App {
             && decide(ctx, Action::Read, &layer_resource(layer, Classification::Internal)).is_allowed();
         let clearance = if by_scope { default_clearance(ctx).max(Classification::Internal) } else { default_clearance(ctx) };
         if layer_class <= clearance {
-            let shown: BTreeSet<String> =
-                schema.iter().filter(|f| field_class(&schema, layer_class, &f.name) <= clearance).map(|f| f.name.clone()).collect();
             access.grants.push(Grant {
-                fields: if schema.is_empty() { None } else { Some(shown) },
-                area: None,
+                shown: Shown::UpTo(clearance),
+                areas: Vec::new(),
                 purpose: "classification",
                 incident_id: None,
                 policy_id: None,
@@ -610,32 +742,29 @@ impl App {
             let matches =
                 policy.organization_id.is_some_and(|org| ctx.subject.grants.iter().any(|g| g.organization.is_some_and(|o| o.0 == org)))
                     || policy.role.as_deref().is_some_and(|role| ctx.subject.grants.iter().any(|g| g.role.code() == role));
-            if matches {
-                access.grants.push(Grant {
-                    fields: policy.fields.as_deref().and_then(|f| serde_json::from_str(f).ok()),
-                    area: policy.area.as_deref().and_then(|a| spatial::Area::from_geojson(a).ok()).map(|a| Zone(vec![a])),
-                    purpose: "policy",
-                    incident_id: None,
-                    policy_id: Some(policy.id),
-                });
+            // A stored list or area that cannot be read grants nothing (never "every field" or "everywhere").
+            if matches && let Some((shown, areas)) = policy_terms(&policy) {
+                access.grants.push(Grant { shown, areas, purpose: "policy", incident_id: None, policy_id: Some(policy.id) });
             }
         }
         for policy in bound {
             let Some(condition) = policy.activation.as_deref().and_then(|a| serde_json::from_str::<ActivationCondition>(a).ok()) else {
                 continue;
             };
-            for (incident_id, area) in self.commanded_incidents(ctx, &condition).await? {
+            let Some((shown, areas)) = policy_terms(&policy) else { continue };
+            for (incident_id, zone) in self.commanded_incidents(ctx, &condition).await? {
+                // Inside the incident's area and inside the policy's own, if it has one.
+                let mut areas = areas.clone();
+                areas.push(zone);
                 access.grants.push(Grant {
-                    fields: policy.fields.as_deref().and_then(|f| serde_json::from_str(f).ok()),
-                    area: Some(area),
+                    shown: shown.clone(),
+                    areas,
                     purpose: "incident",
                     incident_id: Some(incident_id),
                     policy_id: Some(policy.id),
                 });
             }
         }
-        // Broadest first: whole-dataset grants before field subsets, anywhere before inside an area.
-        access.grants.sort_by_key(|g| (g.area.is_some(), g.fields.as_ref().map_or(0, |f| usize::MAX - f.len())));
         Ok(access)
     }
 
@@ -757,20 +886,24 @@ impl App {
         let mut used: BTreeMap<(&'static str, Option<i64>, Option<i64>), i64> = BTreeMap::new();
         for feature in rows {
             let geometry: Value = serde_json::from_str(&feature.geometry).unwrap_or(Value::Null);
-            let Some(grant) = access.grant_for(&geometry) else { continue };
+            let Some((geometry, grants)) = access.cover(&geometry) else { continue };
+            let shows = |key: &str| grants.iter().any(|g| g.shows(&schema, layer_class, key));
             let mut properties: Value = serde_json::from_str(&feature.properties).unwrap_or_else(|_| json!({}));
             if let Some(object) = properties.as_object_mut() {
-                object.retain(|key, _| grant.fields.as_ref().is_none_or(|set| set.contains(key)));
+                object.retain(|key, _| shows(key));
+                // The display name is a property like any other (it may be an address or a person's name).
+                if let Some(name) = feature.name.as_ref().filter(|_| shows("name")) {
+                    object.insert("name".into(), json!(name));
+                }
                 for key in object.keys() {
                     shown_fields.insert(key.clone());
                     highest = highest.max(field_class(&schema, layer_class, key));
                 }
                 object.insert("id".into(), json!(feature.external_id));
-                if let Some(name) = &feature.name {
-                    object.insert("name".into(), json!(name));
-                }
             }
-            *used.entry((grant.purpose, grant.incident_id, grant.policy_id)).or_default() += 1;
+            for grant in grants {
+                *used.entry((grant.purpose, grant.incident_id, grant.policy_id)).or_default() += 1;
+            }
             out.push(json!({"type": "Feature", "id": feature.external_id, "geometry": geometry, "properties": properties}));
         }
         if highest >= Classification::Restricted && !out.is_empty() && !ctx.is_system() {
@@ -803,6 +936,29 @@ impl App {
                 .await?;
         }
         Ok(out)
+    }
+
+    /// Logs a map view that showed a protected point layer as counts per cell (no properties, but positions).
+    pub(crate) async fn log_aggregate(&self, ctx: &Context, layer: &LayerRow, access: &Access, features: i64) -> Result<(), AppError> {
+        if classification(&layer.classification) < Classification::Restricted || ctx.is_system() || features == 0 {
+            return Ok(());
+        }
+        let Some(grant) = access.grants.iter().find(|g| g.areas.is_empty()) else { return Ok(()) };
+        let entry = AccessEntry {
+            id: 0,
+            at: self.now_ms(),
+            layer_id: layer.id,
+            owner_organization_id: layer.organization_id,
+            account_id: ctx.subject.account.map(|a| a.0),
+            actor: ctx.display_name.clone().unwrap_or_else(|| ctx.actor_label.clone()),
+            purpose: grant.purpose.into(),
+            incident_id: grant.incident_id,
+            policy_id: grant.policy_id,
+            features,
+            fields: "[]".into(),
+        };
+        self.store().write(move |c| Box::pin(async move { repo::log_access(c, &entry, &[]).await.map(|_| ()) })).await?;
+        Ok(())
     }
 
     /// Who may read the register now: (any access at all, the grid paths assigned, the incident areas commanded).
@@ -1243,12 +1399,20 @@ impl App {
                 return Err(Invalid::new(format!("header.{}", spec.name), InvalidReason::Required).into());
             }
         }
-        let addresses = if address_col.is_some() { self.building_addresses().await? } else { BTreeMap::new() };
+        let all: Vec<(usize, Vec<String>)> = lines.collect();
+        // The buildings' addresses are read only when a row has no coordinates to go by.
+        let needs_addresses = address_col.is_some()
+            && all.iter().any(|(_, r)| [lon_col, lat_col].iter().any(|c| c.and_then(|i| r.get(i)).is_none_or(|v| v.trim().is_empty())));
+        let addresses = if needs_addresses { self.building_addresses().await? } else { BTreeMap::new() };
         let mut rows = Vec::new();
         let mut problems = Vec::new();
         let mut ids: BTreeMap<String, usize> = BTreeMap::new();
-        for (line, record) in lines {
+        for (line, record) in all {
             if record.iter().all(|v| v.trim().is_empty()) {
+                continue;
+            }
+            if record.last().is_some_and(|v| v.starts_with(UNCLOSED)) {
+                problems.push(RowProblem { line, field: "row".into(), reason: "a quote is opened and never closed".into() });
                 continue;
             }
             let cell = |i: Option<usize>| i.and_then(|i| record.get(i)).map(|v| v.trim()).filter(|v| !v.is_empty());
@@ -1294,7 +1458,9 @@ impl App {
             let mut properties = serde_json::Map::new();
             let mut bad = None;
             for (i, name) in header.iter().enumerate() {
-                if ["id", "lon", "lat", "name"].contains(&name.as_str()) {
+                // `name` is the display name; it is a property too when the schema declares it.
+                let declared = schema.iter().any(|f| &f.name == name);
+                if ["id", "lon", "lat"].contains(&name.as_str()) || (name == "name" && !declared) {
                     continue;
                 }
                 let raw = record.get(i).map(|v| v.trim()).unwrap_or("");
@@ -1468,6 +1634,11 @@ fn parse_geojson(value: &Value, schema: &[FieldSpec]) -> Result<(Vec<FeatureInpu
                 continue;
             }
         };
+        // A dataset's features keep stable ids: one without is refused (a position in the file is no identity).
+        if input.external_id.starts_with('#') {
+            problems.push(RowProblem { line: index, field: "id".into(), reason: "required".into() });
+            continue;
+        }
         if let Some(first) = ids.get(&input.external_id) {
             problems.push(RowProblem { line: index, field: "id".into(), reason: format!("duplicate of feature {first}") });
             continue;
@@ -1476,7 +1647,7 @@ fn parse_geojson(value: &Value, schema: &[FieldSpec]) -> Result<(Vec<FeatureInpu
         let mut bad = None;
         for spec in schema {
             match properties.get(&spec.name) {
-                None if spec.required => bad = Some((spec.name.clone(), "required".to_string())),
+                None | Some(Value::Null) if spec.required => bad = Some((spec.name.clone(), "required".to_string())),
                 Some(v) => {
                     if let Err(reason) = typed_json(Some(spec), v) {
                         bad = Some((spec.name.clone(), reason));
@@ -1497,6 +1668,9 @@ fn parse_geojson(value: &Value, schema: &[FieldSpec]) -> Result<(Vec<FeatureInpu
     }
     Ok((rows, problems))
 }
+
+/// Marks a record whose quote was never closed.
+const UNCLOSED: &str = "\u{0}unclosed";
 
 /// CSV records with their line numbers (from 1, the header), quoted fields (with doubled quotes and line breaks)
 /// as RFC 4180 writes them.
@@ -1539,6 +1713,10 @@ fn csv_records(text: &str) -> impl Iterator<Item = (usize, Vec<String>)> + '_ {
                 }
             }
         }
+        if quoted {
+            // The file ended inside quotes: the record says so instead of swallowing the rest silently.
+            record.push(UNCLOSED.to_string());
+        }
         Some((start, record))
     })
 }
@@ -1554,6 +1732,33 @@ mod tests {
         assert_eq!(records[1], (2, vec!["1".into(), "Gate, east".into(), "said \"hi\"".into()]));
         assert_eq!(records[2], (3, vec!["2".into(), "b".into(), "two\nlines".into()]));
         assert_eq!(records[3].0, 5, "the quoted line break counts");
+    }
+
+    #[test]
+    fn only_the_part_inside_an_area_is_returned() {
+        let inside = |lon: f64, _lat: f64| lon <= 1.0;
+        // A line from inside to outside is cut at the edge.
+        let line = json!({"type": "LineString", "coordinates": [[0.0, 0.0], [0.5, 0.0], [2.0, 0.0]]});
+        let cut = clip(&line, &inside).unwrap();
+        let end = cut["coordinates"][2][0].as_f64().unwrap();
+        assert!((end - 1.0).abs() < 1e-6 && end <= 1.0, "{cut}");
+        // In, out, in again: two pieces.
+        let zigzag = json!({"type": "LineString", "coordinates": [[0.0, 0.0], [2.0, 0.0], [0.0, 1.0]]});
+        assert_eq!(clip(&zigzag, &inside).unwrap()["type"], "MultiLineString");
+        // Points and polygons: inside or not at all.
+        assert!(clip(&json!({"type": "Point", "coordinates": [3.0, 0.0]}), &inside).is_none());
+        let straddling = json!({"type": "Polygon", "coordinates": [[[0.0, 0.0], [2.0, 0.0], [2.0, 1.0], [0.0, 0.0]]]});
+        assert!(clip(&straddling, &inside).is_none(), "a polygon partly outside is left out");
+        let within = json!({"type": "Polygon", "coordinates": [[[0.0, 0.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]]});
+        assert_eq!(clip(&within, &inside), Some(within));
+        assert!(clip(&json!({"type": "LineString", "coordinates": [[3.0, 0.0], [4.0, 0.0]]}), &inside).is_none());
+    }
+
+    #[test]
+    fn an_unclosed_quote_is_reported_not_swallowed() {
+        let records: Vec<_> = csv_records("id,name\n1,\"open\n2,b\n").collect();
+        assert_eq!(records.len(), 2);
+        assert_eq!(records[1].1.last().map(String::as_str), Some(UNCLOSED));
     }
 
     #[test]
@@ -1611,7 +1816,8 @@ impl App {
     /// reporter or exact position leaves.
     pub async fn public_live_incidents(&self, locale: Locale) -> Result<Value, AppError> {
         let mut query = store::list::ListQuery::new(store::list::Visibility::Everything, 10_000);
-        query.conditions.push(("status NOT IN ('closed', 'merged', 'rejected')", Vec::new()));
+        // Confirmed and open only: unverified reports (anyone signed in can file one) never show, nor lift a count.
+        query.conditions.push(("status NOT IN ('reported', 'closed', 'merged', 'rejected')", Vec::new()));
         let rows = {
             let mut reader = self.store().reader().await?;
             store::incidents::list_incidents(&mut reader.conn(), &query).await?.items
@@ -1778,13 +1984,21 @@ impl App {
             return Ok(());
         };
         let body = json!({"to": phone, "text": text, "id": format!("gridline-resident-code-{household}-{now}")});
-        let client = crate::warnings::transport::HttpClient::default();
-        let sent = client
-            .post(&url, &[("content-type", "application/json".to_string())], body.to_string().into(), std::time::Duration::from_secs(10))
-            .await;
-        if let Err(error) = sent {
-            tracing::warn!(%error, "a resident's code could not be sent");
-        }
+        // Sent after the answer, so that how long the answer takes says nothing about whether the number is registered.
+        tokio::spawn(async move {
+            let client = crate::warnings::transport::HttpClient::default();
+            let sent = client
+                .post(
+                    &url,
+                    &[("content-type", "application/json".to_string())],
+                    body.to_string().into(),
+                    std::time::Duration::from_secs(10),
+                )
+                .await;
+            if let Err(error) = sent {
+                tracing::warn!(%error, "a resident's code could not be sent");
+            }
+        });
         Ok(())
     }
 
@@ -1808,13 +2022,13 @@ impl App {
             let Some(household) = repo::household_by_phone(&mut reader.conn(), &phone).await? else { return Err(wrong()) };
             (household, repo::live_code(&mut reader.conn(), household, now).await?)
         };
-        let Some((id, hash, attempts)) = live else { return Err(wrong()) };
-        if attempts >= CODE_ATTEMPTS {
-            return Err(wrong());
-        }
+        let Some((id, hash, _)) = live else { return Err(wrong()) };
+        // Every try is counted first, atomically: tries in parallel cannot exceed the limit; a right code is then used
+        // once, by the first to claim it.
         let correct = crate::auth::tokens_equal(&hash, &code_hash(household, code.trim()));
-        self.store().write(move |c| Box::pin(async move { repo::spend_code(c, id, correct, now).await })).await?;
-        if !correct {
+        let accepted =
+            self.store().write(move |c| Box::pin(async move { repo::try_code(c, id, CODE_ATTEMPTS, correct, now).await })).await?;
+        if !accepted {
             return Err(wrong());
         }
         let mut reader = self.store().reader().await?;

@@ -344,6 +344,8 @@ impl App {
         // Counts in cells would tell what lies outside an area-bound grant: aggregate only for whole-layer access.
         if row.geometry_kind == "point" && count > AGGREGATE_ABOVE && access.covers_everywhere() {
             let cells = repo::point_grid(&mut reader.conn(), row.id, view, pixel * CELL_PIXELS).await?;
+            drop(reader);
+            self.log_aggregate(ctx, &row, &access, count).await?;
             return Ok((cluster_features(cells), true));
         }
         let rows = repo::features_in_bbox(&mut reader.conn(), row.id, view, SHAPE_LIMIT).await?;
@@ -384,6 +386,15 @@ impl App {
             .owned_by(input.organization_id.map(OrganizationId));
         if let Decision::Deny(reason) = decide(ctx, Action::Create, &resource) {
             return Err(self.refuse(ctx, "layer.import", "layer", Some(name), reason).await);
+        }
+        // An existing layer is changed only by who manages it: nobody takes over another organization's dataset by
+        // importing under its name (nor the register's).
+        let existing = {
+            let mut reader = self.store().reader().await?;
+            repo::get_layer(&mut reader.conn(), &name).await?
+        };
+        if name == crate::datasets::REGISTER || existing.as_ref().is_some_and(|layer| !crate::datasets::owns(ctx, layer)) {
+            return Err(self.refuse(ctx, "layer.import", "layer", Some(name), domain::policy::DenyReason::NotPermitted).await);
         }
         let mut report = LayerImportReport { features: features.len(), ..LayerImportReport::default() };
         let mut inputs = Vec::new();

@@ -434,14 +434,19 @@ pub async fn live_code(conn: &mut Conn<'_>, household_id: i64, now_ms: i64) -> R
     .transpose()
 }
 
-/// Counts a wrong attempt, or marks the code used.
-pub async fn spend_code(conn: &mut Conn<'_>, id: i64, correct: bool, at_ms: i64) -> Result<(), StoreError> {
-    if correct {
-        conn.execute("UPDATE resident_codes SET used_at = $1 WHERE id = $2", params![at_ms, id]).await?;
-    } else {
-        conn.execute("UPDATE resident_codes SET attempts = attempts + 1 WHERE id = $1", params![id]).await?;
+/// Counts a try at a code (refused once `max_attempts` were made, or when it was used); a right one is then marked
+/// used, by whoever claims it first. Answers whether this try is accepted.
+pub async fn try_code(conn: &mut Conn<'_>, id: i64, max_attempts: i64, correct: bool, at_ms: i64) -> Result<bool, StoreError> {
+    let counted = conn
+        .execute(
+            "UPDATE resident_codes SET attempts = attempts + 1 WHERE id = $1 AND attempts < $2 AND used_at IS NULL",
+            params![id, max_attempts],
+        )
+        .await?;
+    if counted != 1 || !correct {
+        return Ok(false);
     }
-    Ok(())
+    Ok(conn.execute("UPDATE resident_codes SET used_at = $1 WHERE id = $2 AND used_at IS NULL", params![at_ms, id]).await? == 1)
 }
 
 /// A household on the vulnerable-resident register, as the register dataset shows it.

@@ -145,6 +145,18 @@ async fn by_role_a_gas_leak_opens_pipelines_and_register_to_its_command_and_stan
     assert_eq!(bound.status, StatusCode::CREATED, "{}", bound.text);
     assert_eq!(bound.body["open_for_incidents"], json!([]));
 
+    // Nobody takes the dataset over by importing a layer under its name, nor the register.
+    for (name, org) in [("gas-pipelines", c.fire_org), ("vulnerable-residents", c.fire_org)] {
+        let takeover = t
+            .post(
+                &format!("/api/v1/layers?name={name}&title_zh=x&classification=public&organization_id={org}"),
+                &c.fire,
+                json!({"type": "FeatureCollection", "features": []}),
+            )
+            .await;
+        assert_eq!(takeover.status, StatusCode::FORBIDDEN, "{name}: {}", takeover.text);
+    }
+    assert_eq!(t.get("/api/v1/datasets/gas-pipelines", &c.utility).await.body["owned"], true, "still the utility's");
     // The fire brigade: both pipelines, their geometry and the two shared fields, never the pressure.
     let fire = t.get("/api/v1/datasets/gas-pipelines/features", &c.fire).await;
     assert_eq!((fire.status, ids(&fire)), (StatusCode::OK, vec!["gp-a".to_string(), "gp-b".to_string()]), "{}", fire.text);
@@ -382,8 +394,23 @@ async fn a_crawl_of_every_public_url_finds_nothing_above_public() {
             .post("/api/v1/reports", &world.officer, json!({"category": "accident_disaster", "subtype": "gas_leak", "description": format!("秘密描述{i}"), "lon": lon, "lat": lat}))
             .await;
         assert_eq!(reported.status, StatusCode::CREATED, "{}", reported.text);
+        // Only confirmed incidents count on the public map: the duty officer verifies these.
+        let id = reported.body["incident"]["id"].as_i64().unwrap();
+        let version = reported.body["incident"]["version"].clone();
+        let verified =
+            t.post(&format!("/api/v1/incidents/{id}/status"), &world.officer, json!({"version": version, "status": "verified"})).await;
+        assert_eq!(verified.status, StatusCode::OK, "{}", verified.text);
     }
     assert_eq!(t.get("/api/v1/incidents?open=true", &world.officer).await.body["total"], 4);
+    // An unverified report in the same cell does not lift anything.
+    let unverified = t
+        .post(
+            "/api/v1/reports",
+            &world.officer,
+            json!({"category": "accident_disaster", "subtype": "gas_leak", "description": "秘密描述x", "lon": 121.4265, "lat": 31.1665}),
+        )
+        .await;
+    assert_eq!(unverified.status, StatusCode::CREATED);
 
     let forbidden = [
         "contact_phone",
@@ -491,7 +518,14 @@ async fn a_resident_sees_who_viewed_the_record_with_a_code_sent_by_text() {
     assert_eq!(asked.status, StatusCode::OK, "{}", asked.text);
     let unknown = t.send(form("/public/my-data/code", "phone=13999999999".into())).await;
     assert_eq!(unknown.status, StatusCode::OK, "the same answer for a number nobody registered");
-    let texts: Vec<String> = received.lock().unwrap().iter().filter(|r| r.path == "/sms").map(|r| r.body.clone()).collect();
+    // The text goes out after the answer (so that the answer's timing says nothing).
+    let sms = || -> Vec<String> { received.lock().unwrap().iter().filter(|r| r.path == "/sms").map(|r| r.body.clone()).collect() };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while sms().is_empty() && std::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    let texts = sms();
     assert_eq!(texts.len(), 1, "one text, to the registered number: {texts:?}");
     let text: Value = serde_json::from_str(&texts[0]).unwrap();
     assert_eq!(text["to"], "13800000001");
