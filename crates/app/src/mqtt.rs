@@ -147,8 +147,8 @@ impl App {
                                 .map(|(i, item)| (item, i >= crate::monitoring::MAX_BATCH, topic.clone())),
                         );
                         pending.push(message);
-                        // A write every 1,000 messages or 20,000 readings (or 200 ms), whichever comes first.
-                        if pending.len() < 1_000 && items.len() < 20_000 {
+                        // A write every 5,000 messages or 20,000 readings (or 200 ms), whichever comes first.
+                        if pending.len() < 5_000 && items.len() < 20_000 {
                             continue;
                         }
                     }
