@@ -44,6 +44,52 @@ fn publish(topic: &str, payloads: &[String]) {
     });
 }
 
+/// A Gridline subscribed to the test broker under its own client id, with a community and one rain gauge `code`
+/// (0 to 500 mm/h, every minute). Answers the data directory's guard, the directory, an admin token, the MQTT
+/// environment (to start it again) and the running server.
+struct Setup {
+    _guard: tempfile::TempDir,
+    dir: std::path::PathBuf,
+    token: String,
+    env: Vec<(String, String)>,
+    server: Server,
+}
+
+fn gridline_with_gauge(code: &str, client: &str) -> Setup {
+    let (guard, dir) = data_dir();
+    let token = admin_token(&dir, &[]);
+    let (host, port) = broker();
+    let env = vec![
+        ("GRIDLINE_MQTT_URL".to_string(), format!("mqtt://{host}:{port}")),
+        ("GRIDLINE_MQTT_CLIENT_ID".to_string(), format!("gridline-test-{client}-{}", std::process::id())),
+    ];
+    let pairs: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let server = Server::start(&dir, &pairs);
+    let square =
+        r#"{"type": "Polygon", "coordinates": [[[-8.62, 41.14], [-8.60, 41.14], [-8.60, 41.16], [-8.62, 41.16], [-8.62, 41.14]]]}"#;
+    let created = request(
+        &server.address,
+        "POST",
+        "/api/v1/jurisdictions",
+        Some(&token),
+        Some(&format!(r#"{{"level": "community", "code": "c1", "name_zh": "社区", "boundary": {square}}}"#)),
+    )
+    .unwrap();
+    assert_eq!(created.status, 201, "{}", created.body);
+    let sensor = request(
+        &server.address,
+        "POST",
+        "/api/v1/sensors",
+        Some(&token),
+        Some(&format!(
+            r#"{{"code": "{code}", "kind": "rain_gauge", "quantity": "rainfall_1h", "unit": "mm/h", "lon": -8.61, "lat": 41.15, "interval_seconds": 60, "min_value": 0, "max_value": 500}}"#
+        )),
+    )
+    .unwrap();
+    assert_eq!(sensor.status, 201, "{}", sensor.body);
+    Setup { _guard: guard, dir, token, env, server }
+}
+
 fn stored(server: &Server, token: &str) -> serde_json::Value {
     let answer = request(&server.address, "GET", "/api/v1/sensors/rain-mqtt?hours=48", Some(token), None).unwrap();
     assert_eq!(answer.status, 200, "{}", answer.body);
@@ -64,33 +110,8 @@ fn wait_for(server: &Server, token: &str, what: &str, done: impl Fn(&serde_json:
 
 #[test]
 fn mqtt_readings_published_while_gridline_is_down_are_stored_exactly_once() {
-    let (_guard, dir) = data_dir();
-    let token = admin_token(&dir, &[]);
-    let (host, port) = broker();
-    let url = format!("mqtt://{host}:{port}");
-    let client_id = format!("gridline-test-{}", std::process::id());
-    let env = [("GRIDLINE_MQTT_URL", url.as_str()), ("GRIDLINE_MQTT_CLIENT_ID", client_id.as_str())];
-    let server = Server::start(&dir, &env);
-    let square =
-        r#"{"type": "Polygon", "coordinates": [[[-8.62, 41.14], [-8.60, 41.14], [-8.60, 41.16], [-8.62, 41.16], [-8.62, 41.14]]]}"#;
-    let created = request(
-        &server.address,
-        "POST",
-        "/api/v1/jurisdictions",
-        Some(&token),
-        Some(&format!(r#"{{"level": "community", "code": "c1", "name_zh": "社区", "boundary": {square}}}"#)),
-    )
-    .unwrap();
-    assert_eq!(created.status, 201, "{}", created.body);
-    let sensor = request(
-        &server.address,
-        "POST",
-        "/api/v1/sensors",
-        Some(&token),
-        Some(r#"{"code": "rain-mqtt", "kind": "rain_gauge", "quantity": "rainfall_1h", "unit": "mm/h", "lon": -8.61, "lat": 41.15, "interval_seconds": 60, "min_value": 0, "max_value": 500}"#),
-    )
-    .unwrap();
-    assert_eq!(sensor.status, 201, "{}", sensor.body);
+    let Setup { _guard, dir, token, env, server } = gridline_with_gauge("rain-mqtt", "restart");
+    let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
     let topic = "gridline/sensors/rain-mqtt/readings";
     let base = 1_800_000_000_000_i64 - 3_600_000 * 24 * 200;
     let at = |i: i64| app::time::rfc3339(base + i * 60_000);
@@ -128,44 +149,19 @@ fn mqtt_readings_published_while_gridline_is_down_are_stored_exactly_once() {
 /// of the same messages are stored. Gridline keeps going.
 #[test]
 fn bad_mqtt_messages_are_refused_with_reasons_and_the_good_readings_of_a_batch_kept() {
-    let (_guard, dir) = data_dir();
-    let token = admin_token(&dir, &[]);
-    let (host, port) = broker();
-    let url = format!("mqtt://{host}:{port}");
-    let client_id = format!("gridline-test-fuzz-{}", std::process::id());
-    let env = [("GRIDLINE_MQTT_URL", url.as_str()), ("GRIDLINE_MQTT_CLIENT_ID", client_id.as_str())];
-    let server = Server::start(&dir, &env);
-    let square =
-        r#"{"type": "Polygon", "coordinates": [[[-8.62, 41.14], [-8.60, 41.14], [-8.60, 41.16], [-8.62, 41.16], [-8.62, 41.14]]]}"#;
-    let created = request(
-        &server.address,
-        "POST",
-        "/api/v1/jurisdictions",
-        Some(&token),
-        Some(&format!(r#"{{"level": "community", "code": "c1", "name_zh": "社区", "boundary": {square}}}"#)),
-    )
-    .unwrap();
-    assert_eq!(created.status, 201, "{}", created.body);
-    let sensor = request(
-        &server.address,
-        "POST",
-        "/api/v1/sensors",
-        Some(&token),
-        Some(r#"{"code": "rain-fuzz", "kind": "rain_gauge", "quantity": "rainfall_1h", "unit": "mm/h", "lon": -8.61, "lat": 41.15, "interval_seconds": 60, "min_value": 0, "max_value": 500}"#),
-    )
-    .unwrap();
-    assert_eq!(sensor.status, 201, "{}", sensor.body);
+    let setup = gridline_with_gauge("rain-fuzz", "fuzz");
+    let (token, server) = (&setup.token, &setup.server);
     let topic = "gridline/sensors/rain-fuzz/readings";
     let base = 1_800_000_000_000_i64 - 3_600_000 * 24 * 200;
     let at = |i: i64| app::time::rfc3339(base + i * 60_000);
     let count = |server: &Server| -> usize {
-        let answer = request(&server.address, "GET", "/api/v1/sensors/rain-fuzz?hours=744", Some(&token), None).unwrap();
+        let answer = request(&server.address, "GET", "/api/v1/sensors/rain-fuzz?hours=744", Some(token), None).unwrap();
         let state: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
         state["readings"].as_array().map_or(0, Vec::len)
     };
     publish(topic, &[format!(r#"{{"at": "{}", "value": 1.5}}"#, at(0))]);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while count(&server) < 1 {
+    while count(server) < 1 {
         assert!(Instant::now() < deadline, "the first reading arrives");
         std::thread::sleep(Duration::from_millis(100));
     }
@@ -196,16 +192,16 @@ fn bad_mqtt_messages_are_refused_with_reasons_and_the_good_readings_of_a_batch_k
     // The good ones: the first reading, two of the mixed batch, the first 10,000 of the huge one.
     let expected = 1 + 2 + 10_000;
     let deadline = Instant::now() + Duration::from_secs(60);
-    while count(&server) < expected {
-        assert!(Instant::now() < deadline, "the good readings arrive: {} of {expected}", count(&server));
+    while count(server) < expected {
+        assert!(Instant::now() < deadline, "the good readings arrive: {} of {expected}", count(server));
         std::thread::sleep(Duration::from_millis(200));
     }
     std::thread::sleep(Duration::from_millis(500));
-    assert_eq!(count(&server), expected, "nothing else is stored");
-    let answer = request(&server.address, "GET", "/api/v1/sensors/rain-fuzz?hours=1", Some(&token), None).unwrap();
+    assert_eq!(count(server), expected, "nothing else is stored");
+    let answer = request(&server.address, "GET", "/api/v1/sensors/rain-fuzz?hours=1", Some(token), None).unwrap();
     let state: serde_json::Value = serde_json::from_str(&answer.body).unwrap();
     assert_eq!(state["sensor"]["rejected_count"], 1 + 6 + 50, "every refusal is kept for the owner: {}", state["sensor"]);
-    let refused = request(&server.address, "GET", "/api/v1/observations/rejections?limit=1000", Some(&token), None).unwrap();
+    let refused = request(&server.address, "GET", "/api/v1/observations/rejections?limit=1000", Some(token), None).unwrap();
     assert_eq!(refused.status, 200, "{}", refused.body);
     let refused: Vec<serde_json::Value> = serde_json::from_str(&refused.body).unwrap();
     let reasons = |sensor: &str| -> Vec<String> {
@@ -239,9 +235,9 @@ fn bad_mqtt_messages_are_refused_with_reasons_and_the_good_readings_of_a_batch_k
     // Still ingesting.
     publish(topic, &[format!(r#"{{"at": "{}", "value": 2.5}}"#, at(20_000))]);
     let deadline = Instant::now() + Duration::from_secs(30);
-    while count(&server) < expected + 1 {
+    while count(server) < expected + 1 {
         assert!(Instant::now() < deadline, "ingest goes on after all of it");
         std::thread::sleep(Duration::from_millis(100));
     }
-    drop(server);
+    drop(setup);
 }

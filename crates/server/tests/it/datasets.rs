@@ -257,6 +257,9 @@ async fn the_register_is_read_by_the_assigned_grid_member_only_and_every_read_is
     let c = commons(&t, &world).await;
     let grid = t.get("/api/v1/datasets/vulnerable-residents/features", &world.grid_a1_member).await;
     assert_eq!((grid.status, ids(&grid)), (StatusCode::OK, vec!["a-1".to_string(), "a-2".to_string()]), "{}", grid.text);
+    let page = t.get("/api/v1/datasets/vulnerable-residents", &world.grid_a1_member).await;
+    assert_eq!((page.status, page.body["classification"].as_str()), (StatusCode::OK, Some("confidential")), "{}", page.text);
+    assert_eq!(t.get("/api/v1/datasets/vulnerable-residents", &c.fire).await.status, StatusCode::FORBIDDEN);
     for who in [&c.fire, &c.utility, &world.liaison, &world.cadre_b, &world.admin] {
         let refused = t.get("/api/v1/datasets/vulnerable-residents/features", who).await;
         assert_eq!(refused.status, StatusCode::FORBIDDEN, "nobody else reads the register: {}", refused.text);
