@@ -575,6 +575,15 @@ await test("the owner department sees who read its data, and its out-of-date dat
   const log = await owner.$$eval("#access-log ~ .table-wrap tbody tr", (rows) => rows.map((r) => r.textContent));
   check(log.some((row) => row.includes("王值班") && (row.includes("共享规则") || row.includes("sharing policy")) && row.includes("material")), `the owner's access log: ${log.join(" | ")}`);
   await owner.screenshot({ path: join(shots, "dataset-access-log.png"), fullPage: true });
+  // The owner shares the material with the community cadres, only inside community A, from the form.
+  await owner.selectOption("#role", "community_cadre");
+  await owner.selectOption("#within_jurisdiction", String(communityA.id));
+  await owner.fill("#fields", "material");
+  await Promise.all([owner.waitForURL(/\/data\/gas-pipelines/), owner.click("#share-form button.primary")]);
+  const shared = await owner.$$eval("#policies ~ .table-wrap tbody tr", (rows) => rows.map((r) => r.textContent));
+  check(shared.some((row) => (row.includes("社区干部") || row.includes("Community cadre")) && (row.includes("限定范围") || row.includes("inside an area"))), `the new policy: ${shared.join(" | ")}`);
+  const cadreRead = await cadre.evaluate(async () => (await fetch("/api/v1/datasets/gas-pipelines/features")).json());
+  check(cadreRead.features.length === 1 && cadreRead.features[0].properties.material === "PE", `the cadre of community A reads the pipe inside it: ${JSON.stringify(cadreRead)}`);
   await ownerContext.close();
 });
 

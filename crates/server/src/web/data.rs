@@ -74,6 +74,13 @@ async fn dataset_page(app: &App, viewer: &Viewer, name: &str, errors: Vec<Value>
         (Vec::new(), Vec::new())
     };
     let organizations = super::pages::organization_options(app, &viewer.ctx).await;
+    let locale = viewer.ctx.locale;
+    let roles = super::pages::options(domain::policy::AccountRole::ALL, |r| r.code(), |r| r.label(locale));
+    let jurisdictions = if view.owned {
+        super::pages::jurisdiction_options(locale, &super::pages::all_jurisdictions(app, &viewer.ctx).await)
+    } else {
+        Vec::new()
+    };
     let policies: Vec<Value> = policies
         .iter()
         .map(|p| {
@@ -105,6 +112,7 @@ async fn dataset_page(app: &App, viewer: &Viewer, name: &str, errors: Vec<Value>
         "data",
         context! {
             dataset => dataset_value(&view, &zone), policies => policies, log => log, errors => errors, organizations => organizations,
+            roles => roles, jurisdictions => jurisdictions,
             categories => domain::incident::Category::ALL.iter().map(|c| context! { code => c.code(), label => c.label(viewer.ctx.locale) }).collect::<Vec<_>>(),
             grades => domain::incident::Grade::ALL.iter().map(|g| context! { code => g.code(), label => g.label(viewer.ctx.locale) }).collect::<Vec<_>>(),
         },
@@ -128,11 +136,19 @@ async fn share(State(app): State<App>, viewer: Viewer, Path(name): Path<String>,
         radius_m: form.text("radius_m").and_then(|r| r.parse().ok()),
         roles: Vec::new(),
     });
+    // "Only inside" a jurisdiction: its boundary becomes the policy's area.
+    let area = match form.integer("within_jurisdiction") {
+        Some(id) => match app.get_jurisdiction(&viewer.ctx, id).await {
+            Ok(j) => j.boundary,
+            Err(error) => return error_page(&viewer, &error),
+        },
+        None => None,
+    };
     let input = PolicyInput {
         organization_id: if activation.is_some() { None } else { form.integer("organization_id") },
         role: if activation.is_some() { None } else { form.text("role").filter(|r| !r.is_empty()) },
         fields: (!fields.is_empty()).then_some(fields),
-        area: None,
+        area,
         activation,
         note: form.text("note").filter(|n| !n.is_empty()),
     };
