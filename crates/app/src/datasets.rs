@@ -1503,22 +1503,18 @@ impl App {
         Ok((rows, problems))
     }
 
-    /// The positions of the buildings with an address (`addr:street` and `addr:housenumber`) in `osm-buildings`.
+    /// The positions (centroids) of the buildings with an address ("street number", from OpenStreetMap's
+    /// `addr:street` and `addr:housenumber`) in `osm-buildings`.
     async fn building_addresses(&self) -> Result<BTreeMap<String, (f64, f64)>, AppError> {
         let mut reader = self.store().reader().await?;
         let Some(layer) = store::layers::get_layer(&mut reader.conn(), "osm-buildings").await? else { return Ok(BTreeMap::new()) };
         let mut found = BTreeMap::new();
         for f in store::layers::features_in_bbox(&mut reader.conn(), layer.id, [-180.0, -90.0, 180.0, 90.0], 500_000).await? {
             let properties: Value = serde_json::from_str(&f.properties).unwrap_or_default();
-            if let (Some(street), Some(number)) = (properties["addr:street"].as_str(), properties["addr:housenumber"].as_str()) {
-                let geometry: Value = serde_json::from_str(&f.geometry).unwrap_or_default();
-                let mut all = Vec::new();
-                positions(&geometry, &mut all);
-                if !all.is_empty() {
-                    let n = all.len() as f64;
-                    let centre = (all.iter().map(|p| p.0).sum::<f64>() / n, all.iter().map(|p| p.1).sum::<f64>() / n);
-                    found.insert(normalize_address(&format!("{street} {number}")), centre);
-                }
+            if let (Some(address), Some(lon), Some(lat)) =
+                (properties["address"].as_str(), properties["centroid"][0].as_f64(), properties["centroid"][1].as_f64())
+            {
+                found.insert(normalize_address(address), (lon, lat));
             }
         }
         Ok(found)

@@ -31,7 +31,7 @@ pub fn layers(data: &OsmData) -> Vec<(&'static str, &'static str, &'static str, 
                 "type": "Feature",
                 "id": building.osm_id,
                 "geometry": {"type": "Polygon", "coordinates": building.footprint},
-                "properties": {"levels": building.levels, "centroid": building.centroid},
+                "properties": {"levels": building.levels, "centroid": building.centroid, "address": building.address},
             })
         })
         .collect();

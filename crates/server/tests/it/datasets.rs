@@ -358,6 +358,26 @@ async fn an_osm_extract_imports_as_public_datasets_with_its_report_and_again_cha
     assert!(osm_report.examples.len() <= spatial::osm::ImportReport::MAX_EXAMPLES.min(osm_report.problem_count()));
     let again = t.app.import_osm_datasets(&t.system(), &data, None).await.unwrap();
     assert!(again.iter().all(|(_, r)| r.inserted == 0 && r.updated == 0), "importing the same extract again changes nothing");
+    // CSV rows placed by address: on the building of that address, its centroid.
+    let addressed = data.buildings.iter().find(|b| b.address.is_some()).expect("Monaco's extract has addressed buildings");
+    let address = addressed.address.clone().unwrap();
+    let world = World::build(&t).await;
+    let declared = put(
+        &t,
+        "/api/v1/datasets/aeds",
+        &world.admin,
+        json!({"title_zh": "除颤器", "kind": "critical_facilities", "classification": "public",
+        "fields": [{"name": "address", "type": "text", "classification": "public"}]}),
+    )
+    .await;
+    assert_eq!(declared.status, StatusCode::OK, "{}", declared.text);
+    let csv = format!("id,name,lon,lat,address\naed-1,AED,,,\"{}\"\naed-2,AED 2,,,Nowhere Street 999\n", address.to_uppercase());
+    let imported = post_raw(&t, "/api/v1/datasets/aeds/import", &world.admin, "text/csv", csv).await;
+    assert_eq!(imported.body["inserted"], 1, "{}", imported.text);
+    assert_eq!((imported.body["rejected"][0]["line"].as_i64(), imported.body["rejected"][0]["field"].as_str()), (Some(3), Some("address")));
+    let placed = t.get("/api/v1/datasets/aeds/features", &world.admin).await;
+    assert_eq!(placed.body["features"][0]["geometry"]["coordinates"], json!(addressed.centroid), "{}", placed.text);
+
     let catalogue = t.get("/api/v1/datasets", &Auth::None).await;
     let buildings = catalogue.body.as_array().unwrap().iter().find(|d| d["name"] == "osm-buildings").unwrap().clone();
     assert_eq!((buildings["kind"].as_str(), buildings["classification"].as_str()), (Some("osm"), Some("public")));

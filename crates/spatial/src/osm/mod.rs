@@ -29,6 +29,13 @@ pub struct Building {
     pub centroid: [f64; 2],
     /// `building:levels`, when present and a number.
     pub levels: Option<f32>,
+    /// `addr:street` and `addr:housenumber`, as "street number", when both are present.
+    pub address: Option<String>,
+}
+
+/// A building's address from its tags: "street number".
+fn address_of<'a>(tag: impl Fn(&str) -> Option<&'a str>) -> Option<String> {
+    Some(format!("{} {}", tag("addr:street")?.trim(), tag("addr:housenumber")?.trim()))
 }
 
 /// Kinds of facilities that matter in an emergency.
@@ -520,6 +527,7 @@ impl Collector {
                         centroid: centroid(&coords),
                         footprint: vec![coords.clone()],
                         levels: tag(tags, "building:levels").and_then(|l| l.trim().parse().ok()),
+                        address: address_of(|key| tag(tags, key)),
                     });
                 } else {
                     self.report.problem(Problem::UnclosedRing, format!("w{id}"), "building outline does not close");
@@ -594,6 +602,7 @@ impl Collector {
                     centroid: centroid(outer),
                     footprint: polygons[0].clone(),
                     levels: tag(tags, "building:levels").and_then(|l| l.trim().parse().ok()),
+                    address: address_of(|key| tag(tags, key)),
                 });
             } else if let Some(kind) = water_kind {
                 water.push(Water {
