@@ -247,6 +247,12 @@
         var url = template.replace("{name}", encodeURIComponent(layer.name)) + "?bbox=" +
           [b.getWest(), b.getSouth(), b.getEast(), b.getNorth()].map(function (v) { return Math.max(-180, Math.min(180, v)).toFixed(6); }).join(",") +
           "&zoom=" + Math.round(map.getZoom());
+        // The stored layers as they were at a time, when one is chosen below the map.
+        var asOf = document.getElementById("map-as-of");
+        if (asOf && asOf.value && !layer.built_in) {
+          var when = new Date(asOf.value);
+          if (!isNaN(when.getTime())) { url += "&as_of=" + encodeURIComponent(when.toISOString()); }
+        }
         var began = performance.now();
         fetch(url, { credentials: "same-origin", signal: controller.signal })
           .then(function (response) { return response.ok ? response.json() : { features: [] }; })
@@ -332,6 +338,8 @@
         window.L.control.layers(null, overlays, { collapsed: window.innerWidth < 700 || layers.length > 5 }).addTo(map);
       });
     map.on("moveend", function () { loaders.forEach(function (load) { load(); }); });
+    var asOfInput = document.getElementById("map-as-of");
+    if (asOfInput) { asOfInput.addEventListener("change", function () { loaders.forEach(function (load) { load(); }); }); }
   }
 
   // ---------------------------------------------------------------------------------------------- warning areas

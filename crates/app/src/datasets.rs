@@ -1567,7 +1567,7 @@ fn geometry_kind(rows: &[FeatureInput], current: &str) -> String {
     }
 }
 
-fn feature_in_bbox(f: &FeatureRow, [west, south, east, north]: [f64; 4]) -> bool {
+pub(crate) fn feature_in_bbox(f: &FeatureRow, [west, south, east, north]: [f64; 4]) -> bool {
     let geometry: Value = serde_json::from_str(&f.geometry).unwrap_or_default();
     let mut all = Vec::new();
     positions(&geometry, &mut all);

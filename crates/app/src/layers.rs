@@ -63,6 +63,8 @@ pub struct FeatureQuery {
     pub bbox: String,
     /// The map zoom level (0–22); sets simplification and aggregation.
     pub zoom: Option<u8>,
+    /// For stored layers: the features as they were at this time (RFC 3339), from their versions.
+    pub as_of: Option<String>,
 }
 
 /// A new or replaced stored layer.
@@ -219,7 +221,17 @@ impl App {
                 (self.public_live_warnings(ctx.locale).await?["features"].as_array().cloned().unwrap_or_default(), false)
             }
             "incidents-public" => (self.public_live_incidents(ctx.locale).await?["features"].as_array().cloned().unwrap_or_default(), true),
-            _ => self.stored_features(ctx, name, view, pixel).await?,
+            _ => {
+                let as_of = match query.as_of.as_deref().filter(|t| !t.is_empty()) {
+                    None => None,
+                    Some(text) => Some(
+                        text.parse::<jiff::Timestamp>()
+                            .map_err(|_| Invalid::new("as_of", InvalidReason::Malformed { expected: "RFC 3339" }))?
+                            .as_millisecond(),
+                    ),
+                };
+                self.stored_features(ctx, name, view, pixel, as_of).await?
+            }
         };
         Ok(
             json!({"type": "FeatureCollection", "features": features, "properties": {"layer": name, "zoom": zoom, "aggregated": aggregated}}),
@@ -327,7 +339,14 @@ impl App {
         Ok((features, aggregated))
     }
 
-    async fn stored_features(&self, ctx: &Context, name: &str, view: [f64; 4], pixel: f64) -> Result<(Vec<Value>, bool), AppError> {
+    async fn stored_features(
+        &self,
+        ctx: &Context,
+        name: &str,
+        view: [f64; 4],
+        pixel: f64,
+        as_of: Option<i64>,
+    ) -> Result<(Vec<Value>, bool), AppError> {
         let mut reader = self.store().reader().await?;
         let row = repo::get_layer(&mut reader.conn(), name).await?.ok_or(AppError::NotFound { kind: ResourceKind::Layer })?;
         drop(reader);
@@ -340,6 +359,16 @@ impl App {
             return Err(self.refuse(ctx, "layer.read", "layer", Some(row.name.clone()), crate::datasets::no_access(ctx)).await);
         }
         let mut reader = self.store().reader().await?;
+        if let Some(at) = as_of {
+            // The layer as it was: its versions (a layer imported before versions were kept shows nothing then).
+            let rows: Vec<_> = store::datasets::features_as_of(&mut reader.conn(), row.id, at, SHAPE_LIMIT)
+                .await?
+                .into_iter()
+                .filter(|f| crate::datasets::feature_in_bbox(f, view))
+                .collect();
+            drop(reader);
+            return Ok((self.filter_and_log(ctx, &row, meta.as_ref(), &access, rows).await?, false));
+        }
         let count = repo::count_in_bbox(&mut reader.conn(), row.id, view).await?;
         // Counts in cells would tell what lies outside an area-bound grant: aggregate only for whole-layer access.
         if row.geometry_kind == "point" && count > AGGREGATE_ABOVE && access.covers_everywhere() {

@@ -1014,3 +1014,4 @@ ui-policy_within = Only inside
 ui-anywhere = Anywhere
 ui-policy_organization = Share with an organization
 ui-policy_in_area = inside an area
+ui-map_as_of = Show the departments' data as it was at (your local time; empty for now)

@@ -339,6 +339,17 @@ async fn a_dirty_csv_is_reported_row_by_row_and_a_file_refused_whole_leaves_noth
     assert_eq!(gp_a["properties"]["pressure_kpa"], 400.0, "as it was");
     let now = t.get("/api/v1/datasets/gas-pipelines/features", &c.utility).await;
     assert_eq!(ids(&now), vec!["gp-a", "gp-b", "v-6"]);
+    // The map shows it as of that time too.
+    let map =
+        t.get(&format!("/api/v1/layers/gas-pipelines/features?bbox=121.3,31.1,121.5,31.2&zoom=14&as_of={before_change}"), &c.utility).await;
+    assert_eq!(
+        (map.status, ids(&map)),
+        (StatusCode::OK, vec!["gp-a".to_string(), "gp-b".to_string(), "v-1".to_string(), "v-6".to_string()]),
+        "{}",
+        map.text
+    );
+    let bad = t.get("/api/v1/layers/gas-pipelines/features?bbox=121.3,31.1,121.5,31.2&as_of=yesterday", &c.utility).await;
+    assert_eq!((bad.status, bad.body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("as_of")));
 }
 
 #[tokio::test]
