@@ -1039,6 +1039,36 @@ impl App {
         Ok(json!({"type": "FeatureCollection", "features": features, "properties": {"dataset": REGISTER}}))
     }
 
+    /// Logs one household's record read outside the register dataset (a door-knock task's household shown to its
+    /// people), so that the household sees it at `/public/my-data`.
+    pub(crate) async fn log_household_read(
+        &self,
+        ctx: &Context,
+        household_id: i64,
+        purpose: &str,
+        fields: &[&str],
+    ) -> Result<(), AppError> {
+        if ctx.is_system() {
+            return Ok(());
+        }
+        let layer = self.register_layer().await?;
+        let entry = AccessEntry {
+            id: 0,
+            at: self.now_ms(),
+            layer_id: layer.id,
+            owner_organization_id: None,
+            account_id: ctx.subject.account.map(|a| a.0),
+            actor: ctx.display_name.clone().unwrap_or_else(|| ctx.actor_label.clone()),
+            purpose: purpose.into(),
+            incident_id: None,
+            policy_id: None,
+            features: 1,
+            fields: json!(fields).to_string(),
+        };
+        self.store().write(move |c| Box::pin(async move { repo::log_access(c, &entry, &[household_id]).await.map(|_| ()) })).await?;
+        Ok(())
+    }
+
     /// The register's layer row (created on first use), so that its reads are logged like any dataset's.
     async fn register_layer(&self) -> Result<LayerRow, AppError> {
         let app = self.clone();

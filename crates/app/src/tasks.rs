@@ -286,12 +286,19 @@ impl App {
         };
         let Some(household) = household else { return Ok(None) };
         let confidential = Resource::new(ResourceKind::Household, Classification::Confidential).in_jurisdiction(&household.path);
-        let reveal = is_responsible(ctx, row) || decide(ctx, Action::Read, &confidential).is_allowed();
+        let responsible = is_responsible(ctx, row);
+        let reveal = responsible || decide(ctx, Action::Read, &confidential).is_allowed();
+        // The register's needs go to the person the task is for, never to everyone cleared for the area.
+        let needs = if responsible { needs } else { None };
         if reveal {
+            let fields: Vec<&str> =
+                if needs.is_some() { vec!["address", "phone", "needs", "position"] } else { vec!["address", "phone", "position"] };
             let mut record = self.audit(ctx, "household.reveal", "household", Some(household_id.to_string()));
             record.purpose = format!("task {}", row.id);
-            record.details = serde_json::json!({ "fields": ["address", "phone", "needs", "position"] });
+            record.details = serde_json::json!({ "fields": fields });
             self.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
+            // And in the register's access log, so that the household sees who viewed its record and why.
+            self.log_household_read(ctx, household_id, "task", &fields).await?;
         }
         let f = household.fields;
         Ok(Some(HouseholdBrief {

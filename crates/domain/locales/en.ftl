@@ -1015,3 +1015,4 @@ ui-anywhere = Anywhere
 ui-policy_organization = Share with an organization
 ui-policy_in_area = inside an area
 ui-map_as_of = Show the departments' data as it was at (your local time; empty for now)
+purpose-task = a task (door-knock)

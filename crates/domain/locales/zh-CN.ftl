@@ -1015,3 +1015,4 @@ ui-anywhere = 不限
 ui-policy_organization = 共享给单位
 ui-policy_in_area = 限定范围
 ui-map_as_of = 查看各部门数据在某一时刻的状态（本地时间；留空为当前）
+purpose-task = 任务（上门核实）

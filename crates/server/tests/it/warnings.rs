@@ -330,6 +330,15 @@ async fn a_warning_reaches_exactly_the_people_inside_and_closes_the_loop() {
         assert_eq!(closed.status, StatusCode::SEE_OTHER, "{}", closed.text);
     }
     assert!(t.audit(50).await.iter().any(|a| a.action == "household.reveal" && a.purpose.starts_with("task ")));
+    // The register's access log has each of those views, with the household, for the residents to see.
+    let register_log = t.get("/api/v1/datasets/vulnerable-residents/access-log", &world.admin).await;
+    let task_reads = register_log.body.as_array().unwrap().iter().filter(|e| e["purpose"] == "task").count();
+    assert_eq!(task_reads, rest.len(), "{}", register_log.text);
+    // The duty officer, cleared for the area but not responsible for the task, sees the address, never the needs.
+    let officer_view = t.get(&format!("/api/v1/tasks/{last}"), &world.officer).await;
+    assert_eq!(officer_view.status, StatusCode::OK, "{}", officer_view.text);
+    assert!(officer_view.body["household"]["address"].is_string(), "{}", officer_view.text);
+    assert!(officer_view.body["household"]["needs"].is_null(), "{}", officer_view.text);
 
     // Live reach: the API and the warning page agree.
     let reach = t.get(&format!("/api/v1/warnings/{id}/reach"), &world.officer).await;
