@@ -57,6 +57,12 @@ impl Rng {
 enum Event {
     /// Gridline's background work, once a minute.
     Tick,
+    /// The gauge reports its reading (every five minutes), as a device does.
+    Reading,
+    /// The duty officer opens the warning a rule drafted, sets its area and wording, and saves it.
+    ReviewDraft {
+        warning: i64,
+    },
     DraftWarning,
     ApproveWarning,
     IssueWarning,
@@ -195,6 +201,8 @@ struct Run<'w> {
     rng: Rng,
     spots: Vec<Spot>,
     warning: Option<(i64, i64)>,
+    /// The gauge that reports the scenario's readings, when the world has one of the scenario's kind and a rule on it.
+    gauge: Option<String>,
     texts_seen: usize,
     tasks_seen: BTreeSet<i64>,
     /// The spot each incident opened by a report stands for (what the duty officer can see on the map).
@@ -223,6 +231,58 @@ impl Run<'_> {
         if self.errors.len() < 50 {
             self.errors.push(format!("{what}: {} {}", answer.status, answer.body));
         }
+    }
+
+    /// The first sensor of the scenario's kind (by code) watched by a rule that drafts a warning; the rule opens no
+    /// incident in the drill (the residents' reports do), so the drill saves that revision of it first.
+    async fn gauge_for_rule(&mut self) -> anyhow::Result<Option<String>> {
+        let rules = self.world.call("admin", "view", Method::GET, "/api/v1/rules", None).await?;
+        let kind = self.scenario.sensor.kind.clone();
+        let Some(rule) = rules.body.as_array().into_iter().flatten().find(|r| {
+            r["enabled"].as_bool() == Some(true)
+                && r["definition"]["sensors"]["kind"].as_str() == Some(kind.as_str())
+                && r["definition"]["actions"]["draft_warning"].is_object()
+        }) else {
+            return Ok(None);
+        };
+        let sensors = self.world.call("admin", "view", Method::GET, "/api/v1/sensors", None).await?;
+        let Some(gauge) = sensors.body.as_array().into_iter().flatten().find(|s| s["kind"].as_str() == Some(kind.as_str())) else {
+            return Ok(None);
+        };
+        let gauge = gauge["code"].as_str().unwrap_or_default().to_string();
+        let mut definition = rule["definition"].clone();
+        if let Some(actions) = definition["actions"].as_object_mut() {
+            actions.remove("open_incident");
+        }
+        definition["sensors"] = json!({"codes": [gauge]});
+        let saved = self.world.call("admin", "setup", Method::POST, "/api/v1/rules", Some(definition)).await?;
+        if saved.status != 201 {
+            self.note_error("the drill's rule", &saved);
+            return Ok(None);
+        }
+        Ok(Some(gauge))
+    }
+
+    /// The scenario's warning as the duty officer writes it: its area (the river band, or around the first spot),
+    /// level, wording and expiry.
+    fn warning_input(&mut self, now: i64) -> Option<Value> {
+        let warning = self.scenario.warning.as_ref()?;
+        let area = match warning.area {
+            WarnedArea::RiverBand { margin_m } => river_band(self.world, margin_m).map(rectangle),
+            WarnedArea::AroundFirstSpot { radius_m } => self.spots.first().map(|s| circle(s.at, radius_m)),
+        };
+        let Some(area) = area else {
+            self.errors.push("warning: the scenario's area could not be placed on this extract (no water, or no spot)".into());
+            return None;
+        };
+        Some(json!({
+            "jurisdiction_id": self.world.city_id, "status": "Actual", "level": warning.level, "hazard": warning.hazard,
+            "headline_zh": warning.headline.zh, "headline_en": warning.headline.en,
+            "description_zh": self.scenario.title.zh, "description_en": self.scenario.title.en,
+            "instruction_zh": warning.instruction.zh, "instruction_en": warning.instruction.en,
+            "area": area,
+            "expires_at": app::time::rfc3339(now + (warning.expires_after_minutes * MINUTE as f64) as i64),
+        }))
     }
 
     async fn tick(&mut self, now: i64) -> anyhow::Result<()> {
@@ -421,24 +481,58 @@ impl Run<'_> {
                     self.at(now + MINUTE, Event::Tick);
                 }
             }
-            Event::DraftWarning => {
-                let Some(warning) = &self.scenario.warning else { return Ok(()) };
-                let area = match warning.area {
-                    WarnedArea::RiverBand { margin_m } => river_band(self.world, margin_m).map(rectangle),
-                    WarnedArea::AroundFirstSpot { radius_m } => self.spots.first().map(|s| circle(s.at, radius_m)),
-                };
-                let Some(area) = area else {
-                    self.errors.push("warning: the scenario's area could not be placed on this extract (no water, or no spot)".into());
+            Event::Reading => {
+                let Some(gauge) = self.gauge.clone() else { return Ok(()) };
+                let minute = self.minute_of(now);
+                let value = (self.scenario.sensor.value_at(minute) * 10.0).round() / 10.0;
+                let reading = json!({"readings": [{"sensor": gauge, "at": app::time::rfc3339(now), "value": value, "unit": self.scenario.sensor.unit}]});
+                let answer = self.world.call("admin", "gauge", Method::POST, "/api/v1/observations", Some(reading)).await?;
+                if answer.status != 200 {
+                    self.note_error("gauge reading", &answer);
+                }
+                // The rule fired: its draft warning waits for the duty officer.
+                if let Some(rule) = answer.body["fired"][0][0].as_str()
+                    && self.warning.is_none()
+                {
+                    let episodes = self.world.call("admin", "view", Method::GET, &format!("/api/v1/rules/{rule}/episodes"), None).await?;
+                    match episodes.body[0]["warning_id"].as_i64() {
+                        Some(warning) => {
+                            self.timeline.rule_fired = Some(minute);
+                            let react = self.rng.delay(self.model.duty_officer.react);
+                            self.at(now + (react * MINUTE as f64) as i64, Event::ReviewDraft { warning });
+                        }
+                        None => self.note_error("the rule fired without a draft warning", &episodes),
+                    }
+                }
+                if now + 5 * MINUTE <= self.start_ms + (self.scenario.duration_minutes * MINUTE as f64) as i64 {
+                    self.at(now + 5 * MINUTE, Event::Reading);
+                }
+            }
+            Event::ReviewDraft { warning: id } => {
+                let Some(input) = self.warning_input(now) else { return Ok(()) };
+                let draft = self.world.call("officer", "view", Method::GET, &format!("/api/v1/warnings/{id}"), None).await?;
+                let version = draft.body["version"].as_i64().unwrap_or(1);
+                let saved = self
+                    .world
+                    .call_with(
+                        "officer",
+                        "officer",
+                        Method::PUT,
+                        &format!("/api/v1/warnings/{id}"),
+                        Some(input),
+                        &[("if-match", format!("\"{version}\""))],
+                    )
+                    .await?;
+                if saved.status != 200 {
+                    self.note_error("review the rule's draft warning", &saved);
                     return Ok(());
-                };
-                let input = json!({
-                    "jurisdiction_id": self.world.city_id, "status": "Actual", "level": warning.level, "hazard": warning.hazard,
-                    "headline_zh": warning.headline.zh, "headline_en": warning.headline.en,
-                    "description_zh": self.scenario.title.zh, "description_en": self.scenario.title.en,
-                    "instruction_zh": warning.instruction.zh, "instruction_en": warning.instruction.en,
-                    "area": area,
-                    "expires_at": app::time::rfc3339(now + (warning.expires_after_minutes * MINUTE as f64) as i64),
-                });
+                }
+                self.warning = Some((id, saved.body["version"].as_i64().unwrap_or(version + 1)));
+                let delay = self.rng.delay(self.model.approver.react);
+                self.at(now + (delay * MINUTE as f64) as i64, Event::ApproveWarning);
+            }
+            Event::DraftWarning => {
+                let Some(input) = self.warning_input(now) else { return Ok(()) };
                 let draft = self.world.call("officer", "officer", Method::POST, "/api/v1/warnings/drafts", Some(input)).await?;
                 if draft.status != 201 {
                     self.note_error("draft warning", &draft);
@@ -657,6 +751,7 @@ pub async fn run(
         rng: Rng::new(seed, 7),
         spots: spots.clone(),
         warning: None,
+        gauge: None,
         texts_seen: 0,
         tasks_seen: BTreeSet::new(),
         spot_of_incident: BTreeMap::new(),
@@ -669,7 +764,12 @@ pub async fn run(
     };
     let minute = |m: f64| start_ms + (m * MINUTE as f64) as i64;
     run.at(start_ms, Event::Tick);
-    if let Some(warning) = &scenario.warning {
+    // A gauge of the scenario's kind that a rule watches reports the readings, and the rule drafts the warning;
+    // without one, the duty officer drafts it after the meteorological warning, as before.
+    run.gauge = run.gauge_for_rule().await?;
+    if run.gauge.is_some() {
+        run.at(start_ms, Event::Reading);
+    } else if let Some(warning) = &scenario.warning {
         let react = run.rng.delay(model.duty_officer.react);
         run.at(minute(crossing + warning.after_threshold_minutes + react), Event::DraftWarning);
     }

@@ -5,6 +5,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 /// What happened, in simulated minutes from the start.
 #[derive(Debug, Clone, Default)]
 pub struct Timeline {
+    /// When the gauge's rule fired (drafting the warning), if a rule drafted it.
+    pub rule_fired: Option<f64>,
     pub warning_issued: Option<f64>,
     pub delivered: usize,
     pub delivery_failed: usize,
@@ -39,6 +41,8 @@ impl Timeline {
 /// `None` when it never happened within the scenario.
 #[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize, PartialEq)]
 pub struct Metrics {
+    /// When the gauge's rule fired and drafted the warning (integrated, when a rule drafted it).
+    pub warning_drafted_by_rule_min: Option<f64>,
     pub warning_issued_min: Option<f64>,
     pub vulnerable_households: usize,
     pub vulnerable_90pct_reached_min: Option<f64>,
@@ -112,6 +116,7 @@ impl Metrics {
         // siloed model counts as calls of the relay, cadres and dispatchers).
         let by_hand = calls.get("officer").copied().unwrap_or_default();
         Metrics {
+            warning_drafted_by_rule_min: timeline.rule_fired.map(since),
             warning_issued_min: timeline.warning_issued.map(since),
             vulnerable_households: total,
             vulnerable_90pct_reached_min: share_reached(&reached, total, 0.9).map(round),

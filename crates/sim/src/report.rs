@@ -13,6 +13,9 @@ fn minutes(value: Option<f64>) -> String {
 }
 
 const ROWS: &[Row] = &[
+    ("warning_drafted_by_rule_min", "warning drafted by the gauge's rule (min)", "监测规则起草预警（越限后分钟）", |m| {
+        minutes(m.warning_drafted_by_rule_min)
+    }),
     ("warning_issued_min", "warning issued (min after threshold)", "预警发布（越限后分钟）", |m| minutes(m.warning_issued_min)),
     ("vulnerable_households", "vulnerable households warned", "受预警重点人群户数", |m| m.vulnerable_households.to_string()),
     ("vulnerable_90pct_reached_min", "90% of them reached (min)", "90% 已触达（分钟）", |m| minutes(m.vulnerable_90pct_reached_min)),

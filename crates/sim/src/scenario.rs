@@ -136,6 +136,21 @@ pub struct Sensor {
 }
 
 impl Sensor {
+    /// The reading at a minute: the curve, linearly interpolated (its ends held before and after).
+    pub fn value_at(&self, minute: f64) -> f64 {
+        let Some(&(first_t, first_v)) = self.curve.first() else { return 0.0 };
+        if minute <= first_t {
+            return first_v;
+        }
+        for w in self.curve.windows(2) {
+            let ((t0, v0), (t1, v1)) = (w[0], w[1]);
+            if minute <= t1 {
+                return if t1 > t0 { v0 + (v1 - v0) * (minute - t0) / (t1 - t0) } else { v1 };
+            }
+        }
+        self.curve.last().map_or(0.0, |&(_, v)| v)
+    }
+
     /// The first minute the reading reaches the threshold, if it does.
     pub fn crossing(&self) -> Option<f64> {
         for w in self.curve.windows(2) {

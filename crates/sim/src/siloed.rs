@@ -132,6 +132,7 @@ pub fn run(
     let in_time: Vec<f64> = acks.iter().copied().filter(|t| *t <= end).collect();
     let needed90 = (0.9 * total as f64).ceil() as usize;
     Metrics {
+        warning_drafted_by_rule_min: None,
         warning_issued_min: warning_at.map(round),
         vulnerable_households: total,
         vulnerable_90pct_reached_min: if needed90 == 0 { None } else { reached.get(needed90 - 1).copied().map(round) },

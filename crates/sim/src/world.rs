@@ -228,6 +228,19 @@ impl World {
 
     /// Calls the public API as `who` (a username with a token), counting the call.
     pub async fn call(&mut self, who: &str, label: &str, method: Method, path: &str, body: Option<Value>) -> anyhow::Result<Answer> {
+        self.call_with(who, label, method, path, body, &[]).await
+    }
+
+    /// Like [`World::call`], with extra request headers (`If-Match` for a version).
+    pub async fn call_with(
+        &mut self,
+        who: &str,
+        label: &str,
+        method: Method,
+        path: &str,
+        body: Option<Value>,
+        headers: &[(&str, String)],
+    ) -> anyhow::Result<Answer> {
         let token = match (self.tokens.get(who), who.strip_prefix("sim-member-").and_then(|id| id.parse::<i64>().ok())) {
             (Some(token), _) => token.clone(),
             (None, Some(member)) => self.token_for_member(member).await?,
@@ -239,6 +252,9 @@ impl World {
             .uri(path)
             .header(header::AUTHORIZATION, format!("Bearer {token}"))
             .header(header::ACCEPT_LANGUAGE, "en");
+        for (name, value) in headers {
+            request = request.header(*name, value.as_str());
+        }
         let body = match body {
             Some(value) => {
                 request = request.header(header::CONTENT_TYPE, "application/json");

@@ -72,3 +72,17 @@ async fn a_gas_leak_drill_runs_against_gridline_and_the_same_seed_gives_the_same
     let html = sim::report::html(&scenario, 7, 120.0, first.integrated.as_ref(), first.siloed.as_ref());
     assert!(html.contains("<svg") && html.matches("<polyline").count() == 2 && html.contains("data-metric=\"overdue_tasks\""));
 }
+
+/// In the rainstorm, the demo's gauge reports through the observations API and its rule drafts the warning: the
+/// first reading above 30 mm/h at minute 30 (the curve crosses at 27.5), held ten minutes, fires at minute 40.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn in_the_rainstorm_drill_the_gauges_rule_drafts_the_warning() {
+    let scenario = load_scenario("rainstorm").unwrap();
+    let model = load_model(None).unwrap();
+    let run = sim::drill(&scenario, &model, 2026, 1e9, sim::Mode::Integrated, &mut |_| {}).await.unwrap();
+    assert!(run.errors.is_empty(), "Gridline refused none of the drill's calls: {:?}", run.errors);
+    let integrated = run.integrated.unwrap();
+    assert_eq!(integrated.warning_drafted_by_rule_min, Some(12.5), "{integrated:?}");
+    assert!(integrated.warning_issued_min.is_some_and(|issued| issued > 12.5), "reviewed, approved, then issued: {integrated:?}");
+    assert!(integrated.texts_delivered > 1000, "{integrated:?}");
+}
