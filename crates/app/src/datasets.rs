@@ -631,13 +631,11 @@ impl App {
         let mut views = Vec::new();
         for layer in layers {
             let meta = metas.get(&layer.id);
-            if layer.name != REGISTER && self.access_to(ctx, &layer, meta).await?.is_empty() {
-                continue;
+            let access = self.access_to(ctx, &layer).await?;
+            let readable = if layer.name == REGISTER { self.register_access(ctx).await?.0 } else { !access.is_empty() };
+            if readable {
+                views.push(self.dataset_view(ctx, &layer, meta, &access).await?);
             }
-            if layer.name == REGISTER && !self.register_access(ctx).await?.0 {
-                continue;
-            }
-            views.push(self.dataset_view(ctx, &layer, meta).await?);
         }
         Ok(views)
     }
@@ -645,15 +643,12 @@ impl App {
     /// A dataset the caller may read.
     pub async fn get_dataset(&self, ctx: &Context, name: &str) -> Result<DatasetView, AppError> {
         let (layer, meta) = self.dataset_rows(name).await?;
-        let allowed = if layer.name == REGISTER {
-            self.register_access(ctx).await?.0
-        } else {
-            !self.access_to(ctx, &layer, meta.as_ref()).await?.is_empty()
-        };
+        let access = self.access_to(ctx, &layer).await?;
+        let allowed = if layer.name == REGISTER { self.register_access(ctx).await?.0 } else { !access.is_empty() };
         if !allowed {
             return Err(self.refuse(ctx, "dataset.read", "dataset", Some(layer.name.clone()), no_access(ctx)).await);
         }
-        self.dataset_view(ctx, &layer, meta.as_ref()).await
+        self.dataset_view(ctx, &layer, meta.as_ref(), &access).await
     }
 
     async fn dataset_rows(&self, name: &str) -> Result<(LayerRow, Option<DatasetMeta>), AppError> {
@@ -663,9 +658,14 @@ impl App {
         Ok((layer, meta))
     }
 
-    async fn dataset_view(&self, ctx: &Context, layer: &LayerRow, meta: Option<&DatasetMeta>) -> Result<DatasetView, AppError> {
+    async fn dataset_view(
+        &self,
+        ctx: &Context,
+        layer: &LayerRow,
+        meta: Option<&DatasetMeta>,
+        access: &Access,
+    ) -> Result<DatasetView, AppError> {
         let owned = owns(ctx, layer) && layer.name != REGISTER;
-        let access = self.access_to(ctx, layer, meta).await?;
         let layer_class = classification(&layer.classification);
         let schema = schema_of(meta);
         let fields: Vec<FieldSpec> =
@@ -704,7 +704,7 @@ impl App {
     }
 
     /// What the caller may read of a stored dataset now: see the module documentation.
-    pub(crate) async fn access_to(&self, ctx: &Context, layer: &LayerRow, _meta: Option<&DatasetMeta>) -> Result<Access, AppError> {
+    pub(crate) async fn access_to(&self, ctx: &Context, layer: &LayerRow) -> Result<Access, AppError> {
         let mut access = Access::default();
         if layer.name == REGISTER {
             return Ok(access);
@@ -846,7 +846,7 @@ impl App {
             return self.read_register(ctx, bbox).await;
         }
         let (layer, meta) = self.dataset_rows(name).await?;
-        let access = self.access_to(ctx, &layer, meta.as_ref()).await?;
+        let access = self.access_to(ctx, &layer).await?;
         if access.is_empty() {
             return Err(self.refuse(ctx, "dataset.read", "dataset", Some(layer.name.clone()), no_access(ctx)).await);
         }
@@ -1273,8 +1273,8 @@ impl App {
             .write(move |c| {
                 Box::pin(async move {
                     let ids = repo::flag_stale(c, now).await?;
+                    let layers = if ids.is_empty() { Vec::new() } else { store::layers::list_layers(c).await? };
                     for id in &ids {
-                        let layers = store::layers::list_layers(c).await?;
                         if let Some(layer) = layers.iter().find(|l| l.id == *id) {
                             let payload = json!({"dataset": layer.name});
                             store::events::append(

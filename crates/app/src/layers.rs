@@ -124,64 +124,38 @@ impl App {
     /// The layers the caller may see.
     pub async fn list_layers(&self, ctx: &Context) -> Result<Vec<LayerView>, AppError> {
         let locale = ctx.locale;
-        let mut views = vec![LayerView {
-            name: "jurisdictions".into(),
-            title: domain::i18n::text(locale, "layer.jurisdictions").to_string(),
-            geometry_kind: "polygon".into(),
-            classification: Classification::Public.code().into(),
-            feature_count: None,
-            built_in: true,
-            extent: None,
-            shown_by_default: false,
-            stale: false,
-        }];
-        // Live public layers, for the public map and the console alike.
-        for (name, key, kind) in
-            [("warnings-in-force", "layer.warnings_in_force", "polygon"), ("incidents-public", "layer.incidents_public", "point")]
-        {
-            views.push(LayerView {
+        // Built from the registry and the live data: the boundaries and the public live layers for everyone,
+        // members and sensors for accounts.
+        let mut built: Vec<(&str, &str, &str, Classification, bool)> = vec![
+            ("jurisdictions", "layer.jurisdictions", "polygon", Classification::Public, false),
+            ("warnings-in-force", "layer.warnings_in_force", "polygon", Classification::Public, false),
+            ("incidents-public", "layer.incidents_public", "point", Classification::Public, false),
+        ];
+        if ctx.subject.is_authenticated() || ctx.is_system() {
+            built.push(("members", "layer.members", "point", Classification::Internal, false));
+            built.push(("sensors", "layer.sensors", "point", Classification::Internal, true));
+        }
+        let mut views: Vec<LayerView> = built
+            .into_iter()
+            .map(|(name, key, kind, classification, shown_by_default)| LayerView {
                 name: name.into(),
                 title: domain::i18n::text(locale, key).to_string(),
                 geometry_kind: kind.into(),
-                classification: Classification::Public.code().into(),
+                classification: classification.code().into(),
                 feature_count: None,
                 built_in: true,
                 extent: None,
-                shown_by_default: false,
+                shown_by_default,
                 stale: false,
-            });
-        }
-        if ctx.subject.is_authenticated() || ctx.is_system() {
-            views.push(LayerView {
-                name: "members".into(),
-                title: domain::i18n::text(locale, "layer.members").to_string(),
-                geometry_kind: "point".into(),
-                classification: Classification::Internal.code().into(),
-                feature_count: None,
-                built_in: true,
-                extent: None,
-                shown_by_default: false,
-                stale: false,
-            });
-            views.push(LayerView {
-                name: "sensors".into(),
-                title: domain::i18n::text(locale, "layer.sensors").to_string(),
-                geometry_kind: "point".into(),
-                classification: Classification::Internal.code().into(),
-                feature_count: None,
-                built_in: true,
-                extent: None,
-                shown_by_default: true,
-                stale: false,
-            });
-        }
+            })
+            .collect();
         let mut reader = self.store().reader().await?;
         let shown = store::settings::get(&mut reader.conn(), DEFAULT_MAP_LAYERS_KEY).await?.unwrap_or_else(|| DEFAULT_MAP_LAYERS.into());
         let shown: Vec<&str> = shown.split(',').map(str::trim).collect();
         let metas: std::collections::BTreeMap<i64, store::datasets::DatasetMeta> =
             store::datasets::all_meta(&mut reader.conn()).await?.into_iter().collect();
         for row in repo::list_layers(&mut reader.conn()).await? {
-            if row.name == crate::datasets::REGISTER || self.access_to(ctx, &row, metas.get(&row.id)).await?.is_empty() {
+            if row.name == crate::datasets::REGISTER || self.access_to(ctx, &row).await?.is_empty() {
                 continue;
             }
             let stale = metas.get(&row.id).is_some_and(|m| m.stale_since.is_some());
@@ -354,7 +328,7 @@ impl App {
             let mut reader = self.store().reader().await?;
             store::datasets::get_meta(&mut reader.conn(), row.id).await?
         };
-        let access = self.access_to(ctx, &row, meta.as_ref()).await?;
+        let access = self.access_to(ctx, &row).await?;
         if access.is_empty() || row.name == crate::datasets::REGISTER {
             return Err(self.refuse(ctx, "layer.read", "layer", Some(row.name.clone()), crate::datasets::no_access(ctx)).await);
         }
