@@ -221,6 +221,18 @@ pub async fn get_warning(conn: &mut Conn<'_>, id: i64) -> Result<Option<WarningR
     conn.fetch_optional(format!("SELECT {COLUMNS} FROM warnings WHERE id = $1"), params![id]).await?.as_ref().map(decode).transpose()
 }
 
+/// The sent cancellation of a warning (the `Cancel` message that replaced it), if any.
+pub async fn cancellation_of(conn: &mut Conn<'_>, id: i64) -> Result<Option<WarningRow>, StoreError> {
+    conn.fetch_optional(
+        format!("SELECT {COLUMNS} FROM warnings WHERE replaces_id = $1 AND msg_type = 'Cancel' AND state = 'issued' ORDER BY id DESC LIMIT 1"),
+        params![id],
+    )
+    .await?
+    .as_ref()
+    .map(decode)
+    .transpose()
+}
+
 /// The warning a sender already sent under this identifier at this time (for idempotent ingest).
 pub async fn find_sent(conn: &mut Conn<'_>, sender: &str, identifier: &str, sent_at: i64) -> Result<Option<WarningRow>, StoreError> {
     conn.fetch_optional(

@@ -186,7 +186,7 @@ impl App {
                 }
                 (None, None) => continue,
             };
-            match self.ingest_cap(&ctx, &document, &source).await {
+            match self.relay_trusted_cap(&ctx, &document, &source).await {
                 Ok(ingested) if ingested.created => report.ingested += 1,
                 Ok(_) => report.known += 1,
                 Err(error) => report.rejected.push((entry.id.clone(), error.message(Locale::En))),

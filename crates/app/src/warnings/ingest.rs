@@ -4,12 +4,12 @@
 
 use cap::gbt35965::{Profile, warning_level};
 use cap::{Alert, MessageType};
-use domain::policy::{Action, Decision};
+use domain::policy::{Action, Decision, ResourceKind};
 use domain::registry::JurisdictionPath;
 use domain::{Invalid, InvalidReason};
 use spatial::Geometry;
 use store::registry::Versioned;
-use store::warnings::{self as repo, WarningFields};
+use store::warnings::{self as repo, WarningFields, WarningRow};
 
 use super::cap_io::HAZARD_CODE_NAME;
 use super::{WarningArea, WarningView, resource, view};
@@ -56,6 +56,15 @@ fn findings_invalid(findings: &[cap::Finding]) -> Invalid {
     )
 }
 
+/// Only alerts, updates and cancellations are taken; acknowledgements and errors are for other systems.
+fn check_message_type(alert: &Alert) -> Result<(), Invalid> {
+    if matches!(alert.message_type, MessageType::Alert | MessageType::Update | MessageType::Cancel) {
+        Ok(())
+    } else {
+        Err(Invalid::new("cap/alert/msgType", InvalidReason::UnknownValue { allowed: vec!["Alert", "Update", "Cancel"] }))
+    }
+}
+
 /// Reads a CAP document (XML, or the JSON form of `cap::json`) and checks it.
 pub fn parse_document(bytes: &[u8]) -> Result<Alert, Invalid> {
     if bytes.len() > MAX_CAP_BYTES {
@@ -71,36 +80,193 @@ pub fn parse_document(bytes: &[u8]) -> Result<Alert, Invalid> {
 }
 
 impl App {
-    /// Ingests a CAP document from `source` (`api`, `feed:<name>`). Returns the stored warning and whether it is
-    /// new. `Actual` alerts and updates are relayed to the people inside their area when `relay_ingested` is on.
-    pub async fn ingest_cap(&self, ctx: &Context, bytes: &[u8], source: &str) -> Result<Ingested, AppError> {
+    /// Receives a CAP document posted by one of Gridline's own accounts (`POST /api/v1/warnings`). Whoever posts
+    /// it, it is a draft like any other: an `Alert` becomes a draft that a second person approves before it is
+    /// issued; an `Update` becomes an update draft of the warning it references; a `Cancel` cancels the warnings it
+    /// references at once (a cancellation needs no second person). Authority over an `Update` or a `Cancel` is
+    /// authority over the warning it references, wherever the message's own area lies. A document received before
+    /// (same sender, identifier and sent time) is answered with what it made, and changes nothing.
+    pub async fn ingest_cap(&self, ctx: &Context, bytes: &[u8]) -> Result<Ingested, AppError> {
         let alert = parse_document(bytes)?;
-        if !matches!(alert.message_type, MessageType::Alert | MessageType::Update | MessageType::Cancel) {
-            return Err(
-                Invalid::new("cap/alert/msgType", InvalidReason::UnknownValue { allowed: vec!["Alert", "Update", "Cancel"] }).into()
-            );
+        check_message_type(&alert)?;
+        if let Some(existing) = self.already_received(ctx, &alert).await? {
+            return Ok(existing);
         }
+        match alert.message_type {
+            MessageType::Cancel => self.cancel_from_cap(ctx, &alert).await,
+            MessageType::Update => {
+                let referenced = self.referenced_warnings(ctx, &alert, "warning.ingest").await?;
+                let (mut fields, path) = self.fields_from_alert(&alert, bytes, "api").await?;
+                let original = &referenced[0];
+                fields.state = "draft".into();
+                fields.replaces_id = Some(original.id);
+                fields.cap_status = original.fields.cap_status.clone();
+                fields.created_by = ctx.account_id();
+                self.insert_received_draft(ctx, fields, path, "warning.update_drafted").await
+            }
+            _ => {
+                let (mut fields, path) = self.fields_from_alert(&alert, bytes, "api").await?;
+                fields.state = "draft".into();
+                fields.created_by = ctx.account_id();
+                self.insert_received_draft(ctx, fields, path, "warning.drafted").await
+            }
+        }
+    }
+
+    /// The warning a document already made, if it was received before (by sender, identifier and sent time). A
+    /// caller who may not read it learns only that the identifier is taken.
+    async fn already_received(&self, ctx: &Context, alert: &Alert) -> Result<Option<Ingested>, AppError> {
         let sent_ms = alert.sent.timestamp().as_millisecond();
-        if let Some(existing) = {
+        let existing = {
             let mut reader = self.store().reader().await?;
             repo::find_sent(&mut reader.conn(), &alert.sender, &alert.identifier, sent_ms).await?
-        } {
-            if !decide(ctx, Action::Read, &resource(&existing.path, &existing.fields)).is_allowed() {
-                return Err(AppError::Duplicate { field: "identifier".into() });
+        };
+        let Some(existing) = existing else { return Ok(None) };
+        if !decide(ctx, Action::Read, &resource(&existing.path, &existing.fields)).is_allowed() {
+            return Err(AppError::Duplicate { field: "identifier".into() });
+        }
+        Ok(Some(Ingested { created: false, warning: view(ctx.locale, &existing) }))
+    }
+
+    /// The warnings an `Update` or `Cancel` references, each one checked: it must be known here, in force, and the
+    /// caller must have authority over it (the policy's `Update` on the referenced warning, audited when refused).
+    async fn referenced_warnings(&self, ctx: &Context, alert: &Alert, action: &str) -> Result<Vec<WarningRow>, AppError> {
+        let Some(references) = &alert.references else {
+            return Err(Invalid::new("cap/alert/references", InvalidReason::Required).into());
+        };
+        let mut rows = Vec::new();
+        {
+            let mut reader = self.store().reader().await?;
+            for (index, reference) in references.as_slice().iter().enumerate() {
+                let sent = reference.sent().timestamp().as_millisecond();
+                let row = repo::find_sent(&mut reader.conn(), reference.sender(), reference.identifier(), sent).await?;
+                let field = format!("cap/alert/references[{index}]");
+                let row = row.ok_or_else(|| {
+                    Invalid::new(
+                        &field,
+                        InvalidReason::Explained {
+                            rule: "unknown_reference".into(),
+                            en: format!("no warning sent by {} as {} is known here", reference.sender(), reference.identifier()),
+                            zh: format!("本系统没有 {} 以标识 {} 发出的预警", reference.sender(), reference.identifier()),
+                        },
+                    )
+                })?;
+                rows.push(row);
             }
-            return Ok(Ingested { created: false, warning: view(ctx.locale, &existing) });
+        }
+        for row in &rows {
+            if let Decision::Deny(reason) = decide(ctx, Action::Update, &resource(&row.path, &row.fields)) {
+                return Err(self.refuse(ctx, action, "warning", Some(row.id.to_string()), reason).await);
+            }
+        }
+        Ok(rows)
+    }
+
+    /// A CAP `Cancel` from one of our accounts: every referenced warning the caller has authority over is cancelled
+    /// at once. A repeat of a cancellation already made answers with it.
+    async fn cancel_from_cap(&self, ctx: &Context, alert: &Alert) -> Result<Ingested, AppError> {
+        let referenced = self.referenced_warnings(ctx, alert, "warning.cancel").await?;
+        let info = alert.infos.iter().find(|i| i.language.as_ref().is_some_and(|l| l.is_chinese())).or(alert.infos.first());
+        let info_en = alert.infos.iter().find(|i| i.language_or_default().starts_with("en"));
+        let note_zh = info
+            .and_then(|i| i.description.clone().or_else(|| i.headline.clone()))
+            .unwrap_or_else(|| "预警已解除。".to_string());
+        let note_en = info_en.and_then(|i| i.description.clone().or_else(|| i.headline.clone()));
+        let mut first = None;
+        let mut created = false;
+        for row in referenced {
+            let view = match row.fields.state.as_str() {
+                "issued" => {
+                    created = true;
+                    self.cancel_warning(ctx, row.id, &note_zh, note_en.as_deref()).await?
+                }
+                "cancelled" => {
+                    let mut reader = self.store().reader().await?;
+                    match repo::cancellation_of(&mut reader.conn(), row.id).await? {
+                        Some(cancel) => view(ctx.locale, &cancel),
+                        None => view(ctx.locale, &row),
+                    }
+                }
+                other => {
+                    return Err(AppError::WrongState { kind: ResourceKind::Warning, state: other.to_string(), step: "cancel" });
+                }
+            };
+            first.get_or_insert(view);
+        }
+        let warning = first.ok_or_else(|| Invalid::new("cap/alert/references", InvalidReason::Required))?;
+        Ok(Ingested { created, warning })
+    }
+
+    /// Stores a received document as a draft (after the policy allowed drafting in its area).
+    async fn insert_received_draft(
+        &self,
+        ctx: &Context,
+        mut fields: WarningFields,
+        path: JurisdictionPath,
+        event: &'static str,
+    ) -> Result<Ingested, AppError> {
+        // The same content rules as a draft written on the console: what it is, what is happening, what to do.
+        fields.headline_zh = super::text("cap/alert/info/headline", &fields.headline_zh, 160)?;
+        fields.description_zh = super::text("cap/alert/info/description", &fields.description_zh, 4000)?;
+        fields.instruction_zh = super::text("cap/alert/info/instruction", &fields.instruction_zh, 2000)?;
+        if fields.headline_en.is_some() && (fields.description_en.is_none() || fields.instruction_en.is_none()) {
+            let field = if fields.description_en.is_none() { "cap/alert/info[en]/description" } else { "cap/alert/info[en]/instruction" };
+            return Err(Invalid::new(field, InvalidReason::Required).into());
+        }
+        if let Decision::Deny(reason) = decide(ctx, Action::Create, &resource(&path, &fields)) {
+            return Err(self.refuse(ctx, "warning.ingest", "warning", Some(fields.identifier.clone()), reason).await);
+        }
+        let (sender, identifier, sent_ms) = (fields.sender.clone(), fields.identifier.clone(), fields.sent_at.unwrap_or_default());
+        let (app, ctx2) = (self.clone(), ctx.clone());
+        let row = self
+            .transact(move |c| {
+                Box::pin(async move {
+                    let row = repo::insert_warning(c, &fields, &path, app.now_ms()).await?;
+                    app.warning_event(c, &ctx2, event, &row).await?;
+                    store::audit::append(c, &app.audit(&ctx2, "warning.ingest", "warning", Some(row.id.to_string()))).await?;
+                    Ok(Outcome::Done(row))
+                })
+            })
+            .await;
+        match row {
+            Ok(row) => Ok(Ingested { created: true, warning: view(ctx.locale, &row) }),
+            // Two copies of the same document arriving at once: the second finds the first.
+            Err(AppError::Duplicate { .. }) => {
+                let mut reader = self.store().reader().await?;
+                let existing = repo::find_sent(&mut reader.conn(), &sender, &identifier, sent_ms)
+                    .await?
+                    .ok_or_else(|| AppError::Internal("duplicate warning vanished".into()))?;
+                Ok(Ingested { created: false, warning: view(ctx.locale, &existing) })
+            }
+            Err(error) => Err(error),
+        }
+    }
+
+    /// Relays a CAP document from a trusted, registered source (a feed the operator configured in
+    /// `[[warnings.feeds]]`, under `source` = `feed:<name>`): it is stored as issued and, when `relay_ingested` is
+    /// on, delivered to the people inside its area. An `Update` or `Cancel` replaces only warnings that came from
+    /// the same source and sender: a feed can never cancel a warning Gridline issued or another source relayed.
+    pub async fn relay_trusted_cap(&self, ctx: &Context, bytes: &[u8], source: &str) -> Result<Ingested, AppError> {
+        let alert = parse_document(bytes)?;
+        check_message_type(&alert)?;
+        let sent_ms = alert.sent.timestamp().as_millisecond();
+        if let Some(existing) = self.already_received(ctx, &alert).await? {
+            return Ok(existing);
         }
         let (fields, path) = self.fields_from_alert(&alert, bytes, source).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Create, &resource(&path, &fields)) {
             return Err(self.refuse(ctx, "warning.ingest", "warning", Some(alert.identifier.clone()), reason).await);
         }
-        // The messages this one updates or cancels, if we have them.
+        // The messages this one updates or cancels, if we have them and they came from this same source.
         let mut replaced_ids = Vec::new();
         if let Some(references) = &alert.references {
             let mut reader = self.store().reader().await?;
             for reference in references.as_slice() {
                 let sent = reference.sent().timestamp().as_millisecond();
-                if let Some(row) = repo::find_sent(&mut reader.conn(), reference.sender(), reference.identifier(), sent).await? {
+                if let Some(row) = repo::find_sent(&mut reader.conn(), reference.sender(), reference.identifier(), sent).await?
+                    && row.fields.source == source
+                    && row.fields.sender == alert.sender
+                {
                     replaced_ids.push(row.id);
                 }
             }

@@ -73,6 +73,9 @@ impl App {
                 Box::pin(async move {
                     let mut fields = row.fields.clone();
                     let config = &app.config().warnings;
+                    // What Gridline sends, it sends as itself (a draft received from another system kept that
+                    // system's sender until now).
+                    fields.sender = config.sender.clone();
                     // The sequence digit keeps identifiers unique when two warnings are sent in the same second.
                     let mut identifier = None;
                     for sequence in 0..=9u8 {

@@ -467,7 +467,7 @@ pub fn view(locale: Locale, row: &WarningRow) -> WarningView {
         jurisdiction_id: row.path.ids().last().map(|id| id.0).unwrap_or(0),
         effective_at: rfc3339(f.effective_at),
         expires_at: rfc3339(f.expires_at),
-        sent_at: f.sent_at.map(rfc3339),
+        sent_at: f.sent_at.filter(|_| SENT_STATES.contains(&f.state.as_str())).map(rfc3339),
         replaces_id: f.replaces_id,
         recipients: f.recipients,
         created_by: f.created_by,

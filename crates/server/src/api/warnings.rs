@@ -20,9 +20,12 @@ fn etag(version: i64) -> [(axum::http::HeaderName, String); 1] {
 /// Media types a CAP document may be posted as.
 const CAP_MEDIA_TYPES: &[&str] = &["application/cap+xml", "application/xml", "text/xml", "application/json", "application/cap+json"];
 
-/// Receive a CAP 1.2 document (XML, or the JSON form) from an external sender such as the meteorological service.
-/// A document received before (same sender, identifier and sent time) is answered with 200 and changes nothing; a
-/// new one with 201. `Actual` warnings are relayed to the people inside their area.
+/// Post a CAP 1.2 document (XML, or the JSON form). Whoever posts it, it is a draft like any other: an `Alert`
+/// becomes a draft that a second person approves before it is issued, an `Update` an update draft of the warning
+/// it references, and a `Cancel` cancels the warnings it references at once. Authority over an `Update` or a
+/// `Cancel` is authority over the warning it references (403 otherwise). A document received before (same
+/// sender, identifier and sent time) is answered with 200 and changes nothing; a new one with 201. Warnings from
+/// trusted sources are relayed only through the feeds configured in `gridline.toml`.
 #[utoipa::path(post, path = "/api/v1/warnings", tag = "warnings", request_body(content = String, content_type = "application/cap+xml"),
     responses((status = 201, body = Ingested), (status = 200, body = Ingested), (status = 403, body = Problem), (status = 413, body = Problem),
         (status = 415, body = Problem), (status = 422, body = Problem)))]
@@ -35,7 +38,7 @@ pub async fn ingest_warning(
         let detail = domain::i18n::format(ctx.locale, "error.unsupported_media_type", &[("expected", "application/cap+xml".into())]);
         return Err(Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", ctx.locale, detail));
     }
-    let ingested = app.ingest_cap(&ctx, &body.bytes, "api").await.localized(ctx.locale)?;
+    let ingested = app.ingest_cap(&ctx, &body.bytes).await.localized(ctx.locale)?;
     let status = if ingested.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(ingested)))
 }

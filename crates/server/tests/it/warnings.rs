@@ -511,13 +511,23 @@ async fn external_cap_is_ingested_once_and_bad_cap_is_refused_with_its_line() {
     assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
     assert_eq!(first.body["warning"]["level"], "orange");
     assert_eq!(first.body["warning"]["source"], "api");
+    // Posted by one of our own accounts, it is a draft like any other: nobody is reached before a second person.
+    assert_eq!(first.body["warning"]["state"], "draft");
+    assert_eq!(first.body["warning"]["public"], false);
     let again = post_raw(&t, "/api/v1/warnings", &world.officer, "application/cap+xml", xml).await;
     assert_eq!(again.status, StatusCode::OK);
     assert_eq!(again.body["created"], false);
     assert_eq!(t.count("warnings").await, 1);
+    assert_eq!(t.count("deliveries").await, 0);
+    let id = first.body["warning"]["id"].as_i64().unwrap();
+    let approved = t.post(&format!("/api/v1/warnings/{id}/approve"), &world.admin, json!({"version": 1})).await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.text);
+    let issued = t.post(&format!("/api/v1/warnings/{id}/issue"), &world.officer, json!({"version": 2})).await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.text);
+    assert_eq!(issued.body["sender"], "gridline@localhost", "issued here, it is sent as Gridline");
     deliver_everything(&t).await;
     let to_household = received.lock().unwrap().iter().filter(|m| m.body.contains("13700000001")).count();
-    assert_eq!(to_household, 1, "an official warning is relayed to the household inside");
+    assert_eq!(to_household, 1, "once approved and issued, the warning reaches the household inside");
     let broken = "<alert xmlns=\"urn:oasis:names:tc:emergency:cap:1.2\">\n<identifier>x</identifier>\n<sender>a@b</sender>\n<sent>2026-11-28T16:00:00</sent>\n<status>Actual</status><msgType>Alert</msgType><scope>Public</scope></alert>";
     let refused = post_raw(&t, "/api/v1/warnings", &world.officer, "application/cap+xml", broken.into()).await;
     assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", refused.text);
@@ -572,4 +582,110 @@ async fn a_polled_feed_brings_each_warning_once() {
     let fresh = t.app.poll_feed(&config, &client, &mut std::collections::HashSet::new()).await.unwrap();
     assert_eq!((fresh.ingested, fresh.known), (0, 2));
     assert_eq!(t.count("warnings").await, 2);
+}
+
+/// A CAP document for the attack tests: an `Alert` over `polygon` (CAP's lat,lon text), or an `Update`/`Cancel`
+/// naming `references`.
+fn cap_message(identifier: &str, msg_type: &str, polygon: &str, references: Option<&str>) -> String {
+    let references = references.map(|r| format!("<references>{r}</references>")).unwrap_or_default();
+    format!(
+        r#"<alert xmlns="urn:oasis:names:tc:emergency:cap:1.2"><identifier>{identifier}</identifier><sender>cadre-tool@example.cn</sender>
+<sent>2026-11-28T16:30:00+08:00</sent><status>Actual</status><msgType>{msg_type}</msgType><scope>Public</scope>{references}
+<info><language>zh-CN</language><category>Met</category><event>暴雨</event><urgency>Immediate</urgency><severity>Extreme</severity>
+<certainty>Likely</certainty><expires>2026-11-29T16:00:00+08:00</expires><headline>暴雨红色预警</headline><description>解除原因：误报。</description>
+<instruction>停止户外活动。</instruction><parameter><valueName>预警级别</valueName><value>red</value></parameter>
+<area><areaDesc>社区甲</areaDesc><polygon>{polygon}</polygon></area></info></alert>"#
+    )
+}
+
+/// Inside community A, and inside community B (CAP polygons, lat,lon).
+const AREA_A: &str = "31.161,121.411 31.169,121.411 31.169,121.419 31.161,121.419 31.161,121.411";
+
+#[tokio::test]
+async fn a_cap_posted_by_a_cadre_is_a_draft_that_needs_a_second_person() {
+    let (t, received, _) = app_with_receivers().await;
+    let world = World::build(&t).await;
+    let households: String = (0..4).map(|i| household_line(i, true, false) + "\n").collect();
+    let csv = format!("code,grid_code,address,lon,lat,residents,phone,email,language,vulnerable_needs,vulnerable_consent\n{households}");
+    assert_eq!(post_raw(&t, "/api/v1/households/import", &world.officer, "text/csv", csv).await.status, StatusCode::OK);
+
+    // A draft must say what to do, as a draft written on the console must.
+    let without = cap_message("cadre-0", "Alert", AREA_A, None).replace("<instruction>停止户外活动。</instruction>", "");
+    let without = post_raw(&t, "/api/v1/warnings", &world.cadre_a, "application/cap+xml", without).await;
+    assert_eq!((without.status, without.body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("cap/alert/info/instruction")));
+    // The attack as the review ran it: a community cadre alone posts an `Actual` alert for their community.
+    let posted = post_raw(&t, "/api/v1/warnings", &world.cadre_a, "application/cap+xml", cap_message("cadre-1", "Alert", AREA_A, None)).await;
+    assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.text);
+    let warning = &posted.body["warning"];
+    assert_eq!((warning["state"].as_str(), warning["public"].as_bool()), (Some("draft"), Some(false)), "{warning}");
+    let id = warning["id"].as_i64().unwrap();
+    assert_eq!(t.count("deliveries").await, 0, "a draft reaches nobody");
+    let public = t.get("/public/warnings", &Auth::None).await;
+    assert!(!public.text.contains("暴雨红色预警"), "a draft is not on the public page");
+
+    // The cadre cannot issue it alone, nor approve their own draft.
+    let alone = t.post(&format!("/api/v1/warnings/{id}/issue"), &world.cadre_a, json!({"version": 1})).await;
+    assert_eq!((alone.status, alone.body["code"].as_str()), (StatusCode::FORBIDDEN, Some("second_person_required")), "{}", alone.text);
+    let own = t.post(&format!("/api/v1/warnings/{id}/approve"), &world.cadre_a, json!({"version": 1})).await;
+    assert_eq!(own.body["code"], "second_person_required", "{}", own.text);
+    let refusal = t.audit(5).await.into_iter().find(|r| r.action == "warning.approve").expect("the refused approval is audited");
+    assert_eq!((refusal.decision.as_str(), refusal.reason.as_str()), ("deny", "second_person_required"));
+    assert_eq!(t.count("deliveries").await, 0);
+
+    // A second person approves; then it goes out.
+    let approved = t.post(&format!("/api/v1/warnings/{id}/approve"), &world.officer, json!({"version": 1})).await;
+    assert_eq!(approved.status, StatusCode::OK, "{}", approved.text);
+    let issued = t.post(&format!("/api/v1/warnings/{id}/issue"), &world.cadre_a, json!({"version": 2})).await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.text);
+    assert_eq!(issued.body["state"], "issued");
+    deliver_everything(&t).await;
+    assert!(!received.lock().unwrap().is_empty(), "issued after approval, it reaches the households");
+}
+
+#[tokio::test]
+async fn a_cap_update_or_cancel_needs_authority_over_the_warning_it_references() {
+    let (t, _, _) = app_with_receivers().await;
+    let world = World::build(&t).await;
+    // The officer issues a warning for community B (a second person approves it).
+    let mut input = warning_input(world.community_b, "Actual");
+    input["area"] = square(121.42, 31.16, 0.01);
+    let draft = t.post("/api/v1/warnings/drafts", &world.officer, input).await;
+    assert_eq!(draft.status, StatusCode::CREATED, "{}", draft.text);
+    let id = draft.body["id"].as_i64().unwrap();
+    t.post(&format!("/api/v1/warnings/{id}/approve"), &world.admin, json!({"version": 1})).await;
+    let issued = t.post(&format!("/api/v1/warnings/{id}/issue"), &world.officer, json!({"version": 2})).await;
+    assert_eq!(issued.status, StatusCode::OK, "{}", issued.text);
+    let reference = format!(
+        "{},{},{}",
+        issued.body["sender"].as_str().unwrap(),
+        issued.body["identifier"].as_str().unwrap(),
+        issued.body["sent_at"].as_str().unwrap().replace(".000Z", "+00:00")
+    );
+    // The review's attack: community A's cadre posts a Cancel whose own area is community A, naming B's warning.
+    let cancel = cap_message("cadre-cancel-1", "Cancel", AREA_A, Some(&reference));
+    let refused = post_raw(&t, "/api/v1/warnings", &world.cadre_a, "application/cap+xml", cancel.clone()).await;
+    assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    assert_eq!(t.get(&format!("/api/v1/warnings/{id}"), &world.officer).await.body["state"], "issued", "B's warning stays in force");
+    let audit = t.audit(5).await;
+    assert!(
+        audit.iter().any(|r| r.action == "warning.cancel" && r.decision == "deny" && r.object_id.as_deref() == Some(&id.to_string())),
+        "the refusal names the referenced warning: {audit:?}"
+    );
+    // An Update naming it is refused the same way, and so is a Cancel naming a warning nobody knows.
+    let update = cap_message("cadre-update-1", "Update", AREA_A, Some(&reference));
+    assert_eq!(post_raw(&t, "/api/v1/warnings", &world.cadre_a, "application/cap+xml", update).await.status, StatusCode::FORBIDDEN);
+    let unknown = cap_message("cadre-cancel-2", "Cancel", AREA_A, Some("someone@example.cn,nothing-1,2026-11-28T16:00:00+08:00"));
+    let unknown = post_raw(&t, "/api/v1/warnings", &world.cadre_a, "application/cap+xml", unknown).await;
+    assert_eq!(unknown.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", unknown.text);
+    assert_eq!(t.count("warnings").await, 1, "nothing was stored");
+
+    // B's cadre has that authority: the same Cancel cancels it at once (no second person for a cancellation),
+    // and posting it again changes nothing.
+    let cancelled = post_raw(&t, "/api/v1/warnings", &world.cadre_b, "application/cap+xml", cancel.clone()).await;
+    assert_eq!(cancelled.status, StatusCode::CREATED, "{}", cancelled.text);
+    assert_eq!(cancelled.body["warning"]["msg_type"], "Cancel");
+    assert_eq!(t.get(&format!("/api/v1/warnings/{id}"), &world.officer).await.body["state"], "cancelled");
+    let again = post_raw(&t, "/api/v1/warnings", &world.cadre_b, "application/cap+xml", cancel).await;
+    assert_eq!((again.status, again.body["created"].as_bool()), (StatusCode::OK, Some(false)), "{}", again.text);
+    assert_eq!(again.body["warning"]["id"], cancelled.body["warning"]["id"]);
 }
