@@ -20,7 +20,7 @@ use crate::{App, AppError, Context};
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct GrantInput {
-    /// `admin`, `duty_officer`, `community_cadre`, `grid_member`, `department_liaison`, `volunteer`, `enterprise` or `auditor`.
+    /// `admin`, `duty_officer`, `community_cadre`, `grid_member`, `department_liaison`, `volunteer`, `enterprise`, `auditor` or `hotline_operator`.
     pub role: String,
     /// The jurisdiction the role covers (required for duty officers, cadres and grid members).
     pub jurisdiction_id: Option<i64>,

@@ -30,16 +30,35 @@ use crate::{App, AppError, Context, ListParams, Page};
 /// Channels a report can come through.
 pub const CHANNELS: &[&str] = &["console", "field", "api", "hotline", "open311", "sensor"];
 
-/// The stored key of a channel message. A hotline's ticket numbers and an Open311 server's ids belong to that one
-/// system; the keys people and API clients choose (an idempotency key, a form's draft id) belong to their account,
-/// so two clients that both send the key `1` make two reports, and neither ever sees the other's.
+/// The stored key of a channel message. An Open311 server's ids and a rule's episodes belong to that one system; a
+/// hotline's ticket numbers belong to the hotline they came from (its operators' organization, or the account that
+/// imported them), so nobody can take a ticket number before the hotline sends it; the keys people and API
+/// clients choose (an idempotency key, a form's draft id) belong to their account, so two clients that both send
+/// the key `1` make two reports, and neither ever sees the other's.
 fn scoped_key(ctx: &Context, channel: &str, key: &str) -> String {
     match channel {
-        "hotline" | "open311" | "sensor" => key.to_string(),
+        "open311" | "sensor" => key.to_string(),
+        "hotline" => format!("{}:{key}", hotline_source(ctx)),
         _ => match ctx.account_id() {
             Some(account) => format!("a{account}:{key}"),
             None => format!("{}:{key}", ctx.actor_label),
         },
+    }
+}
+
+/// Whose ticket numbers a hotline import carries: the organization of the caller's hotline-operator grant (a
+/// hotline centre with many operators), else the importing account.
+fn hotline_source(ctx: &Context) -> String {
+    let organization = ctx
+        .subject
+        .grants
+        .iter()
+        .find(|grant| grant.role == domain::policy::AccountRole::HotlineOperator && grant.organization.is_some())
+        .and_then(|grant| grant.organization);
+    match (organization, ctx.account_id()) {
+        (Some(organization), _) => format!("o{}", organization.0),
+        (None, Some(account)) => format!("a{account}"),
+        (None, None) => ctx.actor_label.clone(),
     }
 }
 
@@ -1058,6 +1077,9 @@ impl App {
     /// Imports a hotline's tickets (CSV with a header: `ticket,category,subtype,description,lon,lat,address,
     /// observed_at,caller_phone`): each line becomes a report keyed by its ticket number.
     pub async fn import_hotline(&self, ctx: &Context, csv: &str) -> Result<HotlineImport, AppError> {
+        if let Decision::Deny(reason) = decide(ctx, Action::Create, &Resource::new(ResourceKind::Hotline, Classification::Internal)) {
+            return Err(self.refuse(ctx, "report.hotline_import", "hotline", None, reason).await);
+        }
         let mut lines = csv.lines().enumerate();
         let Some((_, header)) = lines.next() else { return Err(Invalid::new("csv", InvalidReason::Required).into()) };
         let header = crate::households::split_csv(header.trim_start_matches('\u{feff}'))

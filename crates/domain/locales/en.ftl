@@ -156,6 +156,7 @@ role-department_liaison = Department liaison
 role-volunteer = Volunteer
 role-enterprise = Enterprise
 role-auditor = Auditor
+role-hotline_operator = Hotline operator
 
 ## Kinds of resource.
 resource-jurisdiction = jurisdiction
@@ -175,6 +176,7 @@ resource-incident = incident
 resource-plan = plan
 resource-sensor = sensor
 resource-rule = monitoring rule
+resource-hotline = hotline ticket feed
 
 ## Command line.
 cli-first_admin = First administrator account created. Username: { $username }  Password: { $password }  (shown once; change it after signing in)

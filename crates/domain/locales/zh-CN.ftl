@@ -156,6 +156,7 @@ role-department_liaison = 部门联络员
 role-volunteer = 志愿者
 role-enterprise = 企业
 role-auditor = 审计员
+role-hotline_operator = 热线接线员
 
 ## Kinds of resource.
 resource-jurisdiction = 辖区
@@ -175,6 +176,7 @@ resource-incident = 事件
 resource-plan = 预案
 resource-sensor = 传感器
 resource-rule = 监测规则
+resource-hotline = 热线工单
 
 ## Command line.
 cli-first_admin = 已创建首个管理员账号。用户名：{ $username }  密码：{ $password }（仅显示一次，请登录后修改）

@@ -187,6 +187,28 @@ fn admins_do_everything_and_auditors_only_read() {
 }
 
 #[test]
+fn only_hotline_operators_duty_officers_and_admins_import_hotline_tickets() {
+    let t = tree();
+    let hotline = Resource::new(ResourceKind::Hotline, Internal);
+    let operator = subject(20, None, vec![grant(AccountRole::HotlineOperator, Some(&t.sub_district), Some(OrganizationId(30)))]);
+    check(&operator, Action::Create, hotline.clone(), Ok(()));
+    check(&subject(21, None, vec![grant(AccountRole::DutyOfficer, Some(&t.sub_district), None)]), Action::Create, hotline.clone(), Ok(()));
+    check(&subject(22, None, vec![grant(AccountRole::Admin, None, None)]), Action::Create, hotline.clone(), Ok(()));
+    for role in [AccountRole::CommunityCadre, AccountRole::GridMember, AccountRole::Volunteer, AccountRole::Enterprise, AccountRole::Auditor] {
+        check(&subject(23, None, vec![grant(role, Some(&t.community_a), None)]), Action::Create, hotline.clone(), Err(DenyReason::NotPermitted));
+    }
+    // A resident's account holds no role at all; the public cannot even try.
+    check(&subject(24, None, vec![]), Action::Create, hotline.clone(), Err(DenyReason::NotPermitted));
+    check(&Subject::anonymous(), Action::Create, hotline, Err(DenyReason::SignInRequired));
+    // The operator reads the incidents of its scope (to answer callers), not their personal data, and changes none.
+    let incident = |classification| Resource::new(ResourceKind::Incident, classification).in_jurisdiction(&t.community_a);
+    check(&operator, Action::Read, incident(Internal), Ok(()));
+    check(&operator, Action::Read, incident(Confidential), Err(DenyReason::NotCleared));
+    check(&operator, Action::Update, incident(Internal), Err(DenyReason::NotPermitted));
+    check(&operator, Action::Read, incident(Internal).in_jurisdiction(&t.city), Err(DenyReason::OutOfScope));
+}
+
+#[test]
 fn a_role_held_twice_unions_its_scopes() {
     let t = tree();
     let cadre_both = subject(

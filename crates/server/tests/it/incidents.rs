@@ -453,3 +453,46 @@ async fn incidents_opened_by_another_node_are_proposed_even_with_a_slower_clock(
     let a = post(t.router.clone(), "a-3", 121.4502, 31.2001).await;
     assert_eq!(a["proposals"][0]["incident_id"], opened_on_b, "node B's incident is a candidate on node A: {a}");
 }
+
+#[tokio::test]
+async fn hotline_tickets_are_the_hotlines_own_and_nobody_else_can_take_their_numbers() {
+    let t = TestApp::sqlite().await;
+    let world = World::build(&t).await;
+    let centre = organization(&t, "department", Some("emergency_management"), "hotline-12345", world.sub_district).await;
+    let operator = Auth::Token(
+        t.account("op.1", vec![json!({"role": "hotline_operator", "jurisdiction_id": world.sub_district, "organization_id": centre})], None)
+            .await,
+    );
+    let colleague = Auth::Token(
+        t.account("op.2", vec![json!({"role": "hotline_operator", "jurisdiction_id": world.sub_district, "organization_id": centre})], None)
+            .await,
+    );
+    let resident = Auth::Token(t.account("resident", vec![], None).await);
+    let header = "ticket,category,subtype,description,lon,lat,address,observed_at,caller_phone\n";
+    let squat = format!("{header}T-RES-1,natural_disaster,urban_waterlogging,假工单,121.4153,31.1652,,,\n");
+    let real = format!("{header}T-RES-1,accident_disaster,gas_leak,市民来电：燃气泄漏,121.4163,31.1652,田林路,,13900001111\n");
+
+    // The review's attack: a resident (and a community cadre, and a grid member) pre-posts the ticket number.
+    for who in [&resident, &world.cadre_a, &world.grid_a1_member] {
+        let refused = post_raw(&t, "/api/v1/reports/hotline", who, "text/csv", squat.clone(), &[]).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN, "{}", refused.text);
+    }
+    assert_eq!(t.count("reports").await, 0, "a refused import stores nothing");
+    let audit = t.audit(3).await;
+    assert!(audit.iter().all(|r| r.action == "report.hotline_import" && r.decision == "deny"), "{audit:?}");
+
+    // The hotline's own operator imports the real ticket; their colleague's re-import of it is the same ticket.
+    let imported = post_raw(&t, "/api/v1/reports/hotline", &operator, "text/csv", real.clone(), &[]).await;
+    assert_eq!((imported.status, imported.body["created"].as_i64()), (StatusCode::OK, Some(1)), "{}", imported.text);
+    let again = post_raw(&t, "/api/v1/reports/hotline", &colleague, "text/csv", real.clone(), &[]).await;
+    assert_eq!((again.body["created"].as_i64(), again.body["known"].as_i64()), (Some(0), Some(1)), "{}", again.text);
+    // A duty officer importing a file of their own is another source: the same number does not collide with the
+    // hotline's, so no ticket from anywhere can shadow another source's ticket.
+    let officer = post_raw(&t, "/api/v1/reports/hotline", &world.officer, "text/csv", squat, &[]).await;
+    assert_eq!((officer.status, officer.body["created"].as_i64()), (StatusCode::OK, Some(1)), "{}", officer.text);
+    let incidents = t.get("/api/v1/incidents?open=true", &world.officer).await;
+    let subtypes: Vec<&str> = incidents.body["items"].as_array().unwrap().iter().map(|i| i["subtype"].as_str().unwrap()).collect();
+    assert!(subtypes.contains(&"gas_leak") && subtypes.contains(&"urban_waterlogging"), "{subtypes:?}");
+    // The operator follows the incidents their callers reported.
+    assert_eq!(t.get("/api/v1/incidents?open=true", &operator).await.body["total"], 2);
+}
