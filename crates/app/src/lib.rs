@@ -9,6 +9,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod audit_anchor;
 pub mod auth;
 pub mod clock;
 pub mod context;
@@ -68,6 +69,8 @@ pub struct Config {
     pub monitoring: monitoring::MonitoringConfig,
     /// The data commons: what stand-down purges.
     pub data: datasets::DataConfig,
+    /// The audit log: where its anchors' signing key lives, and how often it signs.
+    pub audit: audit_anchor::AuditConfig,
 }
 
 impl Default for Config {
@@ -86,6 +89,7 @@ impl Default for Config {
             delivery: warnings::DeliveryConfig::default(),
             monitoring: monitoring::MonitoringConfig::default(),
             data: datasets::DataConfig::default(),
+            audit: audit_anchor::AuditConfig::default(),
         }
     }
 }

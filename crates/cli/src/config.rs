@@ -37,6 +37,8 @@ struct FileSettings {
     monitoring: Option<app::monitoring::MonitoringConfig>,
     /// The data commons: the purge of personal data at stand-down.
     data: Option<app::datasets::DataConfig>,
+    /// The audit log: the anchors' signing key and interval.
+    audit: Option<app::audit_anchor::AuditConfig>,
 }
 
 /// The effective settings.
@@ -44,6 +46,8 @@ struct FileSettings {
 pub struct Settings {
     /// Where the data lives.
     pub location: Location,
+    /// The data directory (the SQLite database, the audit key directory by default).
+    pub data_dir: PathBuf,
     /// Address to listen on.
     pub bind: String,
     /// Language of command-line messages.
@@ -110,6 +114,18 @@ impl Settings {
         if let Some(data) = file.data {
             app.data = data;
         }
+        if let Some(audit) = file.audit {
+            if let Some(url) = &audit.anchor_url {
+                anyhow::ensure!(
+                    app::warnings::transport::HttpUrl::parse(url).is_some(),
+                    "[audit] anchor_url must be an http:// URL"
+                );
+            }
+            app.audit = audit;
+        }
+        if app.audit.key_dir.is_none() {
+            app.audit.key_dir = Some(data_dir.join("audit"));
+        }
         if let Some(monitoring) = file.monitoring {
             if let Some(url) = &monitoring.mqtt_url {
                 anyhow::ensure!(url.starts_with("mqtt://") || url.starts_with("tcp://"), "[monitoring] mqtt_url must be an mqtt:// URL");
@@ -133,7 +149,7 @@ impl Settings {
             .and_then(Locale::from_tag)
             .or_else(|| std::env::var("LANG").ok().as_deref().and_then(Locale::from_tag))
             .unwrap_or(Locale::En);
-        Ok(Settings { location, bind: file.bind.unwrap_or_else(|| "127.0.0.1:8080".into()), locale, app })
+        Ok(Settings { location, data_dir, bind: file.bind.unwrap_or_else(|| "127.0.0.1:8080".into()), locale, app })
     }
 
     /// Where the data lives, for messages (passwords redacted).

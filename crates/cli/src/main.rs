@@ -5,6 +5,7 @@
 
 #![allow(clippy::print_stdout)]
 
+mod audit_cmd;
 mod cap_cmd;
 mod config;
 mod demo;
@@ -64,9 +65,9 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
-    /// Check the audit log.
+    /// Check the audit log and its signed anchors.
     #[command(subcommand)]
-    Audit(AuditCommand),
+    Audit(audit_cmd::AuditCommand),
     /// Import data.
     #[command(subcommand)]
     Import(ImportCommand),
@@ -172,12 +173,6 @@ enum TokenCommand {
         #[arg(long)]
         expires_in_days: Option<i64>,
     },
-}
-
-#[derive(Debug, Subcommand)]
-enum AuditCommand {
-    /// Verify the hash chain of the audit log; exit 1 and name the first broken record if it is broken.
-    Verify,
 }
 
 #[derive(Debug, Subcommand)]
@@ -352,26 +347,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             app.store().close().await;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit(AuditCommand::Verify) => {
-            let app = open_app(&settings).await?;
-            let verification = app.verify_audit().await.map_err(|e| app_error(e, locale))?;
-            app.store().close().await;
-            match verification {
-                store::audit::Verification::Intact { records } => {
-                    say(locale, "cli.audit_ok", &[("count", records.to_string())]);
-                    Ok(ExitCode::SUCCESS)
-                }
-                store::audit::Verification::Broken { seq, problem } => {
-                    let expected = match problem {
-                        domain::audit::ChainBreak::SequenceGap { expected } => expected.to_string(),
-                        _ => String::new(),
-                    };
-                    let problem_text = domain::i18n::format(locale, &format!("audit_break.{}", problem.code()), &[("expected", expected)]);
-                    say(locale, "cli.audit_broken", &[("seq", seq.to_string()), ("problem", problem_text)]);
-                    Ok(ExitCode::FAILURE)
-                }
-            }
-        }
+        Command::Audit(command) => audit_cmd::run(command, &settings).await,
         Command::Import(ImportCommand::Boundaries(args)) => {
             let app = open_app(&settings).await?;
             let result = import_boundaries(&app, args, locale).await;
@@ -467,6 +443,11 @@ async fn serve(settings: Settings, bind: Option<String>) -> anyhow::Result<ExitC
         say(locale, "cli.first_admin", &[("username", username), ("password", password)]);
     }
     app.ensure_shipped_plans().await.map_err(|e| app_error(e, locale))?;
+    // The audit signing key must be usable before anything is served: a missing key is made, a key others can
+    // read is refused.
+    if let Some(dir) = app.audit_key_dir() {
+        app::audit_anchor::open_or_create_key(dir).map_err(|e| app_error(e, locale))?;
+    }
     let listener = tokio::net::TcpListener::bind(&bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     let address = listener.local_addr()?;
     say(locale, "cli.database", &[("database", settings.describe_location())]);
@@ -487,6 +468,10 @@ async fn serve(settings: Settings, bind: Option<String>) -> anyhow::Result<ExitC
         let (app, stopped) = (app.clone(), stopped.clone());
         async move { app.run_feed_pollers(stopped).await }
     });
+    let anchoring = tokio::spawn({
+        let (app, stopped) = (app.clone(), stopped.clone());
+        async move { app.run_audit_anchoring(stopped).await }
+    });
     let mqtt = tokio::spawn({
         let (app, config) = (app.clone(), settings.app.monitoring.clone());
         async move { app.run_mqtt_ingest(config, stopped).await }
@@ -495,7 +480,7 @@ async fn serve(settings: Settings, bind: Option<String>) -> anyhow::Result<ExitC
     say(locale, "cli.shutting_down", &[]);
     let _ = stop.send(true);
     // The delivery round in flight finishes and records its outcomes before the store closes.
-    let _ = tokio::join!(delivery, escalation, feeds, mqtt);
+    let _ = tokio::join!(delivery, escalation, feeds, mqtt, anchoring);
     app.store().close().await;
     Ok(ExitCode::SUCCESS)
 }

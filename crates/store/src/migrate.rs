@@ -44,6 +44,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(6, "sensors_rules", "0006_sensors_rules.sql"),
     migration!(7, "rule_tasks", "0007_rule_tasks.sql"),
     migration!(8, "data_commons", "0008_data_commons.sql"),
+    migration!(9, "audit_anchors", "0009_audit_anchors.sql"),
 ];
 
 fn checksum(script: &str) -> String {

@@ -26,5 +26,5 @@ async fn postgres_serves_the_same_api() {
     assert_eq!(search.body["total"], 2, "{}", search.text);
     assert_eq!(search.body["items"][0]["code"], "B");
     let verification = t.app.verify_audit().await.unwrap();
-    assert!(matches!(verification, store::audit::Verification::Intact { records } if records > 10));
+    assert!(matches!(verification, store::audit::Verification::Intact { records, .. } if records > 10));
 }
