@@ -7,8 +7,8 @@ use domain::ids::{AccountId, MemberId, OrganizationId};
 use domain::policy::{AccountRole, Grant, Subject};
 use domain::registry::JurisdictionPath;
 use domain::text::{Password, Username};
-use domain::{Invalid, InvalidReason, Locale};
-use store::accounts::{self as repo, AccountRow, GrantRow, Throttle};
+use domain::{Classification, Invalid, InvalidReason, Locale};
+use store::accounts::{self as repo, AccountRow, GrantRow};
 
 use crate::context::Credential;
 use crate::util::{Outcome, random_hex, sha256_hex};
@@ -79,64 +79,104 @@ impl App {
             .unwrap_or(false)
     }
 
-    /// Signs in with a username and password. Refuses while the username or the client address is locked out
-    /// after repeated failures; every attempt is audited.
-    pub async fn login(&self, ctx: &Context, username: &str, password: &str) -> Result<Session, AppError> {
+    /// Signs in. Failures are throttled so that nobody elsewhere can lock the right person out:
+    /// - from a device this account signed in on before (it holds the device cookie [`Session::device`]), only
+    ///   that device's own failures slow it down;
+    /// - from anywhere else, failures count per account and address (an IPv6 address counts by its /64), and per
+    ///   address across accounts (password spraying).
+    ///
+    /// From the last free failure on, each failure makes the next attempt wait, twice as long each time (1 s, 2 s,
+    /// 4 s … at most
+    /// `login_max_delay_seconds`); there is never a lock of the account itself. When an account's failures
+    /// reach the free number, and at every tenfold after that, its owner and the administrators are told (an
+    /// `account.sign_in_failures` event), and the owner sees the failures at their next sign-in. Every attempt is
+    /// audited.
+    pub async fn login(&self, ctx: &Context, attempt: SignIn<'_>) -> Result<Session, AppError> {
         let now = self.now_ms();
-        let username_text = username.trim().to_ascii_lowercase();
-        let user_key = format!("user:{username_text}");
-        let address_key = ctx.client_address.as_ref().map(|address| format!("address:{address}"));
-
-        let (user_throttle, address_throttle, account) = {
-            let mut reader = self.store().reader().await?;
-            let user = repo::throttle(&mut reader.conn(), &user_key).await?;
-            let address = match &address_key {
-                Some(key) => repo::throttle(&mut reader.conn(), key).await?,
-                None => Throttle::default(),
-            };
-            let account = repo::get_account_by_username(&mut reader.conn(), &username_text).await?;
-            (user, address, account)
+        let config = self.config().clone();
+        let username_text = attempt.username.trim().to_ascii_lowercase();
+        let device = match attempt.device {
+            Some(cookie) => self.device_id(cookie, &username_text).await?,
+            None => None,
         };
-        let locked_until = user_throttle.locked_until.max(address_throttle.locked_until);
-        if locked_until > now {
-            let retry_after_seconds = (locked_until - now + 999) / 1000;
+        let address = ctx.client_address.as_deref().map(throttle_address);
+        // The throttles this attempt counts against, each with its free failures.
+        let mut keys: Vec<(String, i64)> = Vec::new();
+        match (&device, &address) {
+            (Some(device), _) => keys.push((format!("device:{device}"), config.login_failures_per_user)),
+            (None, Some(address)) => {
+                keys.push((format!("pair:{username_text}|{address}"), config.login_failures_per_user));
+                keys.push((format!("address:{address}"), config.login_failures_per_address));
+            }
+            (None, None) => keys.push((format!("pair:{username_text}|-"), config.login_failures_per_user)),
+        }
+        let account_key = format!("account:{username_text}");
+
+        let (states, account) = {
+            let mut reader = self.store().reader().await?;
+            let mut states = Vec::new();
+            for (key, _) in &keys {
+                states.push(repo::throttle(&mut reader.conn(), key).await?);
+            }
+            let account = repo::get_account_by_username(&mut reader.conn(), &username_text).await?;
+            (states, account)
+        };
+        let waiting_until = states.iter().map(|state| state.locked_until).max().unwrap_or(0);
+        if waiting_until > now {
+            let retry_after_seconds = (waiting_until - now + 999) / 1000;
             let mut record = self.audit(ctx, "auth.login", "account", account.as_ref().map(|a| a.id.to_string()));
             record.allowed = false;
             record.reason = "rate_limited".into();
-            record.details = serde_json::json!({ "username": username_text });
+            record.details = serde_json::json!({ "username": username_text, "client": ctx.client_address, "known_device": device.is_some() });
             self.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
             return Err(AppError::RateLimited { retry_after_seconds });
         }
 
         // Verify even when the account does not exist, so that timing does not reveal which usernames exist.
         let stored_hash = account.as_ref().map(|a| a.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_string());
-        let password_ok = self.verify_password(password.to_string(), stored_hash).await && account.is_some();
-        let account = account.filter(|_| password_ok);
+        let password_ok = self.verify_password(attempt.password.to_string(), stored_hash).await && account.is_some();
 
-        let Some(account) = account else {
-            let config = self.config().clone();
-            let mut record = self.audit(ctx, "auth.login", "account", None);
+        let Some(account) = account.clone().filter(|_| password_ok) else {
+            let mut record = self.audit(ctx, "auth.login", "account", account.as_ref().map(|a| a.id.to_string()));
             record.allowed = false;
             record.reason = "invalid_credentials".into();
-            record.details = serde_json::json!({ "username": username_text });
+            record.details = serde_json::json!({ "username": username_text, "client": ctx.client_address, "known_device": device.is_some() });
+            let notify = account.as_ref().map(|a| (a.id, a.username.clone()));
+            let (app, ctx2, client) = (self.clone(), ctx.clone(), ctx.client_address.clone());
             self.store()
                 .write(move |c| {
                     Box::pin(async move {
-                        let window_ms = config.login_lock_seconds * 1000;
-                        let mut keys = vec![(user_key, config.login_failures_per_user)];
-                        if let Some(key) = address_key {
-                            keys.push((key, config.login_failures_per_address));
-                        }
-                        for (key, limit) in keys {
+                        let reset_after_ms = 24 * 3_600_000;
+                        let max_delay_ms = config.login_max_delay_seconds.max(1) * 1000;
+                        for (key, free) in keys {
                             let mut state = repo::throttle(c, &key).await?;
-                            if now - state.window_start > window_ms {
-                                state = Throttle { failures: 0, window_start: now, locked_until: 0 };
+                            if now - state.window_start > reset_after_ms {
+                                state = repo::Throttle::default();
                             }
                             state.failures += 1;
-                            if state.failures >= limit {
-                                state.locked_until = now + window_ms;
+                            state.window_start = now;
+                            if state.failures >= free {
+                                let doublings = u32::try_from(state.failures - free).unwrap_or(u32::MAX).min(30);
+                                state.locked_until = now + (1000_i64 << doublings).min(max_delay_ms);
                             }
                             repo::set_throttle(c, &key, state).await?;
+                        }
+                        // Failures of the account from anywhere: never a lock, but what its owner is told.
+                        if let Some((account_id, username)) = notify {
+                            let mut state = repo::throttle(c, &account_key).await?;
+                            state.failures += 1;
+                            state.window_start = now;
+                            repo::set_throttle(c, &account_key, state).await?;
+                            let first = config.login_failures_per_user;
+                            let tell = state.failures == first || (state.failures > first && is_tenfold(state.failures, first));
+                            if tell {
+                                let payload = serde_json::json!({
+                                    "account_id": account_id, "username": username, "failures": state.failures, "client": client,
+                                });
+                                let mut event = app.event(&ctx2, "account.sign_in_failures", "account", account_id, None, None, Classification::Restricted, payload);
+                                event.actor_account = None;
+                                store::events::append(c, &event).await?;
+                            }
                         }
                         store::audit::append(c, &record).await?;
                         Ok::<(), store::StoreError>(())
@@ -156,21 +196,98 @@ impl App {
 
         let token = random_hex(32)?;
         let token_hash = sha256_hex(&token);
-        let expires_at = now + self.config().session_ttl_seconds * 1000;
+        let expires_at = now + config.session_ttl_seconds * 1000;
         let account_id = account.id;
         let mut record = self.audit(ctx, "auth.login", "account", Some(account_id.to_string()));
         record.actor_account = Some(account_id);
         record.actor_label = account.username.clone();
-        self.transact(move |c| {
-            Box::pin(async move {
-                repo::insert_session(c, &token_hash, account_id, now, expires_at).await?;
-                repo::clear_throttle(c, &user_key).await?;
-                store::audit::append(c, &record).await?;
-                Ok(Outcome::Done(()))
+        let session = repo::NewSession {
+            token_hash,
+            public_id: random_hex(8)?,
+            account_id,
+            at_ms: now,
+            expires_at_ms: expires_at,
+            client_address: ctx.client_address.clone(),
+            user_agent: attempt.user_agent.map(|agent| agent.chars().filter(|c| !c.is_control()).take(200).collect()),
+        };
+        let device_cookie = match &device {
+            Some(_) => attempt.device.unwrap_or_default().to_string(),
+            None => self.new_device_cookie(&username_text).await?,
+        };
+        let clear: Vec<String> = keys.into_iter().filter(|(key, _)| !key.starts_with("address:")).map(|(key, _)| key).collect();
+        let previous = self
+            .transact(move |c| {
+                Box::pin(async move {
+                    repo::insert_session(c, &session).await?;
+                    let previous = repo::throttle(c, &account_key).await?;
+                    for key in clear.iter().chain(std::iter::once(&account_key)) {
+                        repo::clear_throttle(c, key).await?;
+                    }
+                    store::audit::append(c, &record).await?;
+                    Ok(Outcome::Done(previous))
+                })
             })
+            .await?;
+        let failures_since_last_sign_in =
+            (previous.failures > 0).then_some(FailedSignIns { count: previous.failures, last_at_ms: previous.window_start });
+        Ok(Session {
+            csrf_token: csrf_token_for(&token),
+            token,
+            expires_at_ms: expires_at,
+            account_id,
+            username: account.username,
+            device: device_cookie,
+            failures_since_last_sign_in,
         })
-        .await?;
-        Ok(Session { csrf_token: csrf_token_for(&token), token, expires_at_ms: expires_at, account_id, username: account.username })
+    }
+
+    /// The device id a device cookie proves for `username`, if it is one Gridline gave.
+    async fn device_id(&self, cookie: &str, username: &str) -> Result<Option<String>, AppError> {
+        let Some((nonce, mac)) = cookie.trim().split_once('.') else { return Ok(None) };
+        if nonce.len() != 32 || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return Ok(None);
+        }
+        let expected = device_mac(&self.device_key().await?, username, nonce);
+        Ok(tokens_equal(&expected, mac).then(|| nonce.to_string()))
+    }
+
+    /// A new device cookie for `username`: a random id and its MAC under the deployment's device key.
+    async fn new_device_cookie(&self, username: &str) -> Result<String, AppError> {
+        let nonce = random_hex(16)?;
+        let mac = device_mac(&self.device_key().await?, username, &nonce);
+        Ok(format!("{nonce}.{mac}"))
+    }
+
+    async fn device_key(&self) -> Result<Vec<u8>, AppError> {
+        let key = self
+            .inner
+            .device_key
+            .get_or_try_init(|| async {
+                let initial = random_hex(32)?;
+                let now = self.now_ms();
+                let value = self
+                    .store()
+                    .write(move |c| Box::pin(async move { store::settings::get_or_insert(c, "device_cookie_key", &initial, now).await }))
+                    .await?;
+                Ok::<Vec<u8>, AppError>(value.into_bytes())
+            })
+            .await?;
+        Ok(key.clone())
+    }
+
+    /// Removes expired sessions and sign-in throttles nobody has hit for a day (on the escalation beat).
+    pub async fn purge_expired_sessions(&self) -> Result<u64, AppError> {
+        let now = self.now_ms();
+        Ok(self
+            .store()
+            .write(move |c| {
+                Box::pin(async move {
+                    let sessions = repo::delete_expired_sessions(c, now).await?;
+                    repo::delete_stale_throttles(c, now - 24 * 3_600_000).await?;
+                    Ok::<u64, store::StoreError>(sessions)
+                })
+            })
+            .await?)
     }
 
     /// Ends the session with this token.
@@ -186,6 +303,58 @@ impl App {
             })
             .await?;
         Ok(())
+    }
+
+    /// The caller's own unexpired sessions, newest first; `current` marks the one `session_token` belongs to.
+    pub async fn my_sessions(&self, ctx: &Context, session_token: Option<&str>) -> Result<Vec<SessionView>, AppError> {
+        let account = ctx.account_id().ok_or(AppError::Forbidden { reason: domain::policy::DenyReason::SignInRequired })?;
+        let current = session_token.map(sha256_hex);
+        let mut reader = self.store().reader().await?;
+        let rows = repo::sessions_of(&mut reader.conn(), account, self.now_ms()).await?;
+        Ok(rows
+            .into_iter()
+            .map(|row| SessionView {
+                current: current.as_deref() == Some(row.token_hash.as_str()),
+                id: row.public_id,
+                created_at: crate::time::rfc3339(row.created_at),
+                expires_at: crate::time::rfc3339(row.expires_at),
+                client_address: row.client_address,
+                user_agent: row.user_agent,
+            })
+            .collect())
+    }
+
+    /// Ends one of the caller's own sessions (signed in on a lost phone, a shared computer …).
+    pub async fn end_my_session(&self, ctx: &Context, id: &str) -> Result<(), AppError> {
+        let account = ctx.account_id().ok_or(AppError::Forbidden { reason: domain::policy::DenyReason::SignInRequired })?;
+        let record = self.audit(ctx, "auth.session_end", "account", Some(account.to_string()));
+        let id = id.to_string();
+        self.transact(move |c| {
+            Box::pin(async move {
+                if !repo::delete_session_of(c, account, &id).await? {
+                    return Err(AppError::NotFound { kind: domain::policy::ResourceKind::Account });
+                }
+                store::audit::append(c, &record).await?;
+                Ok(Outcome::Done(()))
+            })
+        })
+        .await
+    }
+
+    /// Ends every session of the caller's but the current one; returns how many.
+    pub async fn end_my_other_sessions(&self, ctx: &Context, session_token: &str) -> Result<u64, AppError> {
+        let account = ctx.account_id().ok_or(AppError::Forbidden { reason: domain::policy::DenyReason::SignInRequired })?;
+        let mut record = self.audit(ctx, "auth.session_end", "account", Some(account.to_string()));
+        let keep = sha256_hex(session_token);
+        self.transact(move |c| {
+            Box::pin(async move {
+                let ended = repo::delete_other_sessions(c, account, &keep).await?;
+                record.details = serde_json::json!({ "ended": ended });
+                store::audit::append(c, &record).await?;
+                Ok(Outcome::Done(ended))
+            })
+        })
+        .await
     }
 
     /// The caller behind a session cookie's token; `InvalidToken` if unknown or expired.
@@ -231,6 +400,74 @@ impl App {
     }
 }
 
+/// One of a person's sign-in sessions, as they see it.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct SessionView {
+    /// The session's id (not its token).
+    pub id: String,
+    /// When it was opened (RFC 3339 UTC).
+    pub created_at: String,
+    /// When it ends by itself.
+    pub expires_at: String,
+    /// The address it was opened from.
+    pub client_address: Option<String>,
+    /// The browser or client it was opened with.
+    pub user_agent: Option<String>,
+    /// Whether it is the session of this request.
+    pub current: bool,
+}
+
+/// A sign-in attempt: the credentials, and what the client brings along.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SignIn<'a> {
+    /// The username as typed.
+    pub username: &'a str,
+    /// The password as typed.
+    pub password: &'a str,
+    /// The device cookie this browser holds from an earlier sign-in, if any.
+    pub device: Option<&'a str>,
+    /// The client's `User-Agent`, to show the owner which session is which.
+    pub user_agent: Option<&'a str>,
+}
+
+/// Failed attempts to sign in as an account since its last sign-in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FailedSignIns {
+    /// How many.
+    pub count: i64,
+    /// When the latest one happened, Unix ms.
+    pub last_at_ms: i64,
+}
+
+/// Whether `failures` is `first` times a power of ten (50, 500, 5,000 … for a first of 5).
+fn is_tenfold(failures: i64, first: i64) -> bool {
+    let mut mark = first.max(1);
+    while mark < failures {
+        mark = mark.saturating_mul(10);
+    }
+    mark == failures
+}
+
+/// The throttle key of a client address: an IPv4 address as it is, an IPv6 address by its /64 (one subscriber's
+/// network), so that a block of addresses counts as one.
+pub fn throttle_address(address: &str) -> String {
+    match address.parse::<std::net::IpAddr>() {
+        Ok(std::net::IpAddr::V6(v6)) if v6.to_ipv4_mapped().is_none() => {
+            let s = v6.segments();
+            format!("{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+        Ok(std::net::IpAddr::V6(v6)) => v6.to_ipv4_mapped().map(|v4| v4.to_string()).unwrap_or_default(),
+        _ => address.to_string(),
+    }
+}
+
+fn device_mac(key: &[u8], username: &str, nonce: &str) -> String {
+    use hmac::{KeyInit, Mac};
+    let mut mac = hmac::Hmac::<sha2::Sha256>::new_from_slice(key).expect("HMAC takes keys of any length");
+    mac.update(format!("device:{username}:{nonce}").as_bytes());
+    mac.finalize().into_bytes().iter().take(16).map(|byte| format!("{byte:02x}")).collect()
+}
+
 /// A new sign-in session. The token goes in an HttpOnly cookie; the CSRF token goes to the page.
 #[derive(Debug, Clone)]
 pub struct Session {
@@ -244,6 +481,11 @@ pub struct Session {
     pub account_id: i64,
     /// The account's username.
     pub username: String,
+    /// The device cookie to keep in this browser (for a year): with it, failures elsewhere never slow this
+    /// device's sign-in.
+    pub device: String,
+    /// Failed attempts to sign in as this account since its last sign-in, to show its owner.
+    pub failures_since_last_sign_in: Option<FailedSignIns>,
 }
 
 /// The CSRF token of a session: derived from the session token, so it needs no storage, and useless without the
@@ -301,5 +543,19 @@ mod tests {
         assert!(check_new_password("admin", "Admin").is_err());
         assert!(check_new_password("admin", "short").is_err());
         assert!(check_new_password("admin", "a long enough passphrase").is_ok());
+    }
+
+    #[test]
+    fn owners_are_told_at_the_first_mark_and_every_tenfold() {
+        let told: Vec<i64> = (1..=6000).filter(|n| *n == 5 || (*n > 5 && is_tenfold(*n, 5))).collect();
+        assert_eq!(told, vec![5, 50, 500, 5000]);
+    }
+
+    #[test]
+    fn ipv6_addresses_throttle_by_their_64() {
+        assert_eq!(throttle_address("2001:db8:1:2:aaaa::1"), "2001:db8:1:2::/64");
+        assert_eq!(throttle_address("2001:db8:1:2:bbbb::9"), "2001:db8:1:2::/64");
+        assert_eq!(throttle_address("::ffff:192.0.2.7"), "192.0.2.7");
+        assert_eq!(throttle_address("192.0.2.7"), "192.0.2.7");
     }
 }

@@ -71,6 +71,7 @@ pub fn event_filter(ctx: &Context) -> EventFilter {
     if everywhere.len() == Classification::ALL.len() {
         filter.everything = true;
     }
+    filter.account = ctx.account_id();
     filter.public_classifications = everywhere;
     filter
 }

@@ -55,12 +55,13 @@ pub struct Config {
     pub default_locale: Locale,
     /// The time zone for dates shown to people (credential expiry) when a jurisdiction names none.
     pub default_timezone: String,
-    /// Failed sign-ins per username within the window before the username is locked.
+    /// Failed sign-ins per account and address (or per known device) before each further one must wait.
     pub login_failures_per_user: i64,
-    /// Failed sign-ins per client address within the window before the address is locked.
+    /// Failed sign-ins per address across accounts (from devices not known to the account) before each further
+    /// one must wait.
     pub login_failures_per_address: i64,
-    /// The throttle window and lock duration, in seconds.
-    pub login_lock_seconds: i64,
+    /// The longest wait after failed sign-ins, in seconds (the wait doubles with each failure up to it).
+    pub login_max_delay_seconds: i64,
     /// Warnings: identity, safety rails, escalation.
     pub warnings: warnings::WarningsConfig,
     /// Delivery channels and the delivery worker.
@@ -84,7 +85,7 @@ impl Default for Config {
             default_timezone: "Asia/Shanghai".into(),
             login_failures_per_user: 5,
             login_failures_per_address: 30,
-            login_lock_seconds: 15 * 60,
+            login_max_delay_seconds: 15 * 60,
             warnings: warnings::WarningsConfig::default(),
             delivery: warnings::DeliveryConfig::default(),
             monitoring: monitoring::MonitoringConfig::default(),
@@ -109,6 +110,8 @@ struct Inner {
     warnings: warnings::Runtime,
     locator: locator::Locator,
     open_incidents: dedupe::OpenIncidents,
+    /// The key of device cookies (see `auth`), read once from the settings.
+    device_key: tokio::sync::OnceCell<Vec<u8>>,
 }
 
 /// The application: cheap to clone, shared by every request.
@@ -128,6 +131,7 @@ impl App {
                 warnings: warnings::Runtime::default(),
                 locator: locator::Locator::default(),
                 open_incidents: dedupe::OpenIncidents::default(),
+                device_key: tokio::sync::OnceCell::new(),
             }),
         }
     }

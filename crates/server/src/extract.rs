@@ -15,6 +15,11 @@ use crate::problem::Problem;
 
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "gridline_session";
+/// The name of the device cookie: with it, a browser that signed in as an account before is known to that account's
+/// sign-in throttle (see `app::auth`).
+pub const DEVICE_COOKIE: &str = "gridline_device";
+/// The name of the one-off notice cookie (failed sign-ins since the last one), shown on the next page and cleared.
+pub const NOTICE_COOKIE: &str = "gridline_notice";
 /// The header carrying the CSRF token on cookie-authenticated writes.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
@@ -40,13 +45,32 @@ pub(crate) fn locale_of(parts: &Parts, app: &App) -> Locale {
     Locale::negotiate(header, app.config().default_locale)
 }
 
-fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
+pub(crate) fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
     parts.headers.get_all(header::COOKIE).iter().filter_map(|value| value.to_str().ok()).flat_map(|value| value.split(';')).find_map(
         |pair| {
             let (key, value) = pair.trim().split_once('=')?;
             (key == name).then_some(value)
         },
     )
+}
+
+/// The cookies a sign-in sets: the session, the device cookie (a year), and, when someone failed to sign in as
+/// this account since its last sign-in, the notice shown on the next page.
+pub fn sign_in_cookies(session: &app::auth::Session, session_ttl_seconds: i64, secure: bool) -> Vec<axum::http::HeaderValue> {
+    let secure = if secure { "; Secure" } else { "" };
+    let mut cookies = vec![
+        format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={session_ttl_seconds}{secure}", session.token),
+        format!("{DEVICE_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000{secure}", session.device),
+    ];
+    if let Some(failed) = session.failures_since_last_sign_in {
+        cookies.push(format!("{NOTICE_COOKIE}={}.{}; Path=/; HttpOnly; SameSite=Strict; Max-Age=600{secure}", failed.count, failed.last_at_ms));
+    }
+    cookies.into_iter().filter_map(|cookie| axum::http::HeaderValue::from_str(&cookie).ok()).collect()
+}
+
+/// The device cookie of the request, if any.
+pub fn device_cookie(parts: &Parts) -> Option<&str> {
+    cookie(parts, DEVICE_COOKIE).filter(|value| !value.is_empty())
 }
 
 /// The session token from the request's cookie, if any.

@@ -46,6 +46,8 @@ pub fn api_router() -> OpenApiRouter<App> {
         .routes(routes!(accounts::login))
         .routes(routes!(accounts::logout))
         .routes(routes!(accounts::me))
+        .routes(routes!(accounts::my_sessions))
+        .routes(routes!(accounts::end_my_session))
         .routes(routes!(accounts::list_accounts, accounts::create_account))
         .routes(routes!(accounts::get_account, accounts::update_account))
         .routes(routes!(accounts::add_grant))

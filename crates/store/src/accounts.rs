@@ -236,20 +236,92 @@ pub async fn delete_grant(conn: &mut Conn<'_>, account_id: i64, grant_id: i64) -
 // ---------------------------------------------------------------------------------------------------------
 // Sessions.
 
+/// A new session: the hash of its token, and what its owner sees of it.
+#[derive(Debug, Clone, Default)]
+pub struct NewSession {
+    /// SHA-256 of the token.
+    pub token_hash: String,
+    /// A random id shown to the owner (never the token or its hash).
+    pub public_id: String,
+    /// The account.
+    pub account_id: i64,
+    /// Opened, Unix ms.
+    pub at_ms: i64,
+    /// Expires, Unix ms.
+    pub expires_at_ms: i64,
+    /// The address it was opened from.
+    pub client_address: Option<String>,
+    /// The browser or client it was opened with (`User-Agent`, shortened).
+    pub user_agent: Option<String>,
+}
+
 /// Stores a session by the hash of its token.
-pub async fn insert_session(
-    conn: &mut Conn<'_>,
-    token_hash: &str,
-    account_id: i64,
-    at_ms: i64,
-    expires_at_ms: i64,
-) -> Result<(), StoreError> {
+pub async fn insert_session(conn: &mut Conn<'_>, session: &NewSession) -> Result<(), StoreError> {
     conn.execute(
-        "INSERT INTO sessions (token_hash, account_id, created_at, expires_at) VALUES ($1, $2, $3, $4)",
-        params![token_hash, account_id, at_ms, expires_at_ms],
+        "INSERT INTO sessions (token_hash, public_id, account_id, created_at, expires_at, client_address, user_agent)
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+        params![
+            session.token_hash.as_str(),
+            session.public_id.as_str(),
+            session.account_id,
+            session.at_ms,
+            session.expires_at_ms,
+            session.client_address.clone(),
+            session.user_agent.clone()
+        ],
     )
     .await?;
     Ok(())
+}
+
+/// A session as its owner sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SessionRow {
+    /// The public id.
+    pub public_id: String,
+    /// SHA-256 of its token (to recognise the caller's own session; never shown).
+    pub token_hash: String,
+    /// Opened, Unix ms.
+    pub created_at: i64,
+    /// Expires, Unix ms.
+    pub expires_at: i64,
+    /// Opened from.
+    pub client_address: Option<String>,
+    /// Opened with.
+    pub user_agent: Option<String>,
+}
+
+/// The unexpired sessions of an account, newest first.
+pub async fn sessions_of(conn: &mut Conn<'_>, account_id: i64, now_ms: i64) -> Result<Vec<SessionRow>, StoreError> {
+    let rows = conn
+        .fetch_all(
+            "SELECT public_id, token_hash, created_at, expires_at, client_address, user_agent FROM sessions
+             WHERE account_id = $1 AND expires_at > $2 ORDER BY created_at DESC",
+            params![account_id, now_ms],
+        )
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(SessionRow {
+                public_id: row.get::<Option<String>>("public_id")?.unwrap_or_default(),
+                token_hash: row.get("token_hash")?,
+                created_at: row.get("created_at")?,
+                expires_at: row.get("expires_at")?,
+                client_address: row.get("client_address")?,
+                user_agent: row.get("user_agent")?,
+            })
+        })
+        .collect()
+}
+
+/// Ends one of an account's sessions by its public id; returns whether it existed.
+pub async fn delete_session_of(conn: &mut Conn<'_>, account_id: i64, public_id: &str) -> Result<bool, StoreError> {
+    Ok(conn.execute("DELETE FROM sessions WHERE account_id = $1 AND public_id = $2", params![account_id, public_id]).await? == 1)
+}
+
+/// Ends every session of an account but the one with `keep_token_hash`; returns how many.
+pub async fn delete_other_sessions(conn: &mut Conn<'_>, account_id: i64, keep_token_hash: &str) -> Result<u64, StoreError> {
+    conn.execute("DELETE FROM sessions WHERE account_id = $1 AND token_hash <> $2", params![account_id, keep_token_hash]).await
 }
 
 /// The account of the unexpired session with this token hash.
@@ -396,9 +468,9 @@ pub async fn revoke_api_token(conn: &mut Conn<'_>, id: i64, at_ms: i64) -> Resul
 /// The throttle state of a key.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Throttle {
-    /// Failures in the current window.
+    /// Failures since the count was last reset.
     pub failures: i64,
-    /// Start of the window, Unix ms.
+    /// When the latest failure happened, Unix ms (the count resets a while after it).
     pub window_start: i64,
     /// Sign-in refused until then, Unix ms.
     pub locked_until: i64,
@@ -423,6 +495,12 @@ pub async fn set_throttle(conn: &mut Conn<'_>, key: &str, state: Throttle) -> Re
     )
     .await?;
     Ok(())
+}
+
+/// Forgets throttle states whose latest failure is older than `before_ms` and that hold no delay any more;
+/// returns how many.
+pub async fn delete_stale_throttles(conn: &mut Conn<'_>, before_ms: i64) -> Result<u64, StoreError> {
+    conn.execute("DELETE FROM login_throttle WHERE window_start < $1 AND locked_until < $1", params![before_ms]).await
 }
 
 /// Forgets the throttle state of `key` (after a successful sign-in).

@@ -110,6 +110,8 @@ pub struct EventFilter {
     pub subtrees: Vec<(JurisdictionPath, Classification)>,
     /// Organizations whose events are visible, each with the highest classification visible.
     pub organizations: Vec<(i64, Classification)>,
+    /// The caller's own account: events about it (failed sign-ins) are visible to it whatever their class.
+    pub account: Option<i64>,
     /// Only events about this subject type, if set.
     pub subject_type: Option<String>,
     /// Only events about this subject id, if set.
@@ -146,6 +148,9 @@ pub async fn list_after(conn: &mut Conn<'_>, after_seq: i64, filter: &EventFilte
         for (organization, highest) in &filter.organizations {
             let allowed: Vec<String> = classifications_up_to(*highest).into_iter().map(|code| params.push(code)).collect();
             alternatives.push(format!("(organization_id = {} AND classification IN ({}))", params.push(*organization), allowed.join(", ")));
+        }
+        if let Some(account) = filter.account {
+            alternatives.push(format!("(subject_type = 'account' AND subject_id = {})", params.push(account.to_string())));
         }
         if alternatives.is_empty() {
             return Ok(Vec::new());

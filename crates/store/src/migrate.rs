@@ -45,6 +45,7 @@ pub const MIGRATIONS: &[Migration] = &[
     migration!(7, "rule_tasks", "0007_rule_tasks.sql"),
     migration!(8, "data_commons", "0008_data_commons.sql"),
     migration!(9, "audit_anchors", "0009_audit_anchors.sql"),
+    migration!(10, "sessions", "0010_sessions.sql"),
 ];
 
 fn checksum(script: &str) -> String {

@@ -173,6 +173,12 @@ impl App {
                 Ok(flagged) => tracing::info!(flagged, "stale datasets flagged"),
                 Err(error) => tracing::warn!(%error, "stale dataset check failed"),
             }
+            // Sessions past their end and sign-in throttles nobody has hit for a day are removed.
+            match self.purge_expired_sessions().await {
+                Ok(0) => {}
+                Ok(purged) => tracing::info!(purged, "expired sessions removed"),
+                Err(error) => tracing::warn!(%error, "session purge failed"),
+            }
             tokio::select! {
                 _ = tokio::time::sleep(every) => {}
                 _ = stop.changed() => {}

@@ -10,7 +10,9 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
-use crate::extract::{Caller, JsonBody, PathParams, QueryParams, SESSION_COOKIE, cross_site, session_token, version_from};
+use crate::extract::{
+    Caller, JsonBody, PathParams, QueryParams, SESSION_COOKIE, cross_site, device_cookie, session_token, sign_in_cookies, version_from,
+};
 use crate::problem::{ApiResult, Problem, WithLocale};
 
 /// Credentials for signing in.
@@ -32,6 +34,9 @@ pub struct SessionView {
     pub csrf_token: String,
     /// When the session ends (RFC 3339 UTC).
     pub expires_at: String,
+    /// Failed attempts to sign in as this account since its last sign-in (0 if none): if they were not you, tell
+    /// an administrator.
+    pub failed_sign_ins_since_last: i64,
 }
 
 /// The raw request parts, for reading cookies and headers in handlers that also take a body.
@@ -55,8 +60,9 @@ fn is_https(parts: &Parts) -> bool {
     parts.headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https") || parts.uri.scheme_str() == Some("https")
 }
 
-/// Sign in: sets the session cookie and returns the CSRF token. Repeated failures lock the username (and the
-/// client address) for a while.
+/// Sign in: sets the session cookie (and a device cookie) and returns the CSRF token. Repeated failures make
+/// further attempts from the same address (or device) wait, longer each time; the account itself is never locked,
+/// so nobody elsewhere can keep its owner out.
 #[utoipa::path(post, path = "/api/v1/sessions", tag = "auth", request_body = Login,
     responses((status = 201, body = SessionView), (status = 401, body = Problem), (status = 429, body = Problem)))]
 pub async fn login(
@@ -68,13 +74,26 @@ pub async fn login(
     if cross_site(&parts) {
         return Err(Problem::simple(StatusCode::FORBIDDEN, "csrf_failed", ctx.locale));
     }
-    let session = app.login(&ctx, &login.username, &login.password).await.localized(ctx.locale)?;
+    let attempt = app::auth::SignIn {
+        username: &login.username,
+        password: &login.password,
+        device: device_cookie(&parts),
+        user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()),
+    };
+    let session = app.login(&ctx, attempt).await.localized(ctx.locale)?;
     let signed_in =
         app.context_for_account(session.account_id, app::context::Credential::Session, ctx.locale, None).await.localized(ctx.locale)?;
     let account = app.me(&signed_in).await.localized(ctx.locale)?;
-    let body = SessionView { account, csrf_token: session.csrf_token.clone(), expires_at: app::time::rfc3339(session.expires_at_ms) };
+    let body = SessionView {
+        account,
+        csrf_token: session.csrf_token.clone(),
+        expires_at: app::time::rfc3339(session.expires_at_ms),
+        failed_sign_ins_since_last: session.failures_since_last_sign_in.map(|f| f.count).unwrap_or(0),
+    };
     let mut response = (StatusCode::CREATED, Json(body)).into_response();
-    response.headers_mut().insert(header::SET_COOKIE, session_cookie(&session.token, app.config().session_ttl_seconds, is_https(&parts)));
+    for cookie in sign_in_cookies(&session, app.config().session_ttl_seconds, is_https(&parts)) {
+        response.headers_mut().append(header::SET_COOKIE, cookie);
+    }
     response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }
@@ -88,6 +107,21 @@ pub async fn logout(State(app): State<App>, Caller(ctx): Caller, RawParts(parts)
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(header::SET_COOKIE, session_cookie("", 0, is_https(&parts)));
     Ok(response)
+}
+
+/// Your own sign-in sessions, newest first (`current` is this one).
+#[utoipa::path(get, path = "/api/v1/me/sessions", tag = "auth",
+    responses((status = 200, body = Vec<app::auth::SessionView>), (status = 401, body = Problem)))]
+pub async fn my_sessions(State(app): State<App>, Caller(ctx): Caller, RawParts(parts): RawParts) -> ApiResult<Json<Vec<app::auth::SessionView>>> {
+    app.my_sessions(&ctx, session_token(&parts)).await.localized(ctx.locale).map(Json)
+}
+
+/// End one of your own sessions (a lost phone, a shared computer).
+#[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "auth", params(("id" = String, Path)),
+    responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
+pub async fn end_my_session(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<String>) -> ApiResult<StatusCode> {
+    app.end_my_session(&ctx, &id).await.localized(ctx.locale)?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Your own account and roles.

@@ -123,6 +123,7 @@ pub fn render_with_status(status: StatusCode, template: &str, viewer: &Viewer, n
         nav => nav,
         path => viewer.path.clone(),
         mode_banner => viewer.mode_banner.clone(),
+        sign_in_notice => viewer.sign_in_notice.clone(),
         map_ready => assets::has_map_libraries(),
     };
     let merged = context! { ..values, ..frame };
@@ -130,6 +131,13 @@ pub fn render_with_status(status: StatusCode, template: &str, viewer: &Viewer, n
         Ok(html) => {
             let mut response = (status, Html(html)).into_response();
             response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+            if viewer.sign_in_notice.is_some() {
+                // Shown once: the notice cookie is cleared with the page that shows it.
+                let clear = format!("{}=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0", crate::extract::NOTICE_COOKIE);
+                if let Ok(value) = HeaderValue::from_str(&clear) {
+                    response.headers_mut().append(header::SET_COOKIE, value);
+                }
+            }
             response
         }
         Err(error) => {
@@ -152,6 +160,8 @@ pub struct Viewer {
     pub mode_banner: Option<Value>,
     /// Whether the viewer is an administrator.
     pub is_admin: bool,
+    /// Failed attempts to sign in as the viewer since their previous sign-in, shown once after signing in.
+    pub sign_in_notice: Option<Value>,
 }
 
 impl Viewer {
@@ -199,7 +209,17 @@ impl FromRequestParts<App> for Viewer {
         };
         let is_admin = ctx.subject.has_role(domain::policy::AccountRole::Admin);
         let mode_banner = pages::mode_banner(app, &ctx).await;
-        Ok(Viewer { ctx, session, path, mode_banner, is_admin })
+        let sign_in_notice = session
+            .as_ref()
+            .and(crate::extract::cookie(parts, crate::extract::NOTICE_COOKIE))
+            .and_then(|value| value.split_once('.'))
+            .and_then(|(count, at)| Some((count.parse::<i64>().ok()?, at.parse::<i64>().ok()?)))
+            .filter(|(count, _)| *count > 0)
+            .map(|(count, at)| {
+                let when = pages::local_time(&app::time::rfc3339(at), &app.config().default_timezone);
+                context! { count => count, when => when }
+            });
+        Ok(Viewer { ctx, session, path, mode_banner, is_admin, sign_in_notice })
     }
 }
 

@@ -50,6 +50,8 @@ pub fn routes() -> Router<App> {
         .route("/account/password", post(change_password))
         .route("/account/tokens", post(create_token))
         .route("/account/tokens/{id}/revoke", post(revoke_token))
+        .route("/account/sessions/{id}/end", post(end_session))
+        .route("/account/sessions/end-others", post(end_other_sessions))
         .route("/accounts", get(accounts).post(create_account))
         .route("/accounts/new", get(new_account))
 }
@@ -256,7 +258,7 @@ async fn login_page(viewer: Viewer, uri: axum::http::Uri) -> Response {
         "login.html",
         &viewer,
         "login",
-        context! { next => form.text("next").unwrap_or_else(|| "/console".into()), username => "", error => Value::UNDEFINED },
+        context! { next => safe_next(form.text("next")), username => "", error => Value::UNDEFINED },
     )
 }
 
@@ -271,9 +273,22 @@ pub(super) fn same_origin(headers: &HeaderMap) -> bool {
     site_ok && origin_ok
 }
 
-fn safe_next(next: Option<String>) -> String {
-    // Only local paths: never redirect to another site after signing in.
-    next.filter(|path| path.starts_with('/') && !path.starts_with("//")).unwrap_or_else(|| "/console".into())
+/// Where to go after signing in or switching language: only a path of this site. Browsers read `/\host` and
+/// `//host` as another site, so a path may not start with either, nor carry a backslash or a control character
+/// anywhere.
+pub(super) fn safe_next(next: Option<String>) -> String {
+    next.filter(|path| {
+        path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') && !path.chars().any(|c| c.is_control() || c.is_whitespace())
+    })
+    .unwrap_or_else(|| "/console".into())
+}
+
+/// A cookie of a request, from its headers.
+fn cookie_in(headers: &HeaderMap, name: &str) -> Option<String> {
+    headers.get_all(header::COOKIE).iter().filter_map(|value| value.to_str().ok()).flat_map(|value| value.split(';')).find_map(|pair| {
+        let (key, value) = pair.trim().split_once('=')?;
+        (key == name && !value.is_empty()).then(|| value.to_string())
+    })
 }
 
 async fn login(State(app): State<App>, viewer: Viewer, headers: HeaderMap, body: Bytes) -> Response {
@@ -282,19 +297,19 @@ async fn login(State(app): State<App>, viewer: Viewer, headers: HeaderMap, body:
         return forbidden_form(&viewer);
     }
     let username = form.text("username").unwrap_or_default();
-    match app.login(&viewer.ctx, &username, form.get("password").unwrap_or("")).await {
+    let device = cookie_in(&headers, crate::extract::DEVICE_COOKIE);
+    let attempt = app::auth::SignIn {
+        username: &username,
+        password: form.get("password").unwrap_or(""),
+        device: device.as_deref(),
+        user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()),
+    };
+    match app.login(&viewer.ctx, attempt).await {
         Ok(session) => {
             let mut response = see_other(&safe_next(form.text("next")));
             let secure = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
-            let cookie = format!(
-                "{}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={}{}",
-                crate::extract::SESSION_COOKIE,
-                session.token,
-                app.config().session_ttl_seconds,
-                if secure { "; Secure" } else { "" }
-            );
-            if let Ok(value) = HeaderValue::from_str(&cookie) {
-                response.headers_mut().insert(header::SET_COOKIE, value);
+            for cookie in crate::extract::sign_in_cookies(&session, app.config().session_ttl_seconds, secure) {
+                response.headers_mut().append(header::SET_COOKIE, cookie);
             }
             response
         }
@@ -1504,13 +1519,57 @@ async fn account_page(
         .into_iter()
         .map(|token| context! { id => token.id, name => token.name, prefix => token.prefix, created_local => local_time(&token.created_at, &timezone), revoked_at => token.revoked_at })
         .collect();
+    let sessions: Vec<Value> = app
+        .my_sessions(&viewer.ctx, viewer.session.as_deref())
+        .await
+        .unwrap_or_default()
+        .into_iter()
+        .map(|session| {
+            context! {
+                id => session.id, current => session.current, client_address => session.client_address, user_agent => session.user_agent,
+                created_local => local_time(&session.created_at, &timezone), expires_local => local_time(&session.expires_at, &timezone),
+            }
+        })
+        .collect();
     render_with_status(
         status,
         "account.html",
         viewer,
         "account",
-        context! { account => Value::from(minijinja::value::Serde(&account)), tokens => tokens, notice => notice, new_token => new_token, errors => errors },
+        context! {
+            account => Value::from(minijinja::value::Serde(&account)), tokens => tokens, sessions => sessions, notice => notice,
+            new_token => new_token, errors => errors,
+        },
     )
+}
+
+async fn end_session(State(app): State<App>, viewer: Viewer, Path(id): Path<String>, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if !viewer.csrf_ok(&form) {
+        return forbidden_form(&viewer);
+    }
+    match app.end_my_session(&viewer.ctx, &id).await {
+        Ok(()) => {
+            let notice = domain::i18n::text(viewer.ctx.locale, "ui.session_ended").to_string();
+            account_page(&app, &viewer, Some(notice), None, Vec::new(), StatusCode::OK).await
+        }
+        Err(error) => error_page(&viewer, &error),
+    }
+}
+
+async fn end_other_sessions(State(app): State<App>, viewer: Viewer, body: Bytes) -> Response {
+    let form = FormData::parse(&body);
+    if !viewer.csrf_ok(&form) {
+        return forbidden_form(&viewer);
+    }
+    let Some(token) = viewer.session.clone() else { return see_other("/login?next=/account") };
+    match app.end_my_other_sessions(&viewer.ctx, &token).await {
+        Ok(ended) => {
+            let notice = domain::i18n::format(viewer.ctx.locale, "ui.sessions_ended", &[("count", ended.to_string())]);
+            account_page(&app, &viewer, Some(notice), None, Vec::new(), StatusCode::OK).await
+        }
+        Err(error) => error_page(&viewer, &error),
+    }
 }
 
 async fn account(State(app): State<App>, viewer: Viewer) -> Response {

@@ -79,34 +79,160 @@ async fn sessions_expire() {
     assert_eq!(t.get("/api/v1/me", &session).await.status, StatusCode::UNAUTHORIZED);
 }
 
-#[tokio::test]
-async fn repeated_failures_lock_the_username() {
-    let t = TestApp::sqlite().await;
-    World::build(&t).await;
-    for attempt in 0..5 {
-        let failed = login(&t, "cadre.b", "wrong password").await;
-        assert_eq!(failed.status, StatusCode::UNAUTHORIZED, "attempt {attempt}: {}", failed.text);
-        assert_eq!(failed.body["code"], "invalid_credentials");
+/// A sign-in from a client at `address`, bringing the cookies `cookies` (a device cookie).
+async fn login_from(t: &TestApp, address: &str, username: &str, password: &str, cookies: Option<&str>) -> crate::TestResponse {
+    let mut builder = Request::builder()
+        .method(Method::POST)
+        .uri("/api/v1/sessions")
+        .header(header::ACCEPT_LANGUAGE, "en")
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::USER_AGENT, "Mozilla/5.0 (Linux; Android 14) test");
+    if let Some(cookies) = cookies {
+        builder = builder.header(header::COOKIE, cookies);
     }
-    let locked = login(&t, "cadre.b", "cadre.b-password-long").await;
-    assert_eq!(locked.status, StatusCode::TOO_MANY_REQUESTS, "{}", locked.text);
-    assert_eq!(locked.body["code"], "rate_limited");
-    let retry_after: i64 = locked.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
-    assert!(retry_after > 0 && retry_after <= 900);
-    // Unknown usernames fail the same way, and every attempt is audited.
-    assert_eq!(login(&t, "nobody", "whatever-it-is").await.body["code"], "invalid_credentials");
+    let mut request = builder.body(Body::from(json!({"username": username, "password": password}).to_string())).unwrap();
+    let socket: std::net::SocketAddr = format!("{address}:50000").parse().or_else(|_| format!("[{address}]:50000").parse()).unwrap();
+    request.extensions_mut().insert(axum::extract::ConnectInfo(socket));
+    t.send(request).await
+}
+
+/// The value of the cookie `name` a response sets.
+fn set_cookie(response: &crate::TestResponse, name: &str) -> Option<String> {
+    response.headers.get_all(header::SET_COOKIE).iter().filter_map(|v| v.to_str().ok()).find_map(|cookie| {
+        let pair = cookie.split(';').next()?;
+        let (key, value) = pair.split_once('=')?;
+        (key == name).then(|| value.to_string())
+    })
+}
+
+/// Fails to sign in as `username` from `address`, waiting out each delay first, so every attempt is a real failure.
+async fn fail_from(t: &TestApp, address: &str, username: &str) {
+    loop {
+        let response = login_from(t, address, username, "a wrong password", None).await;
+        match response.status {
+            StatusCode::UNAUTHORIZED => return,
+            StatusCode::TOO_MANY_REQUESTS => {
+                let wait: i64 = response.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+                assert!((1..=900).contains(&wait), "{wait}");
+                t.clock.advance_ms(wait * 1000);
+            }
+            other => panic!("{other}: {}", response.text),
+        }
+    }
+}
+
+#[tokio::test]
+async fn failures_elsewhere_never_keep_the_right_person_out() {
+    let t = TestApp::sqlite().await;
+    let w = World::build(&t).await;
+    let attacker = "203.0.113.9";
+    let officer_phone = "198.51.100.20";
+
+    // The review's attack: wrong passwords for the duty officer from one address. After five, each further try
+    // from that address waits, twice as long each time.
+    for _ in 0..5 {
+        assert_eq!(login_from(&t, attacker, "officer", "a wrong password", None).await.status, StatusCode::UNAUTHORIZED);
+    }
+    let slowed = login_from(&t, attacker, "officer", "officer-password-long", None).await;
+    assert_eq!((slowed.status, slowed.body["code"].as_str()), (StatusCode::TOO_MANY_REQUESTS, Some("rate_limited")), "{}", slowed.text);
+    assert_eq!(slowed.headers[header::RETRY_AFTER], "1");
+    // The owner is told, and so are the administrators; nobody else sees it.
+    let told = |auth: &Auth| {
+        let auth = auth.clone();
+        let t = &t;
+        async move {
+            let Auth::Token(token) = auth else { unreachable!() };
+            let request = Request::builder()
+                .uri("/api/v1/events")
+                .header(header::ACCEPT, "application/json")
+                .header(header::AUTHORIZATION, format!("Bearer {token}"))
+                .body(Body::empty())
+                .unwrap();
+            let events = t.send(request).await;
+            assert_eq!(events.status, StatusCode::OK, "{}", events.text);
+            events.body.as_array().unwrap().iter().filter(|e| e["kind"] == "account.sign_in_failures").count()
+        }
+    };
+    assert_eq!(told(&w.officer).await, 1, "the officer is told");
+    assert_eq!(told(&w.admin).await, 1, "the administrators are told");
+    assert_eq!(told(&w.cadre_a).await, 0, "nobody else");
+
+    // The officer's own phone, elsewhere, is never slowed by any of it: 45 more failures from the attacker.
+    let first = login_from(&t, officer_phone, "officer", "officer-password-long", None).await;
+    assert_eq!(first.status, StatusCode::CREATED, "{}", first.text);
+    assert_eq!(first.body["failed_sign_ins_since_last"], 5, "the owner sees what happened since their last sign-in");
+    for _ in 0..45 {
+        fail_from(&t, attacker, "officer").await;
+        let right = login_from(&t, officer_phone, "officer", "officer-password-long", None).await;
+        assert_eq!(right.status, StatusCode::CREATED, "{}", right.text);
+    }
+    // The waits grew, and never past the cap; the account was never locked.
+    let waiting = login_from(&t, attacker, "officer", "a wrong password", None).await;
+    let wait: i64 = waiting.headers[header::RETRY_AFTER].to_str().unwrap().parse().unwrap();
+    assert!(wait > 60 && wait <= 900, "{wait}");
     let denied = t
         .app
-        .list_audit(
-            &t.system(),
-            &app::audit::AuditParams { action: Some("auth.login".into()), decision: Some("deny".into()), ..Default::default() },
-        )
+        .list_audit(&t.system(), &app::audit::AuditParams { action: Some("auth.login".into()), decision: Some("deny".into()), limit: Some(500), ..Default::default() })
         .await
         .unwrap();
-    assert_eq!(denied.len(), 7);
-    // After the lock expires the right password works again.
-    t.clock.advance_ms(t.app.config().login_lock_seconds * 1000 + 1);
-    assert_eq!(login(&t, "cadre.b", "cadre.b-password-long").await.status, StatusCode::CREATED);
+    assert_eq!(denied.iter().filter(|r| r.reason == "invalid_credentials").count(), 50, "every failure is audited");
+
+    // Password spraying: thirty failures across accounts from one address slow every account there …
+    let sprayer = "192.0.2.66";
+    let device = set_cookie(&login_from(&t, sprayer, "cadre.a", "cadre.a-password-long", None).await, "gridline_device").unwrap();
+    for index in 0..30 {
+        fail_from(&t, sprayer, &format!("nobody-{index}")).await;
+    }
+    let fresh = login_from(&t, sprayer, "cadre.b", "cadre.b-password-long", None).await;
+    assert_eq!(fresh.status, StatusCode::TOO_MANY_REQUESTS, "{}", fresh.text);
+    // … except on a device that signed in as that account before: its device cookie answers for it.
+    let known = login_from(&t, sprayer, "cadre.a", "cadre.a-password-long", Some(&format!("gridline_device={device}"))).await;
+    assert_eq!(known.status, StatusCode::CREATED, "{}", known.text);
+    // A device cookie is the account's own: it does not vouch for another username.
+    let borrowed = login_from(&t, sprayer, "cadre.b", "cadre.b-password-long", Some(&format!("gridline_device={device}"))).await;
+    assert_eq!(borrowed.status, StatusCode::TOO_MANY_REQUESTS);
+
+    // An IPv6 attacker counts by their /64, whichever address of it they use.
+    for index in 0..5 {
+        fail_from(&t, &format!("2001:db8:0:7::{index}"), "cadre.b").await;
+    }
+    let same_64 = login_from(&t, "2001:db8:0:7::ffff", "cadre.b", "a wrong password", None).await;
+    assert_eq!(same_64.status, StatusCode::TOO_MANY_REQUESTS);
+    assert_eq!(login_from(&t, "2001:db8:0:8::1", "cadre.b", "cadre.b-password-long", None).await.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn people_see_and_end_their_other_sessions_and_expired_ones_are_purged() {
+    let t = TestApp::sqlite().await;
+    World::build(&t).await;
+    let desk = login_from(&t, "198.51.100.1", "officer", "officer-password-long", None).await;
+    let phone = login_from(&t, "198.51.100.2", "officer", "officer-password-long", None).await;
+    let desk = session_of(&desk);
+    let phone = session_of(&phone);
+    let sessions = t.get("/api/v1/me/sessions", &desk).await;
+    assert_eq!(sessions.status, StatusCode::OK, "{}", sessions.text);
+    let list = sessions.body.as_array().unwrap();
+    assert_eq!(list.len(), 2);
+    assert_eq!(list.iter().filter(|s| s["current"] == true).count(), 1);
+    assert!(list.iter().all(|s| s["user_agent"].as_str().unwrap().contains("Android") && s["id"].as_str().unwrap().len() == 16));
+    assert!(!sessions.text.contains("token"), "no token or hash is shown");
+    // The phone is lost: end its session from the desk.
+    let phone_id = list.iter().find(|s| s["client_address"] == "198.51.100.2").unwrap()["id"].as_str().unwrap().to_string();
+    let ended = t.request(Method::DELETE, &format!("/api/v1/me/sessions/{phone_id}"), &desk, None).await;
+    assert_eq!(ended.status, StatusCode::NO_CONTENT, "{}", ended.text);
+    assert_eq!(t.get("/api/v1/me", &phone).await.status, StatusCode::UNAUTHORIZED);
+    assert_eq!(t.get("/api/v1/me", &desk).await.status, StatusCode::OK);
+    // Nobody ends another person's session by its id.
+    let other = session_of(&login_from(&t, "198.51.100.3", "cadre.a", "cadre.a-password-long", None).await);
+    let other_id = t.get("/api/v1/me/sessions", &other).await.body[0]["id"].as_str().unwrap().to_string();
+    let refused = t.request(Method::DELETE, &format!("/api/v1/me/sessions/{other_id}"), &desk, None).await;
+    assert_eq!(refused.status, StatusCode::NOT_FOUND);
+    assert_eq!(t.get("/api/v1/me", &other).await.status, StatusCode::OK);
+    // Expired sessions are removed on the worker's beat.
+    assert_eq!(t.count("sessions").await, 2);
+    t.clock.advance_ms(t.app.config().session_ttl_seconds * 1000 + 1);
+    assert_eq!(t.app.purge_expired_sessions().await.unwrap(), 2);
+    assert_eq!(t.count("sessions").await, 0);
 }
 
 #[tokio::test]

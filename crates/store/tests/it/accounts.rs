@@ -35,7 +35,16 @@ async fn accounts_grants_sessions_and_tokens(t: &TestStore) {
     drop(r);
 
     // Sessions expire and are ended by a password change.
-    t.store.write(move |c| Box::pin(async move { insert_session(c, "hash-1", id, 100, 1_000).await })).await.unwrap();
+    let session = store::accounts::NewSession {
+        token_hash: "hash-1".into(),
+        public_id: "p1".into(),
+        account_id: id,
+        at_ms: 100,
+        expires_at_ms: 1_000,
+        client_address: Some("192.0.2.1".into()),
+        user_agent: None,
+    };
+    t.store.write(move |c| Box::pin(async move { insert_session(c, &session).await })).await.unwrap();
     let mut r = t.store.reader().await.unwrap();
     assert_eq!(session_account(&mut r.conn(), "hash-1", 999).await.unwrap(), Some(id));
     assert_eq!(session_account(&mut r.conn(), "hash-1", 1_000).await.unwrap(), None);
