@@ -72,6 +72,10 @@ pub struct Config {
     pub data: datasets::DataConfig,
     /// The audit log: where its anchors' signing key lives, and how often it signs.
     pub audit: audit_anchor::AuditConfig,
+    /// Where people and other systems reach this Gridline (`https://gridline.example.gov.cn`): every absolute link
+    /// it gives out (acknowledgement links, the Atom feed, the DCAT catalogue, Open311 discovery) starts with it.
+    /// Default: the address `serve` listens on. Never taken from a request's `Host` header.
+    pub public_url: Option<String>,
 }
 
 impl Default for Config {
@@ -91,6 +95,7 @@ impl Default for Config {
             monitoring: monitoring::MonitoringConfig::default(),
             data: datasets::DataConfig::default(),
             audit: audit_anchor::AuditConfig::default(),
+            public_url: None,
         }
     }
 }
@@ -112,6 +117,8 @@ struct Inner {
     open_incidents: dedupe::OpenIncidents,
     /// The key of device cookies (see `auth`), read once from the settings.
     device_key: tokio::sync::OnceCell<Vec<u8>>,
+    /// The address `serve` listens on, as a URL: the public URL when none is configured.
+    listening_url: std::sync::OnceLock<String>,
 }
 
 /// The application: cheap to clone, shared by every request.
@@ -132,6 +139,7 @@ impl App {
                 locator: locator::Locator::default(),
                 open_incidents: dedupe::OpenIncidents::default(),
                 device_key: tokio::sync::OnceCell::new(),
+                listening_url: std::sync::OnceLock::new(),
             }),
         }
     }
@@ -144,6 +152,31 @@ impl App {
     /// The configuration.
     pub fn config(&self) -> &Config {
         &self.inner.config
+    }
+
+    /// Records the address the server listens on (once), which is the public URL unless one is configured. An
+    /// unspecified address (`0.0.0.0`, `::`) is named by the machine's host name.
+    pub fn set_listening_address(&self, address: std::net::SocketAddr, host_name: &str) {
+        let host = match address.ip() {
+            ip if ip.is_unspecified() => host_name.to_string(),
+            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+            std::net::IpAddr::V4(v4) => v4.to_string(),
+        };
+        let _ = self.inner.listening_url.set(format!("http://{host}:{}", address.port()));
+    }
+
+    /// Where people and other systems reach Gridline, without a trailing slash: `public_url` if configured, else
+    /// the address the server listens on. Every absolute link Gridline gives out starts with it.
+    pub fn public_url(&self) -> String {
+        let config = self.config();
+        config
+            .public_url
+            .clone()
+            .or_else(|| config.warnings.public_url.clone())
+            .or_else(|| self.inner.listening_url.get().cloned())
+            .unwrap_or_else(|| "http://127.0.0.1:8080".into())
+            .trim_end_matches('/')
+            .to_string()
     }
 
     /// Now, in Unix milliseconds UTC, from the application's clock.

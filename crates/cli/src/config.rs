@@ -19,6 +19,8 @@ struct FileSettings {
     database_url: Option<String>,
     /// Address to listen on.
     bind: Option<String>,
+    /// Where people and other systems reach this Gridline (the start of every absolute link it gives out).
+    public_url: Option<String>,
     /// Default language of the API and messages.
     default_locale: Option<String>,
     /// Default time zone.
@@ -122,6 +124,13 @@ impl Settings {
                 );
             }
             app.audit = audit;
+        }
+        if let Some(url) = std::env::var("GRIDLINE_PUBLIC_URL").ok().filter(|u| !u.is_empty()).or(file.public_url) {
+            anyhow::ensure!(
+                (url.starts_with("http://") || url.starts_with("https://")) && !url.contains(char::is_whitespace),
+                "public_url must be an http:// or https:// URL, not {url:?}"
+            );
+            app.public_url = Some(url);
         }
         if app.audit.key_dir.is_none() {
             app.audit.key_dir = Some(data_dir.join("audit"));

@@ -450,6 +450,7 @@ async fn serve(settings: Settings, bind: Option<String>) -> anyhow::Result<ExitC
     }
     let listener = tokio::net::TcpListener::bind(&bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     let address = listener.local_addr()?;
+    app.set_listening_address(address, &hostname());
     say(locale, "cli.database", &[("database", settings.describe_location())]);
     say(locale, "cli.listening", &[("url", format!("http://{address}"))]);
     let router = server::router(app.clone());

@@ -39,6 +39,8 @@ const SERVICES: &[(&str, &str)] = &[
 /// The routes.
 pub fn routes() -> Router<App> {
     Router::new()
+        // The endpoint's base URL (what discovery lists) answers with the discovery document itself.
+        .route("/open311/v2", get(|| async { axum::response::Redirect::to("/open311/v2/discovery.json") }))
         .route("/open311/v2/{file}", get(index).post(post_request))
         .route("/open311/v2/services/{file}", get(service_definition))
         .route("/open311/v2/requests/{file}", get(one_request))
@@ -135,11 +137,12 @@ fn services(locale: Locale) -> Value {
     )
 }
 
-async fn index(State(app): State<App>, Lang(locale): Lang, headers: HeaderMap, Path(file): Path<String>, uri: axum::http::Uri) -> Response {
+async fn index(State(app): State<App>, Lang(locale): Lang, Path(file): Path<String>, uri: axum::http::Uri) -> Response {
     let Some((name, format)) = split(&file) else { return not_found() };
     match name {
         "discovery" => {
-            let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).unwrap_or("127.0.0.1");
+            // Links come from the configured public address, never from the request's Host header.
+            let base = app.public_url();
             answer(
                 format,
                 StatusCode::OK,
@@ -150,7 +153,7 @@ async fn index(State(app): State<App>, Lang(locale): Lang, headers: HeaderMap, P
                     "key_service": "none",
                     "endpoints": [{
                         "specification": "http://wiki.open311.org/GeoReport_v2",
-                        "url": format!("http://{host}/open311/v2"),
+                        "url": format!("{base}/open311/v2"),
                         "changeset": "2026-11-28T00:00:00Z",
                         "type": "production",
                         "formats": ["text/xml", "application/json"],

@@ -103,7 +103,7 @@ impl World {
         config.delivery.sms_gateway_url = Some(sms_gateway(texts.clone()).await?);
         // A long timeout: the drill's own gateway always answers, and a wall-clock timeout must not change the run.
         config.delivery.timeout_seconds = 600;
-        config.warnings.public_url = "http://gridline.sim".into();
+        config.public_url = Some("http://gridline.sim".into());
         for level in ["red", "orange", "yellow", "blue"] {
             config.warnings.door_knock_after_minutes.insert(level.into(), door_knock_after_minutes);
         }

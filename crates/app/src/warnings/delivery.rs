@@ -125,7 +125,7 @@ impl App {
     pub async fn ack_url(&self, warning_id: i64, recipient_kind: &str, recipient_id: i64) -> Result<String, AppError> {
         Ok(format!(
             "{}/ack/{}",
-            self.config().warnings.public_url.trim_end_matches('/'),
+            self.public_url(),
             self.ack_token(warning_id, recipient_kind, recipient_id).await?
         ))
     }
@@ -299,7 +299,7 @@ impl App {
         let tag = Self::ack_mac(key, warning.id, letter, delivery.recipient_id).finalize().into_bytes();
         let ack_url = format!(
             "{}/ack/{}.{letter}{}.{}",
-            self.config().warnings.public_url.trim_end_matches('/'),
+            self.public_url(),
             warning.id,
             delivery.recipient_id,
             crate::util::hex(&tag[..16])

@@ -54,8 +54,9 @@ pub struct WarningsConfig {
     pub sender_name_en: String,
     /// The GB/T 35965.1 issuer code (14 digits: division, organization, sub-unit, extension).
     pub issuer_code: String,
-    /// The address people open acknowledgement links at, without a trailing slash.
-    pub public_url: String,
+    /// Deprecated: the top-level `public_url` says where people reach Gridline; this older setting is still read
+    /// when that one is absent.
+    pub public_url: Option<String>,
     /// The usual largest number of residents a warning reaches; issuing to more needs an explicit confirmation.
     pub usual_reach: i64,
     /// Per-hazard overrides of `usual_reach` (a typhoon warning covers a city; a gas leak a few buildings).
@@ -78,7 +79,7 @@ impl Default for WarningsConfig {
             sender_name_zh: "Gridline 基层应急平台".into(),
             sender_name_en: "Gridline".into(),
             issuer_code: "31010400000000".into(),
-            public_url: "http://127.0.0.1:8080".into(),
+            public_url: None,
             usual_reach: 50_000,
             usual_reach_by_hazard: [("typhoon", 5_000_000), ("rainstorm", 2_000_000), ("heat_wave", 5_000_000), ("cold_wave", 5_000_000)]
                 .into_iter()

@@ -101,22 +101,6 @@ fn post_csv(address: &str, path: &str, token: &str, csv: &str) -> serde_json::Va
     serde_json::from_str(body).unwrap()
 }
 
-fn second_token(dir: &std::path::Path, env: &[(&str, &str)]) -> String {
-    let mut add = gridline();
-    add.arg("--data-dir").arg(dir).args(["user", "add", "approver", "--role", "admin", "--password-stdin"]).envs(env.iter().copied());
-    let mut child = add.stdin(std::process::Stdio::piped()).stdout(std::process::Stdio::null()).spawn().unwrap();
-    child.stdin.take().unwrap().write_all(b"another long password\n").unwrap();
-    assert!(child.wait().unwrap().success());
-    let output = gridline()
-        .arg("--data-dir")
-        .arg(dir)
-        .args(["token", "create", "approver", "--name", "t"])
-        .envs(env.iter().copied())
-        .output()
-        .unwrap();
-    String::from_utf8_lossy(&output.stdout).trim().to_string()
-}
-
 #[test]
 fn a_restart_in_the_middle_of_delivering_loses_and_duplicates_nothing() {
     const HOUSEHOLDS: usize = 100_000;
@@ -133,7 +117,7 @@ fn a_restart_in_the_middle_of_delivering_loses_and_duplicates_nothing() {
     let config_path = config.to_string_lossy().into_owned();
     let env = [("GRIDLINE_CONFIG", config_path.as_str())];
     let token = admin_token(&dir, &env);
-    let approver = second_token(&dir, &env);
+    let approver = crate::second_admin_token(&dir, &env);
     let server = Server::start(&dir, &env);
     let boundary = r#"{"type":"MultiPolygon","coordinates":[[[[121.3,31.1],[121.6,31.1],[121.6,31.4],[121.3,31.4],[121.3,31.1]]]]}"#;
     let city = post(

@@ -8,6 +8,7 @@ mod demo;
 mod durability;
 mod http;
 mod import;
+mod links;
 mod mqtt;
 mod open311;
 mod serve;
@@ -141,5 +142,17 @@ pub fn admin_token(data_dir: &Path, extra_env: &[(&str, &str)]) -> String {
     }
     let output = command.output().unwrap();
     assert!(output.status.success(), "token create: {}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8_lossy(&output.stdout).trim().to_string()
+}
+
+/// A second administrator (`approver`) and an API token for it: the second person of the two-person rule.
+pub fn second_admin_token(dir: &Path, env: &[(&str, &str)]) -> String {
+    let mut add = gridline();
+    add.arg("--data-dir").arg(dir).args(["user", "add", "approver", "--role", "admin", "--password-stdin"]).envs(env.iter().copied());
+    let mut child = add.stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
+    child.stdin.take().unwrap().write_all(b"another long password\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    let output =
+        gridline().arg("--data-dir").arg(dir).args(["token", "create", "approver", "--name", "t"]).envs(env.iter().copied()).output().unwrap();
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }

@@ -187,7 +187,7 @@ async fn public_catalogue(State(app): State<App>, viewer: Viewer) -> Response {
 }
 
 async fn public_dcat(State(app): State<App>) -> Response {
-    let base = app.config().warnings.public_url.trim_end_matches('/').to_string();
+    let base = app.public_url();
     match app.public_catalog(&base).await {
         Ok(catalog) => json_response("application/ld+json", catalog.to_string()),
         Err(error) => crate::problem::Problem::from_app(&error, domain::Locale::ZhCn).into_response(),

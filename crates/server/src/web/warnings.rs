@@ -453,18 +453,38 @@ async fn public_warnings(State(app): State<App>, viewer: Viewer) -> Response {
     render("public_warnings.html", &viewer, "public", context! { in_force => in_force, past => past })
 }
 
+/// An Atom entry id that is an IRI (RFC 4287 §4.2.6) and never changes: a `tag:` URI (RFC 4151) minted by the
+/// sender on the day it sent the warning, with the CAP identifier, which is unique per sender.
+fn atom_entry_id(sender: &str, identifier: &str, sent_ms: i64) -> String {
+    let day = jiff::Timestamp::from_millisecond(sent_ms).map(|t| t.strftime("%Y-%m-%d").to_string()).unwrap_or_else(|_| "2026-01-01".into());
+    // The tag authority is the sender (an e-mail address or a domain name); anything else is written as a domain.
+    let authority: String =
+        sender.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '@' | '_') { c.to_ascii_lowercase() } else { '-' }).collect();
+    let specific: String = identifier
+        .chars()
+        .flat_map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_' | '~' | ':') {
+                vec![c.to_string()]
+            } else {
+                c.to_string().bytes().map(|b| format!("%{b:02X}")).collect()
+            }
+        })
+        .collect();
+    format!("tag:{authority},{day}:{specific}")
+}
+
 fn xml_escape(text: &str) -> String {
     text.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
 /// The CAP index feed: one Atom entry per public warning, linking to its CAP document (as national CAP feeds do).
-async fn public_feed(State(app): State<App>, headers: HeaderMap) -> Response {
+async fn public_feed(State(app): State<App>) -> Response {
     let rows = match app.public_warnings(200).await {
         Ok(rows) => rows,
         Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
     };
-    let base = app.config().warnings.public_url.trim_end_matches('/').to_string();
-    let host = headers.get(header::HOST).and_then(|h| h.to_str().ok()).map(|h| format!("http://{h}")).unwrap_or(base);
+    // Links come from the configured public address, never from the request's Host header.
+    let host = app.public_url();
     let updated = rows.iter().map(|r| r.updated_at).max().map(app::time::rfc3339).unwrap_or_else(|| app::time::rfc3339(app.now_ms()));
     let mut xml = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
     xml.push_str(&format!("  <id>{}/public/warnings.atom</id>\n", xml_escape(&host)));
@@ -476,7 +496,7 @@ async fn public_feed(State(app): State<App>, headers: HeaderMap) -> Response {
         let f = &row.fields;
         let cap_url = format!("{host}/public/warnings/{}.xml", row.id);
         xml.push_str("  <entry>\n");
-        xml.push_str(&format!("    <id>{}</id>\n", xml_escape(&format!("{},{}", f.sender, f.identifier))));
+        xml.push_str(&format!("    <id>{}</id>\n", xml_escape(&atom_entry_id(f.sender.as_str(), f.identifier.as_str(), f.sent_at.unwrap_or(row.created_at)))));
         xml.push_str(&format!("    <title>{}</title>\n", xml_escape(&f.headline_zh)));
         xml.push_str(&format!("    <updated>{}</updated>\n", app::time::rfc3339(row.updated_at)));
         if let Some(sent) = f.sent_at {

@@ -106,7 +106,7 @@ pub async fn app_with_receivers() -> (TestApp, Arc<Mutex<Vec<Received>>>, Arc<Mu
     config.delivery.sms_gateway_url = Some(format!("{http}/sms"));
     config.delivery.smtp_server = Some(smtp);
     config.delivery.timeout_seconds = 5;
-    config.warnings.public_url = "http://gridline.test".into();
+    config.public_url = Some("http://gridline.test".into());
     let t = TestApp::with_config(store::testing::TestDatabase::sqlite(), config).await;
     (t, received, mails)
 }
