@@ -320,6 +320,7 @@ await test("the map stays responsive with 50,000 points", async () => {
 
 let drawnWarningId = null;
 let fieldWarningId = null;
+let fieldGridId = null;
 let ackPath = null;
 
 await test("draft a warning by drawing its area on the map", async () => {
@@ -415,6 +416,7 @@ await test("a grid member closes a door-knock in the field view on a phone", asy
   const issued = await api("POST", `/api/v1/warnings/${draft.id}/issue`, { version: approved.version });
   check(issued.state === "issued", `issued: ${issued.state}`);
   fieldWarningId = issued.id;
+  fieldGridId = grid.id;
 
   // The escalation pass (every 15 s) turns the vulnerable household that has not acknowledged into a door-knock.
   let task = null;
@@ -497,6 +499,26 @@ await test("a household acknowledges through the link in its text, and the reach
   await desk.waitForFunction((n) => Number(document.querySelector('[data-testid="reach-acknowledged"]').textContent) === n, acknowledged + 1, { timeout: 20000 });
   await desk.waitForFunction((n) => Number(document.getElementById("map").getAttribute("data-reach-draws")) > n, draws, { timeout: 20000 });
   await desk.screenshot({ path: join(shots, "warning-reach.png") });
+
+  // The review's injection: a cadre names the grid with markup. On the officer's reach map it is text, never
+  // elements (the CSP stopped the script, but the markup became live elements of the tooltip).
+  const gridNow = await api("GET", `/api/v1/jurisdictions/${fieldGridId}`);
+  const markup = '<img src=x id=injected-by-name><b id=bold-by-name>grid</b>';
+  await api("PATCH", `/api/v1/jurisdictions/${fieldGridId}`, { version: gridNow.version, name_en: markup });
+  const drawsBefore = Number(await desk.getAttribute("#map", "data-reach-draws"));
+  await desk.waitForFunction((n) => Number(document.getElementById("map").getAttribute("data-reach-draws")) > n, drawsBefore, { timeout: 20000 });
+  // The map draws on a canvas: open every reach grid's tooltip as a hover would, and read what they hold.
+  await desk.evaluate(() => {
+    const map = document.getElementById("map").gridlineMap;
+    map.eachLayer((layer) => {
+      if (layer.feature && layer.getTooltip && layer.getTooltip() && layer.getBounds) { layer.openTooltip(layer.getBounds().getCenter()); }
+    });
+  });
+  const seen = await desk.locator(".leaflet-tooltip").allTextContents();
+  const shown = seen.find((text) => text.includes("injected-by-name")) || null;
+  check(shown && shown.includes(markup), `the grid's name shows as the text it is: ${shown} (tooltips seen: ${JSON.stringify(seen)})`);
+  check((await desk.locator("#injected-by-name, #bold-by-name").count()) === 0, "no element was made from the name");
+  await api("PATCH", `/api/v1/jurisdictions/${fieldGridId}`, { version: gridNow.version + 1, name_en: "Tianlin No. 1, grid 1" });
   await deskContext.close();
 });
 

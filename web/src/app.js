@@ -4,6 +4,14 @@
 (function () {
   "use strict";
 
+  // A tooltip's or popup's content as text: Leaflet takes a string as HTML, and names on the map are data people
+  // typed, so every label goes in as an element whose text is set, never parsed.
+  function textElement(text) {
+    var span = document.createElement("span");
+    span.textContent = text;
+    return span;
+  }
+
   function csrfToken() {
     var meta = document.querySelector('meta[name="csrf-token"]');
     return meta ? meta.getAttribute("content") : "";
@@ -224,7 +232,7 @@
       var count = feature.properties.count;
       var radius = Math.min(28, 8 + Math.log(count + 1) * 3);
       var marker = window.L.circleMarker(latlng, { radius: radius, color: "#0b5cad", weight: 1, fillColor: "#2f80d1", fillOpacity: 0.55 });
-      marker.bindTooltip(el.getAttribute("data-label-count").replace("{count}", String(count)));
+      marker.bindTooltip(textElement(el.getAttribute("data-label-count").replace("{count}", String(count))));
       return marker;
     }
 
@@ -704,7 +712,8 @@
         },
         onEachFeature: function (feature, layer) {
           var properties = feature.properties || {};
-          layer.bindTooltip((properties.name || "") + " · " + percent.format(shareOf(properties)), { sticky: true });
+          // Names are data people typed: always text, never HTML (Leaflet reads a string as HTML).
+          layer.bindTooltip(textElement((properties.name || "") + " · " + percent.format(shareOf(properties))), { sticky: true });
           layer.bindPopup(function () { return figures(properties, grids); });
         },
       }).addTo(map);
