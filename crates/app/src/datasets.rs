@@ -1828,7 +1828,7 @@ impl App {
             .public_warnings(200)
             .await?
             .into_iter()
-            .filter(|w| matches!(w.fields.state.as_str(), "issued" | "updated") && w.fields.expires_at > now)
+            .filter(|w| crate::warnings::is_in_force(&w.fields, now))
             .filter_map(|w| {
                 let area: Value = serde_json::from_str(&w.fields.area).ok()?;
                 Some(json!({"type": "Feature", "id": w.id, "geometry": area, "properties": {

@@ -69,7 +69,16 @@ impl InvalidReason {
         }
     }
 
-    /// The named parameters of the message, as `(name, value)` pairs.
+    /// The named parameters of the message in `locale`, as `(name, value)` pairs.
+    pub fn params_in(&self, locale: crate::Locale) -> Vec<(&'static str, String)> {
+        match self {
+            InvalidReason::BadCharacters { allowed } => vec![("allowed", phrase(locale, allowed).to_string())],
+            InvalidReason::Malformed { expected } => vec![("expected", phrase(locale, expected).to_string())],
+            other => other.params(),
+        }
+    }
+
+    /// The named parameters of the message, as `(name, value)` pairs (descriptions in English).
     pub fn params(&self) -> Vec<(&'static str, String)> {
         match self {
             InvalidReason::TooLong { max } => vec![("max", max.to_string())],
@@ -91,6 +100,75 @@ impl InvalidReason {
             | InvalidReason::Explained { .. } => Vec::new(),
         }
     }
+}
+
+/// The descriptions of what a value should look like (`Malformed { expected }`) and which characters it may hold
+/// (`BadCharacters { allowed }`), in Chinese: the code writes them in English, and a Chinese reader must not get
+/// English in the middle of a Chinese message. A tidy test finds every description in the sources and fails on
+/// one missing here.
+const PHRASES_ZH: &[(&str, &str)] = &[
+    ("+8613800000000", "+8613800000000"),
+    ("31.23, 121.47", "31.23, 121.47"),
+    ("A-Z a-z 0-9 - _ .", "A-Z a-z 0-9 - _ ."),
+    ("RFC 3339", "RFC 3339 时间"),
+    ("UTF-8 CSV", "UTF-8 编码的 CSV"),
+    ("UTF-8 JSON", "UTF-8 编码的 JSON"),
+    ("UTF-8 YAML or JSON", "UTF-8 编码的 YAML 或 JSON"),
+    ("UTF-8 text", "UTF-8 编码的文本"),
+    ("YYYY-MM-DD", "YYYY-MM-DD"),
+    ("[lon, lat]", "[经度, 纬度]"),
+    ("[longitude, latitude]", "[经度, 纬度]"),
+    ("a CSV header line", "CSV 表头行"),
+    ("a GeoJSON geometry", "GeoJSON 几何"),
+    ("a GeoJSON geometry object", "GeoJSON 几何对象"),
+    ("a broader sub-type of the same category", "同一类别下更宽泛的子类型"),
+    ("a decimal number", "十进制数"),
+    ("a finite number", "有限数值"),
+    ("a jurisdiction id", "辖区编号"),
+    ("a media URL", "媒体文件地址"),
+    ("a number", "数字"),
+    ("a password other than the username", "与用户名不同的密码"),
+    ("a phone number", "电话号码"),
+    ("a radius in metres", "以米为单位的半径"),
+    ("a sub-type of the given category", "所给类别下的子类型"),
+    ("a-z 0-9 - _ (starting with a letter)", "a-z 0-9 - _（以字母开头）"),
+    ("a-z 0-9 . _ - (starting with a letter)", "a-z 0-9 . _ -（以字母开头）"),
+    ("a-z 0-9 _", "a-z 0-9 _"),
+    ("a-z 0-9 _ (starting with a letter)", "a-z 0-9 _（以字母开头）"),
+    ("a-z, 0-9 and _", "a-z、0-9 和 _"),
+    ("an IANA time zone such as Asia/Shanghai", "IANA 时区，如 Asia/Shanghai"),
+    ("an RFC 3339 time such as 2026-07-01T08:00:00+08:00", "RFC 3339 时间，如 2026-07-01T08:00:00+08:00"),
+    ("an array of polygons", "多边形数组"),
+    ("an array of positions", "坐标数组"),
+    ("an array of rings", "环数组"),
+    ("an e-mail address", "电子邮件地址"),
+    ("an e-mail address such as name@example.org", "电子邮件地址，如 name@example.org"),
+    ("another organization", "另一个组织"),
+    ("at least two positions", "至少两个坐标"),
+    ("digits, +, - and spaces", "数字、+、- 和空格"),
+    ("name@example.org", "name@example.org"),
+    ("printable characters", "可打印字符"),
+    ("printable characters and line breaks", "可打印字符和换行"),
+    ("printable text", "可打印文本"),
+    ("text without control characters", "不含控制字符的文本"),
+    ("the image type it claims to be", "与所声明类型一致的图片"),
+    ("weights that sum to 1", "总和为 1 的权重"),
+    ("west <= east and south <= north", "西 <= 东且南 <= 北"),
+    ("west,south,east,north", "西,南,东,北"),
+    ("{\"readings\": [...]}", "{\"readings\": [...]}"),
+];
+
+/// A description of a value's shape or characters in `locale` (English as written, or its Chinese).
+pub fn phrase(locale: crate::Locale, english: &'static str) -> &'static str {
+    match locale {
+        crate::Locale::En => english,
+        crate::Locale::ZhCn => PHRASES_ZH.iter().find(|(en, _)| *en == english).map(|(_, zh)| *zh).unwrap_or(english),
+    }
+}
+
+/// Whether a description has its Chinese (for the tidy test).
+pub fn has_phrase_zh(english: &str) -> bool {
+    PHRASES_ZH.iter().any(|(en, _)| *en == english)
 }
 
 /// A rejected value: the field at fault and the reason.
@@ -127,7 +205,7 @@ impl Invalid {
                 crate::Locale::ZhCn => zh.clone(),
                 crate::Locale::En => en.clone(),
             },
-            other => crate::i18n::format(locale, &format!("invalid.{}", other.code()), &other.params()),
+            other => crate::i18n::format(locale, &format!("invalid.{}", other.code()), &other.params_in(locale)),
         };
         format!("{}{}{reason}", self.field, crate::i18n::text(locale, "punct.colon"))
     }

@@ -212,7 +212,56 @@ fn describe_data_error(path: &str, message: &str, locale: Locale) -> (String, St
         let allowed = message.split("expected ").nth(1).unwrap_or("").replace('`', "");
         return (path, domain::i18n::format(locale, "invalid.unknown_value", &[("allowed", allowed)]));
     }
-    (path, domain::i18n::format(locale, "invalid.wrong_type", &[("detail", message.to_string())]))
+    (path, domain::i18n::format(locale, "invalid.wrong_type", &[("detail", type_error_in(locale, message))]))
+}
+
+/// Serde's English wording of a type error ("invalid type: string \"x\", expected i64") in `locale`.
+fn type_error_in(locale: Locale, message: &str) -> String {
+    if locale == Locale::En {
+        return message.to_string();
+    }
+    // What serde names, in Chinese.
+    fn kind(text: &str) -> String {
+        let text = text.trim();
+        let bare = text.strip_prefix("a ").or_else(|| text.strip_prefix("an ")).unwrap_or(text);
+        let (word, rest) = match bare.find([' ', '`', '"']) {
+            Some(index) => (&bare[..index], bare[index..].trim()),
+            None => (bare, ""),
+        };
+        let named = match word {
+            "i8" | "i16" | "i32" | "i64" | "i128" | "isize" | "u8" | "u16" | "u32" | "u64" | "u128" | "usize" | "integer" => "整数",
+            "f32" | "f64" | "floating" | "float" => "数字",
+            "string" | "str" | "char" | "borrowed" => "字符串",
+            "boolean" | "bool" => "布尔值",
+            "sequence" | "tuple" | "seq" => "数组",
+            "map" | "struct" | "object" => "对象",
+            "null" | "unit" | "option" => "空值",
+            _ => return text.to_string(),
+        };
+        // Keep the value itself (`5`, "x"), drop serde's English words around it.
+        let value = rest.trim_start_matches("point").trim_start_matches("string").trim();
+        let value = if value.starts_with('`') || value.starts_with('"') { value.to_string() } else { String::new() };
+        if value.is_empty() { named.to_string() } else { format!("{named} {value}") }
+    }
+    for prefix in ["invalid type: ", "invalid value: "] {
+        if let Some(rest) = message.strip_prefix(prefix)
+            && let Some((found, expected)) = rest.rsplit_once(", expected ")
+        {
+            return format!("应为{}，收到的是{}", kind(expected), kind(found));
+        }
+    }
+    if let Some(rest) = message.strip_prefix("invalid length ")
+        && let Some((found, expected)) = rest.split_once(", expected ")
+    {
+        return format!("长度应为 {expected}，实际为 {found}").replace("a sequence of ", "").replace("elements", "个元素").replace("fewer", "更少");
+    }
+    match message {
+        "invalid digit found in string" | "invalid float literal" => "不是有效的数字".into(),
+        "cannot parse integer from empty string" | "cannot parse float from empty string" => "不能为空".into(),
+        "number too large to fit in target type" | "number too small to fit in target type" => "数值超出范围".into(),
+        "provided string was not `true` or `false`" => "应为 true 或 false".into(),
+        other => other.to_string(),
+    }
 }
 
 /// Query-string parameters, with errors naming the parameter at fault.
@@ -296,6 +345,27 @@ impl<const LIMIT: usize> FromRequest<App> for RawBody<LIMIT> {
                 let detail = domain::i18n::format(locale, "error.payload_too_large", &[("limit", LIMIT.to_string())]);
                 Err(Problem::new(StatusCode::PAYLOAD_TOO_LARGE, "payload_too_large", locale, detail))
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn type_errors_read_in_chinese_without_serdes_english() {
+        let cases = [
+            ("invalid type: string \"abc\", expected i64", "应为整数，收到的是字符串 \"abc\""),
+            ("invalid type: integer `5`, expected a string", "应为字符串，收到的是整数 `5`"),
+            ("invalid type: null, expected a sequence", "应为数组，收到的是空值"),
+            ("invalid type: map, expected f64", "应为数字，收到的是对象"),
+            ("invalid value: integer `-1`, expected u32", "应为整数，收到的是整数 `-1`"),
+            ("invalid digit found in string", "不是有效的数字"),
+        ];
+        for (english, chinese) in cases {
+            assert_eq!(type_error_in(Locale::ZhCn, english), chinese);
+            assert_eq!(type_error_in(Locale::En, english), english);
         }
     }
 }

@@ -422,6 +422,12 @@ pub fn hazard_label(locale: Locale, hazard: &str) -> String {
         .unwrap_or_else(|| hazard.replace('_', " "))
 }
 
+/// Whether a warning is in force at `now_ms`: sent and current (`issued`, not yet replaced, cancelled or expired),
+/// and a warning itself, not the `Cancel` message that withdrew another.
+pub fn is_in_force(fields: &WarningFields, now_ms: i64) -> bool {
+    fields.state == "issued" && fields.msg_type != "Cancel" && fields.expires_at > now_ms
+}
+
 pub(crate) fn resource<'a>(path: &'a JurisdictionPath, fields: &WarningFields) -> Resource<'a> {
     Resource::new(ResourceKind::Warning, classification(fields)).in_jurisdiction(path)
 }
@@ -862,8 +868,9 @@ impl App {
     /// Who a warning would reach, before it is issued.
     pub async fn preview_reach(&self, ctx: &Context, id: i64) -> Result<ReachPreview, AppError> {
         let row = self.load_warning(id).await?;
-        if let Decision::Deny(reason) = decide(ctx, Action::Read, &resource(&row.path, &row.fields)) {
-            return Err(self.refuse(ctx, "warning.read", "warning", Some(id.to_string()), reason).await);
+        // Who is inside (the vulnerable households among them) is staff's to see, even for a public warning.
+        if let Decision::Deny(reason) = decide(ctx, Action::Read, &resource(&row.path, &row.fields).classified(Classification::Internal)) {
+            return Err(self.refuse(ctx, "warning.preview", "warning", Some(id.to_string()), reason).await);
         }
         let area = WarningArea::from_json("area", &crate::util::parse_json_value(&row.fields.area)?)?;
         let targets = self.targets_inside(&area).await?;

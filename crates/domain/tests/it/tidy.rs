@@ -65,3 +65,52 @@ fn every_crate_uses_the_workspace_lints_and_version() {
         }
     }
 }
+
+/// Every description of a value's shape (`Malformed { expected: "…" }`, `invalid(field, "…")`) or of its allowed
+/// characters (`BadCharacters { allowed: "…" }`) anywhere in the workspace has its Chinese, so that a Chinese reader
+/// never gets English in the middle of a Chinese message.
+#[test]
+fn every_description_in_an_error_has_its_chinese() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut missing = Vec::new();
+    let mut found = 0;
+    let mut stack = vec![root.clone()];
+    while let Some(dir) = stack.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            if path.is_dir() {
+                let name = path.file_name().unwrap().to_string_lossy().to_string();
+                if name != "target" && name != "tests" {
+                    stack.push(path);
+                }
+                continue;
+            }
+            if path.extension().and_then(|e| e.to_str()) != Some("rs") || !path.to_string_lossy().contains("/src/") {
+                continue;
+            }
+            let text = std::fs::read_to_string(&path).unwrap().split_whitespace().collect::<Vec<_>>().join(" ");
+            for needle in ["Malformed { expected: \"", "BadCharacters { allowed: \""] {
+                for (start, _) in text.match_indices(needle) {
+                    let rest = &text[start + needle.len()..];
+                    // The literal as written in the source: unescape \" and \\.
+                    let mut literal = String::new();
+                    let mut chars = rest.chars();
+                    while let Some(c) = chars.next() {
+                        match c {
+                            '\\' => literal.push(chars.next().unwrap()),
+                            '"' => break,
+                            c => literal.push(c),
+                        }
+                    }
+                    found += 1;
+                    if !domain::error::has_phrase_zh(&literal) {
+                        missing.push(format!("{}: {literal:?}", path.display()));
+                    }
+                }
+            }
+        }
+    }
+    assert!(found > 40, "the scan found only {found} descriptions");
+    assert!(missing.is_empty(), "descriptions without Chinese (add them to domain::error::PHRASES_ZH):\n{}", missing.join("\n"));
+    assert_eq!(domain::Invalid::new("lon", domain::InvalidReason::Malformed { expected: "a decimal number" }).message(domain::Locale::ZhCn), "lon：格式不正确，应为 十进制数");
+}

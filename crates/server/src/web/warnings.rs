@@ -444,7 +444,7 @@ async fn public_warnings(State(app): State<App>, viewer: Viewer) -> Response {
     for row in &rows {
         let view = app::warnings::view(viewer.ctx.locale, row);
         let value = warning_value(viewer.ctx.locale, &timezone, &view);
-        if row.fields.state == "issued" && row.fields.expires_at > now && row.fields.msg_type != "Cancel" {
+        if app::warnings::is_in_force(&row.fields, now) {
             in_force.push(value)
         } else {
             past.push(value)

@@ -655,6 +655,12 @@ async fn a_cap_update_or_cancel_needs_authority_over_the_warning_it_references()
     t.post(&format!("/api/v1/warnings/{id}/approve"), &world.admin, json!({"version": 1})).await;
     let issued = t.post(&format!("/api/v1/warnings/{id}/issue"), &world.officer, json!({"version": 2})).await;
     assert_eq!(issued.status, StatusCode::OK, "{}", issued.text);
+    // While it is in force it is on the public live map; who is inside is not public.
+    let live = t.get("/public/data/live/warnings.geojson", &Auth::None).await;
+    assert_eq!(live.body["features"].as_array().unwrap().len(), 1, "{}", live.text);
+    let preview = t.get(&format!("/api/v1/warnings/{id}/preview"), &Auth::None).await;
+    assert_eq!(preview.status, StatusCode::UNAUTHORIZED, "the public learns nothing of the vulnerable households inside: {}", preview.text);
+    assert_eq!(t.get(&format!("/api/v1/warnings/{id}/preview"), &world.officer).await.status, StatusCode::OK);
     let reference = format!(
         "{},{},{}",
         issued.body["sender"].as_str().unwrap(),
@@ -688,4 +694,7 @@ async fn a_cap_update_or_cancel_needs_authority_over_the_warning_it_references()
     let again = post_raw(&t, "/api/v1/warnings", &world.cadre_b, "application/cap+xml", cancel).await;
     assert_eq!((again.status, again.body["created"].as_bool()), (StatusCode::OK, Some(false)), "{}", again.text);
     assert_eq!(again.body["warning"]["id"], cancelled.body["warning"]["id"]);
+    // Neither the cancelled warning nor the Cancel message that withdrew it shows as in force on the live map.
+    let live = t.get("/public/data/live/warnings.geojson", &Auth::None).await;
+    assert_eq!(live.body["features"].as_array().unwrap().len(), 0, "{}", live.text);
 }
