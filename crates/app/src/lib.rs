@@ -26,6 +26,7 @@ pub mod monitoring;
 pub mod mqtt;
 pub mod osm_layers;
 pub mod plans;
+pub mod refusals;
 pub mod registry;
 pub mod tasks;
 pub mod time;
@@ -119,6 +120,8 @@ struct Inner {
     device_key: tokio::sync::OnceCell<Vec<u8>>,
     /// The address `serve` listens on, as a URL: the public URL when none is configured.
     listening_url: std::sync::OnceLock<String>,
+    /// The counts of anonymous refusals (sampled, not each audited).
+    refusals: refusals::RefusalSampler,
 }
 
 /// The application: cheap to clone, shared by every request.
@@ -140,6 +143,7 @@ impl App {
                 open_incidents: dedupe::OpenIncidents::default(),
                 device_key: tokio::sync::OnceCell::new(),
                 listening_url: std::sync::OnceLock::new(),
+                refusals: refusals::RefusalSampler::default(),
             }),
         }
     }

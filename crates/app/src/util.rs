@@ -90,10 +90,52 @@ impl App {
         let mut record = self.audit(ctx, action, object_type, object_id);
         record.allowed = false;
         record.reason = reason.code().to_string();
-        match self.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await {
-            Ok(_) => AppError::Forbidden { reason },
+        let mut records = vec![record];
+        // Anonymous refusals are sampled and counted (see `refusals`): nobody can flood the audit log.
+        if !ctx.subject.is_authenticated() && !ctx.is_system() {
+            let admitted = self.inner.refusals.admit(&records[0], self.now_ms());
+            if !admitted.record {
+                records.clear();
+            }
+            records.extend(admitted.summary);
+        }
+        if records.is_empty() {
+            return AppError::Forbidden { reason };
+        }
+        match self
+            .store()
+            .write(move |c| {
+                Box::pin(async move {
+                    for record in &records {
+                        store::audit::append(c, record).await?;
+                    }
+                    Ok::<(), store::StoreError>(())
+                })
+            })
+            .await
+        {
+            Ok(()) => AppError::Forbidden { reason },
             Err(error) => AppError::from(error),
         }
+    }
+
+    /// Writes the counts of anonymous refusals whose minute is over (on the escalation beat).
+    pub async fn flush_refusal_counts(&self) -> Result<usize, AppError> {
+        let due = self.inner.refusals.due(self.now_ms());
+        let count = due.len();
+        if count > 0 {
+            self.store()
+                .write(move |c| {
+                    Box::pin(async move {
+                        for record in &due {
+                            store::audit::append(c, record).await?;
+                        }
+                        Ok::<(), store::StoreError>(())
+                    })
+                })
+                .await?;
+        }
+        Ok(count)
     }
 }
 

@@ -34,6 +34,9 @@ pub fn router(app: App) -> Router {
     let (api, openapi) = openapi::api_router().split_for_parts();
     let openapi_json = Arc::new(serde_json::to_string_pretty(&openapi).unwrap_or_default());
     let metrics_for_route = metrics.clone();
+    // Writes to the API need credentials before anything else is looked at: an anonymous caller learns nothing
+    // from how its body would have been judged.
+    let api = api.route_layer(axum::middleware::from_fn_with_state(app.clone(), credentials_first));
     Router::new()
         .merge(api)
         .merge(web::routes())
@@ -57,6 +60,28 @@ pub fn router(app: App) -> Router {
         .layer(SetResponseHeaderLayer::if_not_present(header::REFERRER_POLICY, HeaderValue::from_static("same-origin")))
         .layer(tower_http::trace::TraceLayer::new_for_http())
         .with_state(app)
+}
+
+/// Refuses an API write that carries no credential at all (no bearer token, no session cookie) with 401, before its
+/// body is read. Signing in (`POST /api/v1/sessions`) is the one write that needs none.
+async fn credentials_first(
+    State(app): State<App>,
+    request: axum::extract::Request,
+    next: axum::middleware::Next,
+) -> Response {
+    let unsafe_method = !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
+    let signing_in = request.method() == axum::http::Method::POST && request.uri().path() == "/api/v1/sessions";
+    if unsafe_method && !signing_in {
+        let (parts, body) = request.into_parts();
+        let has_credentials = parts.headers.contains_key(header::AUTHORIZATION) || extract::session_token(&parts).is_some();
+        if !has_credentials {
+            let locale = extract::locale_of(&parts, &app);
+            return Problem::from_app(&app::AppError::Forbidden { reason: domain::policy::DenyReason::SignInRequired }, locale)
+                .into_response();
+        }
+        return next.run(axum::extract::Request::from_parts(parts, body)).await;
+    }
+    next.run(request).await
 }
 
 async fn not_found(Lang(locale): Lang) -> Response {

@@ -173,6 +173,10 @@ impl App {
                 Ok(flagged) => tracing::info!(flagged, "stale datasets flagged"),
                 Err(error) => tracing::warn!(%error, "stale dataset check failed"),
             }
+            // The counts of anonymous refusals whose minute is over are written.
+            if let Err(error) = self.flush_refusal_counts().await {
+                tracing::warn!(%error, "writing the counts of refusals failed");
+            }
             // Sessions past their end and sign-in throttles nobody has hit for a day are removed.
             match self.purge_expired_sessions().await {
                 Ok(0) => {}

@@ -194,3 +194,49 @@ async fn scoped_roles_manage_below_their_scope() {
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
     assert_eq!(created.body["generated_password"].as_str().unwrap().len(), 20);
 }
+
+#[tokio::test]
+async fn anonymous_refusals_are_counted_not_each_written() {
+    let t = TestApp::sqlite().await;
+    let w = World::build(&t).await;
+    let before = t.count("audit_log").await;
+    // The review's lever: refused anonymous requests, each of which wrote an audit row.
+    for _ in 0..500 {
+        let refused = t.get("/api/v1/members", &Auth::None).await;
+        assert_eq!(refused.status, axum::http::StatusCode::UNAUTHORIZED);
+    }
+    let written = t.count("audit_log").await - before;
+    assert_eq!(written, app::refusals::SAMPLED_PER_WINDOW as i64, "a few are written in full, the rest counted");
+    // When the minute is over, the count is written as one record: nothing is lost, nothing floods.
+    t.clock.advance_ms(app::refusals::WINDOW_MS);
+    assert_eq!(t.app.flush_refusal_counts().await.unwrap(), 1);
+    let summary = t.audit(1).await.remove(0);
+    assert_eq!((summary.action.as_str(), summary.decision.as_str(), summary.actor.as_str()), ("member.list", "deny", "anonymous"));
+    assert_eq!(summary.details["suppressed"], 500 - app::refusals::SAMPLED_PER_WINDOW as i64);
+    // A signed-in caller's refusals are each written: they name someone.
+    let before = t.count("audit_log").await;
+    for _ in 0..20 {
+        let refused = t.get(&format!("/api/v1/members/{}", w.member_b), &w.cadre_a).await;
+        assert_eq!(refused.status, StatusCode::FORBIDDEN);
+    }
+    assert_eq!(t.count("audit_log").await - before, 20);
+}
+
+#[tokio::test]
+async fn anonymous_writes_are_refused_before_their_body_is_judged() {
+    let t = TestApp::sqlite().await;
+    World::build(&t).await;
+    for (path, body) in [
+        ("/api/v1/members", json!({"jurisdiction_id": "not a number", "nonsense": true})),
+        ("/api/v1/warnings/drafts", json!({"level": 5})),
+        ("/api/v1/jurisdictions", json!({})),
+    ] {
+        let refused = t.post(path, &Auth::None, body).await;
+        assert_eq!(refused.status, StatusCode::UNAUTHORIZED, "{path}: {}", refused.text);
+        assert_eq!(refused.body["code"], "sign_in_required");
+        assert!(refused.body.get("field").is_none(), "{path}: nothing about the body is told: {}", refused.text);
+    }
+    // Signing in is the one write that needs no credential, and it still judges its body.
+    let login = t.post("/api/v1/sessions", &Auth::None, json!({"username": 5})).await;
+    assert_eq!(login.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", login.text);
+}
