@@ -162,6 +162,8 @@ struct Inner {
     events: watch::Receiver<i64>,
     location: Location,
     listener: Option<tokio::task::JoinHandle<()>>,
+    health: Arc<Health>,
+    prober: Option<tokio::task::JoinHandle<()>>,
 }
 
 /// The store: cheap to clone, shared by every request handler and worker of a process.
@@ -263,9 +265,11 @@ impl Store {
                 // Gridline's statements are short and planned again each time: compiling them (JIT) costs more than it
                 // saves (17 ms on a 10,000-row enqueue that takes 60).
                 let connect = connect.options([("jit", "off")]);
+                // A request waits at most this long for a connection: with the database down, a write is answered
+                // 503 within seconds, not after half a minute.
                 let pool = PgPoolOptions::new()
                     .max_connections(options.max_connections.max(2))
-                    .acquire_timeout(Duration::from_secs(30))
+                    .acquire_timeout(POSTGRES_ACQUIRE_TIMEOUT)
                     .connect_with(connect)
                     .await
                     .map_err(|error| StoreError::Unavailable(format!("{}: {error}", redact_url(url))))?;
@@ -283,8 +287,15 @@ impl Store {
             Pools::Postgres { pool } => Some(events::spawn_postgres_listener(pool.clone(), events_tx.clone()).await?),
             Pools::Sqlite { .. } => None,
         };
-        let writer = writer::spawn(pools.clone(), events_tx);
-        Ok(Store { inner: Arc::new(Inner { pools, writer, events: events_rx, location: options.location, listener }) })
+        let health = Arc::new(Health::default());
+        let prober = match &options.location {
+            Location::Postgres(url) => Some(spawn_prober(url.clone(), health.clone())),
+            Location::SqliteFile(_) => None,
+        };
+        let writer = writer::spawn(pools.clone(), events_tx, health.clone());
+        Ok(Store {
+            inner: Arc::new(Inner { pools, writer, events: events_rx, location: options.location, listener, health, prober }),
+        })
     }
 
     /// Which backend this store runs on.
@@ -300,9 +311,16 @@ impl Store {
         &self.inner.location
     }
 
-    /// Borrows a connection for reads.
+    /// Borrows a connection for reads; fails at once while the database is known to be unreachable.
     pub async fn reader(&self) -> Result<Reader, StoreError> {
+        self.inner.health.check()?;
         reader_of(&self.inner.pools).await
+    }
+
+    /// Whether the database answered its last probe (PostgreSQL, probed every second); always true on SQLite.
+    /// `/readyz` answers from this at once.
+    pub fn is_reachable(&self) -> bool {
+        self.inner.health.check().is_ok()
     }
 
     /// Runs `work` as one write: inside the writer's current batch transaction, in its own savepoint. If `work`
@@ -341,6 +359,9 @@ impl Store {
 
     /// Waits for queued writes to finish and closes every connection.
     pub async fn close(&self) {
+        if let Some(prober) = &self.inner.prober {
+            prober.abort();
+        }
         self.inner.writer.stop().await;
         if let Some(listener) = &self.inner.listener {
             listener.abort();
@@ -353,6 +374,71 @@ impl Store {
             Pools::Postgres { pool } => pool.close().await,
         }
     }
+}
+
+/// How long a request waits for a PostgreSQL connection before it is answered "unavailable".
+const POSTGRES_ACQUIRE_TIMEOUT: Duration = Duration::from_secs(3);
+/// How often the PostgreSQL server is probed, and how long a probe may take.
+const PROBE_EVERY: Duration = Duration::from_secs(1);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Whether the database is reachable, from a probe on a connection of its own (so that a busy pool never makes it
+/// look down). While it is not, reads and writes fail at once instead of each waiting for a connection.
+#[derive(Debug, Default)]
+pub(crate) struct Health {
+    down_since: std::sync::Mutex<Option<(std::time::Instant, String)>>,
+}
+
+impl Health {
+    pub(crate) fn check(&self) -> Result<(), StoreError> {
+        match &*self.down_since.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
+            None => Ok(()),
+            Some((since, error)) => Err(StoreError::Unavailable(format!(
+                "the database has not answered for {} s: {error}",
+                since.elapsed().as_secs()
+            ))),
+        }
+    }
+
+    fn set(&self, outcome: Result<(), String>) {
+        let mut state = self.down_since.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        match outcome {
+            Ok(()) => {
+                if state.take().is_some() {
+                    tracing::info!("the database answers again");
+                }
+            }
+            Err(error) => {
+                if state.is_none() {
+                    tracing::error!(%error, "the database does not answer");
+                    *state = Some((std::time::Instant::now(), error));
+                }
+            }
+        }
+    }
+}
+
+/// Probes the PostgreSQL server every second on a connection of its own, reconnecting as needed.
+fn spawn_prober(url: String, health: Arc<Health>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut connection: Option<sqlx::PgConnection> = None;
+        loop {
+            tokio::time::sleep(PROBE_EVERY).await;
+            let outcome = tokio::time::timeout(PROBE_TIMEOUT, async {
+                if connection.is_none() {
+                    connection = Some(<sqlx::PgConnection as sqlx::Connection>::connect(&url).await.map_err(|e| e.to_string())?);
+                }
+                let conn = connection.as_mut().expect("just connected");
+                sqlx::Executor::execute(conn, "SELECT 1").await.map(|_| ()).map_err(|e| e.to_string())
+            })
+            .await
+            .unwrap_or_else(|_| Err("no answer within 2 s".to_string()));
+            if outcome.is_err() {
+                connection = None;
+            }
+            health.set(outcome);
+        }
+    })
 }
 
 async fn reader_of(pools: &Pools) -> Result<Reader, StoreError> {

@@ -47,6 +47,10 @@ impl<T: Send + 'static, E: From<StoreError> + Send + 'static> Reply for Replier<
             // A failed write wrote nothing, whatever happened to its batch.
             (Some(Err(error)), _) => Err(error),
             (Some(Ok(value)), Ok(())) => Ok(value),
+            // A database that cannot be reached stays "unavailable" for the caller (503, try again), not a failure.
+            (Some(Ok(_)), Err(StoreError::Unavailable(message))) | (None, Err(StoreError::Unavailable(message))) => {
+                Err(E::from(StoreError::Unavailable(message.clone())))
+            }
             (Some(Ok(_)), Err(error)) | (None, Err(error)) => Err(E::from(StoreError::BatchFailed(error.to_string()))),
             (None, Ok(())) => Err(E::from(StoreError::BatchFailed("the write did not run".to_string()))),
         };
@@ -72,9 +76,9 @@ pub(crate) struct WriterHandle {
 #[error("the writer has stopped")]
 pub struct WriteError;
 
-pub(crate) fn spawn(pools: Pools, events: Arc<watch::Sender<i64>>) -> WriterHandle {
+pub(crate) fn spawn(pools: Pools, events: Arc<watch::Sender<i64>>, health: Arc<crate::Health>) -> WriterHandle {
     let (sender, receiver) = mpsc::channel::<Job>(4096);
-    let task = tokio::spawn(run(pools, receiver, events));
+    let task = tokio::spawn(run(pools, receiver, events, health));
     WriterHandle { sender: tokio::sync::Mutex::new(Some(sender)), done: tokio::sync::Mutex::new(Some(task)) }
 }
 
@@ -111,7 +115,7 @@ impl WriterHandle {
     }
 }
 
-async fn run(pools: Pools, mut receiver: mpsc::Receiver<Job>, events: Arc<watch::Sender<i64>>) {
+async fn run(pools: Pools, mut receiver: mpsc::Receiver<Job>, events: Arc<watch::Sender<i64>>, health: Arc<crate::Health>) {
     while let Some(first) = receiver.recv().await {
         let mut batch = vec![first];
         while batch.len() < MAX_BATCH {
@@ -119,6 +123,13 @@ async fn run(pools: Pools, mut receiver: mpsc::Receiver<Job>, events: Arc<watch:
                 Ok(job) => batch.push(job),
                 Err(_) => break,
             }
+        }
+        // While the database is known to be down, the batch is refused at once: nobody waits for a connection.
+        if let Err(error) = health.check() {
+            for job in batch {
+                job.reply.finish(None, Err(&error));
+            }
+            continue;
         }
         run_batch(&pools, batch, &events).await;
     }
