@@ -536,6 +536,28 @@ pub async fn claim(conn: &mut Conn<'_>, worker: &str, now_ms: i64, lease_until_m
         .collect()
 }
 
+/// Extends the lease of deliveries `worker` still holds and has not finished (a worker that keeps working keeps its
+/// claim; one that died stops renewing, and its rows are due again when the lease runs out). Returns how many.
+pub async fn renew_leases(conn: &mut Conn<'_>, worker: &str, ids: &[i64], lease_until_ms: i64) -> Result<u64, StoreError> {
+    let mut renewed = 0;
+    for chunk in ids.chunks(500) {
+        let mut params = crate::db::Params::default();
+        let lease = params.push(lease_until_ms);
+        let by = params.push(worker.to_string());
+        let list: Vec<String> = chunk.iter().map(|id| params.push(*id)).collect();
+        renewed += conn
+            .execute(
+                format!(
+                    "UPDATE deliveries SET lease_until = {lease} WHERE leased_by = {by} AND status = 'delivering' AND id IN ({})",
+                    list.join(", ")
+                ),
+                params.values(),
+            )
+            .await?;
+    }
+    Ok(renewed)
+}
+
 /// The outcome of one attempt.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Attempt {

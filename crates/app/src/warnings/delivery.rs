@@ -241,10 +241,32 @@ impl App {
             .map(|t| jiff::fmt::rfc2822::to_string(&t.to_zoned_datetime(jiff::tz::TimeZone::UTC)).unwrap_or_default())
             .unwrap_or_default();
         let timeout = Duration::from_secs(config.timeout_seconds.max(1));
-        let sends = claimed.into_iter().map(|delivery| {
+        let lease_ms = config.lease_seconds.max(5) * 1000;
+        // Outcomes are recorded as soon as they are known: each send waits until its outcome is committed, so a crash
+        // re-sends only what was in flight at that moment — at most `concurrency` messages. The outcomes that arrive
+        // while a write is committing go together in the next one.
+        let (record_tx, mut record_rx) = tokio::sync::mpsc::unbounded_channel::<(i64, Attempt, tokio::sync::oneshot::Sender<Result<(), AppError>>)>();
+        let recorder = async {
+            while let Some(first) = record_rx.recv().await {
+                let mut pending = vec![first];
+                while let Ok(next) = record_rx.try_recv() {
+                    pending.push(next);
+                }
+                let outcomes: Vec<(i64, Attempt)> = pending.iter().map(|(id, attempt, _)| (*id, attempt.clone())).collect();
+                let worker_name = worker.to_string();
+                let written = self.store().write(move |c| Box::pin(async move { repo::record(c, &worker_name, &outcomes).await })).await;
+                for (_, _, reply) in pending {
+                    let _ = reply.send(written.as_ref().map(|_| ()).map_err(|error| AppError::Unavailable(error.to_string())));
+                }
+            }
+        };
+        // The rows this worker holds and has not finished: their leases are renewed while it works on them.
+        let unfinished: std::sync::Mutex<std::collections::HashSet<i64>> = std::sync::Mutex::new(claimed.iter().map(|d| d.id).collect());
+        let (key, date, config_ref, unfinished_ref) = (&key, &date, &config, &unfinished);
+        let sends = claimed.into_iter().map(move |delivery| {
             let warning = warnings.get(&delivery.warning_id).cloned();
             let secret = secrets.get(&delivery.recipient_id).cloned().flatten();
-            let (key, date, config) = (&key, &date, &config);
+            let (config, unfinished, record_tx) = (config_ref, unfinished_ref, record_tx.clone());
             async move {
                 let outcome = match warning {
                     None => Sent::Failed("the warning no longer exists".into()),
@@ -253,33 +275,68 @@ impl App {
                     }
                     Some(warning) => self.send_one(&delivery, &warning, secret.as_deref(), key, date, config, transports, timeout).await,
                 };
-                (delivery, outcome)
+                let done_at = self.now_ms();
+                let attempt = match &outcome {
+                    Sent::Accepted => Attempt::Delivered(done_at),
+                    Sent::Retry(error) if delivery.attempts + 1 < config.max_attempts => {
+                        let wait = (config.retry_base_seconds.max(1) << delivery.attempts.clamp(0, 20)).min(3600);
+                        Attempt::Retry { error: error.clone(), at_ms: done_at + wait * 1000 }
+                    }
+                    Sent::Retry(error) | Sent::Failed(error) => Attempt::GiveUp { error: error.clone() },
+                };
+                let counted = match &attempt {
+                    Attempt::Delivered(_) => Counted::Delivered,
+                    Attempt::Retry { .. } => Counted::Retried,
+                    Attempt::GiveUp { .. } => Counted::Failed,
+                };
+                let id = delivery.id;
+                let (reply, recorded) = tokio::sync::oneshot::channel();
+                let recorded = match record_tx.send((id, attempt, reply)) {
+                    Ok(()) => recorded.await.unwrap_or_else(|_| Err(AppError::Internal("the recorder stopped".into()))),
+                    Err(_) => Err(AppError::Internal("the recorder stopped".into())),
+                };
+                unfinished.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
+                (counted, recorded)
             }
         });
-        let results: Vec<(Delivery, Sent)> = futures_util::stream::iter(sends).buffer_unordered(config.concurrency.max(1)).collect().await;
-        let done_at = self.now_ms();
-        let mut outcomes = Vec::with_capacity(results.len());
-        for (delivery, sent) in results {
-            let attempt = match sent {
-                Sent::Accepted => {
-                    report.delivered += 1;
-                    Attempt::Delivered(done_at)
+        let work = futures_util::stream::iter(sends).buffer_unordered(config.concurrency.max(1)).collect::<Vec<_>>();
+        // While the round works, its unfinished rows' leases are renewed every third of a lease; a worker that dies
+        // stops renewing, and another node takes its rows over when the lease runs out.
+        let renew = async {
+            loop {
+                tokio::time::sleep(Duration::from_millis((lease_ms / 3).max(1000) as u64)).await;
+                let ids: Vec<i64> = unfinished.lock().unwrap_or_else(std::sync::PoisonError::into_inner).iter().copied().collect();
+                if ids.is_empty() {
+                    continue;
                 }
-                Sent::Retry(error) if delivery.attempts + 1 < config.max_attempts => {
-                    report.retried += 1;
-                    let wait = (config.retry_base_seconds.max(1) << delivery.attempts.clamp(0, 20)).min(3600);
-                    Attempt::Retry { error, at_ms: done_at + wait * 1000 }
+                let (worker_name, until) = (worker.to_string(), self.now_ms() + lease_ms);
+                if let Err(error) =
+                    self.store().write(move |c| Box::pin(async move { repo::renew_leases(c, &worker_name, &ids, until).await })).await
+                {
+                    tracing::warn!(%error, "renewing delivery leases failed");
                 }
-                Sent::Retry(error) | Sent::Failed(error) => {
-                    report.failed += 1;
-                    Attempt::GiveUp { error }
-                }
-            };
-            outcomes.push((delivery.id, attempt));
+            }
+        };
+        let results = tokio::select! {
+            results = work => results,
+            _ = renew => unreachable!("renewing never ends"),
+            _ = recorder => unreachable!("the recorder ends only after every send"),
+        };
+        let mut first_error = None;
+        for (counted, recorded) in results {
+            match counted {
+                Counted::Delivered => report.delivered += 1,
+                Counted::Retried => report.retried += 1,
+                Counted::Failed => report.failed += 1,
+            }
+            if let Err(error) = recorded {
+                first_error.get_or_insert(error);
+            }
         }
-        let worker_name = worker.to_string();
-        self.store().write(move |c| Box::pin(async move { repo::record(c, &worker_name, &outcomes).await })).await?;
-        Ok(report)
+        match first_error {
+            Some(error) => Err(error),
+            None => Ok(report),
+        }
     }
 
     #[allow(clippy::too_many_arguments)]
@@ -386,6 +443,13 @@ impl App {
             }
         }
     }
+}
+
+/// How an attempt counts in a round's report.
+enum Counted {
+    Delivered,
+    Retried,
+    Failed,
 }
 
 fn headline(warning: &WarningRow, locale: Locale) -> String {

@@ -142,7 +142,9 @@ impl Default for DeliveryConfig {
             smtp_from: "gridline@localhost".into(),
             batch: 500,
             concurrency: 32,
-            lease_seconds: 60,
+            // A node that dies mid-fan-out has its deliveries taken over within this long; a live worker renews
+            // the leases of what it still holds every third of it.
+            lease_seconds: 15,
             max_attempts: 8,
             retry_base_seconds: 10,
             timeout_seconds: 10,

@@ -18,13 +18,18 @@ use crate::{Server, admin_token, data_dir, gridline, http};
 
 /// What the gateway saw: for each idempotency key, the recipient and how often it was handed over.
 #[derive(Debug, Default)]
-struct Gateway {
-    by_key: Mutex<HashMap<String, (String, usize)>>,
-    requests: AtomicUsize,
+pub(crate) struct Gateway {
+    pub(crate) by_key: Mutex<HashMap<String, (String, usize)>>,
+    pub(crate) requests: AtomicUsize,
 }
 
 /// A minimal SMS gateway over HTTP/1.1 with keep-alive, one thread per connection.
 fn start_gateway() -> (String, Arc<Gateway>) {
+    start_gateway_taking(Duration::ZERO)
+}
+
+/// The same gateway, taking `delay` over each message (as a real carrier's API does).
+pub(crate) fn start_gateway_taking(delay: Duration) -> (String, Arc<Gateway>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let address = listener.local_addr().unwrap().to_string();
     let gateway = Arc::new(Gateway::default());
@@ -65,6 +70,9 @@ fn start_gateway() -> (String, Arc<Gateway>) {
                     if reader.read_exact(&mut body).is_err() {
                         return;
                     }
+                    if !delay.is_zero() {
+                        std::thread::sleep(delay);
+                    }
                     let message: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
                     let to = message["to"].as_str().unwrap_or_default().to_string();
                     gateway.requests.fetch_add(1, Ordering::Relaxed);
@@ -79,14 +87,14 @@ fn start_gateway() -> (String, Arc<Gateway>) {
     (address, gateway)
 }
 
-fn post(address: &str, path: &str, token: &str, body: &str) -> serde_json::Value {
+pub(crate) fn post(address: &str, path: &str, token: &str, body: &str) -> serde_json::Value {
     let response = http::request(address, "POST", path, Some(token), Some(body)).unwrap();
     assert!((200..300).contains(&response.status), "{path}: {} {}", response.status, response.body);
     serde_json::from_str(&response.body).unwrap()
 }
 
 /// Posts a CSV body (the test client only speaks JSON, so this one is written out).
-fn post_csv(address: &str, path: &str, token: &str, csv: &str) -> serde_json::Value {
+pub(crate) fn post_csv(address: &str, path: &str, token: &str, csv: &str) -> serde_json::Value {
     let mut stream = std::net::TcpStream::connect(address).unwrap();
     let head = format!(
         "POST {path} HTTP/1.1\r\nHost: {address}\r\nConnection: close\r\nAuthorization: Bearer {token}\r\nContent-Type: text/csv\r\nContent-Length: {}\r\n\r\n",

@@ -10,6 +10,7 @@ mod http;
 mod import;
 mod links;
 mod mqtt;
+mod multinode;
 mod open311;
 mod serve;
 mod simulate;
