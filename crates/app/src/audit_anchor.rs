@@ -340,6 +340,17 @@ impl App {
         }
     }
 
+    /// Writes the audit record of a restore: which backup, how many records it brought back, and where the journal
+    /// of the anchors made since (which describe records the restored database does not have) was set aside.
+    pub async fn record_restore(&self, ctx: &crate::Context, file: &str, records: i64, archived: Option<&Path>) -> Result<(), AppError> {
+        let mut record = self.audit(ctx, "audit.restore", "audit_log", None);
+        record.details = serde_json::json!({
+            "backup": file, "records_restored": records, "journal_set_aside": archived.map(|p| p.display().to_string()),
+        });
+        self.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
+        Ok(())
+    }
+
     /// Verifies the audit chain, its anchors against the keys trusted in `key_dir` (the configured one when
     /// `None`), and the database's anchors against that directory's journal.
     pub async fn verify_audit_report(&self, key_dir: Option<&Path>) -> Result<AuditReport, AppError> {

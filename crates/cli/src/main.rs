@@ -6,6 +6,7 @@
 #![allow(clippy::print_stdout)]
 
 mod audit_cmd;
+mod backup_cmd;
 mod cap_cmd;
 mod config;
 mod demo;
@@ -65,6 +66,16 @@ enum Command {
     /// Manage API tokens.
     #[command(subcommand)]
     Token(TokenCommand),
+    /// Take a consistent copy of the database while Gridline serves (SQLite: a checked copy; PostgreSQL: pg_dump).
+    Backup {
+        /// Where to write it (never overwritten).
+        file: PathBuf,
+    },
+    /// Bring a backup back into a fresh data directory (or an empty PostgreSQL database given with --database).
+    Restore {
+        /// The backup.
+        file: PathBuf,
+    },
     /// Check the audit log and its signed anchors.
     #[command(subcommand)]
     Audit(audit_cmd::AuditCommand),
@@ -289,7 +300,7 @@ pub(crate) async fn open_app(settings: &Settings) -> anyhow::Result<App> {
     Ok(App::new(store, Arc::new(app::SystemClock), settings.app.clone()))
 }
 
-fn operator_context(locale: Locale) -> Context {
+pub(crate) fn operator_context(locale: Locale) -> Context {
     let user = std::env::var("USER").or_else(|_| std::env::var("LOGNAME")).unwrap_or_else(|_| "operator".into());
     Context::system(&user, locale)
 }
@@ -348,6 +359,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(command) => audit_cmd::run(command, &settings).await,
+        Command::Backup { file } => backup_cmd::backup(&settings, &file).await,
+        Command::Restore { file } => backup_cmd::restore(&settings, &file).await,
         Command::Import(ImportCommand::Boundaries(args)) => {
             let app = open_app(&settings).await?;
             let result = import_boundaries(&app, args, locale).await;

@@ -1042,3 +1042,6 @@ ui-session_end = Sign out there
 ui-session_end_others = Sign out everywhere else
 ui-session_ended = That session has ended.
 ui-sessions_ended = { $count } other sessions have ended.
+cli-backup_done = Backed up to { $file }: a consistent copy with { $records } audit records and { $events } events, checked whole
+cli-backup_done_postgres = Backed up to { $file } (pg_dump, one consistent snapshot), and read back whole
+cli-restore_done = Restored { $file } into { $database }: { $records } audit records and { $events } events; run `gridline audit verify` with the key directory's trusted.keys

@@ -1042,3 +1042,6 @@ ui-session_end = 在该处退出
 ui-session_end_others = 退出其他所有会话
 ui-session_ended = 该会话已退出。
 ui-sessions_ended = 已退出其他 { $count } 个会话。
+cli-backup_done = 已备份到 { $file }：一致的副本，含 { $records } 条审计记录和 { $events } 个事件，已完整校验
+cli-backup_done_postgres = 已备份到 { $file }（pg_dump，同一快照），并已完整读回校验
+cli-restore_done = 已将 { $file } 恢复到 { $database }：{ $records } 条审计记录和 { $events } 个事件；请用密钥目录中的 trusted.keys 运行 `gridline audit verify`

@@ -16,6 +16,7 @@
 
 pub mod accounts;
 pub mod audit;
+pub mod backup;
 pub mod datasets;
 pub mod db;
 pub mod events;

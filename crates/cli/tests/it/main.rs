@@ -2,6 +2,7 @@
 //! over real TCP.
 
 mod audit;
+mod backup;
 mod config;
 mod delivery;
 mod demo;
