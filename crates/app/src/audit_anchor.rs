@@ -28,7 +28,7 @@ pub struct AuditConfig {
     pub key_dir: Option<PathBuf>,
     /// Seconds between anchors.
     pub anchor_interval_seconds: u64,
-    /// Where each anchor is also posted as JSON (an `http://` URL), for a copy nobody here can change.
+    /// Where each anchor is also posted as JSON (an `https://` or `http://` URL), for a copy nobody here can change.
     pub anchor_url: Option<String>,
 }
 
@@ -298,7 +298,7 @@ impl App {
     /// Posts an anchor to the configured URL; a failure is logged (the anchor is stored and journalled anyway).
     async fn post_anchor(&self, url: &str, summary: &AnchorSummary) {
         let Some(parsed) = crate::warnings::transport::HttpUrl::parse(url) else {
-            tracing::warn!(url, "[audit] anchor_url is not an http:// URL; anchors are not sent");
+            tracing::warn!(url, "[audit] anchor_url is not an http(s):// URL; anchors are not sent");
             return;
         };
         let body = serde_json::to_vec(summary).unwrap_or_default();

@@ -108,7 +108,7 @@ impl Settings {
             if let Some(url) = &delivery.sms_gateway_url {
                 anyhow::ensure!(
                     app::warnings::transport::HttpUrl::parse(url).is_some(),
-                    "[delivery] sms_gateway_url must be an http:// URL"
+                    "[delivery] sms_gateway_url must be an http:// or https:// URL"
                 );
             }
             app.delivery = delivery;
@@ -120,7 +120,7 @@ impl Settings {
             if let Some(url) = &audit.anchor_url {
                 anyhow::ensure!(
                     app::warnings::transport::HttpUrl::parse(url).is_some(),
-                    "[audit] anchor_url must be an http:// URL"
+                    "[audit] anchor_url must be an http:// or https:// URL"
                 );
             }
             app.audit = audit;

@@ -244,6 +244,18 @@ fn decode_feature(row: &Row) -> Result<FeatureRow, StoreError> {
     })
 }
 
+/// The feature of a layer with this source id, if stored.
+pub async fn feature_by_external_id(conn: &mut Conn<'_>, layer_id: i64, external_id: &str) -> Result<Option<FeatureRow>, StoreError> {
+    conn.fetch_optional(
+        "SELECT id, external_id, name, geometry, properties FROM features WHERE layer_id = $1 AND external_id = $2",
+        params![layer_id, external_id],
+    )
+    .await?
+    .as_ref()
+    .map(decode_feature)
+    .transpose()
+}
+
 /// Features whose bounding box meets `bbox` (west, south, east, north), at most `limit`.
 pub async fn features_in_bbox(conn: &mut Conn<'_>, layer_id: i64, bbox: [f64; 4], limit: i64) -> Result<Vec<FeatureRow>, StoreError> {
     let [west, south, east, north] = bbox;

@@ -142,13 +142,15 @@ pub struct FeedReport {
     pub known: usize,
     /// Entries that could not be fetched or were refused, with why.
     pub rejected: Vec<(String, String)>,
+    /// Entries that were CAP 1.0 or 1.1, converted to CAP 1.2 on the way in.
+    pub converted: usize,
 }
 
 impl App {
     /// Polls a feed once; `seen` remembers entries already handled by this process.
     pub async fn poll_feed(&self, feed: &FeedConfig, client: &HttpClient, seen: &mut HashSet<String>) -> Result<FeedReport, FeedError> {
         let timeout = Duration::from_secs(self.config().delivery.timeout_seconds.max(1));
-        let url = HttpUrl::parse(&feed.url).ok_or_else(|| FeedError(format!("{}: only http:// feeds are read", feed.url)))?;
+        let url = HttpUrl::parse(&feed.url).ok_or_else(|| FeedError(format!("{}: only https:// and http:// feeds are read", feed.url)))?;
         let (status, body) = client.get(&url, timeout, MAX_BYTES).await.map_err(FeedError)?;
         if !(200..300).contains(&status) {
             return Err(FeedError(format!("{}: HTTP {status}", feed.url)));
@@ -167,7 +169,7 @@ impl App {
                 (Some(inline), _) => inline.clone().into_bytes(),
                 (None, Some(link)) => {
                     let Some(link_url) = HttpUrl::parse(&resolve(&feed.url, link)) else {
-                        report.rejected.push((entry.id.clone(), format!("{link}: only http:// links are followed")));
+                        report.rejected.push((entry.id.clone(), format!("{link}: only https:// and http:// links are followed")));
                         seen.insert(entry.id);
                         continue;
                     };
@@ -187,7 +189,13 @@ impl App {
                 (None, None) => continue,
             };
             match self.relay_trusted_cap(&ctx, &document, &source).await {
-                Ok(ingested) if ingested.created => report.ingested += 1,
+                Ok(ingested) if ingested.created => {
+                    report.ingested += 1;
+                    if let Some(version) = &ingested.converted_from {
+                        report.converted += 1;
+                        tracing::info!(feed = %feed.name, entry = %entry.id, version = %version, "a CAP {version} alert was converted to CAP 1.2");
+                    }
+                }
                 Ok(_) => report.known += 1,
                 Err(error) => report.rejected.push((entry.id.clone(), error.message(Locale::En))),
             }
@@ -202,7 +210,18 @@ impl App {
         if feeds.is_empty() {
             return;
         }
-        let client = HttpClient::default();
+        // Each feed's client trusts the public roots and the feed's own certificates, if it names any.
+        let mut clients = Vec::with_capacity(feeds.len());
+        for feed in &feeds {
+            let extra: Vec<std::path::PathBuf> = feed.ca_file.iter().cloned().collect();
+            match HttpClient::trusting(&extra) {
+                Ok(client) => clients.push(client),
+                Err(error) => {
+                    tracing::error!(feed = %feed.name, %error, "the feed's certificates cannot be read; it is polled with the public roots only");
+                    clients.push(HttpClient::default());
+                }
+            }
+        }
         let mut seen: Vec<HashSet<String>> = vec![HashSet::new(); feeds.len()];
         let mut next: Vec<tokio::time::Instant> = vec![tokio::time::Instant::now(); feeds.len()];
         loop {
@@ -215,7 +234,7 @@ impl App {
                     continue;
                 }
                 next[index] = now + Duration::from_secs(feed.interval_seconds.max(5));
-                match self.poll_feed(feed, &client, &mut seen[index]).await {
+                match self.poll_feed(feed, &clients[index], &mut seen[index]).await {
                     Ok(report) if report.ingested > 0 || !report.rejected.is_empty() => {
                         tracing::info!(feed = %feed.name, ingested = report.ingested, rejected = ?report.rejected, "feed polled");
                     }
@@ -237,14 +256,14 @@ fn resolve(base: &str, link: &str) -> String {
     if link.starts_with("http://") || link.starts_with("https://") {
         return link.to_string();
     }
-    let Some(rest) = base.strip_prefix("http://") else { return link.to_string() };
+    let Some((scheme, rest)) = base.split_once("://") else { return link.to_string() };
     let host = rest.split('/').next().unwrap_or(rest);
     if link.starts_with('/') {
-        return format!("http://{host}{link}");
+        return format!("{scheme}://{host}{link}");
     }
     match base.rfind('/') {
-        Some(index) if index > "http://".len() => format!("{}/{link}", &base[..index]),
-        _ => format!("http://{host}/{link}"),
+        Some(index) if index > scheme.len() + 3 => format!("{}/{link}", &base[..index]),
+        _ => format!("{scheme}://{host}/{link}"),
     }
 }
 
@@ -300,5 +319,7 @@ mod tests {
         assert_eq!(resolve("http://a.cn/feeds/index.atom", "cap/1.xml"), "http://a.cn/feeds/cap/1.xml");
         assert_eq!(resolve("http://a.cn/feeds/index.atom", "/cap/1.xml"), "http://a.cn/cap/1.xml");
         assert_eq!(resolve("http://a.cn/feeds/index.atom", "http://b.cn/x"), "http://b.cn/x");
+        assert_eq!(resolve("https://a.cn/feeds/index.atom", "/cap/1.xml"), "https://a.cn/cap/1.xml");
+        assert_eq!(resolve("https://a.cn/index.atom", "cap/1.xml"), "https://a.cn/cap/1.xml");
     }
 }

@@ -26,6 +26,8 @@ pub struct Ingested {
     pub created: bool,
     /// The warning.
     pub warning: WarningView,
+    /// The CAP version the document was converted from (`1.1`, `1.0`) when it was not CAP 1.2.
+    pub converted_from: Option<String>,
 }
 
 fn findings_invalid(findings: &[cap::Finding]) -> Invalid {
@@ -65,18 +67,44 @@ fn check_message_type(alert: &Alert) -> Result<(), Invalid> {
     }
 }
 
-/// Reads a CAP document (XML, or the JSON form of `cap::json`) and checks it.
-pub fn parse_document(bytes: &[u8]) -> Result<Alert, Invalid> {
+/// A CAP document as Gridline received it.
+#[derive(Debug, Clone)]
+pub struct Received {
+    /// The alert.
+    pub alert: Alert,
+    /// The CAP version it was converted from (`"1.1"`, `"1.0"`), if it was not CAP 1.2.
+    pub converted_from: Option<&'static str>,
+    /// The document to keep: as received, or the CAP 1.2 it was converted to.
+    pub document: Vec<u8>,
+}
+
+/// Reads a CAP document (XML, or the JSON form of `cap::json`) and checks it. A CAP 1.0 or 1.1 document — the
+/// world's largest feeds still publish 1.1 — is converted to CAP 1.2 when its only fault is its version and the
+/// conversion conforms; the result says so.
+pub fn parse_document(bytes: &[u8]) -> Result<Received, Invalid> {
     if bytes.len() > MAX_CAP_BYTES {
         return Err(Invalid::new("cap", InvalidReason::TooLong { max: MAX_CAP_BYTES }));
     }
     let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
     let parsed =
         if first == Some(b'{') { cap::json::alert_from_json_str(&String::from_utf8_lossy(bytes)) } else { cap::parse_alert(bytes) };
-    if !parsed.is_conforming() {
+    if parsed.is_conforming() {
+        let alert = parsed.alert.ok_or_else(|| Invalid::new("cap", InvalidReason::Required))?;
+        return Ok(Received { alert, converted_from: None, document: bytes.to_vec() });
+    }
+    let only_its_version = parsed.alert.is_some() && parsed.errors().all(|finding| finding.rule == cap::Rule::CapVersion);
+    if !only_its_version {
         return Err(findings_invalid(&parsed.findings));
     }
-    parsed.alert.ok_or_else(|| Invalid::new("cap", InvalidReason::Required))
+    let text = String::from_utf8_lossy(bytes);
+    let version = if text.contains(cap::CAP_1_0_NAMESPACE) { "1.0" } else { "1.1" };
+    let converted = cap::emit_alert(parsed.alert.as_ref().ok_or_else(|| Invalid::new("cap", InvalidReason::Required))?);
+    let again = cap::parse_alert(converted.as_bytes());
+    if !again.is_conforming() {
+        return Err(findings_invalid(&again.findings));
+    }
+    let alert = again.alert.ok_or_else(|| Invalid::new("cap", InvalidReason::Required))?;
+    Ok(Received { alert, converted_from: Some(version), document: converted.into_bytes() })
 }
 
 impl App {
@@ -87,7 +115,14 @@ impl App {
     /// authority over the warning it references, wherever the message's own area lies. A document received before
     /// (same sender, identifier and sent time) is answered with what it made, and changes nothing.
     pub async fn ingest_cap(&self, ctx: &Context, bytes: &[u8]) -> Result<Ingested, AppError> {
-        let alert = parse_document(bytes)?;
+        let Received { alert, converted_from, document } = parse_document(bytes)?;
+        let mut ingested = self.ingest_alert(ctx, &alert, &document).await?;
+        ingested.converted_from = converted_from.map(str::to_string);
+        Ok(ingested)
+    }
+
+    async fn ingest_alert(&self, ctx: &Context, alert: &Alert, bytes: &[u8]) -> Result<Ingested, AppError> {
+        let alert = alert.clone();
         check_message_type(&alert)?;
         if let Some(existing) = self.already_received(ctx, &alert).await? {
             return Ok(existing);
@@ -125,7 +160,7 @@ impl App {
         if !decide(ctx, Action::Read, &resource(&existing.path, &existing.fields)).is_allowed() {
             return Err(AppError::Duplicate { field: "identifier".into() });
         }
-        Ok(Some(Ingested { created: false, warning: view(ctx.locale, &existing) }))
+        Ok(Some(Ingested { created: false, warning: view(ctx.locale, &existing), converted_from: None }))
     }
 
     /// The warnings an `Update` or `Cancel` references, each one checked: it must be known here, in force, and the
@@ -194,7 +229,7 @@ impl App {
             first.get_or_insert(view);
         }
         let warning = first.ok_or_else(|| Invalid::new("cap/alert/references", InvalidReason::Required))?;
-        Ok(Ingested { created, warning })
+        Ok(Ingested { created, warning, converted_from: None })
     }
 
     /// Stores a received document as a draft (after the policy allowed drafting in its area).
@@ -229,14 +264,14 @@ impl App {
             })
             .await;
         match row {
-            Ok(row) => Ok(Ingested { created: true, warning: view(ctx.locale, &row) }),
+            Ok(row) => Ok(Ingested { created: true, warning: view(ctx.locale, &row), converted_from: None }),
             // Two copies of the same document arriving at once: the second finds the first.
             Err(AppError::Duplicate { .. }) => {
                 let mut reader = self.store().reader().await?;
                 let existing = repo::find_sent(&mut reader.conn(), &sender, &identifier, sent_ms)
                     .await?
                     .ok_or_else(|| AppError::Internal("duplicate warning vanished".into()))?;
-                Ok(Ingested { created: false, warning: view(ctx.locale, &existing) })
+                Ok(Ingested { created: false, warning: view(ctx.locale, &existing), converted_from: None })
             }
             Err(error) => Err(error),
         }
@@ -247,7 +282,14 @@ impl App {
     /// on, delivered to the people inside its area. An `Update` or `Cancel` replaces only warnings that came from
     /// the same source and sender: a feed can never cancel a warning Gridline issued or another source relayed.
     pub async fn relay_trusted_cap(&self, ctx: &Context, bytes: &[u8], source: &str) -> Result<Ingested, AppError> {
-        let alert = parse_document(bytes)?;
+        let Received { alert, converted_from, document } = parse_document(bytes)?;
+        let mut ingested = self.relay_alert(ctx, &alert, &document, source).await?;
+        ingested.converted_from = converted_from.map(str::to_string);
+        Ok(ingested)
+    }
+
+    async fn relay_alert(&self, ctx: &Context, alert: &Alert, bytes: &[u8], source: &str) -> Result<Ingested, AppError> {
+        let alert = alert.clone();
         check_message_type(&alert)?;
         let sent_ms = alert.sent.timestamp().as_millisecond();
         if let Some(existing) = self.already_received(ctx, &alert).await? {
@@ -317,7 +359,7 @@ impl App {
                 let existing = repo::find_sent(&mut reader.conn(), &alert.sender, &alert.identifier, sent_ms)
                     .await?
                     .ok_or_else(|| AppError::Internal("duplicate warning vanished".into()))?;
-                return Ok(Ingested { created: false, warning: view(ctx.locale, &existing) });
+                return Ok(Ingested { created: false, warning: view(ctx.locale, &existing), converted_from: None });
             }
             Err(error) => return Err(error),
         };
@@ -329,7 +371,7 @@ impl App {
             self.store().write(move |c| Box::pin(async move { repo::mark_enqueued(c, id, 0, now).await })).await?;
         }
         let row = self.load_warning(row.id).await?;
-        Ok(Ingested { created: true, warning: view(ctx.locale, &row) })
+        Ok(Ingested { created: true, warning: view(ctx.locale, &row), converted_from: None })
     }
 
     /// Maps a CAP alert onto a warning, and finds the narrowest jurisdiction containing its area.
@@ -350,22 +392,43 @@ impl App {
             .find(|code| code.name == HAZARD_CODE_NAME)
             .map(|code| code.value.clone())
             .unwrap_or_else(|| hazard_code(&main.event));
-        // Geocodes that name a jurisdiction we know (by its code) add its boundary to the area.
+        // Geocodes add their boundaries to the area: a jurisdiction's code (Chinese administrative codes), or a
+        // boundary table the operator imported as the layer `geocodes-<scheme>` (SAME/FIPS6, UGC, EMMA_ID …).
         let mut extra = Vec::new();
         let mut areas = Vec::new();
-        {
-            let mut reader = self.store().reader().await?;
-            for area in &main.areas {
-                areas.push(area.clone());
-                for geocode in &area.geocodes {
-                    if let Some(row) = store::registry::get_jurisdiction_by_code(&mut reader.conn(), &geocode.value).await?
-                        && let Some(full) = store::registry::get_jurisdiction(&mut reader.conn(), row.id, true).await?
-                        && let Some(boundary) = full.boundary
-                        && let Ok(geometry) = Geometry::from_geojson(&boundary)
-                    {
+        for (index, area) in main.areas.iter().enumerate() {
+            areas.push(area.clone());
+            let mut unknown = Vec::new();
+            let mut resolved = 0;
+            for geocode in &area.geocodes {
+                match self.geocode_boundary(&geocode.name, &geocode.value).await? {
+                    Some(geometry) => {
                         extra.push(geometry);
+                        resolved += 1;
                     }
+                    None => unknown.push(format!("{} {}", geocode.name, geocode.value)),
                 }
+            }
+            // An area given only by codes must have at least one we know, or nobody can be located in it.
+            if area.polygons.is_empty() && area.circles.is_empty() && resolved == 0 {
+                let field = format!("cap/alert/info/area[{index}]/geocode");
+                if unknown.is_empty() {
+                    return Err(Invalid::new(field, InvalidReason::Explained {
+                        rule: "area_without_place".into(),
+                        en: "the area has neither a polygon, a circle nor a geocode".into(),
+                        zh: "该区域既无多边形、圆，也无地理编码".into(),
+                    })
+                    .into());
+                }
+                let listed = unknown.join(", ");
+                return Err(Invalid::new(field, InvalidReason::Explained {
+                    rule: "unknown_geocode".into(),
+                    en: format!(
+                        "the area is given only by geocodes, and none is a known boundary: {listed} (import the boundaries as the layer geocodes-<scheme>, e.g. geocodes-same, or as jurisdictions with these codes)"
+                    ),
+                    zh: format!("该区域仅以地理编码给出，且没有一个是已知边界：{listed}（请将边界导入为图层 geocodes-<编码体系>，如 geocodes-same，或导入为以这些代码为编码的辖区）"),
+                })
+                .into());
             }
         }
         let area = WarningArea::from_cap("cap/alert/info/area", &areas, extra)?;
@@ -404,6 +467,30 @@ impl App {
             issued_by: None,
         };
         Ok((fields, path))
+    }
+
+    /// The boundary of a CAP geocode: a jurisdiction with that code, else the feature with that id in the boundary
+    /// table `geocodes-<scheme>` (the scheme in lower case; FIPS6 codes are SAME codes). `None` when unknown.
+    async fn geocode_boundary(&self, scheme: &str, code: &str) -> Result<Option<Geometry>, AppError> {
+        let mut reader = self.store().reader().await?;
+        if let Some(row) = store::registry::get_jurisdiction_by_code(&mut reader.conn(), code).await?
+            && let Some(full) = store::registry::get_jurisdiction(&mut reader.conn(), row.id, true).await?
+            && let Some(boundary) = full.boundary
+            && let Ok(geometry) = Geometry::from_geojson(&boundary)
+        {
+            return Ok(Some(geometry));
+        }
+        let scheme = scheme.trim().to_ascii_lowercase();
+        let scheme = match scheme.as_str() {
+            "fips6" => "same",
+            other => other,
+        };
+        if scheme.is_empty() || !scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-') {
+            return Ok(None);
+        }
+        let Some(layer) = store::layers::get_layer(&mut reader.conn(), &format!("geocodes-{scheme}")).await? else { return Ok(None) };
+        let Some(feature) = store::layers::feature_by_external_id(&mut reader.conn(), layer.id, code.trim()).await? else { return Ok(None) };
+        Ok(Geometry::from_geojson(&feature.geometry).ok())
     }
 
     /// The deepest jurisdiction whose boundary holds the whole area (its bounding box's corners and centre), or the

@@ -99,8 +99,11 @@ impl Default for WarningsConfig {
 pub struct FeedConfig {
     /// A short name, used as the source of what it brings (`feed:<name>`).
     pub name: String,
-    /// The feed's `http://` address.
+    /// The feed's `https://` (or `http://`) address.
     pub url: String,
+    /// A PEM file of certificates to trust for this feed besides the public roots (a service's own authority).
+    #[serde(default)]
+    pub ca_file: Option<std::path::PathBuf>,
     /// Seconds between polls (default 60).
     #[serde(default = "default_feed_interval")]
     pub interval_seconds: u64,
@@ -114,7 +117,7 @@ fn default_feed_interval() -> u64 {
 #[derive(Debug, Clone, serde::Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DeliveryConfig {
-    /// The SMS gateway: an `http://` URL that takes `POST {"to", "text", "id"}` as JSON.
+    /// The SMS gateway: an `https://` or `http://` URL that takes `POST {"to", "text", "id"}` as JSON.
     pub sms_gateway_url: Option<String>,
     /// The SMTP relay, `host:port` (plain SMTP to a relay on the local network).
     pub smtp_server: Option<String>,

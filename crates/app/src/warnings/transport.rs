@@ -1,11 +1,13 @@
-//! The delivery channels' wire: HTTP POST (webhooks, the SMS gateway) over kept-alive HTTP/1.1 connections, and
-//! SMTP to a relay. Each send answers whether the message was accepted, should be retried, or failed for good; the
-//! worker turns that into the outbox's bookkeeping.
+//! The delivery channels' wire: HTTP POST (webhooks, the SMS gateway) and GET (CAP feeds) over kept-alive HTTP/1.1
+//! connections, plain or TLS (`https://`, rustls with Mozilla's roots and any a feed adds), and SMTP to a relay.
+//! Each send answers whether the message was accepted, should be retried, or failed for good; the worker turns that
+//! into the outbox's bookkeeping.
 //!
-//! Only `http://` and plain SMTP are spoken: Gridline hands messages to a gateway or relay on the local network,
-//! which owns the onward TLS connections to carriers and mail providers.
+//! SMTP is spoken plain: Gridline hands e-mail to a relay on the local network, which owns the onward TLS
+//! connections to mail providers.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine as _;
@@ -27,19 +29,25 @@ pub enum Sent {
     Failed(String),
 }
 
-/// An `http://host:port/path` address.
+/// An `http://` or `https://` address.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HttpUrl {
     /// `host:port`.
     pub authority: String,
     /// `/path?query`.
     pub path: String,
+    /// Whether it is `https://`.
+    pub tls: bool,
 }
 
 impl HttpUrl {
-    /// Parses an `http://` URL; `None` for anything else.
+    /// Parses an `http://` or `https://` URL; `None` for anything else.
     pub fn parse(url: &str) -> Option<HttpUrl> {
-        let rest = url.trim().strip_prefix("http://")?;
+        let url = url.trim();
+        let (rest, tls) = match url.strip_prefix("https://") {
+            Some(rest) => (rest, true),
+            None => (url.strip_prefix("http://")?, false),
+        };
         let (authority, path) = match rest.find('/') {
             Some(index) => (&rest[..index], &rest[index..]),
             None => (rest, "/"),
@@ -50,22 +58,81 @@ impl HttpUrl {
         if path.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return None;
         }
-        let authority =
-            if authority.contains(':') && !authority.ends_with(']') { authority.to_string() } else { format!("{authority}:80") };
-        Some(HttpUrl { authority, path: path.to_string() })
+        let default_port = if tls { 443 } else { 80 };
+        let authority = if authority.rsplit_once(':').is_some_and(|(_, port)| !port.contains(']')) {
+            authority.to_string()
+        } else {
+            format!("{authority}:{default_port}")
+        };
+        Some(HttpUrl { authority, path: path.to_string(), tls })
+    }
+
+    /// The host name (for TLS: the name the certificate must carry).
+    pub fn host(&self) -> &str {
+        let host = self.authority.rsplit_once(':').map(|(host, _)| host).unwrap_or(&self.authority);
+        host.trim_start_matches('[').trim_end_matches(']')
+    }
+
+    /// The `Host` header: the authority, without the scheme's default port.
+    pub fn host_header(&self) -> String {
+        match self.authority.rsplit_once(':') {
+            Some((host, "443")) if self.tls => host.to_string(),
+            Some((host, "80")) if !self.tls => host.to_string(),
+            _ => self.authority.clone(),
+        }
+    }
+
+    /// The key of its connections: scheme and authority.
+    fn connection_key(&self) -> String {
+        format!("{}://{}", if self.tls { "https" } else { "http" }, self.authority)
     }
 }
 
-/// Kept-alive HTTP/1.1 connections, by `host:port`.
-#[derive(Debug, Default)]
+/// Kept-alive HTTP/1.1 connections, by scheme and `host:port`; TLS trusting Mozilla's roots (and any added).
+#[derive(Debug)]
 pub struct HttpClient {
     idle: std::sync::Mutex<HashMap<String, Vec<SendRequest<Full<Bytes>>>>>,
+    tls: Arc<tokio_rustls::rustls::ClientConfig>,
+}
+
+impl Default for HttpClient {
+    fn default() -> HttpClient {
+        HttpClient::trusting(&[]).unwrap_or_else(|_| unreachable!("no extra certificates to read"))
+    }
 }
 
 /// Idle connections kept per host.
 const IDLE_PER_HOST: usize = 64;
 
 impl HttpClient {
+    /// A client that trusts Mozilla's roots and the certificates in these PEM files (a feed's own authority, a
+    /// gateway's private CA). A file that cannot be read, or holds no certificate, is an error.
+    pub fn trusting(pem_files: &[std::path::PathBuf]) -> Result<HttpClient, String> {
+        use rustls_pki_types::pem::PemObject as _;
+        let mut roots = tokio_rustls::rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
+        for file in pem_files {
+            let mut added = 0;
+            for certificate in rustls_pki_types::CertificateDer::pem_file_iter(file).map_err(|error| format!("{}: {error}", file.display()))? {
+                let certificate = certificate.map_err(|error| format!("{}: {error}", file.display()))?;
+                roots.add(certificate).map_err(|error| format!("{}: {error}", file.display()))?;
+                added += 1;
+            }
+            if added == 0 {
+                return Err(format!("{}: no certificate in it", file.display()));
+            }
+        }
+        // ring, not aws-lc-rs: it builds without cmake. rustls marks it deprecated only because it has no
+        // post-quantum key exchange yet; the classical suites it offers are the ones feeds and gateways speak.
+        #[allow(deprecated)]
+        let provider = Arc::new(tokio_rustls::rustls::crypto::ring::default_provider());
+        let config = tokio_rustls::rustls::ClientConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .map_err(|error| error.to_string())?
+            .with_root_certificates(roots)
+            .with_no_client_auth();
+        Ok(HttpClient { idle: std::sync::Mutex::default(), tls: Arc::new(config) })
+    }
+
     fn take_idle(&self, authority: &str) -> Option<SendRequest<Full<Bytes>>> {
         let mut idle = self.idle.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let list = idle.get_mut(authority)?;
@@ -85,10 +152,25 @@ impl HttpClient {
         }
     }
 
-    async fn connect(authority: &str) -> Result<SendRequest<Full<Bytes>>, String> {
+    async fn connect(&self, url: &HttpUrl) -> Result<SendRequest<Full<Bytes>>, String> {
+        let authority = &url.authority;
         let stream = TcpStream::connect(authority).await.map_err(|error| format!("connect {authority}: {error}"))?;
         let _ = stream.set_nodelay(true);
-        let (sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+        if !url.tls {
+            let (sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(stream))
+                .await
+                .map_err(|error| format!("handshake {authority}: {error}"))?;
+            tokio::spawn(async move {
+                let _ = connection.await;
+            });
+            return Ok(sender);
+        }
+        let name = rustls_pki_types::ServerName::try_from(url.host().to_string()).map_err(|error| format!("{}: {error}", url.host()))?;
+        let tls = tokio_rustls::TlsConnector::from(self.tls.clone())
+            .connect(name, stream)
+            .await
+            .map_err(|error| format!("TLS with {authority}: {error}"))?;
+        let (sender, connection) = hyper::client::conn::http1::handshake(hyper_util::rt::TokioIo::new(tls))
             .await
             .map_err(|error| format!("handshake {authority}: {error}"))?;
         tokio::spawn(async move {
@@ -100,13 +182,13 @@ impl HttpClient {
     /// POSTs `body` with `headers`; answers the status code.
     pub async fn post(&self, url: &HttpUrl, headers: &[(&str, String)], body: Bytes, timeout: Duration) -> Result<u16, String> {
         let attempt = async {
-            let mut sender = match self.take_idle(&url.authority) {
+            let mut sender = match self.take_idle(&url.connection_key()) {
                 Some(sender) => sender,
-                None => Self::connect(&url.authority).await?,
+                None => self.connect(url).await?,
             };
             sender.ready().await.map_err(|error| format!("connection: {error}"))?;
             let mut request =
-                hyper::Request::post(url.path.as_str()).header("host", url.authority.as_str()).header("content-length", body.len());
+                hyper::Request::post(url.path.as_str()).header("host", url.host_header()).header("content-length", body.len());
             for (name, value) in headers {
                 request = request.header(*name, value.as_str());
             }
@@ -115,7 +197,7 @@ impl HttpClient {
             let status = response.status().as_u16();
             // Read the body to the end so that the connection can carry the next request.
             response.into_body().collect().await.map_err(|error| format!("response: {error}"))?;
-            self.put_idle(&url.authority, sender);
+            self.put_idle(&url.connection_key(), sender);
             Ok::<u16, String>(status)
         };
         match tokio::time::timeout(timeout, attempt).await {
@@ -129,13 +211,13 @@ impl HttpClient {
     /// GETs `url`; answers the status and at most `limit` bytes of body (a longer body is an error).
     pub async fn get(&self, url: &HttpUrl, timeout: Duration, limit: usize) -> Result<(u16, Bytes), String> {
         let attempt = async {
-            let mut sender = match self.take_idle(&url.authority) {
+            let mut sender = match self.take_idle(&url.connection_key()) {
                 Some(sender) => sender,
-                None => Self::connect(&url.authority).await?,
+                None => self.connect(url).await?,
             };
             sender.ready().await.map_err(|error| format!("connection: {error}"))?;
             let request = hyper::Request::get(url.path.as_str())
-                .header("host", url.authority.as_str())
+                .header("host", url.host_header())
                 .header("accept", "application/atom+xml, application/rss+xml, application/cap+xml, application/xml;q=0.9, */*;q=0.1")
                 .body(Full::new(Bytes::new()))
                 .map_err(|error| format!("request: {error}"))?;
@@ -146,7 +228,7 @@ impl HttpClient {
                 .await
                 .map_err(|error| format!("response: {error}"))?
                 .to_bytes();
-            self.put_idle(&url.authority, sender);
+            self.put_idle(&url.connection_key(), sender);
             Ok::<(u16, Bytes), String>((status, body))
         };
         match tokio::time::timeout(timeout, attempt).await {
@@ -302,10 +384,13 @@ mod tests {
     fn urls_are_parsed_strictly() {
         assert_eq!(
             HttpUrl::parse("http://127.0.0.1:9000/sms?x=1"),
-            Some(HttpUrl { authority: "127.0.0.1:9000".into(), path: "/sms?x=1".into() })
+            Some(HttpUrl { authority: "127.0.0.1:9000".into(), path: "/sms?x=1".into(), tls: false })
         );
         assert_eq!(HttpUrl::parse("http://gateway.local").unwrap().authority, "gateway.local:80");
-        assert_eq!(HttpUrl::parse("https://x/"), None);
+        let secure = HttpUrl::parse("https://alerts.weather.gov/cap/us.php?x=atom").unwrap();
+        assert_eq!((secure.authority.as_str(), secure.host(), secure.tls), ("alerts.weather.gov:443", "alerts.weather.gov", true));
+        assert_eq!(HttpUrl::parse("https://[::1]:8443/a").unwrap().host(), "::1");
+        assert_eq!(HttpUrl::parse("ftp://x/"), None);
         assert_eq!(HttpUrl::parse("http://user@host/"), None);
         assert_eq!(HttpUrl::parse("http://host/a b"), None);
     }

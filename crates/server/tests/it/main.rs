@@ -8,6 +8,7 @@ mod concurrency;
 mod datasets;
 mod docs;
 mod events;
+mod feeds;
 mod incidents;
 mod input;
 mod monitoring;

@@ -567,7 +567,8 @@ async fn a_polled_feed_brings_each_warning_once() {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let address = listener.local_addr().unwrap();
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
-    let config = app::warnings::FeedConfig { name: "meteo".into(), url: format!("http://{address}/feed.atom"), interval_seconds: 60 };
+    let config =
+        app::warnings::FeedConfig { name: "meteo".into(), url: format!("http://{address}/feed.atom"), ca_file: None, interval_seconds: 60 };
     let client = app::warnings::transport::HttpClient::default();
     let mut seen = std::collections::HashSet::new();
     let first = t.app.poll_feed(&config, &client, &mut seen).await.unwrap();
