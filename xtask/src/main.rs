@@ -61,11 +61,13 @@ fn test(extra: &[String]) -> Result<ExitCode, String> {
         eprintln!("\n*** {message} ***\n");
     }
 
-    // The Open311 test drives Gridline with a real client from PyPI (georeport), installed here next to the build.
+    // The Open311 test drives Gridline with a real client from PyPI (georeport), and the OpenAPI conformance test
+    // with schemathesis, both installed here next to the build.
     let python = python_clients(&root);
     if let Err(message) = &python {
         excluded.push("test(/open311/)");
-        let message = format!("the Open311 client cannot be installed: {message}");
+        excluded.push("test(/schemathesis/)");
+        let message = format!("the Python test clients (georeport, schemathesis) cannot be installed: {message}");
         if in_ci() {
             return Err(message);
         }
@@ -108,7 +110,7 @@ fn test(extra: &[String]) -> Result<ExitCode, String> {
 }
 
 /// PyPI packages the tests use, pinned.
-const PYTHON_PACKAGES: &[&str] = &["georeport==0.3.1", "requests==2.32.5", "xmltodict==0.14.2"];
+const PYTHON_PACKAGES: &[&str] = &["georeport==0.3.1", "requests==2.32.5", "xmltodict==0.14.2", "schemathesis==4.32.5"];
 
 /// Installs the Python clients the tests drive Gridline with into `target/python` (once); returns that folder.
 fn python_clients(root: &std::path::Path) -> Result<std::path::PathBuf, String> {

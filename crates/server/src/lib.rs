@@ -32,7 +32,7 @@ pub const CONTENT_SECURITY_POLICY: &str = "default-src 'self'; script-src 'self'
 pub fn router(app: App) -> Router {
     let metrics = Arc::new(metrics::Metrics::default());
     let (api, openapi) = openapi::api_router().split_for_parts();
-    let openapi_json = Arc::new(serde_json::to_string_pretty(&openapi).unwrap_or_default());
+    let openapi_json = Arc::new(serde_json::to_string_pretty(&openapi::document(&openapi)).unwrap_or_default());
     let metrics_for_route = metrics.clone();
     // Writes to the API need credentials before anything else is looked at: an anonymous caller learns nothing
     // from how its body would have been judged.

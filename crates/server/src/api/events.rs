@@ -127,10 +127,24 @@ fn stream(state: StreamState) -> impl Stream<Item = Result<Event, Infallible>> {
     })
 }
 
+/// One Server-Sent Event of the stream: its `id` (the sequence number to resume after with `Last-Event-ID`), its
+/// `event` (the kind, such as `member.updated`) and its `data` (an `EventView` as JSON text).
+#[derive(Debug, utoipa::ToSchema)]
+#[allow(dead_code)]
+pub struct ServerSentEvent {
+    /// The event's sequence number.
+    pub id: String,
+    /// The kind of event.
+    pub event: String,
+    /// The event, an `EventView` as JSON text.
+    pub data: String,
+}
+
 /// The event stream: Server-Sent Events of every change the caller may see, resumable with `Last-Event-ID`.
 /// With `Accept: application/json`, a page of past events instead.
 #[utoipa::path(get, path = "/api/v1/events", tag = "events", params(EventParams),
-    responses((status = 200, description = "text/event-stream of EventView, or a JSON array", body = Vec<EventView>), (status = 401, body = Problem)))]
+    responses((status = 200, description = "A stream of EventView as Server-Sent Events, or (with Accept: application/json) a JSON array",
+        content((Vec<EventView> = "application/json"), (ServerSentEvent = "text/event-stream"))), (status = 401, body = Problem)))]
 pub async fn events(
     State(app): State<App>,
     Caller(ctx): Caller,

@@ -316,7 +316,7 @@ pub async fn save_plan(
 }
 
 /// The plan document's JSON Schema.
-#[utoipa::path(get, path = "/api/v1/plans/schema", tag = "incidents", responses((status = 200, body = Object)))]
+#[utoipa::path(get, path = "/api/v1/plans/schema", tag = "incidents", responses((status = 200, body = Object, content_type = "application/schema+json")))]
 pub async fn plan_schema() -> impl IntoResponse {
     ([(header::CONTENT_TYPE, "application/schema+json")], plan::json_schema().to_string())
 }
