@@ -359,9 +359,10 @@ impl App {
 
     /// The caller behind a session cookie's token; `InvalidToken` if unknown or expired.
     pub async fn context_from_session(&self, token: &str, locale: Locale, client_address: Option<String>) -> Result<Context, AppError> {
+        // One query for the session, its account and the account's grants.
         let mut reader = self.store().reader().await?;
-        let account = repo::session_owner(&mut reader.conn(), &sha256_hex(token), self.now_ms()).await?.ok_or(AppError::InvalidToken)?;
-        let grants = repo::grants_of(&mut reader.conn(), account.id).await?;
+        let (account, _, grants) =
+            repo::credential_owner(&mut reader.conn(), &sha256_hex(token), self.now_ms(), false).await?.ok_or(AppError::InvalidToken)?;
         context_of(account, grants, Credential::Session, locale, client_address)
     }
 
@@ -370,10 +371,11 @@ impl App {
         if !token.starts_with(TOKEN_PREFIX) {
             return Err(AppError::InvalidToken);
         }
+        // One query for the token, its account and the account's grants.
         let mut reader = self.store().reader().await?;
-        let (account, token_id) =
-            repo::api_token_owner(&mut reader.conn(), &sha256_hex(token), self.now_ms()).await?.ok_or(AppError::InvalidToken)?;
-        let grants = repo::grants_of(&mut reader.conn(), account.id).await?;
+        let (account, token_id, grants) =
+            repo::credential_owner(&mut reader.conn(), &sha256_hex(token), self.now_ms(), true).await?.ok_or(AppError::InvalidToken)?;
+        let token_id = token_id.ok_or(AppError::InvalidToken)?;
         context_of(account, grants, Credential::ApiToken(token_id), locale, client_address)
     }
 

@@ -445,6 +445,52 @@ pub async fn api_token_owner(conn: &mut Conn<'_>, token_hash: &str, now_ms: i64)
     .transpose()
 }
 
+/// Who a credential belongs to, with every grant, in one query: the unexpired session or unrevoked API token with
+/// this hash (`api_token` says which), its account, and the account's grants with their scope paths. `None` if no
+/// such credential. The token's id is in the second field (API tokens only).
+pub async fn credential_owner(
+    conn: &mut Conn<'_>,
+    token_hash: &str,
+    now_ms: i64,
+    api_token: bool,
+) -> Result<Option<(AccountRow, Option<i64>, Vec<GrantRow>)>, StoreError> {
+    let credential = if api_token {
+        "SELECT t.account_id, t.id AS token_id FROM api_tokens t
+         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)"
+    } else {
+        "SELECT s.account_id, NULL AS token_id FROM sessions s WHERE s.token_hash = $1 AND s.expires_at > $2"
+    };
+    let rows = conn
+        .fetch_all(
+            format!(
+                "SELECT a.id, a.username, a.display_name, a.password_hash, a.locale, a.member_id, a.disabled, a.version, a.created_at,
+                        a.updated_at, c.token_id, g.id AS grant_id, g.role, g.jurisdiction_id, j.path AS jurisdiction_path, g.organization_id
+                 FROM ({credential}) c JOIN accounts a ON a.id = c.account_id
+                 LEFT JOIN account_grants g ON g.account_id = a.id LEFT JOIN jurisdictions j ON j.id = g.jurisdiction_id
+                 ORDER BY g.id"
+            ),
+            params![token_hash, now_ms],
+        )
+        .await?;
+    let Some(first) = rows.first() else { return Ok(None) };
+    let account = decode_account(first)?;
+    let token_id: Option<i64> = first.get("token_id")?;
+    let mut grants = Vec::new();
+    for row in &rows {
+        if let Some(id) = row.get::<Option<i64>>("grant_id")? {
+            grants.push(GrantRow {
+                id,
+                account_id: account.id,
+                role: row.get("role")?,
+                jurisdiction_id: row.get("jurisdiction_id")?,
+                jurisdiction_path: row.get("jurisdiction_path")?,
+                organization_id: row.get("organization_id")?,
+            });
+        }
+    }
+    Ok(Some((account, token_id, grants)))
+}
+
 /// Every token of an account, newest first.
 pub async fn api_tokens_of(conn: &mut Conn<'_>, account_id: i64) -> Result<Vec<ApiTokenRow>, StoreError> {
     conn.fetch_all(
