@@ -332,19 +332,6 @@ pub async fn session_account(conn: &mut Conn<'_>, token_hash: &str, now_ms: i64)
         .transpose()
 }
 
-/// The account of the unexpired session with this token hash, in one query.
-pub async fn session_owner(conn: &mut Conn<'_>, token_hash: &str, now_ms: i64) -> Result<Option<AccountRow>, StoreError> {
-    conn.fetch_optional(
-        "SELECT a.id, a.username, a.display_name, a.password_hash, a.locale, a.member_id, a.disabled, a.version, a.created_at, a.updated_at
-         FROM sessions s JOIN accounts a ON a.id = s.account_id WHERE s.token_hash = $1 AND s.expires_at > $2",
-        params![token_hash, now_ms],
-    )
-    .await?
-    .as_ref()
-    .map(decode_account)
-    .transpose()
-}
-
 /// Ends a session.
 pub async fn delete_session(conn: &mut Conn<'_>, token_hash: &str) -> Result<bool, StoreError> {
     Ok(conn.execute("DELETE FROM sessions WHERE token_hash = $1", params![token_hash]).await? == 1)
@@ -429,19 +416,6 @@ pub async fn api_token_account(conn: &mut Conn<'_>, token_hash: &str, now_ms: i6
     )
     .await?
     .map(|row| Ok((row.get("account_id")?, row.get("id")?)))
-    .transpose()
-}
-
-/// The account and token id of a live token with this hash, in one query.
-pub async fn api_token_owner(conn: &mut Conn<'_>, token_hash: &str, now_ms: i64) -> Result<Option<(AccountRow, i64)>, StoreError> {
-    conn.fetch_optional(
-        "SELECT a.id, a.username, a.display_name, a.password_hash, a.locale, a.member_id, a.disabled, a.version, a.created_at, a.updated_at, t.id AS token_id
-         FROM api_tokens t JOIN accounts a ON a.id = t.account_id
-         WHERE t.token_hash = $1 AND t.revoked_at IS NULL AND (t.expires_at IS NULL OR t.expires_at > $2)",
-        params![token_hash, now_ms],
-    )
-    .await?
-    .map(|row| Ok((decode_account(&row)?, row.get("token_id")?)))
     .transpose()
 }
 
