@@ -468,6 +468,44 @@ rules! {
         "{value} is not given in Beijing time (+08:00)",
         "{value} 不是北京时间（+08:00）";
 
+    // The CAP v1.2 USA IPAWS Profile v1.0.
+    /// No `<code>IPAWSv1.0</code>`.
+    IpawsCodeMissing = "ipaws_code_missing", Error,
+        "the alert does not say it follows the IPAWS profile: add <code>IPAWSv1.0</code>",
+        "警报未声明遵循 IPAWS 规范：请添加 <code>IPAWSv1.0</code>";
+    /// An info without `expires`.
+    IpawsExpiresMissing = "ipaws_expires_missing", Error,
+        "IPAWS needs an expires in every info",
+        "IPAWS 要求每个 info 都有 expires";
+    /// No SAME event code.
+    IpawsSameEventMissing = "ipaws_same_event_missing", Error,
+        "IPAWS needs an eventCode named SAME with a three-letter SAME event code (such as FFW or CEM)",
+        "IPAWS 要求一个名为 SAME 的 eventCode，值为三个字母的 SAME 事件代码（如 FFW、CEM）";
+    /// A SAME event code that is not three capital letters.
+    IpawsSameEventInvalid = "ipaws_same_event_invalid", Error,
+        "\"{value}\" is not a SAME event code (three capital letters)",
+        "“{value}”不是 SAME 事件代码（三个大写字母）";
+    /// No EAS originator.
+    IpawsEasOrgMissing = "ipaws_eas_org_missing", Error,
+        "IPAWS needs a parameter EAS-ORG (EAS, CIV, WXR or PEP) unless EAS is blocked (BLOCKCHANNEL EAS)",
+        "IPAWS 要求参数 EAS-ORG（EAS、CIV、WXR 或 PEP），除非已屏蔽 EAS（BLOCKCHANNEL EAS）";
+    /// An EAS originator outside the four.
+    IpawsEasOrgInvalid = "ipaws_eas_org_invalid", Error,
+        "\"{value}\" is not an EAS originator; use EAS, CIV, WXR or PEP",
+        "“{value}”不是 EAS 发布方代码；应为 EAS、CIV、WXR 或 PEP";
+    /// A Wireless Emergency Alert text over 90 characters.
+    IpawsCmamTextTooLong = "ipaws_cmam_text_too_long", Error,
+        "the CMAMtext has {value} characters; a Wireless Emergency Alert takes at most 90",
+        "CMAMtext 有 {value} 个字符；无线紧急警报最多 90 个字符";
+    /// An area without a SAME location code.
+    IpawsSameGeocodeMissing = "ipaws_same_geocode_missing", Error,
+        "IPAWS needs at least one geocode named SAME (a six-digit FIPS location code) in every area",
+        "IPAWS 要求每个 area 至少有一个名为 SAME 的 geocode（六位 FIPS 地区代码）";
+    /// A SAME location code that is not six digits.
+    IpawsSameGeocodeInvalid = "ipaws_same_geocode_invalid", Error,
+        "\"{value}\" is not a SAME location code (six digits)",
+        "“{value}”不是 SAME 地区代码（六位数字）";
+
     // JSON.
     /// The text is not JSON.
     JsonSyntax = "json_syntax", Error,

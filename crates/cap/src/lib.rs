@@ -31,6 +31,7 @@ mod xml;
 
 pub mod edxl;
 pub mod gbt35965;
+pub mod ipaws;
 pub mod json;
 
 use std::io::Read;

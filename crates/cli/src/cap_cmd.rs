@@ -34,7 +34,8 @@ pub struct ValidateArgs {
     /// Print one JSON object per file instead of text.
     #[arg(long)]
     pub json: bool,
-    /// Also check a national profile: gbt35965 (China, GB/T 35965.1 and Emergency Response Law Art. 64).
+    /// Also check a national profile: gbt35965 (China, GB/T 35965.1 and Emergency Response Law Art. 64) or ipaws
+    /// (the CAP v1.2 USA IPAWS Profile v1.0).
     #[arg(long, value_enum)]
     pub profile: Option<ProfileName>,
 }
@@ -44,6 +45,8 @@ pub struct ValidateArgs {
 pub enum ProfileName {
     /// GB/T 35965.1-2018, the Chinese profile.
     Gbt35965,
+    /// The CAP v1.2 USA IPAWS Profile v1.0.
+    Ipaws,
 }
 
 /// `gridline cap convert INPUT --to cap|json|edxl [-o OUTPUT] …`
@@ -78,6 +81,12 @@ pub struct ConvertArgs {
     /// EDXL: leave out the target area made of the alert's polygons, circles and geocodes.
     #[arg(long)]
     pub no_target_area: bool,
+    /// IPAWS: a SAME location code (six digits, PSSCCC) to add to every area (repeat for more).
+    #[arg(long = "same-code", value_name = "PSSCCC")]
+    pub same_codes: Vec<String>,
+    /// IPAWS: the EAS originator (EAS, CIV, WXR or PEP; default CIV).
+    #[arg(long, value_name = "CODE")]
+    pub eas_org: Option<String>,
 }
 
 /// The formats `convert` writes.
@@ -90,6 +99,9 @@ pub enum Format {
     Json,
     /// An EDXL-DE 2.0 envelope.
     Edxl,
+    /// CAP 1.2 XML following the CAP v1.2 USA IPAWS Profile v1.0 (`<code>IPAWSv1.0</code>`, SAME codes, EAS-ORG,
+    /// CMAMtext); refused while the result breaks one of the profile's rules.
+    Ipaws,
 }
 
 fn t(language: Language, en: &'static str, zh: &'static str) -> &'static str {
@@ -148,15 +160,22 @@ fn findings_of(document: &Document, profile: Option<ProfileName>) -> Vec<Finding
     match document {
         Document::Alert { parsed, .. } => {
             findings.extend(parsed.findings.iter().cloned());
-            if let (Some(ProfileName::Gbt35965), Some(alert)) = (profile, &parsed.alert) {
-                findings.extend(cap::gbt35965::check(alert, &Profile::default(), &parsed.lines));
+            match (profile, &parsed.alert) {
+                (Some(ProfileName::Gbt35965), Some(alert)) => findings.extend(cap::gbt35965::check(alert, &Profile::default(), &parsed.lines)),
+                (Some(ProfileName::Ipaws), Some(alert)) => findings.extend(cap::ipaws::check(alert, &parsed.lines)),
+                _ => {}
             }
         }
         Document::Envelope(parsed) => {
             findings.extend(parsed.findings.iter().cloned());
-            if let (Some(ProfileName::Gbt35965), Some(distribution)) = (profile, &parsed.distribution) {
+            if let (Some(profile), Some(distribution)) = (profile, &parsed.distribution) {
                 for (alert, prefix) in distribution.alerts().zip(&parsed.alert_paths) {
-                    for mut finding in cap::gbt35965::check(alert, &Profile::default(), &parsed.lines.under(prefix)) {
+                    let lines = parsed.lines.under(prefix);
+                    let checked = match profile {
+                        ProfileName::Gbt35965 => cap::gbt35965::check(alert, &Profile::default(), &lines),
+                        ProfileName::Ipaws => cap::ipaws::check(alert, &lines),
+                    };
+                    for mut finding in checked {
                         finding.path = format!("{prefix}{}", finding.path);
                         findings.push(finding);
                     }
@@ -292,6 +311,21 @@ pub fn convert_to(args: &ConvertArgs, language: Language, out: &mut dyn Write, e
             let alert = pick_alert(document, args.content, language, &name)?;
             match format {
                 Format::Cap => cap::emit_alert(&alert),
+                Format::Ipaws => {
+                    let options = cap::ipaws::IpawsOptions { same_codes: args.same_codes.clone(), originator: args.eas_org.clone() };
+                    let exported = cap::ipaws::apply(alert, &options);
+                    let findings = cap::ipaws::check(&exported, &cap::SourceLines::none());
+                    print_findings(&name, &findings, language, err)?;
+                    if findings.iter().any(Finding::is_error) && !args.lenient {
+                        writeln!(
+                            err,
+                            "{name}: {}",
+                            t(language, "does not meet the IPAWS profile; not converted (give --same-code, or --lenient)", "不符合 IPAWS 规范，未转换（请给出 --same-code，或使用 --lenient）")
+                        )?;
+                        return Ok(ExitCode::FAILURE);
+                    }
+                    cap::emit_alert(&exported)
+                }
                 Format::Json => {
                     let mut text = serde_json::to_string_pretty(&cap::json::alert_to_json(&alert))?;
                     text.push('\n');

@@ -189,3 +189,27 @@ fn convert_re_emits_an_envelope_as_it_is() {
     let error = cap_cmd::convert_to(&args, Language::En, &mut Vec::new(), &mut Vec::new()).expect_err("no CAP inside to unwrap");
     assert!(error.to_string().ends_with("holds no CAP alert"), "{error}");
 }
+
+#[test]
+fn convert_to_the_ipaws_profile_needs_location_codes_and_validate_checks_it() {
+    let input = fixture("cap/gbt35965/gridline_gbt35965_rainstorm_orange.xml");
+    // A Chinese rainstorm warning has no SAME location codes: the export is refused, naming the rule.
+    let (code, out, err) = convert(&["convert", &input, "--to", "ipaws"]);
+    assert_eq!(code, ExitCode::FAILURE, "{err}");
+    assert!(out.is_empty());
+    assert!(err.contains("ipaws_same_geocode_missing") && err.contains("--same-code"), "{err}");
+    // With a location code, it meets the profile.
+    let (code, out, err) = convert(&["convert", &input, "--to", "ipaws", "--same-code", "006037"]);
+    assert_eq!(code, ExitCode::SUCCESS, "{err}");
+    let xml = String::from_utf8(out).unwrap();
+    assert!(xml.contains("<code>IPAWSv1.0</code>") && xml.contains("<value>006037</value>") && xml.contains("<valueName>EAS-ORG</valueName>"), "{xml}");
+    let folder = tempfile::tempdir().unwrap();
+    let exported = temporary(folder.path(), "exported.xml");
+    std::fs::write(&exported, &xml).unwrap();
+    let (code, text) = validate(&["validate", "--profile", "ipaws", exported.to_str().unwrap()], Language::En);
+    assert_eq!(code, ExitCode::SUCCESS, "{text}");
+    // The original does not meet it: validate says why, in Chinese too.
+    let (code, text) = validate(&["validate", "--profile", "ipaws", &input], Language::ZhCn);
+    assert_eq!(code, ExitCode::FAILURE);
+    assert!(text.contains("ipaws_code_missing") && text.contains("IPAWSv1.0"), "{text}");
+}

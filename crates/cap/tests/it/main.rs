@@ -6,6 +6,7 @@ mod edxl;
 mod fixtures;
 mod gbt35965;
 mod helpers;
+mod ipaws;
 mod hostile;
 mod roundtrip;
 mod rules;
