@@ -212,12 +212,14 @@ pub fn route(args: RouteArgs) -> anyhow::Result<ExitCode> {
         return Err(localized(lang)(SpatialError::EmptyGraph));
     }
     let mut router = Router::new(&data.graph);
+    let mut closed_area = None;
     if let Some(close) = &args.close {
         let area = read_area(close, false, lang)?;
         let n = router.close_area(&area);
         if !args.json {
             eprintln!("{}: {n}", lang.t("road segments closed", "已封闭路段数"));
         }
+        closed_area = Some(area);
     }
     let start = router.snap(from.lon(), from.lat(), SNAP_LIMIT_M).map_err(localized(lang))?;
     let stdout = std::io::stdout();
@@ -225,10 +227,59 @@ pub fn route(args: RouteArgs) -> anyhow::Result<ExitCode> {
     if let Some(to) = &args.to {
         let to = LonLat::parse_lon_lat(to).map_err(localized(lang))?;
         let end = router.snap(to.lon(), to.lat(), SNAP_LIMIT_M).map_err(localized(lang))?;
+        // Where each point met the road, and how far from it (as OSRM's waypoints): a route is between these,
+        // not between the points given. A destination inside the closed area is said to be so, not hidden.
+        let from_closed = closed_area.as_ref().is_some_and(|area| area.contains(from.lon(), from.lat()));
+        let to_closed = closed_area.as_ref().is_some_and(|area| area.contains(to.lon(), to.lat()));
+        let same_place = start.edge == end.edge && (start.fraction - end.fraction).abs() < 1e-9;
+        let waypoint = |snap: &spatial::Snap, inside: bool| {
+            format!(
+                "{{\"location\": [{:.6}, {:.6}], \"distance_m\": {:.1}, \"inside_closure\": {inside}}}",
+                snap.on_road[0], snap.on_road[1], snap.distance_m
+            )
+        };
+        let waypoints = format!("[{}, {}]", waypoint(&start, from_closed), waypoint(&end, to_closed));
+        if !args.json {
+            for (label_en, label_zh, snap, inside) in
+                [("start", "起点", &start, from_closed), ("destination", "终点", &end, to_closed)]
+            {
+                writeln!(
+                    out,
+                    "{}: {} {:.0} {} ({:.6}, {:.6})",
+                    lang.t(label_en, label_zh),
+                    lang.t("meets the road", "接入道路，距离"),
+                    snap.distance_m,
+                    lang.t("m away at", "米，位置"),
+                    snap.on_road[0],
+                    snap.on_road[1]
+                )?;
+                if inside {
+                    writeln!(
+                        out,
+                        "  {}",
+                        lang.t(
+                            "it lies inside the closed area: the route ends at the nearest open road outside it",
+                            "该点位于封闭区域内：路线止于区域外最近的畅通道路"
+                        )
+                    )?;
+                }
+            }
+            if same_place {
+                writeln!(
+                    out,
+                    "{}",
+                    lang.t("both points meet the road at the same place: the travel time between them is 0", "两点接入道路的位置相同：两者之间的行程时间为 0")
+                )?;
+            }
+        }
         return Ok(match router.route(&start, &end) {
             Some(r) => {
                 if args.json {
-                    writeln!(out, "{{\"seconds\": {:.3}, \"meters\": {:.1}}}", r.seconds, r.meters)?;
+                    writeln!(
+                        out,
+                        "{{\"seconds\": {:.3}, \"meters\": {:.1}, \"waypoints\": {waypoints}, \"same_place\": {same_place}}}",
+                        r.seconds, r.meters
+                    )?;
                 } else {
                     writeln!(out, "{}: {:.1} {}", lang.t("travel time", "行程时间"), r.seconds, lang.t("s", "秒"))?;
                     writeln!(out, "{}: {:.0} {}", lang.t("path length", "路径长度"), r.meters, lang.t("m", "米"))?;
@@ -237,7 +288,7 @@ pub fn route(args: RouteArgs) -> anyhow::Result<ExitCode> {
             }
             None => {
                 if args.json {
-                    writeln!(out, "{{\"unreachable\": true}}")?;
+                    writeln!(out, "{{\"unreachable\": true, \"waypoints\": {waypoints}}}")?;
                 } else {
                     writeln!(out, "{}", lang.t("unreachable: no open road leads there", "不可达：没有通往该处的畅通道路"))?;
                 }
@@ -261,10 +312,11 @@ pub fn route(args: RouteArgs) -> anyhow::Result<ExitCode> {
         } else {
             None
         };
+        let snapped = snap.map(|s| format!(", \"snap_m\": {:.1}", s.distance_m)).unwrap_or_default();
         match (seconds, args.json) {
-            (Some(s), true) => writeln!(out, "{{\"id\": {id}, \"seconds\": {s:.3}}}")?,
+            (Some(s), true) => writeln!(out, "{{\"id\": {id}, \"seconds\": {s:.3}{snapped}}}")?,
             (Some(s), false) => writeln!(out, "{id},{s:.3}")?,
-            (None, true) => writeln!(out, "{{\"id\": {id}, \"unreachable\": true}}")?,
+            (None, true) => writeln!(out, "{{\"id\": {id}, \"unreachable\": true{snapped}}}")?,
             (None, false) => writeln!(out, "{id},{}", lang.t("unreachable", "不可达"))?,
         }
     }

@@ -13,6 +13,7 @@ mod links;
 mod mqtt;
 mod multinode;
 mod open311;
+mod route;
 mod schemathesis;
 mod serve;
 mod simulate;
