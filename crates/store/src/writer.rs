@@ -194,10 +194,17 @@ async fn run_batch(pools: &Pools, batch: Vec<Job>, events: &watch::Sender<i64>) 
         // A write alone in its batch needs no savepoint: if it fails, the whole transaction is rolled back.
         let alone = pending.len() == 1;
         let mut failed_alone = false;
+        // Each write of a batch runs in its own savepoint. The release of one and the opening of the next go to
+        // the database together, one round trip between writes instead of two.
+        if !alone {
+            transaction.conn(None).execute_script("SAVEPOINT gridline_write").await?;
+        }
+        let mut first = true;
         for job in pending.by_ref() {
-            if !alone {
-                transaction.conn(None).execute("SAVEPOINT gridline_write", &[]).await?;
+            if !alone && !first {
+                transaction.conn(None).execute_script("RELEASE SAVEPOINT gridline_write; SAVEPOINT gridline_write").await?;
             }
+            first = false;
             replies.push((job.reply, None));
             let before = (batch.heads.clone(), batch.events.len(), batch.audits.len());
             let (ok, outcome) = {
@@ -217,9 +224,9 @@ async fn run_batch(pools: &Pools, batch: Vec<Job>, events: &watch::Sender<i64>) 
                     transaction.conn(None).execute("ROLLBACK TO SAVEPOINT gridline_write", &[]).await?;
                 }
             }
-            if !alone {
-                transaction.conn(None).execute("RELEASE SAVEPOINT gridline_write", &[]).await?;
-            }
+        }
+        if !alone {
+            transaction.conn(None).execute_script("RELEASE SAVEPOINT gridline_write").await?;
         }
         if failed_alone {
             transaction.rollback().await?;
