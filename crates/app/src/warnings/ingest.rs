@@ -58,6 +58,14 @@ fn findings_invalid(findings: &[cap::Finding]) -> Invalid {
     )
 }
 
+/// The identifier of the draft a posted document becomes: `draft-` and the first 16 hex digits of the SHA-256 of
+/// the document's sender, identifier and sent time, so that posting the same document again finds the same draft.
+fn draft_identifier(alert: &Alert) -> String {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::digest(format!("{}\n{}\n{}", alert.sender, alert.identifier, alert.sent).as_bytes());
+    format!("draft-{}", digest.iter().take(8).map(|b| format!("{b:02x}")).collect::<String>())
+}
+
 /// Only alerts, updates and cancellations are taken; acknowledgements and errors are for other systems.
 fn check_message_type(alert: &Alert) -> Result<(), Invalid> {
     if matches!(alert.message_type, MessageType::Alert | MessageType::Update | MessageType::Cancel) {
@@ -124,26 +132,47 @@ impl App {
     async fn ingest_alert(&self, ctx: &Context, alert: &Alert, bytes: &[u8]) -> Result<Ingested, AppError> {
         let alert = alert.clone();
         check_message_type(&alert)?;
-        if let Some(existing) = self.already_received(ctx, &alert).await? {
-            return Ok(existing);
+        // A posted document becomes Gridline's own draft: it is stored under Gridline's sender and an identifier of
+        // its own (derived from the document's, so that posting it again finds it), never under the identity the
+        // poster wrote — otherwise an account could take a trusted feed's next alert, update or cancel before the
+        // feed brings it, and the real one would be dropped as already received.
+        let identifier = draft_identifier(&alert);
+        let sender = self.config().warnings.sender.clone();
+        let sent_ms = alert.sent.timestamp().as_millisecond();
+        let existing = {
+            let mut reader = self.store().reader().await?;
+            repo::find_sent(&mut reader.conn(), &sender, &identifier, sent_ms).await?
+        };
+        if let Some(existing) = existing {
+            if !decide(ctx, Action::Read, &resource(&existing.path, &existing.fields)).is_allowed() {
+                return Err(AppError::Duplicate { field: "identifier".into() });
+            }
+            return Ok(Ingested { created: false, warning: view(ctx.locale, &existing), converted_from: None });
         }
+        let draft = |mut fields: WarningFields| {
+            fields.state = "draft".into();
+            fields.created_by = ctx.account_id();
+            fields.sender = sender.clone();
+            fields.identifier = identifier.clone();
+            fields
+        };
         match alert.message_type {
             MessageType::Cancel => self.cancel_from_cap(ctx, &alert).await,
             MessageType::Update => {
                 let referenced = self.referenced_warnings(ctx, &alert, "warning.ingest").await?;
-                let (mut fields, path) = self.fields_from_alert(&alert, bytes, "api").await?;
                 let original = &referenced[0];
-                fields.state = "draft".into();
+                if original.fields.state != "issued" {
+                    return Err(AppError::WrongState { kind: ResourceKind::Warning, state: original.fields.state.clone(), step: "update" });
+                }
+                let (fields, path) = self.fields_from_alert(&alert, bytes, "api").await?;
+                let mut fields = draft(fields);
                 fields.replaces_id = Some(original.id);
                 fields.cap_status = original.fields.cap_status.clone();
-                fields.created_by = ctx.account_id();
                 self.insert_received_draft(ctx, fields, path, "warning.update_drafted").await
             }
             _ => {
-                let (mut fields, path) = self.fields_from_alert(&alert, bytes, "api").await?;
-                fields.state = "draft".into();
-                fields.created_by = ctx.account_id();
-                self.insert_received_draft(ctx, fields, path, "warning.drafted").await
+                let (fields, path) = self.fields_from_alert(&alert, bytes, "api").await?;
+                self.insert_received_draft(ctx, draft(fields), path, "warning.drafted").await
             }
         }
     }
@@ -240,7 +269,16 @@ impl App {
         path: JurisdictionPath,
         event: &'static str,
     ) -> Result<Ingested, AppError> {
-        // The same content rules as a draft written on the console: what it is, what is happening, what to do.
+        // The same content rules as a draft written on the console: what it is, what is happening, what to do, and
+        // an expiry within seven days of now.
+        let now = self.now_ms();
+        if fields.expires_at <= now || fields.expires_at > fields.effective_at.max(now) + 7 * 86_400_000 {
+            return Err(Invalid::new(
+                "cap/alert/info/expires",
+                InvalidReason::OutOfRange { min: crate::time::rfc3339(now), max: "+7d".into() },
+            )
+            .into());
+        }
         fields.headline_zh = super::text("cap/alert/info/headline", &fields.headline_zh, 160)?;
         fields.description_zh = super::text("cap/alert/info/description", &fields.description_zh, 4000)?;
         fields.instruction_zh = super::text("cap/alert/info/instruction", &fields.instruction_zh, 2000)?;

@@ -570,11 +570,18 @@ async fn a_polled_feed_brings_each_warning_once() {
     let config =
         app::warnings::FeedConfig { name: "meteo".into(), url: format!("http://{address}/feed.atom"), ca_file: None, interval_seconds: 60 };
     let client = app::warnings::transport::HttpClient::default();
+    // An account posts a copy of the feed's next alert before the feed is polled: it becomes a draft of Gridline's
+    // own, and cannot stand in for the feed's alert (which would then be dropped as already received).
+    let squat = cap("feed-linked-1").replace("<instruction>", "").replace("</instruction>", "");
+    let squat = squat.replace("</headline>", "</headline><description>抢先。</description><instruction>无。</instruction>");
+    let posted = post_raw(&t, "/api/v1/warnings", &world.admin, "application/cap+xml", squat).await;
+    assert_eq!((posted.status, posted.body["warning"]["state"].as_str()), (StatusCode::CREATED, Some("draft")), "{}", posted.text);
+    assert_ne!(posted.body["warning"]["identifier"], "feed-linked-1");
     let mut seen = std::collections::HashSet::new();
     let first = t.app.poll_feed(&config, &client, &mut seen).await.unwrap();
     assert_eq!((first.entries, first.ingested, first.rejected.len()), (3, 2, 1), "{first:?}");
     assert!(first.rejected[0].1.contains("404"), "{first:?}");
-    let list = t.get("/api/v1/warnings", &world.officer).await;
+    let list = t.get("/api/v1/warnings?state=issued", &world.officer).await;
     assert_eq!(list.body["total"], 2);
     assert!(list.body["items"].as_array().unwrap().iter().all(|w| w["source"] == "feed:meteo" && w["level"] == "yellow"));
     // Polled again (and by a fresh process that remembers nothing): nothing new.
@@ -582,7 +589,7 @@ async fn a_polled_feed_brings_each_warning_once() {
     assert_eq!((again.ingested, again.known), (0, 2));
     let fresh = t.app.poll_feed(&config, &client, &mut std::collections::HashSet::new()).await.unwrap();
     assert_eq!((fresh.ingested, fresh.known), (0, 2));
-    assert_eq!(t.count("warnings").await, 2);
+    assert_eq!(t.count("warnings").await, 3, "two from the feed, and the account's draft");
 }
 
 /// A CAP document for the attack tests: an `Alert` over `polygon` (CAP's lat,lon text), or an `Update`/`Cancel`
