@@ -62,26 +62,33 @@ pub fn router(app: App) -> Router {
         .with_state(app)
 }
 
-/// Refuses an API write that carries no credential at all (no bearer token, no session cookie) with 401, before its
-/// body is read. Signing in (`POST /api/v1/sessions`) is the one write that needs none.
+/// Refuses an API write that carries no valid credential with 401, before its body is read: an anonymous caller
+/// learns nothing from how its body would have been judged. A bearer token is checked by the handler's `Caller`,
+/// which runs before the body is parsed; a session cookie is checked here. The writes the public may make need
+/// none: signing in (`POST /api/v1/sessions`) and acknowledging a warning by the token of its link
+/// (`POST /api/v1/ack/{token}`).
 async fn credentials_first(
     State(app): State<App>,
     request: axum::extract::Request,
     next: axum::middleware::Next,
 ) -> Response {
     let unsafe_method = !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
-    let signing_in = request.method() == axum::http::Method::POST && request.uri().path() == "/api/v1/sessions";
-    if unsafe_method && !signing_in {
-        let (parts, body) = request.into_parts();
-        let has_credentials = parts.headers.contains_key(header::AUTHORIZATION) || extract::session_token(&parts).is_some();
-        if !has_credentials {
-            let locale = extract::locale_of(&parts, &app);
-            return Problem::from_app(&app::AppError::Forbidden { reason: domain::policy::DenyReason::SignInRequired }, locale)
-                .into_response();
-        }
-        return next.run(axum::extract::Request::from_parts(parts, body)).await;
+    let path = request.uri().path();
+    let public_write = request.method() == axum::http::Method::POST && (path == "/api/v1/sessions" || path.starts_with("/api/v1/ack/"));
+    if !unsafe_method || public_write {
+        return next.run(request).await;
     }
-    next.run(request).await
+    let (parts, body) = request.into_parts();
+    let locale = extract::locale_of(&parts, &app);
+    let refused = || Problem::from_app(&app::AppError::Forbidden { reason: domain::policy::DenyReason::SignInRequired }, locale).into_response();
+    if !parts.headers.contains_key(header::AUTHORIZATION) {
+        let Some(token) = extract::session_token(&parts) else { return refused() };
+        // A made-up cookie is no credential: the session must exist and not have expired.
+        if app.context_from_session(token, locale, None).await.is_err() {
+            return refused();
+        }
+    }
+    next.run(axum::extract::Request::from_parts(parts, body)).await
 }
 
 async fn not_found(Lang(locale): Lang) -> Response {

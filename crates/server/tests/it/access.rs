@@ -236,7 +236,13 @@ async fn anonymous_writes_are_refused_before_their_body_is_judged() {
         assert_eq!(refused.body["code"], "sign_in_required");
         assert!(refused.body.get("field").is_none(), "{path}: nothing about the body is told: {}", refused.text);
     }
-    // Signing in is the one write that needs no credential, and it still judges its body.
+    // A made-up session cookie is no credential either.
+    let forged = Auth::Session { cookie: "gridline_session=made-up".into(), csrf: Some("x".into()) };
+    let refused = t.post("/api/v1/members", &forged, json!({"jurisdiction_id": "not a number"})).await;
+    assert_eq!((refused.status, refused.body.get("field")), (StatusCode::UNAUTHORIZED, None), "{}", refused.text);
+    // Signing in needs no credential, and it still judges its body; so does acknowledging a warning by its link.
     let login = t.post("/api/v1/sessions", &Auth::None, json!({"username": 5})).await;
     assert_eq!(login.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", login.text);
+    let ack = t.post("/api/v1/ack/1.h2.00000000000000000000000000000000", &Auth::None, json!({})).await;
+    assert_ne!(ack.body["code"], "sign_in_required", "{}", ack.text);
 }
