@@ -94,13 +94,16 @@ impl App {
     pub async fn login(&self, ctx: &Context, attempt: SignIn<'_>) -> Result<Session, AppError> {
         let now = self.now_ms();
         let config = self.config().clone();
-        let username_text = attempt.username.trim().to_ascii_lowercase();
+        // Usernames are short: whatever is longer is not one, and is not written whole into the audit log.
+        let username_text: String = attempt.username.trim().to_ascii_lowercase().chars().take(64).collect();
         let device = match attempt.device {
             Some(cookie) => self.device_id(cookie, &username_text).await?,
             None => None,
         };
         let address = ctx.client_address.as_deref().map(throttle_address);
-        // The throttles this attempt counts against, each with its free failures.
+        // The throttles this attempt counts against, each with its free failures. From a known device only that
+        // device's own; from anywhere else, the account at this address, this address across accounts, and — far
+        // above the others — the account across every address a device it does not know (a distributed attack).
         let mut keys: Vec<(String, i64)> = Vec::new();
         match (&device, &address) {
             (Some(device), _) => keys.push((format!("device:{device}"), config.login_failures_per_user)),
@@ -110,47 +113,29 @@ impl App {
             }
             (None, None) => keys.push((format!("pair:{username_text}|-"), config.login_failures_per_user)),
         }
-        let account_key = format!("account:{username_text}");
-
-        let (states, account) = {
-            let mut reader = self.store().reader().await?;
-            let mut states = Vec::new();
-            for (key, _) in &keys {
-                states.push(repo::throttle(&mut reader.conn(), key).await?);
-            }
-            let account = repo::get_account_by_username(&mut reader.conn(), &username_text).await?;
-            (states, account)
-        };
-        let waiting_until = states.iter().map(|state| state.locked_until).max().unwrap_or(0);
-        if waiting_until > now {
-            let retry_after_seconds = (waiting_until - now + 999) / 1000;
-            let mut record = self.audit(ctx, "auth.login", "account", account.as_ref().map(|a| a.id.to_string()));
-            record.allowed = false;
-            record.reason = "rate_limited".into();
-            record.details = serde_json::json!({ "username": username_text, "client": ctx.client_address, "known_device": device.is_some() });
-            self.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
-            return Err(AppError::RateLimited { retry_after_seconds });
+        if device.is_none() {
+            keys.push((format!("untrusted:{username_text}"), config.login_failures_per_account));
         }
+        let account_key = format!("account:{username_text}");
+        let details = serde_json::json!({ "username": username_text, "client": ctx.client_address, "known_device": device.is_some() });
 
-        // Verify even when the account does not exist, so that timing does not reveal which usernames exist.
-        let stored_hash = account.as_ref().map(|a| a.password_hash.clone()).unwrap_or_else(|| DUMMY_HASH.to_string());
-        let password_ok = self.verify_password(attempt.password.to_string(), stored_hash).await && account.is_some();
-
-        let Some(account) = account.clone().filter(|_| password_ok) else {
-            let mut record = self.audit(ctx, "auth.login", "account", account.as_ref().map(|a| a.id.to_string()));
-            record.allowed = false;
-            record.reason = "invalid_credentials".into();
-            record.details = serde_json::json!({ "username": username_text, "client": ctx.client_address, "known_device": device.is_some() });
-            let notify = account.as_ref().map(|a| (a.id, a.username.clone()));
-            let (app, ctx2, client) = (self.clone(), ctx.clone(), ctx.client_address.clone());
+        // The attempt is counted before the password is checked, in one write that first checks no throttle holds:
+        // attempts sent in parallel are counted one after another, so none slips past a wait another one set.
+        let reserved = {
+            let (keys, max_delay_ms) = (keys.clone(), config.login_max_delay_seconds.max(1) * 1000);
             self.store()
                 .write(move |c| {
                     Box::pin(async move {
-                        let reset_after_ms = 24 * 3_600_000;
-                        let max_delay_ms = config.login_max_delay_seconds.max(1) * 1000;
-                        for (key, free) in keys {
-                            let mut state = repo::throttle(c, &key).await?;
-                            if now - state.window_start > reset_after_ms {
+                        let mut states = Vec::with_capacity(keys.len());
+                        for (key, _) in &keys {
+                            states.push(repo::throttle(c, key).await?);
+                        }
+                        let waiting_until = states.iter().map(|state| state.locked_until).max().unwrap_or(0);
+                        if waiting_until > now {
+                            return Ok::<_, store::StoreError>(Err(waiting_until));
+                        }
+                        for ((key, free), mut state) in keys.into_iter().zip(states) {
+                            if now - state.window_start > THROTTLE_RESET_MS {
                                 state = repo::Throttle::default();
                             }
                             state.failures += 1;
@@ -161,6 +146,57 @@ impl App {
                             }
                             repo::set_throttle(c, &key, state).await?;
                         }
+                        Ok(Ok(()))
+                    })
+                })
+                .await?
+        };
+        let account = {
+            let mut reader = self.store().reader().await?;
+            repo::get_account_by_username(&mut reader.conn(), &username_text).await?
+        };
+        if let Err(waiting_until) = reserved {
+            let retry_after_seconds = (waiting_until - now + 999) / 1000;
+            let mut record = self.audit(ctx, "auth.login", "account", account.as_ref().map(|a| a.id.to_string()));
+            record.allowed = false;
+            record.reason = "rate_limited".into();
+            record.details = details;
+            // Attempts refused for waiting cost nothing to send: they are sampled and counted like other refusals
+            // of callers not signed in, so that they cannot flood the audit log.
+            let admitted = self.inner.refusals.admit(&record, now);
+            let records: Vec<store::audit::NewAudit> = admitted.record.then_some(record).into_iter().chain(admitted.summary).collect();
+            if !records.is_empty() {
+                self.store()
+                    .write(move |c| {
+                        Box::pin(async move {
+                            for record in &records {
+                                store::audit::append(c, record).await?;
+                            }
+                            Ok::<(), store::StoreError>(())
+                        })
+                    })
+                    .await?;
+            }
+            return Err(AppError::RateLimited { retry_after_seconds });
+        }
+
+        // Verify even when the account does not exist, so that timing does not reveal which usernames exist.
+        let stored_hash = match &account {
+            Some(account) => account.password_hash.clone(),
+            None => self.dummy_hash().await?,
+        };
+        let password_ok = self.verify_password(attempt.password.to_string(), stored_hash).await && account.is_some();
+
+        let Some(account) = account.clone().filter(|_| password_ok) else {
+            let mut record = self.audit(ctx, "auth.login", "account", account.as_ref().map(|a| a.id.to_string()));
+            record.allowed = false;
+            record.reason = "invalid_credentials".into();
+            record.details = details;
+            let notify = account.as_ref().map(|a| (a.id, a.username.clone()));
+            let (app, ctx2, client) = (self.clone(), ctx.clone(), ctx.client_address.clone());
+            self.store()
+                .write(move |c| {
+                    Box::pin(async move {
                         // Failures of the account from anywhere: never a lock, but what its owner is told.
                         if let Some((account_id, username)) = notify {
                             let mut state = repo::throttle(c, &account_key).await?;
@@ -214,14 +250,26 @@ impl App {
             Some(_) => attempt.device.unwrap_or_default().to_string(),
             None => self.new_device_cookie(&username_text).await?,
         };
-        let clear: Vec<String> = keys.into_iter().filter(|(key, _)| !key.starts_with("address:")).map(|(key, _)| key).collect();
         let previous = self
             .transact(move |c| {
                 Box::pin(async move {
                     repo::insert_session(c, &session).await?;
                     let previous = repo::throttle(c, &account_key).await?;
-                    for key in clear.iter().chain(std::iter::once(&account_key)) {
-                        repo::clear_throttle(c, key).await?;
+                    repo::clear_throttle(c, &account_key).await?;
+                    // The right password: this device's (or this account's at this address) count starts again;
+                    // the counts others share — the address, the account from unknown devices — only give back
+                    // this attempt, so that a success does not wipe out an attacker's count.
+                    for (key, free) in keys {
+                        if key.starts_with("address:") || key.starts_with("untrusted:") {
+                            let mut state = repo::throttle(c, &key).await?;
+                            state.failures = (state.failures - 1).max(0);
+                            if state.failures < free {
+                                state.locked_until = 0;
+                            }
+                            repo::set_throttle(c, &key, state).await?;
+                        } else {
+                            repo::clear_throttle(c, &key).await?;
+                        }
                     }
                     store::audit::append(c, &record).await?;
                     Ok(Outcome::Done(previous))
@@ -239,6 +287,26 @@ impl App {
             device: device_cookie,
             failures_since_last_sign_in,
         })
+    }
+
+    /// Makes what sign-in needs before the first attempt arrives (the hash an unknown username is checked against),
+    /// so that the first unknown username takes no longer than any other.
+    pub async fn prepare_sign_in(&self) -> Result<(), AppError> {
+        self.dummy_hash().await.map(|_| ())
+    }
+
+    /// A hash to verify against when the username is unknown, made with this deployment's Argon2 parameters, so
+    /// that an unknown username costs the same time as a known one.
+    async fn dummy_hash(&self) -> Result<String, AppError> {
+        let hash = self
+            .inner
+            .dummy_hash
+            .get_or_try_init(|| async {
+                let password = Password::parse("password", &random_hex(16)?)?;
+                self.hash_password(&password).await
+            })
+            .await?;
+        Ok(hash.clone())
     }
 
     /// The device id a device cookie proves for `username`, if it is one Gridline gave.
@@ -515,8 +583,8 @@ pub fn check_new_password(username: &str, password: &str) -> Result<Password, Ap
     Ok(parsed)
 }
 
-/// A valid Argon2id hash of a random string, verified against when the username is unknown.
-const DUMMY_HASH: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$Yb2D4pcGm9hqkBbzfJy8G5WuVwAqIJNrK4TI6BlFiV8";
+/// A throttle's count starts again a day after its latest failure.
+const THROTTLE_RESET_MS: i64 = 24 * 3_600_000;
 
 /// Creates a new API token string: `gl_` and 64 hex characters.
 pub(crate) fn new_api_token() -> Result<String, AppError> {
@@ -538,8 +606,7 @@ mod tests {
     }
 
     #[test]
-    fn dummy_hash_parses() {
-        assert!(argon2::PasswordHash::new(DUMMY_HASH).is_ok());
+    fn tokens_and_new_passwords() {
         let token = new_api_token().unwrap();
         assert!(token.starts_with("gl_") && token.len() == 67);
         assert!(check_new_password("admin", "Admin").is_err());

@@ -63,6 +63,9 @@ pub struct Config {
     pub login_failures_per_address: i64,
     /// The longest wait after failed sign-ins, in seconds (the wait doubles with each failure up to it).
     pub login_max_delay_seconds: i64,
+    /// Failed sign-ins to one account from devices it does not know, across every address, before each further
+    /// attempt from such a device must wait (a distributed guessing attack; the owner's known devices never wait).
+    pub login_failures_per_account: i64,
     /// Warnings: identity, safety rails, escalation.
     pub warnings: warnings::WarningsConfig,
     /// Delivery channels and the delivery worker.
@@ -91,6 +94,7 @@ impl Default for Config {
             login_failures_per_user: 5,
             login_failures_per_address: 30,
             login_max_delay_seconds: 15 * 60,
+            login_failures_per_account: 100,
             warnings: warnings::WarningsConfig::default(),
             delivery: warnings::DeliveryConfig::default(),
             monitoring: monitoring::MonitoringConfig::default(),
@@ -122,6 +126,8 @@ struct Inner {
     listening_url: std::sync::OnceLock<String>,
     /// The counts of anonymous refusals (sampled, not each audited).
     refusals: refusals::RefusalSampler,
+    /// The Argon2 hash an unknown username is verified against, made once with the configured parameters.
+    dummy_hash: tokio::sync::OnceCell<String>,
 }
 
 /// The application: cheap to clone, shared by every request.
@@ -144,6 +150,7 @@ impl App {
                 device_key: tokio::sync::OnceCell::new(),
                 listening_url: std::sync::OnceLock::new(),
                 refusals: refusals::RefusalSampler::default(),
+                dummy_hash: tokio::sync::OnceCell::new(),
             }),
         }
     }

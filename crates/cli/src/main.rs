@@ -456,6 +456,7 @@ async fn serve(settings: Settings, bind: Option<String>) -> anyhow::Result<ExitC
         say(locale, "cli.first_admin", &[("username", username), ("password", password)]);
     }
     app.ensure_shipped_plans().await.map_err(|e| app_error(e, locale))?;
+    app.prepare_sign_in().await.map_err(|e| app_error(e, locale))?;
     // The audit signing key must be usable before anything is served: a missing key is made, a key others can
     // read is refused.
     if let Some(dir) = app.audit_key_dir() {

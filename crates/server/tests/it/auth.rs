@@ -300,3 +300,50 @@ async fn disabled_accounts_are_signed_out() {
     assert_eq!(t.get("/api/v1/me", &w.cadre_b).await.body["code"], "account_disabled");
     assert_eq!(login(&t, "cadre.b", "cadre.b-password-long").await.body["code"], "account_disabled");
 }
+
+#[tokio::test]
+async fn attempts_sent_at_once_are_counted_one_after_another() {
+    let t = TestApp::sqlite().await;
+    World::build(&t).await;
+    // Twenty guesses sent together from one address: each is counted before its password is checked, so only the
+    // free ones are checked at all and the rest wait (they slipped past the count when it was read, then written).
+    let attempts = (0..20).map(|_| login_from(&t, "203.0.113.77", "officer", "a wrong password", None));
+    let answers = futures_util::future::join_all(attempts).await;
+    let checked = answers.iter().filter(|a| a.status == StatusCode::UNAUTHORIZED).count();
+    let waiting = answers.iter().filter(|a| a.status == StatusCode::TOO_MANY_REQUESTS).count();
+    assert_eq!((checked, waiting), (5, 15), "{:?}", answers.iter().map(|a| a.status).collect::<Vec<_>>());
+    // Refusals for waiting are sampled, not each written: they cost an attacker nothing to send.
+    let written = t
+        .app
+        .list_audit(&t.system(), &app::audit::AuditParams { action: Some("auth.login".into()), limit: Some(100), ..Default::default() })
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.reason == "rate_limited")
+        .count();
+    assert!(written <= app::refusals::SAMPLED_PER_WINDOW as usize, "{written} rate_limited records");
+    // And the right person elsewhere is not slowed by any of it.
+    assert_eq!(login_from(&t, "198.51.100.5", "officer", "officer-password-long", None).await.status, StatusCode::CREATED);
+}
+
+#[tokio::test]
+async fn a_guessing_attack_from_many_addresses_slows_unknown_devices_but_never_the_owners_own() {
+    let t = TestApp::sqlite().await;
+    World::build(&t).await;
+    // The owner signs in once on their phone: it keeps the device cookie.
+    let first = login_from(&t, "198.51.100.9", "cadre.a", "cadre.a-password-long", None).await;
+    let device = format!("gridline_device={}", set_cookie(&first, "gridline_device").unwrap());
+    // A botnet: one guess from each of a hundred addresses, each far below its own limit.
+    let limit = t.app.config().login_failures_per_account;
+    for index in 0..limit {
+        let address = format!("10.{}.{}.1", index / 250, index % 250);
+        assert_eq!(login_from(&t, &address, "cadre.a", "a wrong password", None).await.status, StatusCode::UNAUTHORIZED);
+    }
+    // Now any device the account does not know waits, wherever it is…
+    let unknown = login_from(&t, "10.200.0.1", "cadre.a", "a wrong password", None).await;
+    assert_eq!(unknown.status, StatusCode::TOO_MANY_REQUESTS, "{}", unknown.text);
+    // …but the owner's own phone signs in at once.
+    let owner = login_from(&t, "198.51.100.9", "cadre.a", "cadre.a-password-long", Some(&device)).await;
+    assert_eq!(owner.status, StatusCode::CREATED, "{}", owner.text);
+    assert_eq!(owner.body["failed_sign_ins_since_last"], limit, "and sees that it happened");
+}
