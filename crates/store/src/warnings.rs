@@ -537,23 +537,27 @@ pub async fn claim(conn: &mut Conn<'_>, worker: &str, now_ms: i64, lease_until_m
 }
 
 /// Extends the lease of deliveries `worker` still holds and has not finished (a worker that keeps working keeps its
-/// claim; one that died stops renewing, and its rows are due again when the lease runs out). Returns how many.
-pub async fn renew_leases(conn: &mut Conn<'_>, worker: &str, ids: &[i64], lease_until_ms: i64) -> Result<u64, StoreError> {
-    let mut renewed = 0;
+/// claim; one that died stops renewing, and its rows are due again when the lease runs out). Returns the ids it
+/// renewed: a row missing from them is no longer this worker's (another took it over, or it was cancelled).
+pub async fn renew_leases(conn: &mut Conn<'_>, worker: &str, ids: &[i64], lease_until_ms: i64) -> Result<Vec<i64>, StoreError> {
+    let mut renewed = Vec::with_capacity(ids.len());
     for chunk in ids.chunks(500) {
         let mut params = crate::db::Params::default();
         let lease = params.push(lease_until_ms);
         let by = params.push(worker.to_string());
         let list: Vec<String> = chunk.iter().map(|id| params.push(*id)).collect();
-        renewed += conn
-            .execute(
+        let rows = conn
+            .fetch_all(
                 format!(
-                    "UPDATE deliveries SET lease_until = {lease} WHERE leased_by = {by} AND status = 'delivering' AND id IN ({})",
+                    "UPDATE deliveries SET lease_until = {lease} WHERE leased_by = {by} AND status = 'delivering' AND id IN ({}) RETURNING id",
                     list.join(", ")
                 ),
                 params.values(),
             )
             .await?;
+        for row in rows {
+            renewed.push(row.get("id")?);
+        }
     }
     Ok(renewed)
 }
@@ -611,9 +615,14 @@ pub async fn record(conn: &mut Conn<'_>, worker: &str, outcomes: &[(i64, Attempt
     Ok(())
 }
 
-/// Cancels the undelivered deliveries of a warning (after a cancellation).
+/// Cancels the undelivered deliveries of a warning (after a cancellation), those a worker holds too: its lease is
+/// not renewed any more and it sends nothing it has not started.
 pub async fn cancel_pending(conn: &mut Conn<'_>, warning_id: i64) -> Result<u64, StoreError> {
-    conn.execute("UPDATE deliveries SET status = 'cancelled' WHERE warning_id = $1 AND status = 'pending'", params![warning_id]).await
+    conn.execute(
+        "UPDATE deliveries SET status = 'cancelled', lease_until = NULL WHERE warning_id = $1 AND status IN ('pending', 'delivering')",
+        params![warning_id],
+    )
+    .await
 }
 
 /// Records an acknowledgement; returns whether it is new.

@@ -260,14 +260,29 @@ impl App {
                 }
             }
         };
-        // The rows this worker holds and has not finished: their leases are renewed while it works on them.
+        // The rows this worker holds and has not finished: their leases are renewed while it works on them. A row
+        // the renewal no longer finds (cancelled, or taken over after a renewal came too late) is not sent; nothing
+        // is started once the lease may have run out, nor after an outcome could not be recorded — those rows are
+        // due again when their lease runs out, and only what was in flight can be handed over twice.
         let unfinished: std::sync::Mutex<std::collections::HashSet<i64>> = std::sync::Mutex::new(claimed.iter().map(|d| d.id).collect());
+        let lost: std::sync::Mutex<std::collections::HashSet<i64>> = std::sync::Mutex::default();
+        let lease_deadline = std::sync::atomic::AtomicI64::new(lease_until);
+        let halted = std::sync::atomic::AtomicBool::new(false);
         let (key, date, config_ref, unfinished_ref) = (&key, &date, &config, &unfinished);
+        let (lost_ref, deadline_ref, halted_ref) = (&lost, &lease_deadline, &halted);
         let sends = claimed.into_iter().map(move |delivery| {
             let warning = warnings.get(&delivery.warning_id).cloned();
             let secret = secrets.get(&delivery.recipient_id).cloned().flatten();
             let (config, unfinished, record_tx) = (config_ref, unfinished_ref, record_tx.clone());
             async move {
+                let id = delivery.id;
+                // A margin of a second: a send that starts must be recorded while the lease still holds.
+                let expiring = self.now_ms() + 1000 >= deadline_ref.load(std::sync::atomic::Ordering::SeqCst);
+                let lost = lost_ref.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&id);
+                if expiring || lost || halted_ref.load(std::sync::atomic::Ordering::SeqCst) {
+                    unfinished.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
+                    return (Counted::Skipped, Ok(()));
+                }
                 let outcome = match warning {
                     None => Sent::Failed("the warning no longer exists".into()),
                     Some(warning) if warning.fields.expires_at <= now && warning.fields.msg_type != "Cancel" => {
@@ -289,12 +304,14 @@ impl App {
                     Attempt::Retry { .. } => Counted::Retried,
                     Attempt::GiveUp { .. } => Counted::Failed,
                 };
-                let id = delivery.id;
                 let (reply, recorded) = tokio::sync::oneshot::channel();
                 let recorded = match record_tx.send((id, attempt, reply)) {
                     Ok(()) => recorded.await.unwrap_or_else(|_| Err(AppError::Internal("the recorder stopped".into()))),
                     Err(_) => Err(AppError::Internal("the recorder stopped".into())),
                 };
+                if recorded.is_err() {
+                    halted_ref.store(true, std::sync::atomic::Ordering::SeqCst);
+                }
                 unfinished.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
                 (counted, recorded)
             }
@@ -310,10 +327,14 @@ impl App {
                     continue;
                 }
                 let (worker_name, until) = (worker.to_string(), self.now_ms() + lease_ms);
-                if let Err(error) =
-                    self.store().write(move |c| Box::pin(async move { repo::renew_leases(c, &worker_name, &ids, until).await })).await
-                {
-                    tracing::warn!(%error, "renewing delivery leases failed");
+                let asked = ids.clone();
+                match self.store().write(move |c| Box::pin(async move { repo::renew_leases(c, &worker_name, &asked, until).await })).await {
+                    Ok(renewed) => {
+                        let renewed: std::collections::HashSet<i64> = renewed.into_iter().collect();
+                        lost.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(ids.into_iter().filter(|id| !renewed.contains(id)));
+                        lease_deadline.store(until, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    Err(error) => tracing::warn!(%error, "renewing delivery leases failed"),
                 }
             }
         };
@@ -328,6 +349,7 @@ impl App {
                 Counted::Delivered => report.delivered += 1,
                 Counted::Retried => report.retried += 1,
                 Counted::Failed => report.failed += 1,
+                Counted::Skipped => {}
             }
             if let Err(error) = recorded {
                 first_error.get_or_insert(error);
@@ -450,6 +472,8 @@ enum Counted {
     Delivered,
     Retried,
     Failed,
+    /// Not sent: the row was lost, the lease might have run out, or recording had failed; it is due again later.
+    Skipped,
 }
 
 fn headline(warning: &WarningRow, locale: Locale) -> String {

@@ -186,11 +186,38 @@ async fn enqueue_is_idempotent_and_claims_are_exclusive(t: &TestStore) {
     assert!(claim_as(t, "c", 9_999, 10).await.is_empty(), "a retry waits for its time");
     let retried = claim_as(t, "c", 10_000, 10).await;
     assert_eq!(retried.iter().map(|d| (d.id, d.attempts)).collect::<Vec<_>>(), vec![(a[1].id, 1)]);
-    // Cancelling leaves delivered and in-flight rows alone and stops pending ones.
+    // Cancelling leaves delivered rows alone and stops the pending ones and those a worker holds (it sends nothing
+    // it has not started: its lease renewal no longer finds them).
     let more: Vec<NewDelivery> = (20_000..20_010).map(|i| delivery(i, "sms", 1, false)).collect();
     enqueue_all(t, w.id, more).await;
+    let mut r = t.store.reader().await.unwrap();
+    let open: i64 = r
+        .conn()
+        .fetch_one("SELECT COUNT(*) AS n FROM deliveries WHERE warning_id = $1 AND status IN ('pending', 'delivering')", store::params![w.id])
+        .await
+        .unwrap()
+        .get("n")
+        .unwrap();
+    let delivered_before: i64 = r
+        .conn()
+        .fetch_one("SELECT COUNT(*) AS n FROM deliveries WHERE warning_id = $1 AND status = 'delivered'", store::params![w.id])
+        .await
+        .unwrap()
+        .get("n")
+        .unwrap();
+    drop(r);
+    assert!(open > 10, "pending and in-flight rows: {open}");
     let cancelled = t.store.write(move |c| Box::pin(async move { cancel_pending(c, w.id).await })).await.unwrap();
-    assert_eq!(cancelled, 10);
+    assert_eq!(cancelled as i64, open);
+    let mut r = t.store.reader().await.unwrap();
+    let delivered_after: i64 = r
+        .conn()
+        .fetch_one("SELECT COUNT(*) AS n FROM deliveries WHERE warning_id = $1 AND status = 'delivered'", store::params![w.id])
+        .await
+        .unwrap()
+        .get("n")
+        .unwrap();
+    assert_eq!(delivered_after, delivered_before, "delivered rows are left alone");
 }
 
 async fn expired_leases_are_claimed_again_and_stale_workers_cannot_record(t: &TestStore) {
