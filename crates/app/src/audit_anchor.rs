@@ -264,6 +264,19 @@ impl App {
             let anchored = store::audit::anchored_through(&mut reader.conn()).await?;
             (anchored, store::audit::hashes_after(&mut reader.conn(), anchored, MAX_RECORDS_PER_ANCHOR).await?)
         };
+        // This node signed further than the database now says anything was signed: anchors were removed. Signing
+        // again would put this key under whatever the records say now; refuse, and say so loudly.
+        let journalled = {
+            let dir = dir.clone();
+            tokio::task::spawn_blocking(move || read_journal(&dir)).await.map_err(|error| AppError::Internal(error.to_string()))??
+        };
+        if let Some(last) = journalled.iter().map(|entry| entry.last_seq).max().filter(|last| *last > anchored) {
+            tracing::error!(journalled = last, database = anchored, "audit anchors this node made are missing from the database; not signing");
+            return Err(AppError::Internal(format!(
+                "this node anchored the audit log up to record {last}, but the database's anchors end at record {anchored}: \
+                 anchors were removed; run `gridline audit verify`"
+            )));
+        }
         let Some(&(last_seq, _)) = records.last() else { return Ok(None) };
         let mut hashes = Vec::with_capacity(records.len() * 32);
         for (seq, hash) in &records {

@@ -24,6 +24,25 @@ fn pg_program(name: &str) -> PathBuf {
     }
 }
 
+/// The connection URL without its password, and the password: the tools get the password in `PGPASSWORD`, never on
+/// their command line, where any local user could read it.
+fn split_password(url: &str) -> (String, Option<String>) {
+    let Some((scheme, rest)) = url.split_once("://") else { return (url.to_string(), None) };
+    let Some((credentials, host)) = rest.split_once('@') else { return (url.to_string(), None) };
+    match credentials.split_once(':') {
+        Some((user, password)) => (format!("{scheme}://{user}@{host}"), Some(password.to_string())),
+        None => (url.to_string(), None),
+    }
+}
+
+fn with_url(command: &mut Command, url: &str) {
+    let (url, password) = split_password(url);
+    command.arg(format!("--dbname={url}"));
+    if let Some(password) = password {
+        command.env("PGPASSWORD", password);
+    }
+}
+
 fn run_tool(mut command: Command, what: &str) -> anyhow::Result<()> {
     let output = command.output().with_context(|| format!("cannot run {what} (install the PostgreSQL client, or set GRIDLINE_PG_BIN)"))?;
     if !output.status.success() {
@@ -51,7 +70,8 @@ pub async fn backup(settings: &Settings, file: &Path) -> anyhow::Result<ExitCode
         }
         Location::Postgres(url) => {
             let mut command = Command::new(pg_program("pg_dump"));
-            command.args(["--format=custom", "--no-owner", "--no-privileges", "--file"]).arg(file).arg(format!("--dbname={url}"));
+            command.args(["--format=custom", "--no-owner", "--no-privileges", "--file"]).arg(file);
+            with_url(&mut command, url);
             run_tool(command, "pg_dump")?;
             // The archive must read back whole before it is called a backup.
             let mut list = Command::new(pg_program("pg_restore"));
@@ -72,7 +92,9 @@ pub async fn restore(settings: &Settings, file: &Path) -> anyhow::Result<ExitCod
             let empty = store::backup::postgres_is_empty(url).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             anyhow::ensure!(empty, "the database {} is not empty; restore into a new, empty database", store::redact_url(url));
             let mut command = Command::new(pg_program("pg_restore"));
-            command.args(["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction"]).arg(format!("--dbname={url}")).arg(file);
+            command.args(["--no-owner", "--no-privileges", "--exit-on-error", "--single-transaction"]);
+            with_url(&mut command, url);
+            command.arg(file);
             run_tool(command, "pg_restore")?;
             store::backup::postgres_summary(url).await.map_err(|e| anyhow::anyhow!("{e}"))?
         }
@@ -97,4 +119,14 @@ pub async fn restore(settings: &Settings, file: &Path) -> anyhow::Result<ExitCod
         ],
     );
     Ok(ExitCode::SUCCESS)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn passwords_leave_the_url() {
+        assert_eq!(super::split_password("postgres://gl:s3cret@db:5432/gridline"), ("postgres://gl@db:5432/gridline".into(), Some("s3cret".into())));
+        assert_eq!(super::split_password("postgres://gl@db/gridline"), ("postgres://gl@db/gridline".into(), None));
+        assert_eq!(super::split_password("postgres://db/gridline"), ("postgres://db/gridline".into(), None));
+    }
 }

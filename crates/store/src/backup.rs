@@ -47,6 +47,8 @@ pub async fn backup_sqlite(database: &Path, target: &Path) -> Result<BackupSumma
     let target_text = target.to_str().ok_or_else(|| unavailable(target, "the path is not UTF-8"))?;
     sqlx::query("VACUUM INTO ?").bind(target_text).execute(&mut source).await.map_err(|e| unavailable(target, e))?;
     source.close().await.map_err(|e| unavailable(database, e))?;
+    // The copy holds personal data and the deployment's keys: readable by its owner only.
+    owner_only(target)?;
     check_sqlite(target).await
 }
 
@@ -74,15 +76,37 @@ pub async fn restore_sqlite(backup: &Path, target: &Path) -> Result<BackupSummar
             target.display()
         )));
     }
+    // A write-ahead log or journal left by an old database would be replayed onto the restored one.
+    for suffix in ["-wal", "-shm", "-journal"] {
+        let leftover = std::path::PathBuf::from(format!("{}{suffix}", target.display()));
+        if leftover.exists() {
+            return Err(StoreError::Unavailable(format!(
+                "{} is left from an earlier database; move it away with that database before restoring",
+                leftover.display()
+            )));
+        }
+    }
     let summary = check_sqlite(backup).await?;
     if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
         std::fs::create_dir_all(parent).map_err(|e| unavailable(parent, e))?;
     }
     let staged = target.with_extension("db.restoring");
     std::fs::copy(backup, &staged).map_err(|e| unavailable(&staged, e))?;
+    owner_only(&staged)?;
     std::fs::File::open(&staged).and_then(|file| file.sync_all()).map_err(|e| unavailable(&staged, e))?;
     std::fs::rename(&staged, target).map_err(|e| unavailable(target, e))?;
     Ok(summary)
+}
+
+#[cfg(unix)]
+fn owner_only(path: &Path) -> Result<(), StoreError> {
+    use std::os::unix::fs::PermissionsExt as _;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(|e| unavailable(path, e))
+}
+
+#[cfg(not(unix))]
+fn owner_only(_path: &Path) -> Result<(), StoreError> {
+    Ok(())
 }
 
 /// Whether the PostgreSQL database at `url` holds no tables yet (a restore goes only into an empty database).

@@ -289,9 +289,9 @@ impl Store {
             Pools::Sqlite { .. } => None,
         };
         let health = Arc::new(Health::default());
-        let prober = match &options.location {
-            Location::Postgres(url) => Some(spawn_prober(url.clone(), health.clone())),
-            Location::SqliteFile(_) => None,
+        let prober = match (&options.location, &pools) {
+            (Location::Postgres(url), Pools::Postgres { pool }) => Some(spawn_prober(url.clone(), pool.clone(), health.clone())),
+            _ => None,
         };
         let writer = writer::spawn(pools.clone(), events_tx, health.clone());
         Ok(Store {
@@ -419,13 +419,16 @@ impl Health {
     }
 }
 
-/// Probes the PostgreSQL server every second on a connection of its own, reconnecting as needed.
-fn spawn_prober(url: String, health: Arc<Health>) -> tokio::task::JoinHandle<()> {
+/// Probes the PostgreSQL server every second on a connection of its own, reconnecting as needed. The database is
+/// marked down only after two failed probes in a row, and only when a connection of the pool cannot answer either
+/// (a server at its connection limit refuses the probe's new connection, yet the pool still works).
+fn spawn_prober(url: String, pool: sqlx::PgPool, health: Arc<Health>) -> tokio::task::JoinHandle<()> {
     tokio::spawn(async move {
         let mut connection: Option<sqlx::PgConnection> = None;
+        let mut failures = 0;
         loop {
             tokio::time::sleep(PROBE_EVERY).await;
-            let outcome = tokio::time::timeout(PROBE_TIMEOUT, async {
+            let own = tokio::time::timeout(PROBE_TIMEOUT, async {
                 if connection.is_none() {
                     connection = Some(<sqlx::PgConnection as sqlx::Connection>::connect(&url).await.map_err(|e| e.to_string())?);
                 }
@@ -434,10 +437,23 @@ fn spawn_prober(url: String, health: Arc<Health>) -> tokio::task::JoinHandle<()>
             })
             .await
             .unwrap_or_else(|_| Err("no answer within 2 s".to_string()));
-            if outcome.is_err() {
-                connection = None;
+            let outcome = match own {
+                Ok(()) => Ok(()),
+                Err(error) => {
+                    connection = None;
+                    let pooled = tokio::time::timeout(PROBE_TIMEOUT, async {
+                        let mut conn = pool.acquire().await.map_err(|e| e.to_string())?;
+                        sqlx::Executor::execute(&mut *conn, "SELECT 1").await.map(|_| ()).map_err(|e| e.to_string())
+                    })
+                    .await
+                    .unwrap_or_else(|_| Err("no answer within 2 s".to_string()));
+                    pooled.map_err(|_| error)
+                }
+            };
+            failures = if outcome.is_ok() { 0 } else { failures + 1 };
+            if outcome.is_ok() || failures >= 2 {
+                health.set(outcome);
             }
-            health.set(outcome);
         }
     })
 }

@@ -162,6 +162,10 @@ fn a_rehashed_chain_fails_verify_naming_the_forged_record() {
     let (code, stdout, _) = run(&dir, &["audit", "verify"], None);
     assert_eq!(code, 1, "{stdout}");
     assert!(stdout.contains("The anchor from record 1 in this node's journal is missing"), "{stdout}");
+    // Nor will this node sign the forged records now: it knows it had signed further than the database says.
+    let (code, _, stderr) = run(&dir, &["audit", "anchor"], None);
+    assert_ne!(code, 0);
+    assert!(stderr.contains("anchors were removed"), "{stderr}");
 
     // Rotating the key keeps the old anchors verifiable, and new records are signed with the new key.
     std::fs::copy(&pristine, dir.join("gridline.db")).unwrap();
