@@ -164,19 +164,7 @@ impl App {
             // Attempts refused for waiting cost nothing to send: they are sampled and counted like other refusals
             // of callers not signed in, so that they cannot flood the audit log.
             let admitted = self.inner.refusals.admit(&record, now);
-            let records: Vec<store::audit::NewAudit> = admitted.record.then_some(record).into_iter().chain(admitted.summary).collect();
-            if !records.is_empty() {
-                self.store()
-                    .write(move |c| {
-                        Box::pin(async move {
-                            for record in &records {
-                                store::audit::append(c, record).await?;
-                            }
-                            Ok::<(), store::StoreError>(())
-                        })
-                    })
-                    .await?;
-            }
+            self.append_audits(admitted.record.then_some(record).into_iter().chain(admitted.summary).collect()).await?;
             return Err(AppError::RateLimited { retry_after_seconds });
         }
 

@@ -99,11 +99,18 @@ impl App {
             }
             records.extend(admitted.summary);
         }
-        if records.is_empty() {
-            return AppError::Forbidden { reason };
+        match self.append_audits(records).await {
+            Ok(()) => AppError::Forbidden { reason },
+            Err(error) => error,
         }
-        match self
-            .store()
+    }
+
+    /// Writes audit records on their own, in one write (nothing when there are none).
+    pub(crate) async fn append_audits(&self, records: Vec<NewAudit>) -> Result<(), AppError> {
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.store()
             .write(move |c| {
                 Box::pin(async move {
                     for record in &records {
@@ -112,29 +119,15 @@ impl App {
                     Ok::<(), store::StoreError>(())
                 })
             })
-            .await
-        {
-            Ok(()) => AppError::Forbidden { reason },
-            Err(error) => AppError::from(error),
-        }
+            .await?;
+        Ok(())
     }
 
     /// Writes the counts of anonymous refusals whose minute is over (on the escalation beat).
     pub async fn flush_refusal_counts(&self) -> Result<usize, AppError> {
         let due = self.inner.refusals.due(self.now_ms());
         let count = due.len();
-        if count > 0 {
-            self.store()
-                .write(move |c| {
-                    Box::pin(async move {
-                        for record in &due {
-                            store::audit::append(c, record).await?;
-                        }
-                        Ok::<(), store::StoreError>(())
-                    })
-                })
-                .await?;
-        }
+        self.append_audits(due).await?;
         Ok(count)
     }
 }

@@ -190,34 +190,23 @@ async fn enqueue_is_idempotent_and_claims_are_exclusive(t: &TestStore) {
     // it has not started: its lease renewal no longer finds them).
     let more: Vec<NewDelivery> = (20_000..20_010).map(|i| delivery(i, "sms", 1, false)).collect();
     enqueue_all(t, w.id, more).await;
-    let mut r = t.store.reader().await.unwrap();
-    let open: i64 = r
-        .conn()
-        .fetch_one("SELECT COUNT(*) AS n FROM deliveries WHERE warning_id = $1 AND status IN ('pending', 'delivering')", store::params![w.id])
-        .await
-        .unwrap()
-        .get("n")
-        .unwrap();
-    let delivered_before: i64 = r
-        .conn()
-        .fetch_one("SELECT COUNT(*) AS n FROM deliveries WHERE warning_id = $1 AND status = 'delivered'", store::params![w.id])
-        .await
-        .unwrap()
-        .get("n")
-        .unwrap();
-    drop(r);
+    let open = count_deliveries(t, w.id, "('pending', 'delivering')").await;
+    let delivered_before = count_deliveries(t, w.id, "('delivered')").await;
     assert!(open > 10, "pending and in-flight rows: {open}");
     let cancelled = t.store.write(move |c| Box::pin(async move { cancel_pending(c, w.id).await })).await.unwrap();
     assert_eq!(cancelled as i64, open);
+    assert_eq!(count_deliveries(t, w.id, "('delivered')").await, delivered_before, "delivered rows are left alone");
+}
+
+/// How many deliveries of a warning are in one of `statuses` (an SQL list of fixed words).
+async fn count_deliveries(t: &TestStore, warning_id: i64, statuses: &'static str) -> i64 {
     let mut r = t.store.reader().await.unwrap();
-    let delivered_after: i64 = r
-        .conn()
-        .fetch_one("SELECT COUNT(*) AS n FROM deliveries WHERE warning_id = $1 AND status = 'delivered'", store::params![w.id])
+    r.conn()
+        .fetch_one(format!("SELECT COUNT(*) AS n FROM deliveries WHERE warning_id = $1 AND status IN {statuses}"), store::params![warning_id])
         .await
         .unwrap()
         .get("n")
-        .unwrap();
-    assert_eq!(delivered_after, delivered_before, "delivered rows are left alone");
+        .unwrap()
 }
 
 async fn expired_leases_are_claimed_again_and_stale_workers_cannot_record(t: &TestStore) {
