@@ -26,6 +26,8 @@ fn schemathesis(base: &str, report_dir: &Path, extra: &[&str]) -> serde_json::Va
         .args(extra)
         .env("PYTHONPATH", &python_path)
         .env("SCHEMATHESIS_TELEMETRY", "false")
+        // schemathesis keeps a cache in its working directory; that belongs with the run, not in the source tree.
+        .current_dir(report_dir.parent().unwrap_or(report_dir))
         .output()
         .expect("python3 runs");
     let stdout = String::from_utf8_lossy(&output.stdout);
