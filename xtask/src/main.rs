@@ -1,9 +1,11 @@
 //! `cargo xtask`: the project's automation, in Rust with no dependencies.
 //!
 //! - `cargo xtask test` — the whole test suite, as CI runs it: starts the services the tests need (a throwaway
-//!   PostgreSQL cluster), runs every test of the workspace with cargo-nextest, stops the services again, and runs
-//!   the browser tests (`web/e2e/console.mjs`, headless Debian Chromium). Extra arguments go to nextest
-//!   (`cargo xtask test -E 'test(/postgres/)'`) and skip the browser tests.
+//!   PostgreSQL cluster), runs every test of the workspace with cargo-nextest, runs the server's tests a second
+//!   time on PostgreSQL (`GRIDLINE_TEST_BACKEND=postgres`), stops the services again, and runs the browser tests
+//!   (`web/e2e/console.mjs`, headless Debian Chromium). Extra arguments go to nextest
+//!   (`cargo xtask test -E 'test(/postgres/)'`) and skip the second pass and the browser tests; set
+//!   `GRIDLINE_TEST_BACKEND=postgres` yourself to run a filtered selection on PostgreSQL.
 //! - `cargo xtask services` — starts the test services, prints the environment to use them, and waits for Ctrl-C.
 //!
 //! A service that cannot be started is named, with the tests it leaves out; under CI (`GRIDLINE_CI=1`) that is
@@ -90,7 +92,20 @@ fn test(extra: &[String]) -> Result<ExitCode, String> {
     if let Ok(path) = &python {
         command.env("GRIDLINE_PYTHONPATH", path);
     }
-    let status = command.status().map_err(|error| format!("cannot run cargo: {error}"))?;
+    let mut status = command.status().map_err(|error| format!("cannot run cargo: {error}"))?;
+    // Every server test again, on PostgreSQL: the whole binary with `GRIDLINE_TEST_BACKEND=postgres` (its own
+    // `postgres` module already ran on PostgreSQL above).
+    if nextest && extra.is_empty() && services.postgres_url().is_some() {
+        eprintln!("\nthe server's tests again, on PostgreSQL (GRIDLINE_TEST_BACKEND=postgres):");
+        let mut again = Command::new("cargo");
+        again.current_dir(&root).args(["nextest", "run", "--locked", "--no-fail-fast", "-p", "server", "--test", "it"]);
+        again.args(["-E", "not test(/postgres/)"]).env("GRIDLINE_TEST_BACKEND", "postgres");
+        services.export(&mut again);
+        let on_postgres = again.status().map_err(|error| format!("cannot run cargo: {error}"))?;
+        if status.success() {
+            status = on_postgres;
+        }
+    }
     services.stop();
     // The browser tests use the binary the Rust tests just built; they run unless nextest was given a filter.
     let browser = if extra.is_empty() { browser_tests(&root)? } else { BrowserTests::NotAsked };

@@ -13,6 +13,10 @@ use crate::{Location, Options, Store, StoreError};
 /// The environment variable naming the PostgreSQL server for tests.
 pub const POSTGRES_URL_VARIABLE: &str = "GRIDLINE_TEST_POSTGRES_URL";
 
+/// The environment variable choosing the backend of [`TestDatabase::from_env`]: `sqlite` (the default) or
+/// `postgres`. `cargo xtask test` runs the server's tests once with each.
+pub const BACKEND_VARIABLE: &str = "GRIDLINE_TEST_BACKEND";
+
 /// A database for one test; a SQLite file is deleted when this is dropped.
 #[derive(Debug)]
 pub struct TestDatabase {
@@ -30,6 +34,16 @@ impl TestDatabase {
         let directory = tempfile::tempdir().expect("a temporary directory for the test database");
         let path: PathBuf = directory.path().join("gridline.db");
         TestDatabase { location: Location::SqliteFile(path), _directory: Some(directory) }
+    }
+
+    /// A new, empty database on the backend [`BACKEND_VARIABLE`] names (SQLite when it names none). Any other
+    /// value is an error, so a misspelt backend never quietly runs the tests on SQLite again.
+    pub async fn from_env() -> TestDatabase {
+        match std::env::var(BACKEND_VARIABLE).as_deref() {
+            Err(_) | Ok("") | Ok("sqlite") => TestDatabase::sqlite(),
+            Ok("postgres") => TestDatabase::postgres().await,
+            Ok(other) => panic!("{BACKEND_VARIABLE}={other}: the test backends are `sqlite` and `postgres`"),
+        }
     }
 
     /// A new, empty PostgreSQL database on the test server.

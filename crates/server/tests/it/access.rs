@@ -11,7 +11,7 @@ async fn last_audit(t: &TestApp) -> app::audit::AuditView {
 
 #[tokio::test]
 async fn a_cadre_cannot_read_or_change_another_communitys_members() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
 
     // Community A's own member: readable, masked.
@@ -55,7 +55,7 @@ async fn a_cadre_cannot_read_or_change_another_communitys_members() {
 
 #[tokio::test]
 async fn lists_show_only_what_is_in_scope() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let ids = |response: &crate::TestResponse| {
         let mut ids: Vec<i64> = response.body["items"].as_array().unwrap().iter().map(|m| m["id"].as_i64().unwrap()).collect();
@@ -77,7 +77,7 @@ async fn lists_show_only_what_is_in_scope() {
 
 #[tokio::test]
 async fn personal_data_is_revealed_only_with_clearance_and_a_purpose() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let path = format!("/api/v1/members/{}", w.member_a);
 
@@ -119,7 +119,7 @@ async fn personal_data_is_revealed_only_with_clearance_and_a_purpose() {
 
 #[tokio::test]
 async fn the_public_sees_no_personal_data() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let member = t.get(&format!("/api/v1/members/{}", w.member_a), &Auth::None).await;
     assert_eq!(member.status, StatusCode::UNAUTHORIZED);
@@ -142,7 +142,7 @@ async fn the_public_sees_no_personal_data() {
 
 #[tokio::test]
 async fn scoped_roles_manage_below_their_scope() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     // A cadre adds a grid to their community, not to another one, and cannot redraw their own community.
     let grid = t
@@ -197,7 +197,7 @@ async fn scoped_roles_manage_below_their_scope() {
 
 #[tokio::test]
 async fn anonymous_refusals_are_counted_not_each_written() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let before = t.count("audit_log").await;
     // The review's lever: refused anonymous requests, each of which wrote an audit row.
@@ -224,7 +224,7 @@ async fn anonymous_refusals_are_counted_not_each_written() {
 
 #[tokio::test]
 async fn anonymous_writes_are_refused_before_their_body_is_judged() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     World::build(&t).await;
     for (path, body) in [
         ("/api/v1/members", json!({"jurisdiction_id": "not a number", "nonsense": true})),

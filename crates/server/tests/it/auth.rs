@@ -18,7 +18,7 @@ fn session_of(response: &crate::TestResponse) -> Auth {
 
 #[tokio::test]
 async fn sessions_need_csrf_for_writes_and_end_at_logout() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let response = login(&t, "cadre.a", "cadre.a-password-long").await;
     assert_eq!(response.status, StatusCode::CREATED, "{}", response.text);
@@ -71,7 +71,7 @@ async fn sessions_need_csrf_for_writes_and_end_at_logout() {
 
 #[tokio::test]
 async fn sessions_expire() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     World::build(&t).await;
     let session = session_of(&login(&t, "officer", "officer-password-long").await);
     assert_eq!(t.get("/api/v1/me", &session).await.status, StatusCode::OK);
@@ -123,7 +123,7 @@ async fn fail_from(t: &TestApp, address: &str, username: &str) {
 
 #[tokio::test]
 async fn failures_elsewhere_never_keep_the_right_person_out() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let attacker = "203.0.113.9";
     let officer_phone = "198.51.100.20";
@@ -203,7 +203,7 @@ async fn failures_elsewhere_never_keep_the_right_person_out() {
 
 #[tokio::test]
 async fn people_see_and_end_their_other_sessions_and_expired_ones_are_purged() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     World::build(&t).await;
     let desk = login_from(&t, "198.51.100.1", "officer", "officer-password-long", None).await;
     let phone = login_from(&t, "198.51.100.2", "officer", "officer-password-long", None).await;
@@ -237,7 +237,7 @@ async fn people_see_and_end_their_other_sessions_and_expired_ones_are_purged() {
 
 #[tokio::test]
 async fn api_tokens_are_hashed_and_revocable_at_once() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let created = t.post("/api/v1/tokens", &w.liaison, json!({"name": "pump station gateway", "expires_in_days": 30})).await;
     assert_eq!(created.status, StatusCode::CREATED, "{}", created.text);
@@ -290,7 +290,7 @@ async fn api_tokens_are_hashed_and_revocable_at_once() {
 
 #[tokio::test]
 async fn disabled_accounts_are_signed_out() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let session = session_of(&login(&t, "cadre.b", "cadre.b-password-long").await);
     let me = t.get("/api/v1/me", &session).await.body;
@@ -303,7 +303,7 @@ async fn disabled_accounts_are_signed_out() {
 
 #[tokio::test]
 async fn attempts_sent_at_once_are_counted_one_after_another() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     World::build(&t).await;
     // Twenty guesses sent together from one address: each is counted before its password is checked, so only the
     // free ones are checked at all and the rest wait (they slipped past the count when it was read, then written).
@@ -328,7 +328,7 @@ async fn attempts_sent_at_once_are_counted_one_after_another() {
 
 #[tokio::test]
 async fn a_guessing_attack_from_many_addresses_slows_unknown_devices_but_never_the_owners_own() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     World::build(&t).await;
     // The owner signs in once on their phone: it keeps the device cookie.
     let first = login_from(&t, "198.51.100.9", "cadre.a", "cadre.a-password-long", None).await;

@@ -8,7 +8,7 @@ use crate::{Auth, TestApp, World};
 
 #[tokio::test]
 async fn stale_updates_get_409_and_never_overwrite() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let path = format!("/api/v1/members/{}", w.member_a);
     let read = t.get(&path, &w.cadre_a).await;
@@ -60,7 +60,7 @@ async fn stale_updates_get_409_and_never_overwrite() {
 
 #[tokio::test]
 async fn concurrent_updates_of_one_record_let_exactly_one_win() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let path = format!("/api/v1/organizations/{}", w.water);
     let mut handles = Vec::new();

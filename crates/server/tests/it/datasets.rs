@@ -121,7 +121,7 @@ async fn commons(t: &TestApp, world: &World) -> Commons {
 
 #[tokio::test]
 async fn by_role_a_gas_leak_opens_pipelines_and_register_to_its_command_and_stand_down_closes_them() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let world = World::build(&t).await;
     t.app.ensure_shipped_plans().await.unwrap();
     let c = commons(&t, &world).await;
@@ -252,7 +252,7 @@ async fn by_role_a_gas_leak_opens_pipelines_and_register_to_its_command_and_stan
 
 #[tokio::test]
 async fn the_register_is_read_by_the_assigned_grid_member_only_and_every_read_is_logged() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let world = World::build(&t).await;
     let c = commons(&t, &world).await;
     let grid = t.get("/api/v1/datasets/vulnerable-residents/features", &world.grid_a1_member).await;
@@ -354,7 +354,7 @@ async fn a_dirty_csv_is_reported_row_by_row_and_a_file_refused_whole_leaves_noth
 
 #[tokio::test]
 async fn an_osm_extract_imports_as_public_datasets_with_its_report_and_again_changes_nothing() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spatial/tests/fixtures/monaco.osm.gz");
     let (data, osm_report) = spatial::osm::import_path(&path, &mut |_| {}).unwrap();
     let first = t.app.import_osm_datasets(&t.system(), &data, None).await.unwrap();
@@ -399,7 +399,7 @@ async fn an_osm_extract_imports_as_public_datasets_with_its_report_and_again_cha
 /// above public: no protected field, no personal data, no exact incident.
 #[tokio::test]
 async fn a_crawl_of_every_public_url_finds_nothing_above_public() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let world = World::build(&t).await;
     let _c = commons(&t, &world).await;
     let declared = put(
@@ -508,7 +508,7 @@ async fn a_crawl_of_every_public_url_finds_nothing_above_public() {
 
 #[tokio::test]
 async fn a_dataset_older_than_its_interval_is_flagged_once_to_its_owner_and_fresh_again_after_an_update() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let world = World::build(&t).await;
     let c = commons(&t, &world).await;
     assert_eq!(t.app.flag_stale_datasets().await.unwrap(), 0);

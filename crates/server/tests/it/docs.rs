@@ -6,7 +6,7 @@ use crate::{Auth, TestApp, World};
 
 #[tokio::test]
 async fn openapi_document_matches_its_snapshot() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let response = t.get("/api/openapi.json", &Auth::None).await;
     assert_eq!(response.status, StatusCode::OK);
     assert_eq!(response.body["openapi"], "3.1.0");
@@ -27,7 +27,7 @@ async fn openapi_document_matches_its_snapshot() {
 
 #[tokio::test]
 async fn health_readiness_and_metrics() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     assert_eq!(t.get("/healthz", &Auth::None).await.text, "ok");
     assert_eq!(t.get("/readyz", &Auth::None).await.text, "ready");
@@ -50,7 +50,7 @@ async fn health_readiness_and_metrics() {
 
 #[tokio::test]
 async fn security_headers_are_on_every_response() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     for path in ["/healthz", "/api/v1/jurisdictions", "/api/v1/nowhere"] {
         let response = t.get(path, &Auth::None).await;
         let csp = response.headers["content-security-policy"].to_str().unwrap();

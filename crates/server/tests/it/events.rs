@@ -48,7 +48,7 @@ async fn next_events(stream: &mut axum::body::BodyDataStream, count: usize) -> V
 
 #[tokio::test]
 async fn the_stream_shows_each_caller_what_they_may_see() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let mut cadre_a = open(&t, &w.cadre_a, None).await;
     let mut public = {
@@ -80,7 +80,7 @@ async fn the_stream_shows_each_caller_what_they_may_see() {
 
 #[tokio::test]
 async fn a_revoked_token_stops_its_stream() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let created = t.post("/api/v1/tokens", &w.officer, json!({"name": "wall screen"})).await;
     let token = created.body["token"].as_str().unwrap().to_string();
@@ -106,7 +106,7 @@ async fn a_revoked_token_stops_its_stream() {
 
 #[tokio::test]
 async fn past_events_as_json() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let token = match &w.officer {
         Auth::Token(token) => token.clone(),

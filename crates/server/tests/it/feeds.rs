@@ -116,7 +116,7 @@ fn bbox_of(area: &Value) -> [f64; 4] {
 
 #[tokio::test]
 async fn an_https_cap_1_1_feed_with_geocode_only_areas_is_ingested_once_located_or_refused_with_the_reason() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     World::build(&t).await;
     import_boundary_table(&t, "same", &["027031", "027075"]).await;
     import_boundary_table(&t, "ugc", &["MNZ020", "MNZ021"]).await;

@@ -57,7 +57,7 @@ async fn member(t: &TestApp, jurisdiction: i64, name: &str, role: &str, organiza
 
 #[tokio::test]
 async fn three_reports_become_one_incident_and_the_plan_runs_it() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let world = World::build(&t).await;
     assert_eq!(t.app.ensure_shipped_plans().await.unwrap(), 6);
     assert_eq!(t.app.ensure_shipped_plans().await.unwrap(), 0, "shipped plans are saved once");
@@ -356,7 +356,7 @@ async fn three_reports_become_one_incident_and_the_plan_runs_it() {
 
 #[tokio::test]
 async fn plans_are_linted_and_malformed_ones_refused_with_line_and_field() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let world = World::build(&t).await;
     let broken =
         std::fs::read_to_string(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../plan/tests/fixtures/broken.plan.json")).unwrap();
@@ -385,7 +385,7 @@ async fn plans_are_linted_and_malformed_ones_refused_with_line_and_field() {
 
 #[tokio::test]
 async fn bad_reports_are_refused_with_the_field_and_change_nothing() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let world = World::build(&t).await;
     let cases = [
         (json!({"category": "natural_disaster", "subtype": "building_fire", "description": "x", "lon": 121.4, "lat": 31.16}), "subtype"),
@@ -419,7 +419,7 @@ async fn bad_reports_are_refused_with_the_field_and_change_nothing() {
 #[tokio::test]
 async fn incidents_opened_by_another_node_are_proposed_even_with_a_slower_clock() {
     use tower::ServiceExt;
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let world = World::build(&t).await;
     let clock_b = std::sync::Arc::new(app::ManualClock::new(START_MS - 1_000));
     let node_b = server::router(app::App::new(t._database.open().await.unwrap(), clock_b.clone(), app::Config::for_tests()));
@@ -456,7 +456,7 @@ async fn incidents_opened_by_another_node_are_proposed_even_with_a_slower_clock(
 
 #[tokio::test]
 async fn hotline_tickets_are_the_hotlines_own_and_nobody_else_can_take_their_numbers() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let world = World::build(&t).await;
     let centre = organization(&t, "department", Some("emergency_management"), "hotline-12345", world.sub_district).await;
     let operator = Auth::Token(

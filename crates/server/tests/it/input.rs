@@ -39,7 +39,7 @@ fn check(response: &crate::TestResponse, status: StatusCode, code: &str, field: 
 
 #[tokio::test]
 async fn every_write_endpoint_rejects_bad_bodies_and_changes_nothing() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let member = format!("/api/v1/members/{}", w.member_a);
     let organization = format!("/api/v1/organizations/{}", w.water);
@@ -160,7 +160,7 @@ async fn every_write_endpoint_rejects_bad_bodies_and_changes_nothing() {
 
 #[tokio::test]
 async fn validation_names_the_field_in_the_callers_language() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let before = state(&t).await;
     let out_of_range = t
@@ -212,7 +212,7 @@ async fn validation_names_the_field_in_the_callers_language() {
 
 #[tokio::test]
 async fn query_strings_and_routes_are_checked() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let limit = t.get("/api/v1/members?limit=lots", &w.admin).await;
     check(&limit, StatusCode::BAD_REQUEST, "bad_query", Some("limit"));

@@ -1,6 +1,7 @@
 //! The server's integration tests: one binary, a module per topic. Requests go through the real router
-//! (`tower::ServiceExt::oneshot`), the real application and a real database — SQLite by default; the tests in
-//! `postgres` run the same checks on PostgreSQL.
+//! (`tower::ServiceExt::oneshot`), the real application and a real database: SQLite, or PostgreSQL when
+//! `GRIDLINE_TEST_BACKEND=postgres` (`cargo xtask test` runs the whole binary once on each). The tests in
+//! `postgres` are PostgreSQL's own (a server that goes away, the same API on both).
 
 mod access;
 mod auth;
@@ -61,8 +62,10 @@ pub enum Auth {
 }
 
 impl TestApp {
-    pub async fn sqlite() -> TestApp {
-        TestApp::on(TestDatabase::sqlite()).await
+    /// On the backend `GRIDLINE_TEST_BACKEND` names: SQLite by default; `cargo xtask test` runs every test of
+    /// this binary a second time on PostgreSQL.
+    pub async fn new() -> TestApp {
+        TestApp::on(TestDatabase::from_env().await).await
     }
 
     pub async fn postgres() -> TestApp {

@@ -80,7 +80,7 @@ actions:
 
 #[tokio::test]
 async fn a_sustained_rule_fires_once_per_episode_and_leaves_its_evidence() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let world = World::build(&t).await;
     sensor(&t, &world, "rain-1", 121.412, 31.162).await;
     rule(&t, &world, SUSTAINED).await;
@@ -235,7 +235,7 @@ actions:
 
 #[tokio::test]
 async fn two_gauges_of_one_area_together_and_a_silent_sensor_is_flagged() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let world = World::build(&t).await;
     sensor(&t, &world, "rain-a", 121.412, 31.162).await;
     sensor(&t, &world, "rain-b", 121.415, 31.165).await;
@@ -274,7 +274,7 @@ async fn two_gauges_of_one_area_together_and_a_silent_sensor_is_flagged() {
 
 #[tokio::test]
 async fn bad_readings_are_refused_one_by_one_and_the_good_ones_kept() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let world = World::build(&t).await;
     sensor(&t, &world, "rain-1", 121.412, 31.162).await;
     let now = app::Clock::now_ms(t.clock.as_ref());

@@ -107,7 +107,7 @@ pub async fn app_with_receivers() -> (TestApp, Arc<Mutex<Vec<Received>>>, Arc<Mu
     config.delivery.smtp_server = Some(smtp);
     config.delivery.timeout_seconds = 5;
     config.public_url = Some("http://gridline.test".into());
-    let t = TestApp::with_config(store::testing::TestDatabase::sqlite(), config).await;
+    let t = TestApp::with_config(store::testing::TestDatabase::from_env().await, config).await;
     (t, received, mails)
 }
 
@@ -423,7 +423,7 @@ async fn exercises_never_reach_the_public_and_big_areas_need_confirming() {
     // (Configuration is per deployment; here the check is driven through a second app with that setting.)
     let mut config = app::Config::for_tests();
     config.warnings.usual_reach_by_hazard.insert("gas_leak".into(), 5);
-    let small = TestApp::with_config(store::testing::TestDatabase::sqlite(), config).await;
+    let small = TestApp::with_config(store::testing::TestDatabase::from_env().await, config).await;
     let world2 = World::build(&small).await;
     let mut csv = String::from("code,grid_code,lon,lat,residents\n");
     csv.push_str("y1,A1,121.415,31.165,4\ny2,A1,121.416,31.165,4\n");
@@ -442,7 +442,7 @@ async fn exercises_never_reach_the_public_and_big_areas_need_confirming() {
 
 #[tokio::test]
 async fn bad_warnings_are_refused_with_the_field_at_fault() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let world = World::build(&t).await;
     let mut bowtie = warning_input(world.sub_district, "Actual");
     bowtie["area"] =
@@ -540,7 +540,7 @@ async fn external_cap_is_ingested_once_and_bad_cap_is_refused_with_its_line() {
 
 #[tokio::test]
 async fn a_polled_feed_brings_each_warning_once() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let world = World::build(&t).await;
     let cap = |identifier: &str| {
         format!(

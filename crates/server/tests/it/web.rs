@@ -55,7 +55,7 @@ impl Browser {
 
 #[tokio::test]
 async fn pages_speak_the_readers_language() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     World::build(&t).await;
     let chinese = Browser::new("zh-CN,zh;q=0.9").get(&t, "/login").await;
     assert_eq!(chinese.status, StatusCode::OK);
@@ -78,7 +78,7 @@ async fn pages_speak_the_readers_language() {
 
 #[tokio::test]
 async fn forms_need_the_session_csrf_token() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let mut browser = Browser::new("en");
     let wrong = browser.post(&t, "/login", &[("username", "cadre.a"), ("password", "nope")]).await;
@@ -145,7 +145,7 @@ async fn forms_need_the_session_csrf_token() {
 
 #[tokio::test]
 async fn personal_data_is_masked_on_pages_and_in_csv() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let mut cadre = Browser::new("en");
     cadre.sign_in(&t, "cadre.a", "cadre.a-password-long").await;
@@ -186,7 +186,7 @@ async fn personal_data_is_masked_on_pages_and_in_csv() {
 
 #[tokio::test]
 async fn map_layers_are_simplified_aggregated_and_guarded() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let get = |path: String| {
         let request = Request::builder().uri(path).header(header::ACCEPT_LANGUAGE, "en").body(Body::empty()).unwrap();
@@ -260,7 +260,7 @@ fn redact(html: &str) -> String {
 
 #[tokio::test]
 async fn rendered_pages_match_their_snapshots() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     let w = World::build(&t).await;
     let mut officer = Browser::new("zh-CN");
     officer.sign_in(&t, "officer", "officer-password-long").await;
@@ -341,7 +341,7 @@ fn templates_have_no_hard_coded_visible_text() {
 
 #[tokio::test]
 async fn the_owner_is_told_of_failed_sign_ins_once_and_can_end_other_sessions() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     World::build(&t).await;
     for _ in 0..3 {
         let failed = Browser::new("en").post(&t, "/login", &[("username", "officer"), ("password", "not it"), ("next", "/console")]).await;
@@ -385,7 +385,7 @@ async fn the_owner_is_told_of_failed_sign_ins_once_and_can_end_other_sessions() 
 
 #[tokio::test]
 async fn sign_in_never_redirects_to_another_site() {
-    let t = TestApp::sqlite().await;
+    let t = TestApp::new().await;
     World::build(&t).await;
     for next in ["/\\evil.example", "//evil.example", "https://evil.example/", "/\\/evil.example", "/ok\r\nLocation: x", "javascript:alert(1)"] {
         let response =
