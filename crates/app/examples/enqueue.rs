@@ -38,6 +38,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let step = 0.4 / side as f64;
     let boundary = serde_json::json!({"type": "MultiPolygon", "coordinates": [[[[121.2, 31.0], [121.7, 31.0], [121.7, 31.5], [121.2, 31.5], [121.2, 31.0]]]]});
     let city = app
+        .registry()
         .create_jurisdiction(
             &ctx,
             serde_json::from_value(serde_json::json!({"level": "city", "code": "310000", "name_zh": "上海市", "boundary": boundary}))?,
@@ -73,16 +74,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "area": {"type": "Polygon", "coordinates": [[[121.21, 31.01], [121.69, 31.01], [121.69, 31.49], [121.21, 31.49], [121.21, 31.01]]]},
         "expires_at": expires,
     }))?;
-    let draft = app.create_warning(&ctx, input).await?;
-    let approved = app.approve_warning(&ctx, draft.id, Some(draft.version)).await?;
+    let draft = app.warnings().create_warning(&ctx, input).await?;
+    let approved = app.warnings().approve_warning(&ctx, draft.id, Some(draft.version)).await?;
     // The targeting index is built once per process (here, before the issue); afterwards it follows changes.
     let warming = Instant::now();
-    let preview = app.preview_reach(&ctx, draft.id).await?;
+    let preview = app.warnings().preview_reach(&ctx, draft.id).await?;
     let warm = warming.elapsed().as_secs_f64();
     assert_eq!(preview.households, households as i64);
 
     let issuing = Instant::now();
-    let issued = app.issue_warning(&ctx, approved.id, Some(approved.version), true).await?;
+    let issued = app.warnings().issue_warning(&ctx, approved.id, Some(approved.version), true).await?;
     let seconds = issuing.elapsed().as_secs_f64();
     let deliveries: i64 = {
         let mut reader = store.reader().await?;

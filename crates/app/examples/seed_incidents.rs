@@ -39,6 +39,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let ctx = Context::system("bench", Locale::ZhCn);
     let boundary = serde_json::json!({"type": "MultiPolygon", "coordinates": [[[[121.2, 31.0], [121.7, 31.0], [121.7, 31.4], [121.2, 31.4], [121.2, 31.0]]]]});
     let city = app
+        .registry()
         .create_jurisdiction(
             &ctx,
             serde_json::from_value(serde_json::json!({"level": "city", "code": "310000", "name_zh": "上海市", "boundary": boundary}))?,
@@ -64,7 +65,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             ..ReportInput::default()
         };
         let (app, ctx) = (app.clone(), ctx.clone());
-        pending.push(tokio::spawn(async move { app.submit_report(&ctx, "api", input).await.map(|_| ()) }));
+        pending.push(tokio::spawn(async move { app.incidents().submit_report(&ctx, "api", input).await.map(|_| ()) }));
         if pending.len() == 64 {
             for task in pending.drain(..) {
                 task.await??;

@@ -24,18 +24,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let app = App::new(store.clone(), Arc::new(SystemClock), Config::default());
     let ctx = Context::system("bench", Locale::En);
     let boundary = serde_json::json!({"type": "MultiPolygon", "coordinates": [[[[121.2, 31.0], [121.7, 31.0], [121.7, 31.4], [121.2, 31.4], [121.2, 31.0]]]]});
-    app.create_jurisdiction(
-        &ctx,
-        serde_json::from_value(serde_json::json!({"level": "city", "code": "310000", "name_zh": "上海市", "boundary": boundary}))?,
-    )
-    .await?;
+    app.registry()
+        .create_jurisdiction(
+            &ctx,
+            serde_json::from_value(serde_json::json!({"level": "city", "code": "310000", "name_zh": "上海市", "boundary": boundary}))?,
+        )
+        .await?;
     for i in 0..sensors {
         let input = serde_json::json!({
             "code": format!("g{i}"), "kind": "bench_gauge", "quantity": "rainfall_1h", "unit": "mm/h",
             "lon": 121.25 + (i % 40) as f64 * 0.01, "lat": 31.05 + (i / 40) as f64 * 0.01, "interval_seconds": 1,
             "min_value": 0, "max_value": 100000,
         });
-        app.create_sensor(&ctx, serde_json::from_value(input)?).await?;
+        app.monitoring().create_sensor(&ctx, serde_json::from_value(input)?).await?;
     }
     // 199 rules the steady readings (values below 1,000) never trip, one that a reading of 50,000 trips at once.
     for r in 0..rules.saturating_sub(1) {
@@ -43,14 +44,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "code: quiet-{r}\ntitle_zh: 基准规则{r}\nsensors: {{ kind: bench_gauge }}\ncondition: {{ above: {}, for_minutes: 5, hysteresis: 10 }}\nactions:\n  open_incident: {{ category: natural_disaster, subtype: urban_waterlogging }}\n",
             2_000 + r * 10
         );
-        app.save_rule(&ctx, &rule).await?;
+        app.monitoring().save_rule(&ctx, &rule).await?;
     }
-    app.save_rule(
+    app.monitoring().save_rule(
         &ctx,
         "code: trigger\ntitle_zh: 触发\nsensors: { kind: bench_gauge }\ncondition: { above: 40000, for_minutes: 0, hysteresis: 1 }\nactions:\n  open_incident: { category: natural_disaster, subtype: urban_waterlogging }\n",
     )
     .await?;
     let account = app
+        .access()
         .create_account(
             &ctx,
             serde_json::from_value(
@@ -59,9 +61,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     let token = app
+        .access()
         .create_api_token(
             &ctx,
-            app::accounts::NewApiToken { name: "bench".into(), expires_in_days: Some(1), account_id: Some(account.account.id) },
+            app::access::NewApiToken { name: "bench".into(), expires_in_days: Some(1), account_id: Some(account.account.id) },
         )
         .await?;
     println!("{}", token.token);

@@ -4,8 +4,15 @@ use domain::Classification;
 use domain::policy::{ReadFilter, ResourceKind, read_filter};
 use store::events::{Event, EventFilter};
 
+use crate::kernel::Kernel;
 use crate::time::rfc3339;
-use crate::{App, AppError, Context};
+use crate::{AppError, Context};
+
+/// The event log read back: the live stream's catch-up and its filter.
+#[derive(Debug, Clone)]
+pub struct Events {
+    pub(crate) kernel: Kernel,
+}
 
 /// An event on the wire (also the `data` of a Server-Sent Event).
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -76,18 +83,18 @@ pub fn event_filter(ctx: &Context) -> EventFilter {
     filter
 }
 
-impl App {
+impl Events {
     /// Events after `after_seq` visible to the caller, oldest first.
     pub async fn events_after(&self, ctx: &Context, after_seq: i64, filter: &EventFilter, limit: i64) -> Result<Vec<EventView>, AppError> {
         let _ = ctx;
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let events = store::events::list_after(&mut reader.conn(), after_seq, filter, limit).await?;
         Ok(events.into_iter().map(view).collect())
     }
 
     /// The sequence number of the latest event.
     pub async fn latest_event_seq(&self) -> Result<i64, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         Ok(store::events::latest_seq(&mut reader.conn()).await?)
     }
 }

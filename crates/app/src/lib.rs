@@ -7,31 +7,29 @@
 //! What it must never do: speak HTTP (status codes and headers belong to `server`), print (the CLI does), or
 //! read the wall clock directly (time comes from [`Clock`]).
 
-pub mod accounts;
+// The contexts, in dependency order (a tidy test holds them to it).
+pub mod access;
 pub mod audit;
-pub mod audit_anchor;
-pub mod auth;
+pub mod commons;
+pub mod events;
+pub mod incidents;
+pub mod monitoring;
+pub mod registry;
+pub mod warnings;
+
+// The kernel and what every context shares.
 pub mod clock;
 pub mod context;
-pub mod datasets;
-mod dedupe;
-pub mod demo;
 pub mod error;
-pub mod events;
-pub mod households;
-pub mod incidents;
-pub mod layers;
-mod locator;
-pub mod monitoring;
-pub mod mqtt;
-pub mod osm_layers;
-pub mod plans;
+mod kernel;
 pub mod refusals;
-pub mod registry;
-pub mod tasks;
 pub mod time;
+pub mod transport;
 mod util;
-pub mod warnings;
+
+// Above the contexts: the periodic beat and the demonstration.
+mod beat;
+pub mod demo;
 
 use std::sync::Arc;
 
@@ -40,6 +38,7 @@ pub use context::Context;
 use domain::Locale;
 pub use error::AppError;
 pub use incidents::IncidentView;
+
 use store::Store;
 pub use util::{ListParams, Page};
 
@@ -73,9 +72,9 @@ pub struct Config {
     /// Monitoring: the MQTT broker readings come from.
     pub monitoring: monitoring::MonitoringConfig,
     /// The data commons: what stand-down purges.
-    pub data: datasets::DataConfig,
+    pub data: commons::DataConfig,
     /// The audit log: where its anchors' signing key lives, and how often it signs.
-    pub audit: audit_anchor::AuditConfig,
+    pub audit: audit::AuditConfig,
     /// Where people and other systems reach this Gridline (`https://gridline.example.gov.cn`): every absolute link
     /// it gives out (acknowledgement links, the Atom feed, the DCAT catalogue, Open311 discovery) starts with it.
     /// Default: the address `serve` listens on. Never taken from a request's `Host` header.
@@ -98,8 +97,8 @@ impl Default for Config {
             warnings: warnings::WarningsConfig::default(),
             delivery: warnings::DeliveryConfig::default(),
             monitoring: monitoring::MonitoringConfig::default(),
-            data: datasets::DataConfig::default(),
-            audit: audit_anchor::AuditConfig::default(),
+            data: commons::DataConfig::default(),
+            audit: audit::AuditConfig::default(),
             public_url: None,
         }
     }
@@ -113,86 +112,108 @@ impl Config {
 }
 
 #[derive(Debug)]
-struct Inner {
-    store: Store,
-    clock: Arc<dyn Clock>,
-    config: Config,
-    warnings: warnings::Runtime,
-    locator: locator::Locator,
-    open_incidents: dedupe::OpenIncidents,
-    /// The key of device cookies (see `auth`), read once from the settings.
-    device_key: tokio::sync::OnceCell<Vec<u8>>,
-    /// The address `serve` listens on, as a URL: the public URL when none is configured.
-    listening_url: std::sync::OnceLock<String>,
-    /// The counts of anonymous refusals (sampled, not each audited).
-    refusals: refusals::RefusalSampler,
-    /// The Argon2 hash an unknown username is verified against, made once with the configured parameters.
-    dummy_hash: tokio::sync::OnceCell<String>,
+struct Contexts {
+    kernel: kernel::Kernel,
+    access: access::Access,
+    audit: audit::Audit,
+    events: events::Events,
+    registry: registry::Registry,
+    incidents: incidents::Incidents,
+    warnings: warnings::Warnings,
+    commons: commons::Commons,
+    monitoring: monitoring::Monitoring,
 }
 
-/// The application: cheap to clone, shared by every request.
+/// The application: every context, built once over one kernel; cheap to clone, shared by every request. The
+/// server, the command line and the drill reach a use case through its context: `app.warnings().issue_warning(…)`.
 #[derive(Debug, Clone)]
 pub struct App {
-    inner: Arc<Inner>,
+    inner: Arc<Contexts>,
 }
 
 impl App {
-    /// Builds the application over an opened store.
+    /// Builds the application over an opened store: the kernel, then each context with the contexts it uses
+    /// (the order is the dependency order; no context reaches one built after it).
     pub fn new(store: Store, clock: Arc<dyn Clock>, config: Config) -> App {
-        App {
-            inner: Arc::new(Inner {
-                store,
-                clock,
-                config,
-                warnings: warnings::Runtime::default(),
-                locator: locator::Locator::default(),
-                open_incidents: dedupe::OpenIncidents::default(),
-                device_key: tokio::sync::OnceCell::new(),
-                listening_url: std::sync::OnceLock::new(),
-                refusals: refusals::RefusalSampler::default(),
-                dummy_hash: tokio::sync::OnceCell::new(),
-            }),
-        }
+        let kernel = kernel::Kernel::new(store, clock, config);
+        let access = access::Access::new(kernel.clone());
+        let audit = audit::Audit::new(kernel.clone());
+        let events = events::Events { kernel: kernel.clone() };
+        let registry = registry::Registry::new(kernel.clone());
+        let incidents = incidents::Incidents::new(kernel.clone(), registry.clone());
+        let warnings = warnings::Warnings::new(kernel.clone(), registry.clone(), incidents.clone());
+        let commons = commons::Commons::new(kernel.clone(), registry.clone(), incidents.clone(), warnings.clone());
+        let monitoring = monitoring::Monitoring::new(kernel.clone(), registry.clone(), incidents.clone(), warnings.clone());
+        App { inner: Arc::new(Contexts { kernel, access, audit, events, registry, incidents, warnings, commons, monitoring }) }
+    }
+
+    /// Accounts, sign-in, sessions and tokens.
+    pub fn access(&self) -> &access::Access {
+        &self.inner.access
+    }
+
+    /// The audit log and its anchors.
+    pub fn audit(&self) -> &audit::Audit {
+        &self.inner.audit
+    }
+
+    /// The event log read back.
+    pub fn events(&self) -> &events::Events {
+        &self.inner.events
+    }
+
+    /// Jurisdictions, organizations, members, teams and households.
+    pub fn registry(&self) -> &registry::Registry {
+        &self.inner.registry
+    }
+
+    /// Reports, incidents, plans and tasks.
+    pub fn incidents(&self) -> &incidents::Incidents {
+        &self.inner.incidents
+    }
+
+    /// Warnings: authoring, lifecycle, delivery, acknowledgement.
+    pub fn warnings(&self) -> &warnings::Warnings {
+        &self.inner.warnings
+    }
+
+    /// The data commons: datasets, layers, sharing, open data.
+    pub fn commons(&self) -> &commons::Commons {
+        &self.inner.commons
+    }
+
+    /// Sensors, readings and rules.
+    pub fn monitoring(&self) -> &monitoring::Monitoring {
+        &self.inner.monitoring
+    }
+
+    pub(crate) fn kernel(&self) -> &kernel::Kernel {
+        &self.inner.kernel
     }
 
     /// The store.
     pub fn store(&self) -> &Store {
-        &self.inner.store
+        self.inner.kernel.store()
     }
 
     /// The configuration.
     pub fn config(&self) -> &Config {
-        &self.inner.config
+        self.inner.kernel.config()
     }
 
-    /// Records the address the server listens on (once), which is the public URL unless one is configured. An
-    /// unspecified address (`0.0.0.0`, `::`) is named by the machine's host name.
+    /// Records the address the server listens on (once), which is the public URL unless one is configured.
     pub fn set_listening_address(&self, address: std::net::SocketAddr, host_name: &str) {
-        let host = match address.ip() {
-            ip if ip.is_unspecified() => host_name.to_string(),
-            std::net::IpAddr::V6(v6) => format!("[{v6}]"),
-            std::net::IpAddr::V4(v4) => v4.to_string(),
-        };
-        let _ = self.inner.listening_url.set(format!("http://{host}:{}", address.port()));
+        self.inner.kernel.set_listening_address(address, host_name);
     }
 
-    /// Where people and other systems reach Gridline, without a trailing slash: `public_url` if configured, else
-    /// the address the server listens on. Every absolute link Gridline gives out starts with it.
+    /// Where people and other systems reach Gridline, without a trailing slash (see [`Config::public_url`]).
     pub fn public_url(&self) -> String {
-        let config = self.config();
-        config
-            .public_url
-            .clone()
-            .or_else(|| config.warnings.public_url.clone())
-            .or_else(|| self.inner.listening_url.get().cloned())
-            .unwrap_or_else(|| "http://127.0.0.1:8080".into())
-            .trim_end_matches('/')
-            .to_string()
+        self.inner.kernel.public_url()
     }
 
     /// Now, in Unix milliseconds UTC, from the application's clock.
     pub fn now_ms(&self) -> i64 {
-        self.inner.clock.now_ms()
+        self.inner.kernel.now_ms()
     }
 }
 

@@ -1,15 +1,12 @@
 //! Helpers shared by the use cases: asking the policy, writing audit records and events, paging, tokens.
 
-use domain::Classification;
 use domain::policy::{Action, Decision, DenyReason, Resource, decide as policy_decide};
 use domain::registry::JurisdictionPath;
-use futures_util::future::BoxFuture;
 use sha2::{Digest, Sha256};
 use store::audit::NewAudit;
-use store::db::Conn;
-use store::events::NewEvent;
+use store::list::Visibility;
 
-use crate::{App, AppError, Context};
+use crate::{AppError, Context};
 
 /// The outcome of a write that may be refused after it has written its audit record.
 pub(crate) enum Outcome<T> {
@@ -17,119 +14,6 @@ pub(crate) enum Outcome<T> {
     Done(T),
     /// Refused: commit what was written (the audit record of the refusal) and return the error.
     Refused(AppError),
-}
-
-impl App {
-    /// Runs a write (see `store::Store::write`). `Err` rolls everything back; `Ok(Refused)` keeps the audit
-    /// record of a refusal and returns its error.
-    pub(crate) async fn transact<T, F>(&self, work: F) -> Result<T, AppError>
-    where
-        T: Send + 'static,
-        F: for<'a, 'b> FnOnce(&'a mut Conn<'b>) -> BoxFuture<'a, Result<Outcome<T>, AppError>> + Send + 'static,
-    {
-        match self.store().write(work).await? {
-            Outcome::Done(value) => Ok(value),
-            Outcome::Refused(error) => Err(error),
-        }
-    }
-
-    /// An audit record by the caller.
-    pub(crate) fn audit(&self, ctx: &Context, action: &str, object_type: &str, object_id: Option<String>) -> NewAudit {
-        NewAudit {
-            at_ms: self.now_ms(),
-            actor_account: ctx.account_id(),
-            actor_label: ctx.actor_label.clone(),
-            action: action.to_string(),
-            object_type: object_type.to_string(),
-            object_id,
-            allowed: true,
-            reason: String::new(),
-            purpose: String::new(),
-            details: match &ctx.client_address {
-                Some(address) => serde_json::json!({ "client": address }),
-                None => serde_json::json!({}),
-            },
-        }
-    }
-
-    /// An event caused by the caller.
-    #[allow(clippy::too_many_arguments)]
-    pub(crate) fn event(
-        &self,
-        ctx: &Context,
-        kind: &str,
-        subject_type: &str,
-        subject_id: i64,
-        path: Option<&JurisdictionPath>,
-        organization: Option<i64>,
-        classification: Classification,
-        payload: serde_json::Value,
-    ) -> NewEvent {
-        NewEvent {
-            at_ms: self.now_ms(),
-            kind: kind.to_string(),
-            subject_type: subject_type.to_string(),
-            subject_id: Some(subject_id.to_string()),
-            actor_account: ctx.account_id(),
-            path: path.cloned(),
-            organization,
-            classification,
-            payload,
-        }
-    }
-
-    /// Writes the audit record of a refusal on its own and returns the error to give the caller.
-    pub(crate) async fn refuse(
-        &self,
-        ctx: &Context,
-        action: &str,
-        object_type: &str,
-        object_id: Option<String>,
-        reason: DenyReason,
-    ) -> AppError {
-        let mut record = self.audit(ctx, action, object_type, object_id);
-        record.allowed = false;
-        record.reason = reason.code().to_string();
-        let mut records = vec![record];
-        // Anonymous refusals are sampled and counted (see `refusals`): nobody can flood the audit log.
-        if !ctx.subject.is_authenticated() && !ctx.is_system() {
-            let admitted = self.inner.refusals.admit(&records[0], self.now_ms());
-            if !admitted.record {
-                records.clear();
-            }
-            records.extend(admitted.summary);
-        }
-        match self.append_audits(records).await {
-            Ok(()) => AppError::Forbidden { reason },
-            Err(error) => error,
-        }
-    }
-
-    /// Writes audit records on their own, in one write (nothing when there are none).
-    pub(crate) async fn append_audits(&self, records: Vec<NewAudit>) -> Result<(), AppError> {
-        if records.is_empty() {
-            return Ok(());
-        }
-        self.store()
-            .write(move |c| {
-                Box::pin(async move {
-                    for record in &records {
-                        store::audit::append(c, record).await?;
-                    }
-                    Ok::<(), store::StoreError>(())
-                })
-            })
-            .await?;
-        Ok(())
-    }
-
-    /// Writes the counts of anonymous refusals whose minute is over (on the escalation beat).
-    pub async fn flush_refusal_counts(&self) -> Result<usize, AppError> {
-        let due = self.inner.refusals.due(self.now_ms());
-        let count = due.len();
-        self.append_audits(due).await?;
-        Ok(count)
-    }
 }
 
 /// The policy's answer for the caller; the operator at the command line may do anything.
@@ -223,4 +107,87 @@ impl ListParams {
 /// Parses JSON text the application stored itself; a failure is a bug (or a corrupted database), not bad input.
 pub(crate) fn parse_json_value(text: &str) -> Result<serde_json::Value, AppError> {
     serde_json::from_str(text).map_err(|error| AppError::Internal(format!("stored JSON does not parse: {error}")))
+}
+
+/// Turns the policy's read filter into the store's visibility filter.
+pub(crate) fn visibility(filter: domain::policy::ReadFilter) -> Visibility {
+    match filter {
+        domain::policy::ReadFilter::Everything => Visibility::Everything,
+        domain::policy::ReadFilter::Some { subtrees, ancestors_of, organizations, member, account } => Visibility::Some {
+            subtrees,
+            ancestors_of,
+            organizations: organizations.into_iter().map(|id| id.0).collect(),
+            own_id: member.map(|id| id.0).or(account.map(|id| id.0)),
+        },
+    }
+}
+
+/// Whether a caller who sees `visibility` may ask for the subtree at `within`: the subtree must overlap what
+/// they see (they then see the overlap). Asking for a place wholly outside one's scope is refused, not answered
+/// with an empty page, so that the refusal is audited and explained.
+pub(crate) fn overlaps(visibility: &Visibility, within: &JurisdictionPath) -> bool {
+    match visibility {
+        Visibility::Everything => true,
+        Visibility::Some { subtrees, ancestors_of: _, organizations, own_id } => {
+            !organizations.is_empty() || own_id.is_some() || subtrees.iter().any(|scope| scope.contains(within) || within.contains(scope))
+        }
+    }
+}
+
+/// Splits one CSV line (RFC 4180 quoting; a quoted field may not span lines here).
+pub(crate) fn split_csv(line: &str) -> Result<Vec<String>, &'static str> {
+    let mut fields = Vec::new();
+    let mut current = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    let mut at_start = true;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (false, '"') if at_start => {
+                quoted = true;
+                at_start = false;
+            }
+            (true, '"') if chars.peek() == Some(&'"') => {
+                chars.next();
+                current.push('"');
+            }
+            (true, '"') => {
+                quoted = false;
+                if !matches!(chars.peek(), None | Some(',')) {
+                    return Err("a quoted field must end at a comma");
+                }
+            }
+            (false, ',') => {
+                fields.push(std::mem::take(&mut current));
+                at_start = true;
+            }
+            (_, c) => {
+                current.push(c);
+                at_start = false;
+            }
+        }
+    }
+    if quoted {
+        return Err("a quoted field is not closed");
+    }
+    fields.push(current);
+    Ok(fields)
+}
+
+/// Constant-time comparison of two tokens.
+pub fn tokens_equal(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// The size of the cells public incident counts are coarsened to, in degrees (about 550 m north–south).
+pub const PUBLIC_CELL_DEG: f64 = 0.005;
+/// Cells with fewer incidents than this are left out of the public counts.
+pub const PUBLIC_MIN_COUNT: usize = 3;
+
+/// A title in the reader's language: the English one for English readers when there is one, else the Chinese.
+pub(crate) fn title(locale: domain::Locale, zh: &str, en: Option<&str>) -> String {
+    match (locale, en) {
+        (domain::Locale::En, Some(en)) if !en.is_empty() => en.to_string(),
+        _ => zh.to_string(),
+    }
 }

@@ -148,7 +148,8 @@ pub fn apply(mut alert: Alert, options: &IpawsOptions) -> Alert {
     let originator = options.originator.clone().unwrap_or_else(|| "CIV".to_string());
     for info in &mut alert.infos {
         if !info.event_codes.iter().any(|code| code.name == "SAME") {
-            let hazard = info.event_codes.iter().find(|code| code.name == "urn:gridline:hazard").map(|code| code.value.as_str()).unwrap_or("");
+            let hazard =
+                info.event_codes.iter().find(|code| code.name == "urn:gridline:hazard").map(|code| code.value.as_str()).unwrap_or("");
             info.event_codes.push(NamedValue::new("SAME", same_event_for(hazard)));
         }
         if !info.parameters.iter().any(|p| p.name == "EAS-ORG") {

@@ -36,7 +36,7 @@ pub async fn run(command: AuditCommand, settings: &Settings) -> anyhow::Result<E
         AuditCommand::Verify(args) => {
             let app = open_app(settings).await?;
             let dir = args.keys.unwrap_or(key_dir);
-            let report = app.verify_audit_report(Some(&dir)).await.map_err(|e| app_error(e, locale));
+            let report = app.audit().verify_audit_report(Some(&dir)).await.map_err(|e| app_error(e, locale));
             app.store().close().await;
             print_report(&report?, &dir, settings, locale)
         }
@@ -44,7 +44,7 @@ pub async fn run(command: AuditCommand, settings: &Settings) -> anyhow::Result<E
             let app = open_app(settings).await?;
             let mut anchored = 0;
             loop {
-                match app.anchor_audit().await {
+                match app.audit().anchor_audit().await {
                     Ok(Some(anchor)) => {
                         anchored += 1;
                         say(
@@ -67,14 +67,14 @@ pub async fn run(command: AuditCommand, settings: &Settings) -> anyhow::Result<E
             Ok(ExitCode::SUCCESS)
         }
         AuditCommand::RotateKey => {
-            let key = app::audit_anchor::rotate_key(&key_dir).map_err(|e| app_error(e, locale))?;
+            let key = app::audit::rotate_key(&key_dir).map_err(|e| app_error(e, locale))?;
             say(locale, "cli.audit_key_rotated", &[("key", key), ("dir", key_dir.display().to_string())]);
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn print_report(report: &app::audit_anchor::AuditReport, dir: &std::path::Path, settings: &Settings, locale: Locale) -> anyhow::Result<ExitCode> {
+fn print_report(report: &app::audit::AuditReport, dir: &std::path::Path, settings: &Settings, locale: Locale) -> anyhow::Result<ExitCode> {
     let mut ok = true;
     match &report.verification {
         store::audit::Verification::Intact { records, anchors, anchored_through, oldest_unanchored_ms } => {

@@ -101,12 +101,15 @@ pub async fn restore(settings: &Settings, file: &Path) -> anyhow::Result<ExitCod
     };
     // Opening migrates a backup taken by an older Gridline; the restore itself goes on the audit record.
     let app = open_app(settings).await?;
-    let archived = match app.audit_key_dir() {
-        Some(dir) => app::audit_anchor::archive_journal(dir, app.now_ms()).map_err(|e| app_error(e, locale))?,
+    let archived = match app.audit().audit_key_dir() {
+        Some(dir) => app::audit::archive_journal(dir, app.now_ms()).map_err(|e| app_error(e, locale))?,
         None => None,
     };
     let ctx = crate::operator_context(locale);
-    app.record_restore(&ctx, &file.display().to_string(), summary.audit_records, archived.as_deref()).await.map_err(|e| app_error(e, locale))?;
+    app.audit()
+        .record_restore(&ctx, &file.display().to_string(), summary.audit_records, archived.as_deref())
+        .await
+        .map_err(|e| app_error(e, locale))?;
     app.store().close().await;
     say(
         locale,
@@ -125,7 +128,10 @@ pub async fn restore(settings: &Settings, file: &Path) -> anyhow::Result<ExitCod
 mod tests {
     #[test]
     fn passwords_leave_the_url() {
-        assert_eq!(super::split_password("postgres://gl:s3cret@db:5432/gridline"), ("postgres://gl@db:5432/gridline".into(), Some("s3cret".into())));
+        assert_eq!(
+            super::split_password("postgres://gl:s3cret@db:5432/gridline"),
+            ("postgres://gl@db:5432/gridline".into(), Some("s3cret".into()))
+        );
         assert_eq!(super::split_password("postgres://gl@db/gridline"), ("postgres://gl@db/gridline".into(), None));
         assert_eq!(super::split_password("postgres://db/gridline"), ("postgres://db/gridline".into(), None));
     }

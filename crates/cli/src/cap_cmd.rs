@@ -161,7 +161,9 @@ fn findings_of(document: &Document, profile: Option<ProfileName>) -> Vec<Finding
         Document::Alert { parsed, .. } => {
             findings.extend(parsed.findings.iter().cloned());
             match (profile, &parsed.alert) {
-                (Some(ProfileName::Gbt35965), Some(alert)) => findings.extend(cap::gbt35965::check(alert, &Profile::default(), &parsed.lines)),
+                (Some(ProfileName::Gbt35965), Some(alert)) => {
+                    findings.extend(cap::gbt35965::check(alert, &Profile::default(), &parsed.lines))
+                }
                 (Some(ProfileName::Ipaws), Some(alert)) => findings.extend(cap::ipaws::check(alert, &parsed.lines)),
                 _ => {}
             }
@@ -320,7 +322,11 @@ pub fn convert_to(args: &ConvertArgs, language: Language, out: &mut dyn Write, e
                         writeln!(
                             err,
                             "{name}: {}",
-                            t(language, "does not meet the IPAWS profile; not converted (give --same-code, or --lenient)", "不符合 IPAWS 规范，未转换（请给出 --same-code，或使用 --lenient）")
+                            t(
+                                language,
+                                "does not meet the IPAWS profile; not converted (give --same-code, or --lenient)",
+                                "不符合 IPAWS 规范，未转换（请给出 --same-code，或使用 --lenient）"
+                            )
                         )?;
                         return Ok(ExitCode::FAILURE);
                     }

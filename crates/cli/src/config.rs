@@ -38,9 +38,9 @@ struct FileSettings {
     /// Monitoring: the MQTT broker.
     monitoring: Option<app::monitoring::MonitoringConfig>,
     /// The data commons: the purge of personal data at stand-down.
-    data: Option<app::datasets::DataConfig>,
+    data: Option<app::commons::DataConfig>,
     /// The audit log: the anchors' signing key and interval.
-    audit: Option<app::audit_anchor::AuditConfig>,
+    audit: Option<app::audit::AuditConfig>,
 }
 
 /// The effective settings.
@@ -107,7 +107,7 @@ impl Settings {
         if let Some(delivery) = file.delivery {
             if let Some(url) = &delivery.sms_gateway_url {
                 anyhow::ensure!(
-                    app::warnings::transport::HttpUrl::parse(url).is_some(),
+                    app::transport::HttpUrl::parse(url).is_some(),
                     "[delivery] sms_gateway_url must be an http:// or https:// URL"
                 );
             }
@@ -118,10 +118,7 @@ impl Settings {
         }
         if let Some(audit) = file.audit {
             if let Some(url) = &audit.anchor_url {
-                anyhow::ensure!(
-                    app::warnings::transport::HttpUrl::parse(url).is_some(),
-                    "[audit] anchor_url must be an http:// or https:// URL"
-                );
+                anyhow::ensure!(app::transport::HttpUrl::parse(url).is_some(), "[audit] anchor_url must be an http:// or https:// URL");
             }
             app.audit = audit;
         }

@@ -351,7 +351,8 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             let ctx = operator_context(locale);
             let account = find_account(&app, &username, locale).await?;
             let created = app
-                .create_api_token(&ctx, app::accounts::NewApiToken { name, expires_in_days, account_id: Some(account) })
+                .access()
+                .create_api_token(&ctx, app::access::NewApiToken { name, expires_in_days, account_id: Some(account) })
                 .await
                 .map_err(|e| app_error(e, locale))?;
             println!("{}", created.token);
@@ -384,7 +385,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             let (code, data) = spatial_cmd::import_osm_data(&args)?;
             let app = open_app(&settings).await?;
             let ctx = operator_context(locale);
-            for (name, report) in app.import_osm_datasets(&ctx, &data, None).await.map_err(|e| app_error(e, locale))? {
+            for (name, report) in app.commons().import_osm_datasets(&ctx, &data, None).await.map_err(|e| app_error(e, locale))? {
                 say(
                     locale,
                     "cli.layer_stored",
@@ -431,7 +432,7 @@ async fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
 async fn import_households(app: &App, file: &std::path::Path, locale: Locale) -> anyhow::Result<ExitCode> {
     let text = std::fs::read_to_string(file).with_context(|| format!("cannot read {} as UTF-8 text", file.display()))?;
     let ctx = app::Context::system("import", locale);
-    let report = app.import_households(&ctx, &text).await.map_err(|e| app_error(e, locale))?;
+    let report = app.registry().import_households(&ctx, &text).await.map_err(|e| app_error(e, locale))?;
     for rejected in &report.rejected {
         eprintln!("{}:{}: {}: {}", file.display(), rejected.line, rejected.field, rejected.message);
     }
@@ -452,15 +453,15 @@ async fn serve(settings: Settings, bind: Option<String>) -> anyhow::Result<ExitC
     let locale = settings.locale;
     let bind = bind.unwrap_or(settings.bind.clone());
     let app = open_app(&settings).await?;
-    if let Some((username, password)) = app.ensure_first_admin().await.map_err(|e| app_error(e, locale))? {
+    if let Some((username, password)) = app.access().ensure_first_admin().await.map_err(|e| app_error(e, locale))? {
         say(locale, "cli.first_admin", &[("username", username), ("password", password)]);
     }
-    app.ensure_shipped_plans().await.map_err(|e| app_error(e, locale))?;
-    app.prepare_sign_in().await.map_err(|e| app_error(e, locale))?;
+    app.incidents().ensure_shipped_plans().await.map_err(|e| app_error(e, locale))?;
+    app.access().prepare_sign_in().await.map_err(|e| app_error(e, locale))?;
     // The audit signing key must be usable before anything is served: a missing key is made, a key others can
     // read is refused.
-    if let Some(dir) = app.audit_key_dir() {
-        app::audit_anchor::open_or_create_key(dir).map_err(|e| app_error(e, locale))?;
+    if let Some(dir) = app.audit().audit_key_dir() {
+        app::audit::open_or_create_key(dir).map_err(|e| app_error(e, locale))?;
     }
     let listener = tokio::net::TcpListener::bind(&bind).await.with_context(|| format!("cannot listen on {bind}"))?;
     let address = listener.local_addr()?;
@@ -473,7 +474,7 @@ async fn serve(settings: Settings, bind: Option<String>) -> anyhow::Result<ExitC
     let worker_name = format!("{}-{}", hostname(), std::process::id());
     let delivery = tokio::spawn({
         let (app, stopped) = (app.clone(), stopped.clone());
-        async move { app.run_delivery_worker(worker_name, stopped).await }
+        async move { app.warnings().run_delivery_worker(worker_name, stopped).await }
     });
     let escalation = tokio::spawn({
         let (app, stopped) = (app.clone(), stopped.clone());
@@ -481,15 +482,15 @@ async fn serve(settings: Settings, bind: Option<String>) -> anyhow::Result<ExitC
     });
     let feeds = tokio::spawn({
         let (app, stopped) = (app.clone(), stopped.clone());
-        async move { app.run_feed_pollers(stopped).await }
+        async move { app.warnings().run_feed_pollers(stopped).await }
     });
     let anchoring = tokio::spawn({
         let (app, stopped) = (app.clone(), stopped.clone());
-        async move { app.run_audit_anchoring(stopped).await }
+        async move { app.audit().run_audit_anchoring(stopped).await }
     });
     let mqtt = tokio::spawn({
         let (app, config) = (app.clone(), settings.app.monitoring.clone());
-        async move { app.run_mqtt_ingest(config, stopped).await }
+        async move { app.monitoring().run_mqtt_ingest(config, stopped).await }
     });
     server::serve(listener, router, shutdown_signal()).await?;
     say(locale, "cli.shutting_down", &[]);
@@ -543,10 +544,11 @@ async fn grant_input(
     jurisdiction: Option<String>,
     organization: Option<String>,
     locale: Locale,
-) -> anyhow::Result<app::accounts::GrantInput> {
+) -> anyhow::Result<app::access::GrantInput> {
     let jurisdiction_id = match jurisdiction {
         Some(code) => Some(
-            app.find_jurisdiction_by_code(&code)
+            app.registry()
+                .find_jurisdiction_by_code(&code)
                 .await
                 .map_err(|e| app_error(e, locale))?
                 .ok_or_else(|| app_error(domain::Invalid::new("jurisdiction", domain::InvalidReason::NotFound).into(), locale))?
@@ -556,7 +558,8 @@ async fn grant_input(
     };
     let organization_id = match organization {
         Some(code) => Some(
-            app.find_organization_by_code(&code)
+            app.registry()
+                .find_organization_by_code(&code)
                 .await
                 .map_err(|e| app_error(e, locale))?
                 .ok_or_else(|| app_error(domain::Invalid::new("organization", domain::InvalidReason::NotFound).into(), locale))?
@@ -564,7 +567,7 @@ async fn grant_input(
         ),
         None => None,
     };
-    Ok(app::accounts::GrantInput { role, jurisdiction_id, organization_id })
+    Ok(app::access::GrantInput { role, jurisdiction_id, organization_id })
 }
 
 async fn user(app: &App, command: UserCommand, locale: Locale) -> anyhow::Result<ExitCode> {
@@ -577,7 +580,8 @@ async fn user(app: &App, command: UserCommand, locale: Locale) -> anyhow::Result
             }
             let password = read_password(password_stdin)?;
             let created = app
-                .create_account(&ctx, app::accounts::NewAccount { username, display_name, password, locale: None, member_id: None, grants })
+                .access()
+                .create_account(&ctx, app::access::NewAccount { username, display_name, password, locale: None, member_id: None, grants })
                 .await
                 .map_err(|e| app_error(e, locale))?;
             say(locale, "cli.user_created", &[("username", created.account.username.clone())]);
@@ -589,9 +593,10 @@ async fn user(app: &App, command: UserCommand, locale: Locale) -> anyhow::Result
             let account = find_account(app, &username, locale).await?;
             let (password, generated) = match read_password(password_stdin)? {
                 Some(password) => (password, false),
-                None => (app::auth::generate_password().map_err(|e| app_error(e, locale))?.expose().to_string(), true),
+                None => (app::access::generate_password().map_err(|e| app_error(e, locale))?.expose().to_string(), true),
             };
-            app.change_password(&ctx, account, app::accounts::PasswordChange { current_password: None, new_password: password.clone() })
+            app.access()
+                .change_password(&ctx, account, app::access::PasswordChange { current_password: None, new_password: password.clone() })
                 .await
                 .map_err(|e| app_error(e, locale))?;
             say(locale, "cli.password_changed", &[("username", username)]);
@@ -602,12 +607,12 @@ async fn user(app: &App, command: UserCommand, locale: Locale) -> anyhow::Result
         UserCommand::Grant { username, role, jurisdiction, organization } => {
             let account = find_account(app, &username, locale).await?;
             let grant = grant_input(app, role.clone(), jurisdiction, organization, locale).await?;
-            app.add_grant(&ctx, account, grant).await.map_err(|e| app_error(e, locale))?;
+            app.access().add_grant(&ctx, account, grant).await.map_err(|e| app_error(e, locale))?;
             say(locale, "cli.granted", &[("username", username), ("role", role)]);
         }
         UserCommand::List => {
             let params = app::ListParams { limit: Some(500), ..app::ListParams::default() };
-            let page = app.list_accounts(&ctx, &params).await.map_err(|e| app_error(e, locale))?;
+            let page = app.access().list_accounts(&ctx, &params).await.map_err(|e| app_error(e, locale))?;
             for account in page.items {
                 let roles: Vec<String> = account.grants.iter().map(|g| g.role_label.clone()).collect();
                 println!(
@@ -628,14 +633,14 @@ async fn import_boundaries(app: &App, args: BoundariesArgs, locale: Locale) -> a
     let text = std::fs::read_to_string(&args.file).with_context(|| format!("cannot read {}", args.file.display()))?;
     let geojson: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", args.file.display()))?;
     let level = domain::registry::JurisdictionLevel::parse("level", &args.level).map_err(|e| app_error(e.into(), locale))?;
-    let options = app::registry::import::ImportOptions {
+    let options = app::registry::ImportOptions {
         level: Some(level),
         parent_code: args.parent,
         code_property: args.code_property,
         name_property: args.name_property,
         name_en_property: args.name_en_property,
     };
-    let report = app.import_boundaries(&operator_context(locale), &geojson, &options).await.map_err(|e| app_error(e, locale))?;
+    let report = app.registry().import_boundaries(&operator_context(locale), &geojson, &options).await.map_err(|e| app_error(e, locale))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {
@@ -662,7 +667,8 @@ async fn import_layer(app: &App, args: LayerArgs, locale: Locale) -> anyhow::Res
     let geojson: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{} is not valid JSON", args.file.display()))?;
     let organization_id = match args.organization {
         Some(code) => Some(
-            app.find_organization_by_code(&code)
+            app.registry()
+                .find_organization_by_code(&code)
                 .await
                 .map_err(|e| app_error(e, locale))?
                 .ok_or_else(|| app_error(domain::Invalid::new("organization", domain::InvalidReason::NotFound).into(), locale))?
@@ -672,7 +678,8 @@ async fn import_layer(app: &App, args: LayerArgs, locale: Locale) -> anyhow::Res
     };
     let jurisdiction_id = match args.jurisdiction {
         Some(code) => Some(
-            app.find_jurisdiction_by_code(&code)
+            app.registry()
+                .find_jurisdiction_by_code(&code)
                 .await
                 .map_err(|e| app_error(e, locale))?
                 .ok_or_else(|| app_error(domain::Invalid::new("jurisdiction", domain::InvalidReason::NotFound).into(), locale))?
@@ -680,7 +687,7 @@ async fn import_layer(app: &App, args: LayerArgs, locale: Locale) -> anyhow::Res
         ),
         None => None,
     };
-    let input = app::layers::LayerImport {
+    let input = app::commons::LayerImport {
         name: args.name,
         title_zh: args.title_zh,
         title_en: args.title_en,
@@ -688,7 +695,7 @@ async fn import_layer(app: &App, args: LayerArgs, locale: Locale) -> anyhow::Res
         organization_id,
         jurisdiction_id,
     };
-    let report = app.import_layer(&operator_context(locale), input, &geojson).await.map_err(|e| app_error(e, locale))?;
+    let report = app.commons().import_layer(&operator_context(locale), input, &geojson).await.map_err(|e| app_error(e, locale))?;
     if args.json {
         println!("{}", serde_json::to_string_pretty(&report)?);
     } else {

@@ -240,8 +240,7 @@ pub fn route(args: RouteArgs) -> anyhow::Result<ExitCode> {
         };
         let waypoints = format!("[{}, {}]", waypoint(&start, from_closed), waypoint(&end, to_closed));
         if !args.json {
-            for (label_en, label_zh, snap, inside) in
-                [("start", "起点", &start, from_closed), ("destination", "终点", &end, to_closed)]
+            for (label_en, label_zh, snap, inside) in [("start", "起点", &start, from_closed), ("destination", "终点", &end, to_closed)]
             {
                 writeln!(
                     out,
@@ -268,7 +267,10 @@ pub fn route(args: RouteArgs) -> anyhow::Result<ExitCode> {
                 writeln!(
                     out,
                     "{}",
-                    lang.t("both points meet the road at the same place: the travel time between them is 0", "两点接入道路的位置相同：两者之间的行程时间为 0")
+                    lang.t(
+                        "both points meet the road at the same place: the travel time between them is 0",
+                        "两点接入道路的位置相同：两者之间的行程时间为 0"
+                    )
                 )?;
             }
         }

@@ -16,7 +16,7 @@ use crate::problem::Problem;
 /// The name of the session cookie.
 pub const SESSION_COOKIE: &str = "gridline_session";
 /// The name of the device cookie: with it, a browser that signed in as an account before is known to that account's
-/// sign-in throttle (see `app::auth`).
+/// sign-in throttle (see `app::access`).
 pub const DEVICE_COOKIE: &str = "gridline_device";
 /// The name of the one-off notice cookie (failed sign-ins since the last one), shown on the next page and cleared.
 pub const NOTICE_COOKIE: &str = "gridline_notice";
@@ -56,14 +56,17 @@ pub(crate) fn cookie<'a>(parts: &'a Parts, name: &str) -> Option<&'a str> {
 
 /// The cookies a sign-in sets: the session, the device cookie (a year), and, when someone failed to sign in as
 /// this account since its last sign-in, the notice shown on the next page.
-pub fn sign_in_cookies(session: &app::auth::Session, session_ttl_seconds: i64, secure: bool) -> Vec<axum::http::HeaderValue> {
+pub fn sign_in_cookies(session: &app::access::Session, session_ttl_seconds: i64, secure: bool) -> Vec<axum::http::HeaderValue> {
     let secure = if secure { "; Secure" } else { "" };
     let mut cookies = vec![
         format!("{SESSION_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age={session_ttl_seconds}{secure}", session.token),
         format!("{DEVICE_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict; Max-Age=31536000{secure}", session.device),
     ];
     if let Some(failed) = session.failures_since_last_sign_in {
-        cookies.push(format!("{NOTICE_COOKIE}={}.{}; Path=/; HttpOnly; SameSite=Strict; Max-Age=600{secure}", failed.count, failed.last_at_ms));
+        cookies.push(format!(
+            "{NOTICE_COOKIE}={}.{}; Path=/; HttpOnly; SameSite=Strict; Max-Age=600{secure}",
+            failed.count, failed.last_at_ms
+        ));
     }
     cookies.into_iter().filter_map(|cookie| axum::http::HeaderValue::from_str(&cookie).ok()).collect()
 }
@@ -104,18 +107,18 @@ impl FromRequestParts<App> for Caller {
         let authorization = parts.headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok());
         if let Some(authorization) = authorization {
             let token = authorization.strip_prefix("Bearer ").map(str::trim).unwrap_or("");
-            return match app.context_from_api_token(token, locale, address).await {
+            return match app.access().context_from_api_token(token, locale, address).await {
                 Ok(ctx) => Ok(Caller(ctx)),
                 Err(error) => Err(Problem::from_app(&error, locale)),
             };
         }
         if let Some(token) = session_token(parts) {
             let token = token.to_string();
-            match app.context_from_session(&token, locale, address.clone()).await {
+            match app.access().context_from_session(&token, locale, address.clone()).await {
                 Ok(ctx) => {
                     if is_unsafe(&parts.method) {
                         let sent = parts.headers.get(CSRF_HEADER).and_then(|value| value.to_str().ok()).unwrap_or("");
-                        if cross_site(parts) || !app::auth::tokens_equal(sent, &app::auth::csrf_token_for(&token)) {
+                        if cross_site(parts) || !app::access::tokens_equal(sent, &app::access::csrf_token_for(&token)) {
                             return Err(Problem::simple(StatusCode::FORBIDDEN, "csrf_failed", locale));
                         }
                     }
@@ -253,7 +256,10 @@ fn type_error_in(locale: Locale, message: &str) -> String {
     if let Some(rest) = message.strip_prefix("invalid length ")
         && let Some((found, expected)) = rest.split_once(", expected ")
     {
-        return format!("长度应为 {expected}，实际为 {found}").replace("a sequence of ", "").replace("elements", "个元素").replace("fewer", "更少");
+        return format!("长度应为 {expected}，实际为 {found}")
+            .replace("a sequence of ", "")
+            .replace("elements", "个元素")
+            .replace("fewer", "更少");
     }
     match message {
         "invalid digit found in string" | "invalid float literal" => "不是有效的数字".into(),

@@ -67,11 +67,7 @@ pub fn router(app: App) -> Router {
 /// which runs before the body is parsed; a session cookie is checked here. The writes the public may make need
 /// none: signing in (`POST /api/v1/sessions`) and acknowledging a warning by the token of its link
 /// (`POST /api/v1/ack/{token}`).
-async fn credentials_first(
-    State(app): State<App>,
-    request: axum::extract::Request,
-    next: axum::middleware::Next,
-) -> Response {
+async fn credentials_first(State(app): State<App>, request: axum::extract::Request, next: axum::middleware::Next) -> Response {
     let unsafe_method = !matches!(*request.method(), axum::http::Method::GET | axum::http::Method::HEAD | axum::http::Method::OPTIONS);
     let path = request.uri().path();
     let public_write = request.method() == axum::http::Method::POST && (path == "/api/v1/sessions" || path.starts_with("/api/v1/ack/"));
@@ -80,11 +76,12 @@ async fn credentials_first(
     }
     let (parts, body) = request.into_parts();
     let locale = extract::locale_of(&parts, &app);
-    let refused = || Problem::from_app(&app::AppError::Forbidden { reason: domain::policy::DenyReason::SignInRequired }, locale).into_response();
+    let refused =
+        || Problem::from_app(&app::AppError::Forbidden { reason: domain::policy::DenyReason::SignInRequired }, locale).into_response();
     if !parts.headers.contains_key(header::AUTHORIZATION) {
         let Some(token) = extract::session_token(&parts) else { return refused() };
         // A made-up cookie is no credential: the session must exist and not have expired.
-        if app.context_from_session(token, locale, None).await.is_err() {
+        if app.access().context_from_session(token, locale, None).await.is_err() {
             return refused();
         }
     }

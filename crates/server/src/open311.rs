@@ -219,7 +219,7 @@ fn request_of(locale: Locale, report: &store::incidents::ReportRow, incident: Op
 async fn one_request(State(app): State<App>, Lang(locale): Lang, Path(file): Path<String>) -> Response {
     let Some((id, format)) = split(&file) else { return not_found() };
     let Ok(id) = id.parse::<i64>() else { return error(format, StatusCode::NOT_FOUND, "unknown service_request_id") };
-    match app.open311_request(id).await {
+    match app.incidents().open311_request(id).await {
         Ok(Some((report, incident))) => {
             answer(format, StatusCode::OK, "service_requests", json!([request_of(locale, &report, incident.as_ref())]))
         }
@@ -248,7 +248,7 @@ async fn list_requests(app: &App, locale: Locale, format: Format, query: &str) -
     };
     let statuses: Vec<String> =
         params.get("status").map(|list| list.split(',').map(|s| s.trim().to_string()).collect()).unwrap_or_default();
-    match app.open311_requests(&ids, &codes, start, end).await {
+    match app.incidents().open311_requests(&ids, &codes, start, end).await {
         Ok(rows) => {
             let requests: Vec<Value> = rows
                 .iter()
@@ -306,7 +306,7 @@ async fn post_request(State(app): State<App>, Lang(locale): Lang, headers: Heade
     };
     // The public reports through this channel without an account; the report is recorded under the channel.
     let ctx = Context::system("open311", locale);
-    match app.submit_report(&ctx, "open311", input).await {
+    match app.incidents().submit_report(&ctx, "open311", input).await {
         Ok(outcome) => answer(
             format,
             StatusCode::CREATED,

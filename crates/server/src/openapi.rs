@@ -212,7 +212,9 @@ pub fn document(openapi: &utoipa::openapi::OpenApi) -> serde_json::Value {
 
 /// Whether an operation's JSON request body has a `version` property (a change to a versioned record).
 fn body_has_version(operation: &serde_json::Map<String, serde_json::Value>, schemas: &serde_json::Value) -> bool {
-    let Some(schema) = operation.get("requestBody").and_then(|body| body.pointer("/content/application~1json/schema")) else { return false };
+    let Some(schema) = operation.get("requestBody").and_then(|body| body.pointer("/content/application~1json/schema")) else {
+        return false;
+    };
     let schema = match schema.get("$ref").and_then(serde_json::Value::as_str).and_then(|r| r.strip_prefix("#/components/schemas/")) {
         Some(name) => schemas.get(name).unwrap_or(schema),
         None => schema,

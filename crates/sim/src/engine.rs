@@ -286,9 +286,9 @@ impl Run<'_> {
     }
 
     async fn tick(&mut self, now: i64) -> anyhow::Result<()> {
-        let transports = app::warnings::delivery::Transports::new();
+        let transports = app::warnings::Transports::new();
         loop {
-            let round = self.world.app.deliver_round("simulate", &transports).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+            let round = self.world.app.warnings().deliver_round("simulate", &transports).await.map_err(|e| anyhow::anyhow!("{e}"))?;
             self.timeline.delivered += round.delivered as usize;
             // E-mails fail: the drill has no mail server. They are counted, not hidden.
             self.timeline.delivery_failed += (round.failed + round.retried) as usize;
@@ -317,7 +317,7 @@ impl Run<'_> {
                 self.at(now + (delay * MINUTE as f64) as i64, Event::Acknowledge { token });
             }
         }
-        let escalation = self.world.app.run_escalation().await.map_err(|e| anyhow::anyhow!("{e}"))?;
+        let escalation = self.world.app.warnings().run_escalation().await.map_err(|e| anyhow::anyhow!("{e}"))?;
         if escalation.door_knocks > 0 || escalation.escalated > 0 {
             self.pick_up_tasks(now).await?;
         }

@@ -184,7 +184,8 @@ impl World {
         let ctx = app::Context::system("simulate", domain::Locale::En);
         let created = self
             .app
-            .create_api_token(&ctx, app::accounts::NewApiToken { name: "simulate".into(), expires_in_days: Some(30), account_id: Some(id) })
+            .access()
+            .create_api_token(&ctx, app::access::NewApiToken { name: "simulate".into(), expires_in_days: Some(30), account_id: Some(id) })
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         self.tokens.insert(username.to_string(), created.token.clone());
@@ -201,9 +202,10 @@ impl World {
         let ctx = app::Context::system("simulate", domain::Locale::En);
         let account = self
             .app
+            .access()
             .create_account(
                 &ctx,
-                app::accounts::NewAccount {
+                app::access::NewAccount {
                     username: username.clone(),
                     display_name: None,
                     password: None,
@@ -216,9 +218,10 @@ impl World {
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         let created = self
             .app
+            .access()
             .create_api_token(
                 &ctx,
-                app::accounts::NewApiToken { name: "simulate".into(), expires_in_days: Some(30), account_id: Some(account.account.id) },
+                app::access::NewApiToken { name: "simulate".into(), expires_in_days: Some(30), account_id: Some(account.account.id) },
             )
             .await
             .map_err(|e| anyhow::anyhow!("{e}"))?;

@@ -253,7 +253,13 @@ pub struct AnchorRow {
 impl AnchorRow {
     /// What the anchor states.
     pub fn statement(&self) -> AnchorStatement<'_> {
-        AnchorStatement { first_seq: self.first_seq, last_seq: self.last_seq, at_ms: self.at_ms, key_id: &self.key_id, hashes: &self.hashes }
+        AnchorStatement {
+            first_seq: self.first_seq,
+            last_seq: self.last_seq,
+            at_ms: self.at_ms,
+            key_id: &self.key_id,
+            hashes: &self.hashes,
+        }
     }
 }
 
@@ -290,7 +296,14 @@ pub async fn insert_anchor(conn: &mut Conn<'_>, anchor: &AnchorRow) -> Result<bo
     let inserted = conn
         .execute(
             format!("INSERT INTO audit_anchors ({ANCHOR_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT DO NOTHING"),
-            params![anchor.first_seq, anchor.last_seq, anchor.at_ms, anchor.key_id.as_str(), anchor.hashes.clone(), anchor.signature.as_str()],
+            params![
+                anchor.first_seq,
+                anchor.last_seq,
+                anchor.at_ms,
+                anchor.key_id.as_str(),
+                anchor.hashes.clone(),
+                anchor.signature.as_str()
+            ],
         )
         .await?;
     Ok(inserted == 1)
@@ -298,9 +311,10 @@ pub async fn insert_anchor(conn: &mut Conn<'_>, anchor: &AnchorRow) -> Result<bo
 
 /// The anchor covering records from after `after_seq` on: the one with the smallest `first_seq` greater than it.
 pub async fn next_anchor(conn: &mut Conn<'_>, after_seq: i64) -> Result<Option<AnchorRow>, StoreError> {
-    conn.fetch_optional(format!("SELECT {ANCHOR_COLUMNS} FROM audit_anchors WHERE first_seq > $1 ORDER BY first_seq LIMIT 1"), params![
-        after_seq
-    ])
+    conn.fetch_optional(
+        format!("SELECT {ANCHOR_COLUMNS} FROM audit_anchors WHERE first_seq > $1 ORDER BY first_seq LIMIT 1"),
+        params![after_seq],
+    )
     .await?
     .as_ref()
     .map(decode_anchor)

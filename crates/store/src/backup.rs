@@ -42,7 +42,8 @@ pub async fn backup_sqlite(database: &Path, target: &Path) -> Result<BackupSumma
     if target.exists() {
         return Err(StoreError::Unavailable(format!("{} exists already; a backup never overwrites a file", target.display())));
     }
-    let options = sqlx::sqlite::SqliteConnectOptions::new().filename(database).read_only(true).busy_timeout(std::time::Duration::from_secs(30));
+    let options =
+        sqlx::sqlite::SqliteConnectOptions::new().filename(database).read_only(true).busy_timeout(std::time::Duration::from_secs(30));
     let mut source = sqlx::SqliteConnection::connect_with(&options).await.map_err(|e| unavailable(database, e))?;
     let target_text = target.to_str().ok_or_else(|| unavailable(target, "the path is not UTF-8"))?;
     sqlx::query("VACUUM INTO ?").bind(target_text).execute(&mut source).await.map_err(|e| unavailable(target, e))?;
@@ -111,7 +112,8 @@ fn owner_only(_path: &Path) -> Result<(), StoreError> {
 
 /// Whether the PostgreSQL database at `url` holds no tables yet (a restore goes only into an empty database).
 pub async fn postgres_is_empty(url: &str) -> Result<bool, StoreError> {
-    let mut conn = sqlx::PgConnection::connect(url).await.map_err(|e| StoreError::Unavailable(format!("{}: {e}", crate::redact_url(url))))?;
+    let mut conn =
+        sqlx::PgConnection::connect(url).await.map_err(|e| StoreError::Unavailable(format!("{}: {e}", crate::redact_url(url))))?;
     let tables: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM pg_tables WHERE schemaname NOT IN ('pg_catalog', 'information_schema')")
         .fetch_one(&mut conn)
         .await?;
@@ -121,7 +123,8 @@ pub async fn postgres_is_empty(url: &str) -> Result<bool, StoreError> {
 
 /// What the PostgreSQL database at `url` holds (after a restore).
 pub async fn postgres_summary(url: &str) -> Result<BackupSummary, StoreError> {
-    let mut conn = sqlx::PgConnection::connect(url).await.map_err(|e| StoreError::Unavailable(format!("{}: {e}", crate::redact_url(url))))?;
+    let mut conn =
+        sqlx::PgConnection::connect(url).await.map_err(|e| StoreError::Unavailable(format!("{}: {e}", crate::redact_url(url))))?;
     let version: (i64,) = sqlx::query_as("SELECT COALESCE(MAX(version), 0) FROM schema_migrations").fetch_one(&mut conn).await?;
     let heads: (i64, i64) = sqlx::query_as("SELECT audit_seq, event_seq FROM chain_heads WHERE id = 1").fetch_one(&mut conn).await?;
     let _ = conn.close().await;

@@ -294,9 +294,7 @@ impl Store {
             _ => None,
         };
         let writer = writer::spawn(pools.clone(), events_tx, health.clone());
-        Ok(Store {
-            inner: Arc::new(Inner { pools, writer, events: events_rx, location: options.location, listener, health, prober }),
-        })
+        Ok(Store { inner: Arc::new(Inner { pools, writer, events: events_rx, location: options.location, listener, health, prober }) })
     }
 
     /// Which backend this store runs on.
@@ -394,10 +392,9 @@ impl Health {
     pub(crate) fn check(&self) -> Result<(), StoreError> {
         match &*self.down_since.lock().unwrap_or_else(std::sync::PoisonError::into_inner) {
             None => Ok(()),
-            Some((since, error)) => Err(StoreError::Unavailable(format!(
-                "the database has not answered for {} s: {error}",
-                since.elapsed().as_secs()
-            ))),
+            Some((since, error)) => {
+                Err(StoreError::Unavailable(format!("the database has not answered for {} s: {error}", since.elapsed().as_secs())))
+            }
         }
     }
 

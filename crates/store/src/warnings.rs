@@ -224,7 +224,9 @@ pub async fn get_warning(conn: &mut Conn<'_>, id: i64) -> Result<Option<WarningR
 /// The sent cancellation of a warning (the `Cancel` message that replaced it), if any.
 pub async fn cancellation_of(conn: &mut Conn<'_>, id: i64) -> Result<Option<WarningRow>, StoreError> {
     conn.fetch_optional(
-        format!("SELECT {COLUMNS} FROM warnings WHERE replaces_id = $1 AND msg_type = 'Cancel' AND state = 'issued' ORDER BY id DESC LIMIT 1"),
+        format!(
+            "SELECT {COLUMNS} FROM warnings WHERE replaces_id = $1 AND msg_type = 'Cancel' AND state = 'issued' ORDER BY id DESC LIMIT 1"
+        ),
         params![id],
     )
     .await?

@@ -8,7 +8,7 @@ use serde_json::{Value, json};
 use spatial::osm::{FacilityKind, OsmData};
 
 use super::Rng;
-use crate::datasets::{ActivationCondition, DatasetInput, FieldSpec, FieldType, PolicyInput};
+use crate::commons::{ActivationCondition, DatasetInput, FieldSpec, FieldType, PolicyInput};
 use crate::{App, AppError, Context};
 
 fn field(name: &str, kind: FieldType, unit: Option<&str>, classification: &str, title_zh: &str, title_en: &str) -> FieldSpec {
@@ -46,7 +46,7 @@ impl App {
         city: i64,
         rng: &mut Rng,
     ) -> Result<usize, AppError> {
-        let roads: Vec<Value> = crate::osm_layers::layers(data)
+        let roads: Vec<Value> = crate::commons::layers(data)
             .into_iter()
             .find(|(name, ..)| *name == "osm-roads")
             .and_then(|(_, _, _, collection)| collection["features"].as_array().cloned())
@@ -279,8 +279,8 @@ impl App {
                 description_en: Some(spec.description_en.into()),
                 update_interval_hours: spec.interval_hours,
             };
-            self.save_dataset(&system, spec.name, input).await?;
-            self.upsert_dataset(&system, spec.name, &features, &[]).await?;
+            self.commons().save_dataset(&system, spec.name, input).await?;
+            self.commons().upsert_dataset(&system, spec.name, &features, &[]).await?;
         }
         // The gas utility shares its mains with the fire brigade (no pressure), and everything with the command of a
         // gas leak (an accident disaster) of grade III or worse, inside its area, while it is activated; the hazard
@@ -329,7 +329,7 @@ impl App {
             ("hazard-sources", PolicyInput { organization_id: departments.get("fire_rescue").copied(), ..Default::default() }),
         ];
         for (name, policy) in shares {
-            self.create_policy(&system, name, policy).await?;
+            self.commons().create_policy(&system, name, policy).await?;
         }
         Ok(count)
     }

@@ -21,13 +21,13 @@ use domain::Locale;
 use serde_json::{Value, json};
 use spatial::osm::{FacilityKind, OsmData};
 
-use crate::accounts::{GrantInput, NewAccount};
-use crate::layers::LayerImport;
+use crate::access::{GrantInput, NewAccount};
+use crate::commons::LayerImport;
+use crate::registry::NewJurisdiction;
+use crate::registry::NewOrganization;
+use crate::registry::NewTeam;
 use crate::registry::Point;
-use crate::registry::jurisdictions::NewJurisdiction;
-use crate::registry::members::{CredentialInput, NewMember};
-use crate::registry::organizations::NewOrganization;
-use crate::registry::teams::NewTeam;
+use crate::registry::{CredentialInput, NewMember};
 use crate::{App, AppError, Context};
 use cells::{Cell, Lattice};
 
@@ -150,7 +150,7 @@ impl App {
     pub async fn is_empty_installation(&self) -> Result<bool, AppError> {
         let ctx = Context::system("demo", Locale::En);
         let params = crate::util::ListParams { limit: Some(1), ..Default::default() };
-        let jurisdictions = self.list_jurisdictions(&ctx, &params, &Default::default()).await?;
+        let jurisdictions = self.registry().list_jurisdictions(&ctx, &params, &Default::default()).await?;
         Ok(jurisdictions.total == 0)
     }
 
@@ -243,6 +243,7 @@ impl App {
         ]];
         let mut jurisdictions = 0usize;
         let city = self
+            .registry()
             .create_jurisdiction(
                 &ctx,
                 NewJurisdiction {
@@ -280,6 +281,7 @@ impl App {
             };
             let code = format!("{city_code}-s{:02}", index + 1);
             let sub_district = self
+                .registry()
                 .create_jurisdiction(
                     &ctx,
                     NewJurisdiction {
@@ -301,6 +303,7 @@ impl App {
                 let community_code = format!("{code}-c{community_number:03}");
                 let ring = lattice.outline(&BTreeSet::from([*community]), 2);
                 let community_id = self
+                    .registry()
                     .create_jurisdiction(
                         &ctx,
                         NewJurisdiction {
@@ -321,6 +324,7 @@ impl App {
                     let grid_code = format!("{community_code}-g{}", n + 1);
                     let ring = lattice.outline(&BTreeSet::from([*grid]), 1);
                     let grid_id = self
+                        .registry()
                         .create_jurisdiction(
                             &ctx,
                             NewJurisdiction {
@@ -342,7 +346,7 @@ impl App {
         }
 
         progress("map_layers");
-        self.import_osm_datasets(&ctx, data, Some(city)).await?;
+        self.commons().import_osm_datasets(&ctx, data, Some(city)).await?;
 
         progress("organizations");
         let mut organizations = 0usize;
@@ -384,7 +388,7 @@ impl App {
                 format!("{city_en} {en}"),
                 city,
             );
-            department_ids.insert(sector, self.create_organization(&ctx, input).await?.id);
+            department_ids.insert(sector, self.registry().create_organization(&ctx, input).await?.id);
         }
         let enterprises: &[(&str, &str, &str)] = &[
             ("logistics", "顺达物流有限公司", "Shunda Logistics Ltd."),
@@ -394,7 +398,7 @@ impl App {
         let mut enterprise_ids = Vec::new();
         for (code, zh, en) in enterprises {
             let input = org("enterprise", None, format!("{city_code}-{code}"), zh.to_string(), format!("{en} (synthetic)"), city);
-            enterprise_ids.push(self.create_organization(&ctx, input).await?.id);
+            enterprise_ids.push(self.registry().create_organization(&ctx, input).await?.id);
         }
         let mut offices = Vec::new();
         let mut volunteer_teams = Vec::new();
@@ -402,49 +406,52 @@ impl App {
         for (n, (sub_district, zh, en)) in sub_districts.iter().enumerate() {
             let code = format!("{city_code}-s{:02}", n + 1);
             offices.push(
-                self.create_organization(
-                    &ctx,
-                    org(
-                        "government_office",
-                        None,
-                        format!("{code}-office"),
-                        format!("{zh}街道办事处"),
-                        format!("{en} sub-district office"),
-                        *sub_district,
-                    ),
-                )
-                .await?
-                .id,
+                self.registry()
+                    .create_organization(
+                        &ctx,
+                        org(
+                            "government_office",
+                            None,
+                            format!("{code}-office"),
+                            format!("{zh}街道办事处"),
+                            format!("{en} sub-district office"),
+                            *sub_district,
+                        ),
+                    )
+                    .await?
+                    .id,
             );
             volunteer_teams.push(
-                self.create_organization(
-                    &ctx,
-                    org(
-                        "volunteer_team",
-                        None,
-                        format!("{code}-volunteers"),
-                        format!("{zh}志愿服务队"),
-                        format!("{en} volunteer team"),
-                        *sub_district,
-                    ),
-                )
-                .await?
-                .id,
+                self.registry()
+                    .create_organization(
+                        &ctx,
+                        org(
+                            "volunteer_team",
+                            None,
+                            format!("{code}-volunteers"),
+                            format!("{zh}志愿服务队"),
+                            format!("{en} volunteer team"),
+                            *sub_district,
+                        ),
+                    )
+                    .await?
+                    .id,
             );
             property_companies.push(
-                self.create_organization(
-                    &ctx,
-                    org(
-                        "property_company",
-                        None,
-                        format!("{code}-property"),
-                        format!("{zh}物业服务公司"),
-                        format!("{en} property services"),
-                        *sub_district,
-                    ),
-                )
-                .await?
-                .id,
+                self.registry()
+                    .create_organization(
+                        &ctx,
+                        org(
+                            "property_company",
+                            None,
+                            format!("{code}-property"),
+                            format!("{zh}物业服务公司"),
+                            format!("{en} property services"),
+                            *sub_district,
+                        ),
+                    )
+                    .await?
+                    .id,
             );
         }
         let mut committees: BTreeMap<Cell, i64> = BTreeMap::new();
@@ -459,7 +466,7 @@ impl App {
                 format!("Community {number} residents' committee"),
                 *community,
             );
-            committees.insert(*cell, self.create_organization(&ctx, input).await?.id);
+            committees.insert(*cell, self.registry().create_organization(&ctx, input).await?.id);
             let input = org(
                 "mutual_aid_group",
                 None,
@@ -468,7 +475,7 @@ impl App {
                 format!("Community {number} building mutual-aid group"),
                 *community,
             );
-            mutual_aid.insert(*cell, self.create_organization(&ctx, input).await?.id);
+            mutual_aid.insert(*cell, self.registry().create_organization(&ctx, input).await?.id);
         }
 
         progress("members");
@@ -521,27 +528,27 @@ impl App {
         for (grid, (grid_id, _)) in &grid_ids {
             let at = place_in(&mut rng, &by_grid[grid]);
             let input = new_member(&mut rng, *grid_id, None, &["grid_member", "information_reporter"], &["first_aid"], &at);
-            let id = self.create_member(&ctx, input).await?.id;
+            let id = self.registry().create_member(&ctx, input).await?.id;
             first_grid_member.get_or_insert((id, *grid_id));
         }
         for (cell, (community_id, sub_index)) in &community_ids {
             let local: Vec<usize> = by_community[cell].iter().flat_map(|g| by_grid[g].iter().copied()).collect();
             let at = place_in(&mut rng, &local);
             let input = new_member(&mut rng, *community_id, Some(committees[cell]), &["cadre"], &["first_aid"], &at);
-            let id = self.create_member(&ctx, input).await?.id;
+            let id = self.registry().create_member(&ctx, input).await?.id;
             first_cadre.get_or_insert((id, *community_id));
             let at = place_in(&mut rng, &local);
             let input = new_member(&mut rng, *community_id, Some(mutual_aid[cell]), &["building_leader"], &["elderly_care"], &at);
-            self.create_member(&ctx, input).await?;
+            self.registry().create_member(&ctx, input).await?;
             let at = place_in(&mut rng, &local);
             let input =
                 new_member(&mut rng, *community_id, Some(property_companies[*sub_index]), &["property_staff"], &["electrician"], &at);
-            self.create_member(&ctx, input).await?;
+            self.registry().create_member(&ctx, input).await?;
             for _ in 0..2 {
                 let at = place_in(&mut rng, &local);
                 let skills = *rng.pick(volunteer_skills);
                 let input = new_member(&mut rng, *community_id, Some(volunteer_teams[*sub_index]), &["volunteer"], skills, &at);
-                let id = self.create_member(&ctx, input).await?.id;
+                let id = self.registry().create_member(&ctx, input).await?.id;
                 first_volunteer.get_or_insert((id, volunteer_teams[*sub_index]));
             }
         }
@@ -549,7 +556,7 @@ impl App {
         for (n, (sub_district, _, _)) in sub_districts.iter().enumerate() {
             let at = place_in(&mut rng, &all);
             let input = new_member(&mut rng, *sub_district, Some(offices[n]), &["duty_officer"], &[], &at);
-            duty_officer.get_or_insert(self.create_member(&ctx, input).await?.id);
+            duty_officer.get_or_insert(self.registry().create_member(&ctx, input).await?.id);
         }
         // Responders where the extract has their stations.
         let station = |kind: FacilityKind| data.facilities.iter().find(|f| f.kind == kind).map(|f| Place { at: f.at });
@@ -569,28 +576,29 @@ impl App {
                 _ => &["liaison"],
             };
             let input = new_member(&mut rng, city, Some(department_ids[sector]), roles, &[], &at);
-            liaisons.insert(sector, self.create_member(&ctx, input).await?.id);
+            liaisons.insert(sector, self.registry().create_member(&ctx, input).await?.id);
         }
         let at = place_in(&mut rng, &all);
         let input = new_member(&mut rng, city, Some(enterprise_ids[0]), &["first_responder"], &["driving"], &at);
-        let enterprise_member = self.create_member(&ctx, input).await?.id;
+        let enterprise_member = self.registry().create_member(&ctx, input).await?.id;
 
         progress("teams");
         for (n, (sub_district, zh, en)) in sub_districts.iter().enumerate() {
-            self.create_team(
-                &ctx,
-                NewTeam {
-                    kind: "volunteer".into(),
-                    tier: "community".into(),
-                    name_zh: format!("{zh}防汛抢险志愿队"),
-                    name_en: Some(format!("{en} flood volunteers")),
-                    jurisdiction_id: *sub_district,
-                    organization_id: Some(volunteer_teams[n]),
-                    leader_member_id: None,
-                    member_ids: Vec::new(),
-                },
-            )
-            .await?;
+            self.registry()
+                .create_team(
+                    &ctx,
+                    NewTeam {
+                        kind: "volunteer".into(),
+                        tier: "community".into(),
+                        name_zh: format!("{zh}防汛抢险志愿队"),
+                        name_en: Some(format!("{en} flood volunteers")),
+                        jurisdiction_id: *sub_district,
+                        organization_id: Some(volunteer_teams[n]),
+                        leader_member_id: None,
+                        member_ids: Vec::new(),
+                    },
+                )
+                .await?;
         }
 
         progress("households");
@@ -619,7 +627,7 @@ impl App {
                 }
             }
         }
-        let imported = self.import_households(&ctx, &csv).await?;
+        let imported = self.registry().import_households(&ctx, &csv).await?;
         if let Some(first) = imported.rejected.first() {
             tracing::warn!(line = first.line, field = %first.field, "demo household rejected: {}", first.message);
         }
@@ -733,16 +741,17 @@ impl App {
                 min_value: Some(min),
                 max_value: Some(max),
             };
-            self.create_sensor(&ctx, input).await?;
+            self.monitoring().create_sensor(&ctx, input).await?;
         }
-        self.save_rule(
-            &ctx,
-            "code: rain-sustained\ntitle_zh: 雨量持续超限\ntitle_en: Sustained heavy rain\nsensors: { kind: rain_gauge }\n\
+        self.monitoring()
+            .save_rule(
+                &ctx,
+                "code: rain-sustained\ntitle_zh: 雨量持续超限\ntitle_en: Sustained heavy rain\nsensors: { kind: rain_gauge }\n\
              condition: { above: 30, for_minutes: 10, hysteresis: 5 }\nactions:\n  draft_warning: { level: orange, hazard: rainstorm }\n\
              \x20 open_incident: { category: natural_disaster, subtype: urban_waterlogging }\n",
-        )
-        .await?;
-        self.save_rule(
+            )
+            .await?;
+        self.monitoring().save_rule(
             &ctx,
             "code: level-rise-underpass\ntitle_zh: 下穿通道附近水位快速上涨\ntitle_en: Fast rise near an underpass\n\
              sensors: { kind: water_level_gauge, near: { layer: underpasses, within_m: 500 } }\n\
@@ -759,7 +768,7 @@ impl App {
                 organization_id: organization,
                 jurisdiction_id: Some(city),
             };
-            self.import_layer(&ctx, input, &json!({"type": "FeatureCollection", "features": features})).await?;
+            self.commons().import_layer(&ctx, input, &json!({"type": "FeatureCollection", "features": features})).await?;
         }
         // The shelters and depots as datasets (capacities public, stock internal), and the departments' own.
         for (name, kind, classification, owner, fields) in [
@@ -769,14 +778,14 @@ impl App {
                 "public",
                 department_ids.get("civil_affairs").copied(),
                 vec![
-                    ("capacity", crate::datasets::FieldType::Integer, "public"),
-                    ("occupancy", crate::datasets::FieldType::Integer, "public"),
+                    ("capacity", crate::commons::FieldType::Integer, "public"),
+                    ("occupancy", crate::commons::FieldType::Integer, "public"),
                 ],
             ),
             ("demo-depots", "material_reserves", "internal", Some(department_ids["emergency_management"]), vec![]),
         ] {
-            let layer = self.get_dataset(&ctx, name).await?;
-            let input = crate::datasets::DatasetInput {
+            let layer = self.commons().get_dataset(&ctx, name).await?;
+            let input = crate::commons::DatasetInput {
                 title_zh: layer.title_zh.clone(),
                 title_en: layer.title_en.clone(),
                 kind: kind.into(),
@@ -785,7 +794,7 @@ impl App {
                 jurisdiction_id: Some(city),
                 fields: fields
                     .into_iter()
-                    .map(|(name, kind, class)| crate::datasets::FieldSpec {
+                    .map(|(name, kind, class)| crate::commons::FieldSpec {
                         name: name.into(),
                         kind,
                         unit: None,
@@ -800,15 +809,15 @@ impl App {
                 description_en: None,
                 update_interval_hours: Some(24.0),
             };
-            self.save_dataset(&ctx, name, input).await?;
+            self.commons().save_dataset(&ctx, name, input).await?;
         }
         // A generator of their own, so that adding datasets changes nothing else the seed decides.
         let datasets = self.seed_datasets(&ctx, data, &department_ids, city, &mut Rng(seed ^ 0xDA7A_5E75)).await?;
         tracing::debug!(datasets, "demo datasets");
 
         progress("plans_accounts");
-        self.ensure_shipped_plans().await?;
-        let plans = self.list_plans(&ctx).await?.len();
+        self.incidents().ensure_shipped_plans().await?;
+        let plans = self.incidents().list_plans(&ctx).await?.len();
         let (grid_member, grid) = first_grid_member.unwrap_or_default();
         let (cadre, community) = first_cadre.unwrap_or_default();
         let (volunteer, volunteer_org) = first_volunteer.unwrap_or_default();
@@ -833,18 +842,19 @@ impl App {
         let mut accounts = Vec::new();
         for (username, role_en, role_zh, member_id, grants) in account_specs {
             let password = format!("{username}-demo-{seed}");
-            self.create_account(
-                &ctx,
-                NewAccount {
-                    username: username.into(),
-                    display_name: Some(format!("{role_zh} / {role_en}")),
-                    password: Some(password.clone()),
-                    locale: None,
-                    member_id,
-                    grants,
-                },
-            )
-            .await?;
+            self.access()
+                .create_account(
+                    &ctx,
+                    NewAccount {
+                        username: username.into(),
+                        display_name: Some(format!("{role_zh} / {role_en}")),
+                        password: Some(password.clone()),
+                        locale: None,
+                        member_id,
+                        grants,
+                    },
+                )
+                .await?;
             accounts.push(DemoAccount { username: username.into(), password, role_en: role_en.into(), role_zh: role_zh.into() });
         }
 
@@ -866,11 +876,11 @@ impl App {
         };
         let text = serde_json::to_string(&summary).map_err(|e| AppError::Internal(e.to_string()))?;
         let now = self.now_ms();
-        let layers = format!("{},demo-shelters,demo-depots", crate::layers::DEFAULT_MAP_LAYERS);
+        let layers = format!("{},demo-shelters,demo-depots", crate::commons::DEFAULT_MAP_LAYERS);
         self.store()
             .write(move |c| {
                 Box::pin(async move {
-                    store::settings::get_or_insert(c, crate::layers::DEFAULT_MAP_LAYERS_KEY, &layers, now).await?;
+                    store::settings::get_or_insert(c, crate::commons::DEFAULT_MAP_LAYERS_KEY, &layers, now).await?;
                     store::settings::get_or_insert(c, SUMMARY_KEY, &text, now).await
                 })
             })

@@ -7,7 +7,8 @@ use domain::InvalidReason;
 use domain::registry::JurisdictionLevel;
 
 use super::jurisdictions::{JurisdictionPatch, NewJurisdiction};
-use crate::{App, AppError, Context};
+use crate::registry::Registry;
+use crate::{AppError, Context};
 
 /// Where to find a feature's code and names.
 #[derive(Debug, Clone, Default)]
@@ -83,7 +84,7 @@ fn pick(
     }
 }
 
-impl App {
+impl Registry {
     /// Imports every feature of a GeoJSON FeatureCollection (or a single Feature) as a jurisdiction.
     pub async fn import_boundaries(
         &self,

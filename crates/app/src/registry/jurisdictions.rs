@@ -9,9 +9,10 @@ use store::list::{ListQuery, Visibility};
 use store::registry::{self as repo, JurisdictionFields, JurisdictionRow, Versioned};
 
 use super::{double_option, optional_text, parse_boundary};
+use crate::registry::Registry;
 use crate::time::{is_known_timezone, rfc3339};
 use crate::util::{ListParams, Outcome, Page, decide, refusal};
-use crate::{App, AppError, Context};
+use crate::{AppError, Context};
 
 /// A new jurisdiction.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -139,9 +140,9 @@ fn resource(path: Option<&JurisdictionPath>) -> Resource<'_> {
 }
 
 /// The sortable fields of the jurisdiction list.
-pub const SORTABLE: &[&str] = &["path", "code", "name_zh", "name_en", "level", "mode", "updated_at"];
+const SORTABLE: &[&str] = &["path", "code", "name_zh", "name_en", "level", "mode", "updated_at"];
 
-impl App {
+impl Registry {
     /// Creates a jurisdiction.
     pub async fn create_jurisdiction(&self, ctx: &Context, input: NewJurisdiction) -> Result<JurisdictionView, AppError> {
         self.jurisdictions_changed();
@@ -152,7 +153,7 @@ impl App {
         let boundary = input.boundary.as_ref().map(|value| parse_boundary("boundary", value)).transpose()?;
         let parent = match input.parent_id {
             Some(parent_id) => {
-                let mut reader = self.store().reader().await?;
+                let mut reader = self.kernel.store().reader().await?;
                 let row = repo::get_jurisdiction(&mut reader.conn(), parent_id, false)
                     .await?
                     .ok_or_else(|| domain::Invalid::new("parent_id", domain::InvalidReason::NotFound))?;
@@ -171,7 +172,7 @@ impl App {
                 )
                 .into());
             }
-            None => parent.as_ref().map(|p| p.timezone.clone()).unwrap_or_else(|| self.config().default_timezone.clone()),
+            None => parent.as_ref().map(|p| p.timezone.clone()).unwrap_or_else(|| self.kernel.config().default_timezone.clone()),
         };
         let fields = JurisdictionFields {
             level: level.code().to_string(),
@@ -185,18 +186,20 @@ impl App {
         };
         let parent_place = parent.map(|p| (p.id, p.path));
         if let Decision::Deny(reason) = decide(ctx, Action::Create, &resource(parent_place.as_ref().map(|(_, path)| path))) {
-            return Err(self.refuse(ctx, "jurisdiction.create", "jurisdiction", None, reason).await);
+            return Err(self.kernel.refuse(ctx, "jurisdiction.create", "jurisdiction", None, reason).await);
         }
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
                     let row =
-                        repo::insert_jurisdiction(c, parent_place.as_ref().map(|(id, path)| (*id, path)), &fields, app.now_ms()).await?;
+                        repo::insert_jurisdiction(c, parent_place.as_ref().map(|(id, path)| (*id, path)), &fields, app.kernel.now_ms())
+                            .await?;
                     let payload = serde_json::json!({ "id": row.id, "code": row.code, "level": row.level, "version": row.version });
                     store::events::append(
                         c,
-                        &app.event(
+                        &app.kernel.event(
                             &ctx2,
                             "jurisdiction.created",
                             "jurisdiction",
@@ -208,7 +211,8 @@ impl App {
                         ),
                     )
                     .await?;
-                    store::audit::append(c, &app.audit(&ctx2, "jurisdiction.create", "jurisdiction", Some(row.id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "jurisdiction.create", "jurisdiction", Some(row.id.to_string())))
+                        .await?;
                     Ok(Outcome::Done(row))
                 })
             })
@@ -218,7 +222,7 @@ impl App {
 
     /// One jurisdiction, with its boundary.
     pub async fn get_jurisdiction(&self, ctx: &Context, id: i64) -> Result<JurisdictionView, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let row =
             repo::get_jurisdiction(&mut reader.conn(), id, true).await?.ok_or(AppError::NotFound { kind: ResourceKind::Jurisdiction })?;
         Ok(view(row, ctx.locale))
@@ -226,7 +230,7 @@ impl App {
 
     /// One jurisdiction by code, without its boundary.
     pub async fn find_jurisdiction_by_code(&self, code: &str) -> Result<Option<JurisdictionRow>, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         Ok(repo::get_jurisdiction_by_code(&mut reader.conn(), code).await?)
     }
 
@@ -253,7 +257,7 @@ impl App {
         if filter.roots {
             query.conditions.push(("parent_id IS NULL", Vec::new()));
         }
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let page = repo::list_jurisdictions(&mut reader.conn(), &query).await?;
         Ok(Page {
             items: page.items.into_iter().map(|row| view(row, ctx.locale)).collect(),
@@ -291,12 +295,13 @@ impl App {
         let mode = patch.mode.as_deref().map(|mode| JurisdictionMode::parse("mode", mode)).transpose()?;
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
                     let Some(current) = repo::get_jurisdiction(c, id, true).await? else {
                         return Err(AppError::NotFound { kind: ResourceKind::Jurisdiction });
                     };
-                    let record = app.audit(&ctx2, "jurisdiction.update", "jurisdiction", Some(id.to_string()));
+                    let record = app.kernel.audit(&ctx2, "jurisdiction.update", "jurisdiction", Some(id.to_string()));
                     if let Decision::Deny(reason) = decide(&ctx2, Action::Update, &resource(Some(&current.path))) {
                         store::audit::append(c, &refusal(record, reason)).await?;
                         return Ok(Outcome::Refused(AppError::Forbidden { reason }));
@@ -350,12 +355,12 @@ impl App {
                         // Nothing to change: no new version, no event, no audit record (a re-import is a no-op).
                         return Ok(Outcome::Done(current));
                     }
-                    match repo::update_jurisdiction(c, id, version, &fields, app.now_ms()).await? {
+                    match repo::update_jurisdiction(c, id, version, &fields, app.kernel.now_ms()).await? {
                         Versioned::Done(new_version) => {
                             let payload = serde_json::json!({ "id": id, "version": new_version, "changed": changed });
                             store::events::append(
                                 c,
-                                &app.event(
+                                &app.kernel.event(
                                     &ctx2,
                                     "jurisdiction.updated",
                                     "jurisdiction",
@@ -389,54 +394,55 @@ impl App {
         self.jurisdictions_changed();
         let version = version.ok_or(AppError::VersionRequired)?;
         let (app, ctx) = (self.clone(), ctx.clone());
-        self.transact(move |c| {
-            Box::pin(async move {
-                let Some(current) = repo::get_jurisdiction(c, id, false).await? else {
-                    return Err(AppError::NotFound { kind: ResourceKind::Jurisdiction });
-                };
-                let record = app.audit(&ctx, "jurisdiction.delete", "jurisdiction", Some(id.to_string()));
-                if let Decision::Deny(reason) = decide(&ctx, Action::Delete, &resource(Some(&current.path))) {
-                    store::audit::append(c, &refusal(record, reason)).await?;
-                    return Ok(Outcome::Refused(AppError::Forbidden { reason }));
-                }
-                if current.version != version {
-                    return Err(AppError::Conflict { current: current.version });
-                }
-                let dependents = repo::jurisdiction_dependents(c, id).await?;
-                if !dependents.is_empty() {
-                    return Err(AppError::HasDependents { what: dependents });
-                }
-                match repo::delete_jurisdiction(c, id, version).await? {
-                    Versioned::Done(_) => {
-                        let payload = serde_json::json!({ "id": id, "code": current.code });
-                        store::events::append(
-                            c,
-                            &app.event(
-                                &ctx,
-                                "jurisdiction.deleted",
-                                "jurisdiction",
-                                id,
-                                Some(&current.path),
-                                None,
-                                Classification::Public,
-                                payload,
-                            ),
-                        )
-                        .await?;
-                        store::audit::append(c, &record).await?;
-                        Ok(Outcome::Done(()))
+        self.kernel
+            .transact(move |c| {
+                Box::pin(async move {
+                    let Some(current) = repo::get_jurisdiction(c, id, false).await? else {
+                        return Err(AppError::NotFound { kind: ResourceKind::Jurisdiction });
+                    };
+                    let record = app.kernel.audit(&ctx, "jurisdiction.delete", "jurisdiction", Some(id.to_string()));
+                    if let Decision::Deny(reason) = decide(&ctx, Action::Delete, &resource(Some(&current.path))) {
+                        store::audit::append(c, &refusal(record, reason)).await?;
+                        return Ok(Outcome::Refused(AppError::Forbidden { reason }));
                     }
-                    Versioned::Conflict(current) => Err(AppError::Conflict { current }),
-                    Versioned::Missing => Err(AppError::NotFound { kind: ResourceKind::Jurisdiction }),
-                }
+                    if current.version != version {
+                        return Err(AppError::Conflict { current: current.version });
+                    }
+                    let dependents = repo::jurisdiction_dependents(c, id).await?;
+                    if !dependents.is_empty() {
+                        return Err(AppError::HasDependents { what: dependents });
+                    }
+                    match repo::delete_jurisdiction(c, id, version).await? {
+                        Versioned::Done(_) => {
+                            let payload = serde_json::json!({ "id": id, "code": current.code });
+                            store::events::append(
+                                c,
+                                &app.kernel.event(
+                                    &ctx,
+                                    "jurisdiction.deleted",
+                                    "jurisdiction",
+                                    id,
+                                    Some(&current.path),
+                                    None,
+                                    Classification::Public,
+                                    payload,
+                                ),
+                            )
+                            .await?;
+                            store::audit::append(c, &record).await?;
+                            Ok(Outcome::Done(()))
+                        }
+                        Versioned::Conflict(current) => Err(AppError::Conflict { current }),
+                        Versioned::Missing => Err(AppError::NotFound { kind: ResourceKind::Jurisdiction }),
+                    }
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// Jurisdiction boundaries intersecting a box, for the map.
     pub async fn jurisdictions_in_bbox(&self, ctx: &Context, bbox: [f64; 4], limit: i64) -> Result<Vec<JurisdictionView>, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         Ok(repo::jurisdictions_in_bbox(&mut reader.conn(), bbox, limit).await?.into_iter().map(|row| view(row, ctx.locale)).collect())
     }
 }

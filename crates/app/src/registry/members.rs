@@ -13,10 +13,12 @@ use store::list::ListQuery;
 use store::registry::{self as repo, MemberFields, MemberRow, Versioned};
 
 use super::organizations::{parse_email, parse_phone};
-use super::{Point, double_option, overlaps, visibility};
+use super::{Point, double_option};
+use crate::registry::Registry;
 use crate::time::{local_date, rfc3339};
 use crate::util::{ListParams, Outcome, Page, decide, refusal};
-use crate::{App, AppError, Context};
+use crate::util::{overlaps, visibility};
+use crate::{AppError, Context};
 
 /// A credential on the wire.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -175,7 +177,7 @@ pub struct MemberFilter {
 }
 
 /// The sortable fields of the member list.
-pub const SORTABLE: &[&str] = &["name", "status", "next_credential_expiry", "updated_at", "created_at"];
+const SORTABLE: &[&str] = &["name", "status", "next_credential_expiry", "updated_at", "created_at"];
 
 fn resource(path: &JurisdictionPath, organization: Option<i64>, member: i64, classification: Classification) -> Resource<'_> {
     Resource::new(ResourceKind::Member, classification)
@@ -184,8 +186,8 @@ fn resource(path: &JurisdictionPath, organization: Option<i64>, member: i64, cla
         .about_member(MemberId(member))
 }
 
-fn view(app: &App, ctx: &Context, row: MemberRow, revealed: bool) -> MemberView {
-    let today = local_date(app.now_ms(), &app.config().default_timezone);
+fn view(app: &Registry, ctx: &Context, row: MemberRow, revealed: bool) -> MemberView {
+    let today = local_date(app.kernel.now_ms(), &app.kernel.config().default_timezone);
     let f = row.fields;
     let credentials = f
         .credentials
@@ -295,10 +297,10 @@ fn parse_status(status: Option<&str>) -> Result<String, AppError> {
     Ok(MemberStatus::parse("status", status.unwrap_or("active"))?.code().to_string())
 }
 
-impl App {
+impl Registry {
     async fn check_organization_exists(&self, field: &str, organization_id: Option<i64>) -> Result<(), AppError> {
         if let Some(id) = organization_id {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             if repo::get_organization(&mut reader.conn(), id).await?.is_none() {
                 return Err(domain::Invalid::new(field, domain::InvalidReason::NotFound).into());
             }
@@ -322,7 +324,7 @@ impl App {
             .in_jurisdiction(&path)
             .owned_by(input.organization_id.map(OrganizationId));
         if let Decision::Deny(reason) = decide(ctx, Action::Create, &probe) {
-            return Err(self.refuse(ctx, "member.create", "member", None, reason).await);
+            return Err(self.kernel.refuse(ctx, "member.create", "member", None, reason).await);
         }
         let fields = MemberFields {
             jurisdiction_id: input.jurisdiction_id,
@@ -340,13 +342,14 @@ impl App {
         };
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    let row = repo::insert_member(c, &fields, &path, app.now_ms()).await?;
+                    let row = repo::insert_member(c, &fields, &path, app.kernel.now_ms()).await?;
                     let payload = serde_json::json!({ "id": row.id, "version": row.version });
                     store::events::append(
                         c,
-                        &app.event(
+                        &app.kernel.event(
                             &ctx2,
                             "member.created",
                             "member",
@@ -358,7 +361,7 @@ impl App {
                         ),
                     )
                     .await?;
-                    store::audit::append(c, &app.audit(&ctx2, "member.create", "member", Some(row.id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "member.create", "member", Some(row.id.to_string()))).await?;
                     Ok(Outcome::Done(row))
                 })
             })
@@ -370,7 +373,7 @@ impl App {
     /// purpose is recorded in the audit log.
     pub async fn get_member(&self, ctx: &Context, id: i64, reveal_purpose: Option<&str>) -> Result<MemberView, AppError> {
         let row = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::get_member(&mut reader.conn(), id).await?
         };
         let Some(row) = row else {
@@ -379,7 +382,7 @@ impl App {
         };
         let internal = resource(&row.path, row.fields.organization_id, row.id, Classification::Internal);
         if let Decision::Deny(reason) = decide(ctx, Action::Read, &internal) {
-            return Err(self.refuse(ctx, "member.read", "member", Some(id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "member.read", "member", Some(id.to_string()), reason).await);
         }
         let Some(purpose) = reveal_purpose else { return Ok(view(self, ctx, row, false)) };
         let purpose = purpose.trim();
@@ -388,23 +391,23 @@ impl App {
         }
         let purpose = Name::parse("purpose", purpose)?.into_string();
         let confidential = internal.clone().classified(Classification::Confidential);
-        let mut record = self.audit(ctx, "member.reveal", "member", Some(id.to_string()));
+        let mut record = self.kernel.audit(ctx, "member.reveal", "member", Some(id.to_string()));
         record.purpose = purpose;
         record.details = serde_json::json!({ "fields": ["phone", "email", "home", "credentials.number"] });
         let decision = decide(ctx, Action::Read, &confidential);
         if let Decision::Deny(reason) = decision {
             let record = refusal(record, reason);
-            self.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
+            self.kernel.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
             return Err(AppError::Forbidden { reason });
         }
-        self.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
+        self.kernel.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
         Ok(view(self, ctx, row, true))
     }
 
     /// Lists members visible to the caller, personal data masked.
     pub async fn list_members(&self, ctx: &Context, params: &ListParams, filter: &MemberFilter) -> Result<Page<MemberView>, AppError> {
         if !ctx.is_system() && !ctx.subject.is_authenticated() {
-            return Err(self.refuse(ctx, "member.list", "member", None, DenyReason::SignInRequired).await);
+            return Err(self.kernel.refuse(ctx, "member.list", "member", None, DenyReason::SignInRequired).await);
         }
         let visible = if ctx.is_system() {
             store::list::Visibility::Everything
@@ -418,7 +421,7 @@ impl App {
         if let Some(id) = params.jurisdiction_id {
             let (path, _) = self.jurisdiction_path("jurisdiction_id", id).await?;
             if !overlaps(&query.visibility, &path) {
-                return Err(self.refuse(ctx, "member.list", "jurisdiction", Some(id.to_string()), DenyReason::OutOfScope).await);
+                return Err(self.kernel.refuse(ctx, "member.list", "jurisdiction", Some(id.to_string()), DenyReason::OutOfScope).await);
             }
             query.within = Some(path);
         }
@@ -440,7 +443,7 @@ impl App {
             let day = domain::text::parse_date("credential_expires_before", day)?;
             query.conditions.push(("next_credential_expiry <= {}", vec![day.to_string().into()]));
         }
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let page = repo::list_members(&mut reader.conn(), &query).await?;
         Ok(Page {
             items: page.items.into_iter().map(|row| view(self, ctx, row, false)).collect(),
@@ -473,12 +476,13 @@ impl App {
             patch.jurisdiction_id.is_some() || patch.organization_id.is_some() || patch.name.is_some() || patch.roles.is_some();
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
                     let Some(current) = repo::get_member(c, id).await? else {
                         return Err(AppError::NotFound { kind: ResourceKind::Member });
                     };
-                    let record = app.audit(&ctx2, "member.update", "member", Some(id.to_string()));
+                    let record = app.kernel.audit(&ctx2, "member.update", "member", Some(id.to_string()));
                     let mut f = current.fields.clone();
                     if let Some(organization_id) = patch.organization_id {
                         f.organization_id = organization_id;
@@ -547,13 +551,13 @@ impl App {
                         f.status = status;
                     }
                     let changed = changed_fields(&current.fields, &f);
-                    match repo::update_member(c, id, version, &f, &path, app.now_ms()).await? {
+                    match repo::update_member(c, id, version, &f, &path, app.kernel.now_ms()).await? {
                         Versioned::Done(new_version) => {
                             // Events say which fields changed, never their values: personal data stays out of the stream.
                             let payload = serde_json::json!({ "id": id, "version": new_version, "changed": changed, "status": f.status });
                             store::events::append(
                                 c,
-                                &app.event(
+                                &app.kernel.event(
                                     &ctx2,
                                     "member.updated",
                                     "member",
@@ -583,51 +587,52 @@ impl App {
     pub async fn delete_member(&self, ctx: &Context, id: i64, version: Option<i64>) -> Result<(), AppError> {
         let version = version.ok_or(AppError::VersionRequired)?;
         let (app, ctx) = (self.clone(), ctx.clone());
-        self.transact(move |c| {
-            Box::pin(async move {
-                let Some(current) = repo::get_member(c, id).await? else {
-                    return Err(AppError::NotFound { kind: ResourceKind::Member });
-                };
-                let record = app.audit(&ctx, "member.delete", "member", Some(id.to_string()));
-                if let Decision::Deny(reason) =
-                    decide(&ctx, Action::Delete, &resource(&current.path, current.fields.organization_id, id, Classification::Internal))
-                {
-                    store::audit::append(c, &refusal(record, reason)).await?;
-                    return Ok(Outcome::Refused(AppError::Forbidden { reason }));
-                }
-                if current.version != version {
-                    return Err(AppError::Conflict { current: current.version });
-                }
-                let dependents = repo::member_dependents(c, id).await?;
-                if !dependents.is_empty() {
-                    return Err(AppError::HasDependents { what: dependents });
-                }
-                match repo::delete_member(c, id, version).await? {
-                    Versioned::Done(_) => {
-                        let payload = serde_json::json!({ "id": id });
-                        store::events::append(
-                            c,
-                            &app.event(
-                                &ctx,
-                                "member.deleted",
-                                "member",
-                                id,
-                                Some(&current.path),
-                                current.fields.organization_id,
-                                Classification::Internal,
-                                payload,
-                            ),
-                        )
-                        .await?;
-                        store::audit::append(c, &record).await?;
-                        Ok(Outcome::Done(()))
+        self.kernel
+            .transact(move |c| {
+                Box::pin(async move {
+                    let Some(current) = repo::get_member(c, id).await? else {
+                        return Err(AppError::NotFound { kind: ResourceKind::Member });
+                    };
+                    let record = app.kernel.audit(&ctx, "member.delete", "member", Some(id.to_string()));
+                    if let Decision::Deny(reason) =
+                        decide(&ctx, Action::Delete, &resource(&current.path, current.fields.organization_id, id, Classification::Internal))
+                    {
+                        store::audit::append(c, &refusal(record, reason)).await?;
+                        return Ok(Outcome::Refused(AppError::Forbidden { reason }));
                     }
-                    Versioned::Conflict(current) => Err(AppError::Conflict { current }),
-                    Versioned::Missing => Err(AppError::NotFound { kind: ResourceKind::Member }),
-                }
+                    if current.version != version {
+                        return Err(AppError::Conflict { current: current.version });
+                    }
+                    let dependents = repo::member_dependents(c, id).await?;
+                    if !dependents.is_empty() {
+                        return Err(AppError::HasDependents { what: dependents });
+                    }
+                    match repo::delete_member(c, id, version).await? {
+                        Versioned::Done(_) => {
+                            let payload = serde_json::json!({ "id": id });
+                            store::events::append(
+                                c,
+                                &app.kernel.event(
+                                    &ctx,
+                                    "member.deleted",
+                                    "member",
+                                    id,
+                                    Some(&current.path),
+                                    current.fields.organization_id,
+                                    Classification::Internal,
+                                    payload,
+                                ),
+                            )
+                            .await?;
+                            store::audit::append(c, &record).await?;
+                            Ok(Outcome::Done(()))
+                        }
+                        Versioned::Conflict(current) => Err(AppError::Conflict { current }),
+                        Versioned::Missing => Err(AppError::NotFound { kind: ResourceKind::Member }),
+                    }
+                })
             })
-        })
-        .await
+            .await
     }
 }
 

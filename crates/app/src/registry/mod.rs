@@ -1,17 +1,42 @@
-//! The registry's use cases: jurisdictions, organizations, members, teams, and boundary import.
+//! The registry's use cases: jurisdictions, organizations, members, teams, boundary import, and the household
+//! register.
 
-pub mod import;
-pub mod jurisdictions;
-pub mod members;
-pub mod organizations;
-pub mod teams;
+mod households;
+mod import;
+mod jurisdictions;
+mod locator;
+mod members;
+mod organizations;
+mod teams;
 
 use domain::geometry::{GeoPoint, MultiPolygon};
 use domain::registry::JurisdictionPath;
 use serde::Deserialize;
-use store::list::Visibility;
 
-use crate::{App, AppError};
+use crate::AppError;
+use crate::kernel::Kernel;
+
+pub use households::{COLUMNS, HouseholdImport, HouseholdView, REGISTER, RejectedLine};
+pub use import::{ImportOptions, ImportReport, RejectedFeature};
+pub use jurisdictions::{JurisdictionFilter, JurisdictionPatch, JurisdictionView, NewJurisdiction};
+pub use locator::Locator;
+pub use members::{CredentialInput, CredentialView, MemberFilter, MemberPatch, MemberView, NewMember};
+pub use organizations::{NewOrganization, OrganizationFilter, OrganizationPatch, OrganizationView};
+pub use teams::{NewTeam, TeamFilter, TeamPatch, TeamView};
+
+/// The registry context's use cases: jurisdictions, organizations, members, teams, boundary import, and the
+/// register of households (with the vulnerable residents in them).
+#[derive(Debug, Clone)]
+pub struct Registry {
+    pub(crate) kernel: Kernel,
+    locator: std::sync::Arc<Locator>,
+}
+
+impl Registry {
+    pub(crate) fn new(kernel: Kernel) -> Registry {
+        Registry { kernel, locator: std::sync::Arc::default() }
+    }
+}
 
 /// Deserialises a field that may be absent (`None`), `null` (`Some(None)`) or a value (`Some(Some(v))`), so a
 /// PATCH can clear a field as well as leave it alone.
@@ -57,38 +82,13 @@ pub(crate) fn optional_text(value: Option<String>) -> Option<String> {
     value.map(|text| text.trim().to_string()).filter(|text| !text.is_empty())
 }
 
-impl App {
+impl Registry {
     /// The path of jurisdiction `id`, or an `invalid_field` error naming `field` if there is no such jurisdiction.
     pub(crate) async fn jurisdiction_path(&self, field: &str, id: i64) -> Result<(JurisdictionPath, String), AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         match store::registry::get_jurisdiction(&mut reader.conn(), id, false).await? {
             Some(row) => Ok((row.path, row.timezone)),
             None => Err(domain::Invalid::new(field, domain::InvalidReason::NotFound).into()),
-        }
-    }
-}
-
-/// Turns the policy's read filter into the store's visibility filter.
-pub fn visibility(filter: domain::policy::ReadFilter) -> Visibility {
-    match filter {
-        domain::policy::ReadFilter::Everything => Visibility::Everything,
-        domain::policy::ReadFilter::Some { subtrees, ancestors_of, organizations, member, account } => Visibility::Some {
-            subtrees,
-            ancestors_of,
-            organizations: organizations.into_iter().map(|id| id.0).collect(),
-            own_id: member.map(|id| id.0).or(account.map(|id| id.0)),
-        },
-    }
-}
-
-/// Whether a caller who sees `visibility` may ask for the subtree at `within`: the subtree must overlap what
-/// they see (they then see the overlap). Asking for a place wholly outside one's scope is refused, not answered
-/// with an empty page, so that the refusal is audited and explained.
-pub(crate) fn overlaps(visibility: &Visibility, within: &JurisdictionPath) -> bool {
-    match visibility {
-        Visibility::Everything => true,
-        Visibility::Some { subtrees, ancestors_of: _, organizations, own_id } => {
-            !organizations.is_empty() || own_id.is_some() || subtrees.iter().any(|scope| scope.contains(within) || within.contains(scope))
         }
     }
 }

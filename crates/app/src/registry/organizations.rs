@@ -9,10 +9,12 @@ use domain::text::{Code, Email, Name, Phone};
 use store::list::ListQuery;
 use store::registry::{self as repo, OrganizationFields, OrganizationRow, Versioned};
 
-use super::{double_option, overlaps, visibility};
+use super::double_option;
+use crate::registry::Registry;
 use crate::time::rfc3339;
 use crate::util::{ListParams, Outcome, Page, decide, refusal};
-use crate::{App, AppError, Context};
+use crate::util::{overlaps, visibility};
+use crate::{AppError, Context};
 
 /// A new organization.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -126,7 +128,7 @@ pub struct OrganizationFilter {
 }
 
 /// The sortable fields of the organization list.
-pub const SORTABLE: &[&str] = &["name_zh", "name_en", "code", "kind", "sector", "updated_at"];
+const SORTABLE: &[&str] = &["name_zh", "name_en", "code", "kind", "sector", "updated_at"];
 
 fn resource(path: &JurisdictionPath, owner: Option<i64>, classification: Classification) -> Resource<'_> {
     Resource::new(ResourceKind::Organization, classification).in_jurisdiction(path).owned_by(owner.map(OrganizationId))
@@ -182,10 +184,10 @@ fn parse_address(value: Option<&str>) -> Result<Option<String>, AppError> {
     Ok(Name::parse_optional("address", value)?.map(Name::into_string))
 }
 
-impl App {
+impl Registry {
     async fn check_parent_organization(&self, parent_id: Option<i64>) -> Result<(), AppError> {
         if let Some(parent_id) = parent_id {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             if repo::get_organization(&mut reader.conn(), parent_id).await?.is_none() {
                 return Err(domain::Invalid::new("parent_id", domain::InvalidReason::NotFound).into());
             }
@@ -210,18 +212,19 @@ impl App {
         let (path, _) = self.jurisdiction_path("jurisdiction_id", input.jurisdiction_id).await?;
         self.check_parent_organization(input.parent_id).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Create, &resource(&path, input.parent_id, Classification::Internal)) {
-            return Err(self.refuse(ctx, "organization.create", "organization", None, reason).await);
+            return Err(self.kernel.refuse(ctx, "organization.create", "organization", None, reason).await);
         }
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    let row = repo::insert_organization(c, &fields, &path, app.now_ms()).await?;
+                    let row = repo::insert_organization(c, &fields, &path, app.kernel.now_ms()).await?;
                     let payload =
                         serde_json::json!({ "id": row.id, "code": row.fields.code, "kind": row.fields.kind, "version": row.version });
                     store::events::append(
                         c,
-                        &app.event(
+                        &app.kernel.event(
                             &ctx2,
                             "organization.created",
                             "organization",
@@ -233,7 +236,8 @@ impl App {
                         ),
                     )
                     .await?;
-                    store::audit::append(c, &app.audit(&ctx2, "organization.create", "organization", Some(row.id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "organization.create", "organization", Some(row.id.to_string())))
+                        .await?;
                     Ok(Outcome::Done(row))
                 })
             })
@@ -243,14 +247,14 @@ impl App {
 
     /// One organization.
     pub async fn get_organization(&self, ctx: &Context, id: i64) -> Result<OrganizationView, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let row = repo::get_organization(&mut reader.conn(), id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Organization })?;
         Ok(view(ctx, row))
     }
 
     /// One organization by code.
     pub async fn find_organization_by_code(&self, code: &str) -> Result<Option<OrganizationRow>, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         Ok(repo::get_organization_by_code(&mut reader.conn(), code).await?)
     }
 
@@ -277,7 +281,7 @@ impl App {
         if let Some(sector) = &filter.sector {
             query.equals.push(("sector", Sector::parse("sector", sector)?.code().into()));
         }
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let page = repo::list_organizations(&mut reader.conn(), &query).await?;
         Ok(Page {
             items: page.items.into_iter().map(|row| view(ctx, row)).collect(),
@@ -310,12 +314,13 @@ impl App {
         }
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
                     let Some(current) = repo::get_organization(c, id).await? else {
                         return Err(AppError::NotFound { kind: ResourceKind::Organization });
                     };
-                    let record = app.audit(&ctx2, "organization.update", "organization", Some(id.to_string()));
+                    let record = app.kernel.audit(&ctx2, "organization.update", "organization", Some(id.to_string()));
                     let mut denied = match decide(&ctx2, Action::Update, &resource(&current.path, Some(id), Classification::Internal)) {
                         Decision::Deny(reason) => Some(reason),
                         Decision::Allow => None,
@@ -366,12 +371,12 @@ impl App {
                         f.address = address;
                     }
                     let changed = changed_fields(&current.fields, &f);
-                    match repo::update_organization(c, id, version, &f, &path, app.now_ms()).await? {
+                    match repo::update_organization(c, id, version, &f, &path, app.kernel.now_ms()).await? {
                         Versioned::Done(new_version) => {
                             let payload = serde_json::json!({ "id": id, "version": new_version, "changed": changed });
                             store::events::append(
                                 c,
-                                &app.event(
+                                &app.kernel.event(
                                     &ctx2,
                                     "organization.updated",
                                     "organization",
@@ -403,49 +408,52 @@ impl App {
     pub async fn delete_organization(&self, ctx: &Context, id: i64, version: Option<i64>) -> Result<(), AppError> {
         let version = version.ok_or(AppError::VersionRequired)?;
         let (app, ctx) = (self.clone(), ctx.clone());
-        self.transact(move |c| {
-            Box::pin(async move {
-                let Some(current) = repo::get_organization(c, id).await? else {
-                    return Err(AppError::NotFound { kind: ResourceKind::Organization });
-                };
-                let record = app.audit(&ctx, "organization.delete", "organization", Some(id.to_string()));
-                if let Decision::Deny(reason) = decide(&ctx, Action::Delete, &resource(&current.path, Some(id), Classification::Internal)) {
-                    store::audit::append(c, &refusal(record, reason)).await?;
-                    return Ok(Outcome::Refused(AppError::Forbidden { reason }));
-                }
-                if current.version != version {
-                    return Err(AppError::Conflict { current: current.version });
-                }
-                let dependents = repo::organization_dependents(c, id).await?;
-                if !dependents.is_empty() {
-                    return Err(AppError::HasDependents { what: dependents });
-                }
-                match repo::delete_organization(c, id, version).await? {
-                    Versioned::Done(_) => {
-                        let payload = serde_json::json!({ "id": id, "code": current.fields.code });
-                        store::events::append(
-                            c,
-                            &app.event(
-                                &ctx,
-                                "organization.deleted",
-                                "organization",
-                                id,
-                                Some(&current.path),
-                                Some(id),
-                                Classification::Public,
-                                payload,
-                            ),
-                        )
-                        .await?;
-                        store::audit::append(c, &record).await?;
-                        Ok(Outcome::Done(()))
+        self.kernel
+            .transact(move |c| {
+                Box::pin(async move {
+                    let Some(current) = repo::get_organization(c, id).await? else {
+                        return Err(AppError::NotFound { kind: ResourceKind::Organization });
+                    };
+                    let record = app.kernel.audit(&ctx, "organization.delete", "organization", Some(id.to_string()));
+                    if let Decision::Deny(reason) =
+                        decide(&ctx, Action::Delete, &resource(&current.path, Some(id), Classification::Internal))
+                    {
+                        store::audit::append(c, &refusal(record, reason)).await?;
+                        return Ok(Outcome::Refused(AppError::Forbidden { reason }));
                     }
-                    Versioned::Conflict(current) => Err(AppError::Conflict { current }),
-                    Versioned::Missing => Err(AppError::NotFound { kind: ResourceKind::Organization }),
-                }
+                    if current.version != version {
+                        return Err(AppError::Conflict { current: current.version });
+                    }
+                    let dependents = repo::organization_dependents(c, id).await?;
+                    if !dependents.is_empty() {
+                        return Err(AppError::HasDependents { what: dependents });
+                    }
+                    match repo::delete_organization(c, id, version).await? {
+                        Versioned::Done(_) => {
+                            let payload = serde_json::json!({ "id": id, "code": current.fields.code });
+                            store::events::append(
+                                c,
+                                &app.kernel.event(
+                                    &ctx,
+                                    "organization.deleted",
+                                    "organization",
+                                    id,
+                                    Some(&current.path),
+                                    Some(id),
+                                    Classification::Public,
+                                    payload,
+                                ),
+                            )
+                            .await?;
+                            store::audit::append(c, &record).await?;
+                            Ok(Outcome::Done(()))
+                        }
+                        Versioned::Conflict(current) => Err(AppError::Conflict { current }),
+                        Versioned::Missing => Err(AppError::NotFound { kind: ResourceKind::Organization }),
+                    }
+                })
             })
-        })
-        .await
+            .await
     }
 }
 

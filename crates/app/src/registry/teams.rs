@@ -8,10 +8,12 @@ use domain::text::Name;
 use store::list::ListQuery;
 use store::registry::{self as repo, TeamFields, TeamRow, Versioned};
 
-use super::{double_option, overlaps, visibility};
+use super::double_option;
+use crate::registry::Registry;
 use crate::time::rfc3339;
 use crate::util::{ListParams, Outcome, Page, decide, refusal};
-use crate::{App, AppError, Context};
+use crate::util::{overlaps, visibility};
+use crate::{AppError, Context};
 
 /// A new team.
 #[derive(Debug, Clone, serde::Deserialize, utoipa::ToSchema)]
@@ -110,7 +112,7 @@ pub struct TeamFilter {
 }
 
 /// The sortable fields of the team list.
-pub const SORTABLE: &[&str] = &["name_zh", "name_en", "kind", "tier", "updated_at"];
+const SORTABLE: &[&str] = &["name_zh", "name_en", "kind", "tier", "updated_at"];
 
 fn resource(path: &JurisdictionPath, organization: Option<i64>) -> Resource<'_> {
     Resource::new(ResourceKind::Team, Classification::Internal).in_jurisdiction(path).owned_by(organization.map(OrganizationId))
@@ -136,13 +138,13 @@ fn view(ctx: &Context, row: TeamRow) -> TeamView {
     }
 }
 
-impl App {
+impl Registry {
     /// Checks that every member id exists; returns them sorted without duplicates.
     async fn check_members(&self, field: &str, ids: &[i64]) -> Result<Vec<i64>, AppError> {
         let mut sorted: Vec<i64> = ids.to_vec();
         sorted.sort_unstable();
         sorted.dedup();
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         for (index, id) in ids.iter().enumerate() {
             if repo::get_member(&mut reader.conn(), *id).await?.is_none() {
                 return Err(domain::Invalid::new(format!("{field}[{index}]"), domain::InvalidReason::NotFound).into());
@@ -166,7 +168,7 @@ impl App {
                 .map_err(|_| AppError::from(domain::Invalid::new("leader_member_id", domain::InvalidReason::NotFound)))?;
         }
         if let Decision::Deny(reason) = decide(ctx, Action::Create, &resource(&path, input.organization_id)) {
-            return Err(self.refuse(ctx, "team.create", "team", None, reason).await);
+            return Err(self.kernel.refuse(ctx, "team.create", "team", None, reason).await);
         }
         let fields = TeamFields {
             kind: kind.code().into(),
@@ -180,13 +182,14 @@ impl App {
         };
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    let row = repo::insert_team(c, &fields, &path, app.now_ms()).await?;
+                    let row = repo::insert_team(c, &fields, &path, app.kernel.now_ms()).await?;
                     let payload = serde_json::json!({ "id": row.id, "version": row.version });
                     store::events::append(
                         c,
-                        &app.event(
+                        &app.kernel.event(
                             &ctx2,
                             "team.created",
                             "team",
@@ -198,7 +201,7 @@ impl App {
                         ),
                     )
                     .await?;
-                    store::audit::append(c, &app.audit(&ctx2, "team.create", "team", Some(row.id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "team.create", "team", Some(row.id.to_string()))).await?;
                     Ok(Outcome::Done(row))
                 })
             })
@@ -208,7 +211,7 @@ impl App {
 
     async fn check_organization_exists_for_team(&self, organization_id: Option<i64>) -> Result<(), AppError> {
         if let Some(id) = organization_id {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             if repo::get_organization(&mut reader.conn(), id).await?.is_none() {
                 return Err(domain::Invalid::new("organization_id", domain::InvalidReason::NotFound).into());
             }
@@ -219,11 +222,11 @@ impl App {
     /// One team.
     pub async fn get_team(&self, ctx: &Context, id: i64) -> Result<TeamView, AppError> {
         let row = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::get_team(&mut reader.conn(), id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Team })?
         };
         if let Decision::Deny(reason) = decide(ctx, Action::Read, &resource(&row.path, row.fields.organization_id)) {
-            return Err(self.refuse(ctx, "team.read", "team", Some(id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "team.read", "team", Some(id.to_string()), reason).await);
         }
         Ok(view(ctx, row))
     }
@@ -231,7 +234,7 @@ impl App {
     /// Lists the teams visible to the caller.
     pub async fn list_teams(&self, ctx: &Context, params: &ListParams, filter: &TeamFilter) -> Result<Page<TeamView>, AppError> {
         if !ctx.is_system() && !ctx.subject.is_authenticated() {
-            return Err(self.refuse(ctx, "team.list", "team", None, DenyReason::SignInRequired).await);
+            return Err(self.kernel.refuse(ctx, "team.list", "team", None, DenyReason::SignInRequired).await);
         }
         let visible = if ctx.is_system() {
             store::list::Visibility::Everything
@@ -245,7 +248,7 @@ impl App {
         if let Some(id) = params.jurisdiction_id {
             let (path, _) = self.jurisdiction_path("jurisdiction_id", id).await?;
             if !overlaps(&query.visibility, &path) {
-                return Err(self.refuse(ctx, "team.list", "jurisdiction", Some(id.to_string()), DenyReason::OutOfScope).await);
+                return Err(self.kernel.refuse(ctx, "team.list", "jurisdiction", Some(id.to_string()), DenyReason::OutOfScope).await);
             }
             query.within = Some(path);
         }
@@ -255,7 +258,7 @@ impl App {
         if let Some(tier) = &filter.tier {
             query.equals.push(("tier", TeamTier::parse("tier", tier)?.code().into()));
         }
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let page = repo::list_teams(&mut reader.conn(), &query).await?;
         Ok(Page {
             items: page.items.into_iter().map(|row| view(ctx, row)).collect(),
@@ -290,12 +293,13 @@ impl App {
         }
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
                     let Some(current) = repo::get_team(c, id).await? else {
                         return Err(AppError::NotFound { kind: ResourceKind::Team });
                     };
-                    let record = app.audit(&ctx2, "team.update", "team", Some(id.to_string()));
+                    let record = app.kernel.audit(&ctx2, "team.update", "team", Some(id.to_string()));
                     let mut f = current.fields.clone();
                     if let Some(organization_id) = patch.organization_id {
                         f.organization_id = organization_id;
@@ -335,12 +339,12 @@ impl App {
                     if let Some(ids) = member_ids {
                         f.member_ids = ids;
                     }
-                    match repo::update_team(c, id, version, &f, &path, app.now_ms()).await? {
+                    match repo::update_team(c, id, version, &f, &path, app.kernel.now_ms()).await? {
                         Versioned::Done(new_version) => {
                             let payload = serde_json::json!({ "id": id, "version": new_version, "members": f.member_ids.len() });
                             store::events::append(
                                 c,
-                                &app.event(
+                                &app.kernel.event(
                                     &ctx2,
                                     "team.updated",
                                     "team",
@@ -368,44 +372,45 @@ impl App {
     pub async fn delete_team(&self, ctx: &Context, id: i64, version: Option<i64>) -> Result<(), AppError> {
         let version = version.ok_or(AppError::VersionRequired)?;
         let (app, ctx) = (self.clone(), ctx.clone());
-        self.transact(move |c| {
-            Box::pin(async move {
-                let Some(current) = repo::get_team(c, id).await? else {
-                    return Err(AppError::NotFound { kind: ResourceKind::Team });
-                };
-                let record = app.audit(&ctx, "team.delete", "team", Some(id.to_string()));
-                if let Decision::Deny(reason) = decide(&ctx, Action::Delete, &resource(&current.path, current.fields.organization_id)) {
-                    store::audit::append(c, &refusal(record, reason)).await?;
-                    return Ok(Outcome::Refused(AppError::Forbidden { reason }));
-                }
-                if current.version != version {
-                    return Err(AppError::Conflict { current: current.version });
-                }
-                match repo::delete_team(c, id, version).await? {
-                    Versioned::Done(_) => {
-                        let payload = serde_json::json!({ "id": id });
-                        store::events::append(
-                            c,
-                            &app.event(
-                                &ctx,
-                                "team.deleted",
-                                "team",
-                                id,
-                                Some(&current.path),
-                                current.fields.organization_id,
-                                Classification::Internal,
-                                payload,
-                            ),
-                        )
-                        .await?;
-                        store::audit::append(c, &record).await?;
-                        Ok(Outcome::Done(()))
+        self.kernel
+            .transact(move |c| {
+                Box::pin(async move {
+                    let Some(current) = repo::get_team(c, id).await? else {
+                        return Err(AppError::NotFound { kind: ResourceKind::Team });
+                    };
+                    let record = app.kernel.audit(&ctx, "team.delete", "team", Some(id.to_string()));
+                    if let Decision::Deny(reason) = decide(&ctx, Action::Delete, &resource(&current.path, current.fields.organization_id)) {
+                        store::audit::append(c, &refusal(record, reason)).await?;
+                        return Ok(Outcome::Refused(AppError::Forbidden { reason }));
                     }
-                    Versioned::Conflict(current) => Err(AppError::Conflict { current }),
-                    Versioned::Missing => Err(AppError::NotFound { kind: ResourceKind::Team }),
-                }
+                    if current.version != version {
+                        return Err(AppError::Conflict { current: current.version });
+                    }
+                    match repo::delete_team(c, id, version).await? {
+                        Versioned::Done(_) => {
+                            let payload = serde_json::json!({ "id": id });
+                            store::events::append(
+                                c,
+                                &app.kernel.event(
+                                    &ctx,
+                                    "team.deleted",
+                                    "team",
+                                    id,
+                                    Some(&current.path),
+                                    current.fields.organization_id,
+                                    Classification::Internal,
+                                    payload,
+                                ),
+                            )
+                            .await?;
+                            store::audit::append(c, &record).await?;
+                            Ok(Outcome::Done(()))
+                        }
+                        Versioned::Conflict(current) => Err(AppError::Conflict { current }),
+                        Versioned::Missing => Err(AppError::NotFound { kind: ResourceKind::Team }),
+                    }
+                })
             })
-        })
-        .await
+            .await
     }
 }

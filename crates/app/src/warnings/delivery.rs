@@ -21,9 +21,10 @@ use futures_util::StreamExt as _;
 use hmac::{KeyInit, Mac};
 use store::warnings::{self as repo, Attempt, Delivery, WarningRow};
 
-use super::transport::{self, Email, HttpClient, HttpUrl, Sent};
 use crate::time::rfc3339;
-use crate::{App, AppError, Context};
+use crate::transport::{self, Email, HttpClient, HttpUrl, Sent};
+use crate::warnings::Warnings;
+use crate::{AppError, Context};
 
 /// What a delivery round did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -89,15 +90,16 @@ pub struct AckView {
     pub acknowledged: bool,
 }
 
-impl App {
+impl Warnings {
     async fn ack_key(&self) -> Result<Vec<u8>, AppError> {
         let runtime = self.warnings_runtime();
         let key = runtime
             .ack_key
             .get_or_try_init(|| async {
                 let initial = crate::util::random_hex(32)?;
-                let now = self.now_ms();
+                let now = self.kernel.now_ms();
                 let value = self
+                    .kernel
                     .store()
                     .write(move |c| Box::pin(async move { store::settings::get_or_insert(c, "ack_key", &initial, now).await }))
                     .await?;
@@ -123,11 +125,7 @@ impl App {
 
     /// The acknowledgement link of a recipient.
     pub async fn ack_url(&self, warning_id: i64, recipient_kind: &str, recipient_id: i64) -> Result<String, AppError> {
-        Ok(format!(
-            "{}/ack/{}",
-            self.public_url(),
-            self.ack_token(warning_id, recipient_kind, recipient_id).await?
-        ))
+        Ok(format!("{}/ack/{}", self.kernel.public_url(), self.ack_token(warning_id, recipient_kind, recipient_id).await?))
     }
 
     /// Checks a token; answers the warning, recipient kind and id it belongs to.
@@ -155,7 +153,7 @@ impl App {
         let (warning_id, kind, recipient_id) = self.check_ack_token(token).await?;
         let row = self.load_warning(warning_id).await?;
         let acknowledged = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::is_acknowledged(&mut reader.conn(), warning_id, kind, recipient_id).await?
         };
         Ok(ack_view(&row, locale, acknowledged))
@@ -169,20 +167,21 @@ impl App {
         let via = if matches!(via, "link" | "api" | "sms_reply" | "phone") { via.to_string() } else { "link".to_string() };
         let path = row.path.clone();
         let recorded = self
+            .kernel
             .store()
             .write(move |c| {
                 Box::pin(async move {
                     if !repo::was_targeted(c, warning_id, kind, recipient_id).await? {
                         return Ok::<_, AppError>(None);
                     }
-                    let now = app.now_ms();
+                    let now = app.kernel.now_ms();
                     let new = repo::acknowledge(c, warning_id, kind, recipient_id, now, &via).await?;
                     if new {
                         let payload = serde_json::json!({ "warning_id": warning_id, "recipient_kind": kind, "via": via });
                         let ctx = Context::system("ack", Locale::ZhCn);
                         store::events::append(
                             c,
-                            &app.event(
+                            &app.kernel.event(
                                 &ctx,
                                 "warning.acknowledged",
                                 "warning",
@@ -207,13 +206,16 @@ impl App {
 
     /// One delivery round as `worker`: claim, send, record.
     pub async fn deliver_round(&self, worker: &str, transports: &Transports) -> Result<DeliveryReport, AppError> {
-        let config = self.config().delivery.clone();
-        let now = self.now_ms();
+        let config = self.kernel.config().delivery.clone();
+        let now = self.kernel.now_ms();
         let lease_until = now + config.lease_seconds.max(5) * 1000;
         let batch = config.batch.clamp(1, 10_000);
         let worker_name = worker.to_string();
-        let claimed: Vec<Delivery> =
-            self.store().write(move |c| Box::pin(async move { repo::claim(c, &worker_name, now, lease_until, batch).await })).await?;
+        let claimed: Vec<Delivery> = self
+            .kernel
+            .store()
+            .write(move |c| Box::pin(async move { repo::claim(c, &worker_name, now, lease_until, batch).await }))
+            .await?;
         let mut report = DeliveryReport { claimed: claimed.len(), ..DeliveryReport::default() };
         if claimed.is_empty() {
             return Ok(report);
@@ -222,7 +224,7 @@ impl App {
         let mut warnings: HashMap<i64, Arc<WarningRow>> = HashMap::new();
         let mut secrets: HashMap<i64, Option<String>> = HashMap::new();
         {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             for delivery in &claimed {
                 if !warnings.contains_key(&delivery.warning_id)
                     && let Some(row) = repo::get_warning(&mut reader.conn(), delivery.warning_id).await?
@@ -245,7 +247,8 @@ impl App {
         // Outcomes are recorded as soon as they are known: each send waits until its outcome is committed, so a crash
         // re-sends only what was in flight at that moment — at most `concurrency` messages. The outcomes that arrive
         // while a write is committing go together in the next one.
-        let (record_tx, mut record_rx) = tokio::sync::mpsc::unbounded_channel::<(i64, Attempt, tokio::sync::oneshot::Sender<Result<(), AppError>>)>();
+        let (record_tx, mut record_rx) =
+            tokio::sync::mpsc::unbounded_channel::<(i64, Attempt, tokio::sync::oneshot::Sender<Result<(), AppError>>)>();
         let recorder = async {
             while let Some(first) = record_rx.recv().await {
                 let mut pending = vec![first];
@@ -254,7 +257,8 @@ impl App {
                 }
                 let outcomes: Vec<(i64, Attempt)> = pending.iter().map(|(id, attempt, _)| (*id, attempt.clone())).collect();
                 let worker_name = worker.to_string();
-                let written = self.store().write(move |c| Box::pin(async move { repo::record(c, &worker_name, &outcomes).await })).await;
+                let written =
+                    self.kernel.store().write(move |c| Box::pin(async move { repo::record(c, &worker_name, &outcomes).await })).await;
                 for (_, _, reply) in pending {
                     let _ = reply.send(written.as_ref().map(|_| ()).map_err(|error| AppError::Unavailable(error.to_string())));
                 }
@@ -277,7 +281,7 @@ impl App {
             async move {
                 let id = delivery.id;
                 // A margin of a second: a send that starts must be recorded while the lease still holds.
-                let expiring = self.now_ms() + 1000 >= deadline_ref.load(std::sync::atomic::Ordering::SeqCst);
+                let expiring = self.kernel.now_ms() + 1000 >= deadline_ref.load(std::sync::atomic::Ordering::SeqCst);
                 let lost = lost_ref.lock().unwrap_or_else(std::sync::PoisonError::into_inner).contains(&id);
                 if expiring || lost || halted_ref.load(std::sync::atomic::Ordering::SeqCst) {
                     unfinished.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&id);
@@ -290,7 +294,7 @@ impl App {
                     }
                     Some(warning) => self.send_one(&delivery, &warning, secret.as_deref(), key, date, config, transports, timeout).await,
                 };
-                let done_at = self.now_ms();
+                let done_at = self.kernel.now_ms();
                 let attempt = match &outcome {
                     Sent::Accepted => Attempt::Delivered(done_at),
                     Sent::Retry(error) if delivery.attempts + 1 < config.max_attempts => {
@@ -326,12 +330,19 @@ impl App {
                 if ids.is_empty() {
                     continue;
                 }
-                let (worker_name, until) = (worker.to_string(), self.now_ms() + lease_ms);
+                let (worker_name, until) = (worker.to_string(), self.kernel.now_ms() + lease_ms);
                 let asked = ids.clone();
-                match self.store().write(move |c| Box::pin(async move { repo::renew_leases(c, &worker_name, &asked, until).await })).await {
+                match self
+                    .kernel
+                    .store()
+                    .write(move |c| Box::pin(async move { repo::renew_leases(c, &worker_name, &asked, until).await }))
+                    .await
+                {
                     Ok(renewed) => {
                         let renewed: std::collections::HashSet<i64> = renewed.into_iter().collect();
-                        lost.lock().unwrap_or_else(std::sync::PoisonError::into_inner).extend(ids.into_iter().filter(|id| !renewed.contains(id)));
+                        lost.lock()
+                            .unwrap_or_else(std::sync::PoisonError::into_inner)
+                            .extend(ids.into_iter().filter(|id| !renewed.contains(id)));
                         lease_deadline.store(until, std::sync::atomic::Ordering::SeqCst);
                     }
                     Err(error) => tracing::warn!(%error, "renewing delivery leases failed"),
@@ -376,13 +387,8 @@ impl App {
         let locale = Locale::from_tag(&delivery.language).unwrap_or(Locale::ZhCn);
         let Some(letter) = kind_letter(&delivery.recipient_kind) else { return Sent::Failed("unknown recipient kind".into()) };
         let tag = Self::ack_mac(key, warning.id, letter, delivery.recipient_id).finalize().into_bytes();
-        let ack_url = format!(
-            "{}/ack/{}.{letter}{}.{}",
-            self.public_url(),
-            warning.id,
-            delivery.recipient_id,
-            crate::util::hex(&tag[..16])
-        );
+        let ack_url =
+            format!("{}/ack/{}.{letter}{}.{}", self.kernel.public_url(), warning.id, delivery.recipient_id, crate::util::hex(&tag[..16]));
         let key_header = format!("gridline-delivery-{}", delivery.id);
         let text = message_text(warning, locale, &ack_url);
         match delivery.channel.as_str() {

@@ -1,12 +1,12 @@
 //! Nobody vulnerable left unreached: expiry, door-knock tasks and their escalation. A pass is idempotent (tasks
 //! have dedupe keys; escalation marks are set once), so it can run every few seconds on every node.
 
-use domain::registry::JurisdictionPath;
-use domain::{Classification, Locale};
-use store::tasks::{self as task_repo, NewTask, TaskRow};
+use domain::Locale;
+use store::tasks::{self as task_repo, NewTask};
 use store::warnings as repo;
 
-use crate::{App, AppError, Context};
+use crate::warnings::Warnings;
+use crate::{AppError, Context};
 
 /// What a pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, serde::Serialize)]
@@ -19,20 +19,21 @@ pub struct EscalationReport {
     pub escalated: usize,
 }
 
-impl App {
+impl Warnings {
     /// One pass: expire what has expired, turn unacknowledged vulnerable households into door-knock tasks once a
     /// warning's level deadline has passed, and escalate overdue tasks to the community cadre.
     pub async fn run_escalation(&self) -> Result<EscalationReport, AppError> {
         let mut report = EscalationReport::default();
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         let ctx = Context::system("escalation", Locale::ZhCn);
         let (expired, in_force) = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             (repo::expired_warnings(&mut reader.conn(), now).await?, repo::warnings_in_force(&mut reader.conn(), now).await?)
         };
         for row in expired {
             let (app, ctx2) = (self.clone(), ctx.clone());
             let done = self
+                .kernel
                 .store()
                 .write(move |c| {
                     Box::pin(async move {
@@ -53,7 +54,7 @@ impl App {
                 .await?;
             report.expired += usize::from(done);
         }
-        let config = &self.config().warnings;
+        let config = &self.kernel.config().warnings;
         for warning in in_force {
             let Some(minutes) = config.door_knock_after_minutes.get(&warning.fields.level) else { continue };
             let Some(sent) = warning.fields.sent_at else { continue };
@@ -61,13 +62,14 @@ impl App {
                 continue;
             }
             let unreached = {
-                let mut reader = self.store().reader().await?;
+                let mut reader = self.kernel.store().reader().await?;
                 repo::unacknowledged_vulnerable(&mut reader.conn(), warning.id).await?
             };
             let due = now + config.door_knock_due_minutes.max(1) * 60_000;
             for (household_id, _) in unreached {
                 let (app, ctx2, warning) = (self.clone(), ctx.clone(), warning.clone());
                 let created = self
+                    .kernel
                     .store()
                     .write(move |c| {
                         Box::pin(async move {
@@ -97,7 +99,7 @@ impl App {
                                 escalate_to_jurisdiction_id: None,
                             };
                             let Some(row) = task_repo::insert_if_absent(c, &task, now).await? else { return Ok(false) };
-                            app.task_event(c, &ctx2, "task.created", &row).await?;
+                            app.incidents.task_event(c, &ctx2, "task.created", &row).await?;
                             Ok(true)
                         })
                     })
@@ -107,7 +109,7 @@ impl App {
         }
         loop {
             let overdue = {
-                let mut reader = self.store().reader().await?;
+                let mut reader = self.kernel.store().reader().await?;
                 task_repo::overdue_unescalated(&mut reader.conn(), now, 500).await?
             };
             if overdue.is_empty() {
@@ -116,6 +118,7 @@ impl App {
             let count = overdue.len();
             let (app, ctx2) = (self.clone(), ctx.clone());
             let escalated = self
+                .kernel
                 .store()
                 .write(move |c| {
                     Box::pin(async move {
@@ -123,7 +126,7 @@ impl App {
                         for task in overdue {
                             if task_repo::mark_escalated(c, task.id, now).await? {
                                 let row = task_repo::get_task(c, task.id).await?.unwrap_or(task);
-                                app.task_event(c, &ctx2, "task.escalated", &row).await?;
+                                app.incidents.task_event(c, &ctx2, "task.escalated", &row).await?;
                                 escalated += 1;
                             }
                         }
@@ -137,56 +140,5 @@ impl App {
             }
         }
         Ok(report)
-    }
-
-    pub(crate) async fn task_event(&self, c: &mut store::Conn<'_>, ctx: &Context, kind: &str, row: &TaskRow) -> Result<(), AppError> {
-        let payload = serde_json::json!({
-            "id": row.id, "version": row.version, "kind": row.task.kind, "status": row.status, "title_zh": row.task.title_zh,
-            "title_en": row.task.title_en, "owner_member_id": row.task.owner_member_id, "escalate_to_member_id": row.task.escalate_to_member_id,
-            "due_at": crate::time::rfc3339(row.task.due_at),
-        });
-        let path: &JurisdictionPath = &row.task.path;
-        store::events::append(c, &self.event(ctx, kind, "task", row.id, Some(path), None, Classification::Internal, payload)).await?;
-        Ok(())
-    }
-
-    /// Runs escalation passes every `every` until `stop` turns true.
-    pub async fn run_escalation_worker(&self, every: std::time::Duration, mut stop: tokio::sync::watch::Receiver<bool>) {
-        loop {
-            if *stop.borrow() {
-                return;
-            }
-            match self.run_escalation().await {
-                Ok(report) if report != EscalationReport::default() => tracing::info!(?report, "escalation pass"),
-                Ok(_) => {}
-                Err(error) => tracing::warn!(%error, "escalation pass failed"),
-            }
-            // Sensors silent for three intervals are flagged to their owners on the same beat.
-            match self.flag_stale_sensors().await {
-                Ok(0) => {}
-                Ok(flagged) => tracing::info!(flagged, "stale sensors flagged"),
-                Err(error) => tracing::warn!(%error, "stale sensor check failed"),
-            }
-            // And datasets older than their owners' update intervals.
-            match self.flag_stale_datasets().await {
-                Ok(0) => {}
-                Ok(flagged) => tracing::info!(flagged, "stale datasets flagged"),
-                Err(error) => tracing::warn!(%error, "stale dataset check failed"),
-            }
-            // The counts of anonymous refusals whose minute is over are written.
-            if let Err(error) = self.flush_refusal_counts().await {
-                tracing::warn!(%error, "writing the counts of refusals failed");
-            }
-            // Sessions past their end and sign-in throttles nobody has hit for a day are removed.
-            match self.purge_expired_sessions().await {
-                Ok(0) => {}
-                Ok(purged) => tracing::info!(purged, "expired sessions removed"),
-                Err(error) => tracing::warn!(%error, "session purge failed"),
-            }
-            tokio::select! {
-                _ = tokio::time::sleep(every) => {}
-                _ = stop.changed() => {}
-            }
-        }
     }
 }

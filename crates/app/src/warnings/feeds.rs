@@ -10,8 +10,9 @@ use domain::Locale;
 use quick_xml::events::Event;
 
 use super::FeedConfig;
-use super::transport::{HttpClient, HttpUrl};
-use crate::{App, Context};
+use crate::Context;
+use crate::transport::{HttpClient, HttpUrl};
+use crate::warnings::Warnings;
 
 /// The largest feed or CAP document fetched.
 const MAX_BYTES: usize = 4 * 1024 * 1024;
@@ -146,10 +147,10 @@ pub struct FeedReport {
     pub converted: usize,
 }
 
-impl App {
+impl Warnings {
     /// Polls a feed once; `seen` remembers entries already handled by this process.
     pub async fn poll_feed(&self, feed: &FeedConfig, client: &HttpClient, seen: &mut HashSet<String>) -> Result<FeedReport, FeedError> {
-        let timeout = Duration::from_secs(self.config().delivery.timeout_seconds.max(1));
+        let timeout = Duration::from_secs(self.kernel.config().delivery.timeout_seconds.max(1));
         let url = HttpUrl::parse(&feed.url).ok_or_else(|| FeedError(format!("{}: only https:// and http:// feeds are read", feed.url)))?;
         let (status, body) = client.get(&url, timeout, MAX_BYTES).await.map_err(FeedError)?;
         if !(200..300).contains(&status) {
@@ -206,7 +207,7 @@ impl App {
 
     /// Polls every configured feed at its interval until `stop` turns true.
     pub async fn run_feed_pollers(&self, mut stop: tokio::sync::watch::Receiver<bool>) {
-        let feeds = self.config().warnings.feeds.clone();
+        let feeds = self.kernel.config().warnings.feeds.clone();
         if feeds.is_empty() {
             return;
         }

@@ -14,7 +14,8 @@ use store::warnings::{self as repo, WarningFields, WarningRow};
 use super::cap_io::HAZARD_CODE_NAME;
 use super::{WarningArea, WarningView, resource, view};
 use crate::util::{Outcome, decide};
-use crate::{App, AppError, Context};
+use crate::warnings::Warnings;
+use crate::{AppError, Context};
 
 /// The largest CAP document accepted.
 pub const MAX_CAP_BYTES: usize = 1024 * 1024;
@@ -115,7 +116,7 @@ pub fn parse_document(bytes: &[u8]) -> Result<Received, Invalid> {
     Ok(Received { alert, converted_from: Some(version), document: converted.into_bytes() })
 }
 
-impl App {
+impl Warnings {
     /// Receives a CAP document posted by one of Gridline's own accounts (`POST /api/v1/warnings`). Whoever posts
     /// it, it is a draft like any other: an `Alert` becomes a draft that a second person approves before it is
     /// issued; an `Update` becomes an update draft of the warning it references; a `Cancel` cancels the warnings it
@@ -137,10 +138,10 @@ impl App {
         // poster wrote — otherwise an account could take a trusted feed's next alert, update or cancel before the
         // feed brings it, and the real one would be dropped as already received.
         let identifier = draft_identifier(&alert);
-        let sender = self.config().warnings.sender.clone();
+        let sender = self.kernel.config().warnings.sender.clone();
         let sent_ms = alert.sent.timestamp().as_millisecond();
         let existing = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::find_sent(&mut reader.conn(), &sender, &identifier, sent_ms).await?
         };
         if let Some(existing) = existing {
@@ -182,7 +183,7 @@ impl App {
     async fn already_received(&self, ctx: &Context, alert: &Alert) -> Result<Option<Ingested>, AppError> {
         let sent_ms = alert.sent.timestamp().as_millisecond();
         let existing = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::find_sent(&mut reader.conn(), &alert.sender, &alert.identifier, sent_ms).await?
         };
         let Some(existing) = existing else { return Ok(None) };
@@ -200,7 +201,7 @@ impl App {
         };
         let mut rows = Vec::new();
         {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             for (index, reference) in references.as_slice().iter().enumerate() {
                 let sent = reference.sent().timestamp().as_millisecond();
                 let row = repo::find_sent(&mut reader.conn(), reference.sender(), reference.identifier(), sent).await?;
@@ -220,7 +221,7 @@ impl App {
         }
         for row in &rows {
             if let Decision::Deny(reason) = decide(ctx, Action::Update, &resource(&row.path, &row.fields)) {
-                return Err(self.refuse(ctx, action, "warning", Some(row.id.to_string()), reason).await);
+                return Err(self.kernel.refuse(ctx, action, "warning", Some(row.id.to_string()), reason).await);
             }
         }
         Ok(rows)
@@ -232,9 +233,7 @@ impl App {
         let referenced = self.referenced_warnings(ctx, alert, "warning.cancel").await?;
         let info = alert.infos.iter().find(|i| i.language.as_ref().is_some_and(|l| l.is_chinese())).or(alert.infos.first());
         let info_en = alert.infos.iter().find(|i| i.language_or_default().starts_with("en"));
-        let note_zh = info
-            .and_then(|i| i.description.clone().or_else(|| i.headline.clone()))
-            .unwrap_or_else(|| "预警已解除。".to_string());
+        let note_zh = info.and_then(|i| i.description.clone().or_else(|| i.headline.clone())).unwrap_or_else(|| "预警已解除。".to_string());
         let note_en = info_en.and_then(|i| i.description.clone().or_else(|| i.headline.clone()));
         let mut first = None;
         let mut created = false;
@@ -245,7 +244,7 @@ impl App {
                     self.cancel_warning(ctx, row.id, &note_zh, note_en.as_deref()).await?
                 }
                 "cancelled" => {
-                    let mut reader = self.store().reader().await?;
+                    let mut reader = self.kernel.store().reader().await?;
                     match repo::cancellation_of(&mut reader.conn(), row.id).await? {
                         Some(cancel) => view(ctx.locale, &cancel),
                         None => view(ctx.locale, &row),
@@ -271,7 +270,7 @@ impl App {
     ) -> Result<Ingested, AppError> {
         // The same content rules as a draft written on the console: what it is, what is happening, what to do, and
         // an expiry within seven days of now.
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         if fields.expires_at <= now || fields.expires_at > fields.effective_at.max(now) + 7 * 86_400_000 {
             return Err(Invalid::new(
                 "cap/alert/info/expires",
@@ -287,16 +286,17 @@ impl App {
             return Err(Invalid::new(field, InvalidReason::Required).into());
         }
         if let Decision::Deny(reason) = decide(ctx, Action::Create, &resource(&path, &fields)) {
-            return Err(self.refuse(ctx, "warning.ingest", "warning", Some(fields.identifier.clone()), reason).await);
+            return Err(self.kernel.refuse(ctx, "warning.ingest", "warning", Some(fields.identifier.clone()), reason).await);
         }
         let (sender, identifier, sent_ms) = (fields.sender.clone(), fields.identifier.clone(), fields.sent_at.unwrap_or_default());
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    let row = repo::insert_warning(c, &fields, &path, app.now_ms()).await?;
+                    let row = repo::insert_warning(c, &fields, &path, app.kernel.now_ms()).await?;
                     app.warning_event(c, &ctx2, event, &row).await?;
-                    store::audit::append(c, &app.audit(&ctx2, "warning.ingest", "warning", Some(row.id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "warning.ingest", "warning", Some(row.id.to_string()))).await?;
                     Ok(Outcome::Done(row))
                 })
             })
@@ -305,7 +305,7 @@ impl App {
             Ok(row) => Ok(Ingested { created: true, warning: view(ctx.locale, &row), converted_from: None }),
             // Two copies of the same document arriving at once: the second finds the first.
             Err(AppError::Duplicate { .. }) => {
-                let mut reader = self.store().reader().await?;
+                let mut reader = self.kernel.store().reader().await?;
                 let existing = repo::find_sent(&mut reader.conn(), &sender, &identifier, sent_ms)
                     .await?
                     .ok_or_else(|| AppError::Internal("duplicate warning vanished".into()))?;
@@ -335,12 +335,12 @@ impl App {
         }
         let (fields, path) = self.fields_from_alert(&alert, bytes, source).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Create, &resource(&path, &fields)) {
-            return Err(self.refuse(ctx, "warning.ingest", "warning", Some(alert.identifier.clone()), reason).await);
+            return Err(self.kernel.refuse(ctx, "warning.ingest", "warning", Some(alert.identifier.clone()), reason).await);
         }
         // The messages this one updates or cancels, if we have them and they came from this same source.
         let mut replaced_ids = Vec::new();
         if let Some(references) = &alert.references {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             for reference in references.as_slice() {
                 let sent = reference.sent().timestamp().as_millisecond();
                 if let Some(row) = repo::find_sent(&mut reader.conn(), reference.sender(), reference.identifier(), sent).await?
@@ -356,12 +356,13 @@ impl App {
         let (app, ctx2) = (self.clone(), ctx.clone());
         let message_type = alert.message_type;
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    let now = app.now_ms();
+                    let now = app.kernel.now_ms();
                     let row = repo::insert_warning(c, &fields, &path, now).await?;
                     app.warning_event(c, &ctx2, "warning.received", &row).await?;
-                    store::audit::append(c, &app.audit(&ctx2, "warning.ingest", "warning", Some(row.id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "warning.ingest", "warning", Some(row.id.to_string()))).await?;
                     for replaced in replaced_ids {
                         let Some(current) = repo::get_warning(c, replaced).await? else { continue };
                         if current.fields.state != "issued" {
@@ -393,7 +394,7 @@ impl App {
             Ok(row) => row,
             // Two copies of the same document arriving at once: the second finds the first.
             Err(AppError::Duplicate { .. }) => {
-                let mut reader = self.store().reader().await?;
+                let mut reader = self.kernel.store().reader().await?;
                 let existing = repo::find_sent(&mut reader.conn(), &alert.sender, &alert.identifier, sent_ms)
                     .await?
                     .ok_or_else(|| AppError::Internal("duplicate warning vanished".into()))?;
@@ -401,12 +402,12 @@ impl App {
             }
             Err(error) => return Err(error),
         };
-        if self.config().warnings.relay_ingested || row.fields.msg_type == "Cancel" {
+        if self.kernel.config().warnings.relay_ingested || row.fields.msg_type == "Cancel" {
             self.enqueue_recipients(&row, None).await?;
         } else {
             let id = row.id;
-            let now = self.now_ms();
-            self.store().write(move |c| Box::pin(async move { repo::mark_enqueued(c, id, 0, now).await })).await?;
+            let now = self.kernel.now_ms();
+            self.kernel.store().write(move |c| Box::pin(async move { repo::mark_enqueued(c, id, 0, now).await })).await?;
         }
         let row = self.load_warning(row.id).await?;
         Ok(Ingested { created: true, warning: view(ctx.locale, &row), converted_from: None })
@@ -451,11 +452,14 @@ impl App {
             if area.polygons.is_empty() && area.circles.is_empty() && resolved == 0 {
                 let field = format!("cap/alert/info/area[{index}]/geocode");
                 if unknown.is_empty() {
-                    return Err(Invalid::new(field, InvalidReason::Explained {
-                        rule: "area_without_place".into(),
-                        en: "the area has neither a polygon, a circle nor a geocode".into(),
-                        zh: "该区域既无多边形、圆，也无地理编码".into(),
-                    })
+                    return Err(Invalid::new(
+                        field,
+                        InvalidReason::Explained {
+                            rule: "area_without_place".into(),
+                            en: "the area has neither a polygon, a circle nor a geocode".into(),
+                            zh: "该区域既无多边形、圆，也无地理编码".into(),
+                        },
+                    )
                     .into());
                 }
                 let listed = unknown.join(", ");
@@ -510,7 +514,7 @@ impl App {
     /// The boundary of a CAP geocode: a jurisdiction with that code, else the feature with that id in the boundary
     /// table `geocodes-<scheme>` (the scheme in lower case; FIPS6 codes are SAME codes). `None` when unknown.
     async fn geocode_boundary(&self, scheme: &str, code: &str) -> Result<Option<Geometry>, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         if let Some(row) = store::registry::get_jurisdiction_by_code(&mut reader.conn(), code).await?
             && let Some(full) = store::registry::get_jurisdiction(&mut reader.conn(), row.id, true).await?
             && let Some(boundary) = full.boundary
@@ -527,7 +531,9 @@ impl App {
             return Ok(None);
         }
         let Some(layer) = store::layers::get_layer(&mut reader.conn(), &format!("geocodes-{scheme}")).await? else { return Ok(None) };
-        let Some(feature) = store::layers::feature_by_external_id(&mut reader.conn(), layer.id, code.trim()).await? else { return Ok(None) };
+        let Some(feature) = store::layers::feature_by_external_id(&mut reader.conn(), layer.id, code.trim()).await? else {
+            return Ok(None);
+        };
         Ok(Geometry::from_geojson(&feature.geometry).ok())
     }
 
@@ -536,7 +542,7 @@ impl App {
     pub(crate) async fn narrowest_jurisdiction(&self, area: &WarningArea) -> Result<JurisdictionPath, AppError> {
         let [west, south, east, north] = area.bbox();
         let probes = [[west, south], [west, north], [east, south], [east, north], [(west + east) / 2.0, (south + north) / 2.0]];
-        match self.jurisdiction_holding(&probes).await? {
+        match self.registry.jurisdiction_holding(&probes).await? {
             Some((_, path)) => Ok(path),
             None => Err(AppError::Invalid(Invalid::new(
                 "cap/alert/info/area",

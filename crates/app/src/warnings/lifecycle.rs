@@ -7,7 +7,8 @@ use store::warnings::{self as repo, WarningRow};
 use super::cap_io::{self, Replaced};
 use super::{WarningArea, WarningInput, WarningView, resource, view};
 use crate::util::{Outcome, decide};
-use crate::{App, AppError, Context};
+use crate::warnings::Warnings;
+use crate::{AppError, Context};
 
 /// Recipients enqueued per write: big enough to be fast, small enough that other writes are not held up long.
 const ENQUEUE_CHUNK: usize = 10_000;
@@ -23,7 +24,7 @@ pub struct Enqueued {
     pub deliveries: u64,
 }
 
-impl App {
+impl Warnings {
     /// Issues an approved warning (or a draft `Exercise`/`Test`): gives it its GB/T 35965 identifier and CAP
     /// document, moves the warning it replaces on, and enqueues a delivery to everyone inside the area.
     /// `confirm` must be true when the reach is unusually large (see [`App::preview_reach`]).
@@ -31,7 +32,7 @@ impl App {
         let version = version.ok_or(AppError::VersionRequired)?;
         let row = self.load_warning(id).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Update, &resource(&row.path, &row.fields)) {
-            return Err(self.refuse(ctx, "warning.issue", "warning", Some(id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "warning.issue", "warning", Some(id.to_string()), reason).await);
         }
         let actual = row.fields.cap_status == "Actual";
         match row.fields.state.as_str() {
@@ -67,12 +68,13 @@ impl App {
             None => None,
         };
         let (app, ctx2) = (self.clone(), ctx.clone());
-        let sent = self.now_ms();
+        let sent = self.kernel.now_ms();
         let sent_row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
                     let mut fields = row.fields.clone();
-                    let config = &app.config().warnings;
+                    let config = &app.kernel.config().warnings;
                     // What Gridline sends, it sends as itself (a draft received from another system kept that
                     // system's sender until now).
                     fields.sender = config.sender.clone();
@@ -109,7 +111,7 @@ impl App {
                     }
                     let sent_row = repo::get_warning(c, id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Warning })?;
                     app.warning_event(c, &ctx2, "warning.issued", &sent_row).await?;
-                    store::audit::append(c, &app.audit(&ctx2, "warning.issue", "warning", Some(id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "warning.issue", "warning", Some(id.to_string()))).await?;
                     if let Some(replaced) = replaced {
                         // Re-read inside the write: the replaced warning must still be in force.
                         let current = repo::get_warning(c, replaced.id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Warning })?;
@@ -154,14 +156,14 @@ impl App {
             }
         };
         let id = row.id;
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         let mut enqueued = Enqueued::default();
         if row.fields.cap_status == "Actual" {
             enqueued.households = targets.households.len() as i64;
             for chunk in targets.households.chunks(ENQUEUE_CHUNK) {
                 let chunk = chunk.to_vec();
                 enqueued.deliveries +=
-                    self.store().write(move |c| Box::pin(async move { repo::enqueue_households(c, id, &chunk, now).await })).await?;
+                    self.kernel.store().write(move |c| Box::pin(async move { repo::enqueue_households(c, id, &chunk, now).await })).await?;
                 self.wake_delivery();
             }
         }
@@ -169,12 +171,13 @@ impl App {
         for chunk in targets.members.chunks(ENQUEUE_CHUNK) {
             let chunk = chunk.to_vec();
             enqueued.deliveries +=
-                self.store().write(move |c| Box::pin(async move { repo::enqueue_members(c, id, &chunk, now).await })).await?;
+                self.kernel.store().write(move |c| Box::pin(async move { repo::enqueue_members(c, id, &chunk, now).await })).await?;
         }
         let path = row.path.clone();
         let replaces = row.fields.replaces_id;
         let recipients = enqueued.households + enqueued.members;
         enqueued.deliveries += self
+            .kernel
             .store()
             .write(move |c| {
                 Box::pin(async move {
@@ -194,7 +197,7 @@ impl App {
     /// Finishes the enqueuing that a stopped process left unfinished (run at start).
     pub async fn resume_enqueuing(&self) -> Result<usize, AppError> {
         let rows = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::issued_not_enqueued(&mut reader.conn()).await?
         };
         for row in &rows {
@@ -211,7 +214,7 @@ impl App {
         }
         let (mut fields, path) = self.warning_fields(ctx, &input).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Update, &resource(&original.path, &original.fields)) {
-            return Err(self.refuse(ctx, "warning.update", "warning", Some(id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "warning.update", "warning", Some(id.to_string()), reason).await);
         }
         fields.msg_type = "Update".into();
         fields.replaces_id = Some(id);
@@ -228,11 +231,12 @@ impl App {
     ) -> Result<WarningView, AppError> {
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    let row = repo::insert_warning(c, &fields, &path, app.now_ms()).await?;
+                    let row = repo::insert_warning(c, &fields, &path, app.kernel.now_ms()).await?;
                     app.warning_event(c, &ctx2, event, &row).await?;
-                    store::audit::append(c, &app.audit(&ctx2, "warning.create", "warning", Some(row.id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "warning.create", "warning", Some(row.id.to_string()))).await?;
                     Ok(Outcome::Done(row))
                 })
             })
@@ -245,7 +249,7 @@ impl App {
     pub async fn cancel_warning(&self, ctx: &Context, id: i64, note_zh: &str, note_en: Option<&str>) -> Result<WarningView, AppError> {
         let original = self.load_warning(id).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Update, &resource(&original.path, &original.fields)) {
-            return Err(self.refuse(ctx, "warning.cancel", "warning", Some(id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "warning.cancel", "warning", Some(id.to_string()), reason).await);
         }
         if original.fields.state != "issued" {
             return Err(AppError::WrongState { kind: ResourceKind::Warning, state: original.fields.state, step: "cancel" });

@@ -12,13 +12,12 @@
 
 mod area;
 mod cap_io;
-pub mod delivery;
+mod delivery;
 mod escalation;
-pub mod feeds;
+mod feeds;
 mod ingest;
 mod lifecycle;
 mod targeting;
-pub mod transport;
 
 use std::collections::BTreeMap;
 
@@ -30,17 +29,36 @@ use store::list::ListQuery;
 use store::registry::Versioned;
 use store::warnings::{self as repo, WarningFields, WarningRow};
 
+use crate::kernel::Kernel;
+use crate::time::rfc3339;
+use crate::util::visibility;
+use crate::util::{Outcome, decide, refusal};
+use crate::{AppError, Context, ListParams, Page};
+use serde_json::json;
+
 pub use area::WarningArea;
-pub use delivery::DeliveryReport;
+pub use cap_io::{HAZARD_CODE_NAME, Replaced, build_alert, cap_time, emit_checked, identifier};
+pub use delivery::{AckView, DeliveryReport, Transports, message_text};
 pub use escalation::EscalationReport;
-pub use ingest::{Ingested, MAX_CAP_BYTES, parse_document};
+pub use feeds::{FeedEntry, FeedError, FeedReport, parse_feed};
+pub use ingest::{Ingested, MAX_CAP_BYTES, Received, parse_document};
 pub use lifecycle::Enqueued;
 pub use targeting::{TargetIndex, Targets};
 
-use crate::registry::visibility;
-use crate::time::rfc3339;
-use crate::util::{Outcome, decide, refusal};
-use crate::{App, AppError, Context, ListParams, Page};
+/// The warnings context's use cases.
+#[derive(Debug, Clone)]
+pub struct Warnings {
+    pub(crate) kernel: Kernel,
+    pub(crate) registry: crate::registry::Registry,
+    pub(crate) incidents: crate::incidents::Incidents,
+    runtime: std::sync::Arc<Runtime>,
+}
+
+impl Warnings {
+    pub(crate) fn new(kernel: Kernel, registry: crate::registry::Registry, incidents: crate::incidents::Incidents) -> Warnings {
+        Warnings { kernel, registry, incidents, runtime: std::sync::Arc::default() }
+    }
+}
 
 /// Settings of warnings, from `[warnings]` in `gridline.toml`.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -492,26 +510,26 @@ pub fn view(locale: Locale, row: &WarningRow) -> WarningView {
     }
 }
 
-impl App {
+impl Warnings {
     pub(crate) fn warnings_runtime(&self) -> &Runtime {
-        &self.inner.warnings
+        &self.runtime
     }
 
     /// Wakes the delivery worker (after enqueuing).
     pub fn wake_delivery(&self) {
-        self.inner.warnings.wake.notify_one();
+        self.runtime.wake.notify_one();
     }
 
     /// Waits until woken by [`App::wake_delivery`].
     pub async fn delivery_woken(&self) {
-        self.inner.warnings.wake.notified().await;
+        self.runtime.wake.notified().await;
     }
 
     /// Who is inside an area, from the targeting index.
     pub async fn targets_inside(&self, area: &WarningArea) -> Result<Targets, AppError> {
         let mut union = Targets::default();
         for part in area.areas() {
-            let inside = self.inner.warnings.targets.inside(self.store(), part).await?;
+            let inside = self.runtime.targets.inside(self.kernel.store(), part).await?;
             union.households.extend(inside.households);
             union.members.extend(inside.members);
         }
@@ -546,7 +564,7 @@ impl App {
                         .filter(|ids| !ids.is_empty())
                         .ok_or_else(|| Invalid::new(format!("{field}.ids"), InvalidReason::Required))?;
                     let mut geometries = Vec::new();
-                    let mut reader = self.store().reader().await?;
+                    let mut reader = self.kernel.store().reader().await?;
                     for (index, id) in ids.iter().enumerate() {
                         let id_field = format!("{field}.ids[{index}]");
                         let id = id
@@ -584,9 +602,9 @@ impl App {
 
     /// Checks a warning input and turns it into stored fields (state `draft`).
     async fn warning_fields(&self, ctx: &Context, input: &WarningInput) -> Result<(WarningFields, JurisdictionPath), AppError> {
-        let (path, _) = self.jurisdiction_path("jurisdiction_id", input.jurisdiction_id).await?;
+        let (path, _) = self.registry.jurisdiction_path("jurisdiction_id", input.jurisdiction_id).await?;
         let issuer_name = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             store::registry::get_jurisdiction(&mut reader.conn(), input.jurisdiction_id, false)
                 .await?
                 .map(|j| j.name_zh)
@@ -637,7 +655,7 @@ impl App {
             None if !names.is_empty() => names.join("、"),
             None => issuer_name,
         };
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         let effective_at = match input.effective_at.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             Some(text) => parse_time("effective_at", text)?,
             None => now,
@@ -655,7 +673,7 @@ impl App {
         }
         let fields = WarningFields {
             identifier: format!("draft-{}", crate::util::random_hex(8)?),
-            sender: self.config().warnings.sender.clone(),
+            sender: self.kernel.config().warnings.sender.clone(),
             source: "console".into(),
             state: "draft".into(),
             cap_status: status.into(),
@@ -689,15 +707,16 @@ impl App {
     pub async fn create_warning(&self, ctx: &Context, input: WarningInput) -> Result<WarningView, AppError> {
         let (fields, path) = self.warning_fields(ctx, &input).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Create, &resource(&path, &fields)) {
-            return Err(self.refuse(ctx, "warning.create", "warning", None, reason).await);
+            return Err(self.kernel.refuse(ctx, "warning.create", "warning", None, reason).await);
         }
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    let row = repo::insert_warning(c, &fields, &path, app.now_ms()).await?;
+                    let row = repo::insert_warning(c, &fields, &path, app.kernel.now_ms()).await?;
                     app.warning_event(c, &ctx2, "warning.drafted", &row).await?;
-                    store::audit::append(c, &app.audit(&ctx2, "warning.create", "warning", Some(row.id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "warning.create", "warning", Some(row.id.to_string()))).await?;
                     Ok(Outcome::Done(row))
                 })
             })
@@ -710,13 +729,16 @@ impl App {
             "id": row.id, "version": row.version, "state": row.fields.state, "level": row.fields.level,
             "headline_zh": row.fields.headline_zh, "headline_en": row.fields.headline_en, "status": row.fields.cap_status,
         });
-        store::events::append(c, &self.event(ctx, kind, "warning", row.id, Some(&row.path), None, classification(&row.fields), payload))
-            .await?;
+        store::events::append(
+            c,
+            &self.kernel.event(ctx, kind, "warning", row.id, Some(&row.path), None, classification(&row.fields), payload),
+        )
+        .await?;
         Ok(())
     }
 
     async fn load_warning(&self, id: i64) -> Result<WarningRow, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         repo::get_warning(&mut reader.conn(), id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Warning })
     }
 
@@ -728,7 +750,7 @@ impl App {
             if !ctx.subject.is_authenticated() {
                 return Err(AppError::NotFound { kind: ResourceKind::Warning });
             }
-            return Err(self.refuse(ctx, "warning.read", "warning", Some(id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "warning.read", "warning", Some(id.to_string()), reason).await);
         }
         Ok(view(ctx.locale, &row))
     }
@@ -754,7 +776,7 @@ impl App {
         query.search = params.q.clone();
         query.sort = params.sort(SORTABLE)?.or(Some(("id".into(), true)));
         if let Some(id) = params.jurisdiction_id {
-            query.within = Some(self.jurisdiction_path("jurisdiction_id", id).await?.0);
+            query.within = Some(self.registry.jurisdiction_path("jurisdiction_id", id).await?.0);
         }
         if let Some(state) = filter.state.as_deref().filter(|s| !s.is_empty()) {
             if !STATES.contains(&state) {
@@ -765,7 +787,7 @@ impl App {
         // Outside the caller's scope: only public warnings (sent and Actual).
         query.also_visible = Some(PUBLIC_SQL);
         let page = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::list_warnings(&mut reader.conn(), &query).await?
         };
         Ok(Page { items: page.items.iter().map(|row| view(ctx.locale, row)).collect(), total: page.total, limit, offset })
@@ -776,7 +798,7 @@ impl App {
         let mut query = ListQuery::new(store::list::Visibility::Everything, limit.clamp(1, 500));
         query.sort = Some(("id".into(), true));
         query.conditions.push((PUBLIC_SQL, Vec::new()));
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         Ok(repo::list_warnings(&mut reader.conn(), &query).await?.items)
     }
 
@@ -811,7 +833,7 @@ impl App {
         fields.created_by = current.fields.created_by;
         for (allowed, path) in [(&current, &current.path), (&current, &path)] {
             if let Decision::Deny(reason) = decide(ctx, Action::Update, &resource(path, &allowed.fields)) {
-                return Err(self.refuse(ctx, "warning.update", "warning", Some(id.to_string()), reason).await);
+                return Err(self.kernel.refuse(ctx, "warning.update", "warning", Some(id.to_string()), reason).await);
             }
         }
         self.write_warning(ctx, id, version, fields, path, "warning.edited", "warning.update").await
@@ -830,16 +852,17 @@ impl App {
     ) -> Result<WarningView, AppError> {
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    match repo::update_warning(c, id, version, &fields, &path, app.now_ms()).await? {
+                    match repo::update_warning(c, id, version, &fields, &path, app.kernel.now_ms()).await? {
                         Versioned::Done(_) => {}
                         Versioned::Conflict(current) => return Err(AppError::Conflict { current }),
                         Versioned::Missing => return Err(AppError::NotFound { kind: ResourceKind::Warning }),
                     }
                     let row = repo::get_warning(c, id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Warning })?;
                     app.warning_event(c, &ctx2, event, &row).await?;
-                    store::audit::append(c, &app.audit(&ctx2, action, "warning", Some(id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, action, "warning", Some(id.to_string()))).await?;
                     Ok(Outcome::Done(row))
                 })
             })
@@ -852,16 +875,16 @@ impl App {
         let version = version.ok_or(AppError::VersionRequired)?;
         let row = self.load_warning(id).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Update, &resource(&row.path, &row.fields)) {
-            return Err(self.refuse(ctx, "warning.approve", "warning", Some(id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "warning.approve", "warning", Some(id.to_string()), reason).await);
         }
         if row.fields.state != "draft" {
             return Err(AppError::WrongState { kind: ResourceKind::Warning, state: row.fields.state, step: "approve" });
         }
         if row.fields.created_by.is_some() && row.fields.created_by == ctx.account_id() {
-            let mut record = self.audit(ctx, "warning.approve", "warning", Some(id.to_string()));
+            let mut record = self.kernel.audit(ctx, "warning.approve", "warning", Some(id.to_string()));
             record = refusal(record, domain::policy::DenyReason::NotPermitted);
             record.reason = "second_person_required".into();
-            self.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
+            self.kernel.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
             return Err(AppError::SecondPersonRequired);
         }
         let mut fields = row.fields.clone();
@@ -875,7 +898,7 @@ impl App {
         let row = self.load_warning(id).await?;
         // Who is inside (the vulnerable households among them) is staff's to see, even for a public warning.
         if let Decision::Deny(reason) = decide(ctx, Action::Read, &resource(&row.path, &row.fields).classified(Classification::Internal)) {
-            return Err(self.refuse(ctx, "warning.preview", "warning", Some(id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "warning.preview", "warning", Some(id.to_string()), reason).await);
         }
         let area = WarningArea::from_json("area", &crate::util::parse_json_value(&row.fields.area)?)?;
         let targets = self.targets_inside(&area).await?;
@@ -884,10 +907,10 @@ impl App {
 
     async fn preview_of(&self, fields: &WarningFields, targets: &Targets) -> Result<ReachPreview, AppError> {
         let (households, residents, vulnerable) = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             store::households::headcount(&mut reader.conn(), &targets.households).await?
         };
-        let config = &self.config().warnings;
+        let config = &self.kernel.config().warnings;
         let usual = config.usual_reach_by_hazard.get(&fields.event).copied().unwrap_or(config.usual_reach);
         let reaches_public = fields.cap_status == "Actual";
         Ok(ReachPreview {
@@ -905,9 +928,9 @@ impl App {
     pub async fn warning_reach(&self, ctx: &Context, id: i64) -> Result<ReachView, AppError> {
         let row = self.load_warning(id).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Read, &resource(&row.path, &row.fields).classified(Classification::Internal)) {
-            return Err(self.refuse(ctx, "warning.reach", "warning", Some(id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "warning.reach", "warning", Some(id.to_string()), reason).await);
         }
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let grids = repo::reach_by_grid(&mut reader.conn(), id).await?;
         let deliveries: BTreeMap<String, i64> = repo::delivery_counts(&mut reader.conn(), id).await?.into_iter().collect();
         let mut total = GridReachView::default();
@@ -941,6 +964,27 @@ impl App {
             rows.push(view);
         }
         Ok(ReachView { total, grids: rows, deliveries })
+    }
+
+    /// Warnings in force, for the public map: their areas, levels and headlines (all of it public by the CAP).
+    pub async fn public_live_warnings(&self, locale: Locale) -> Result<Value, AppError> {
+        let now = self.kernel.now_ms();
+        let features: Vec<Value> = self
+            .public_warnings(200)
+            .await?
+            .into_iter()
+            .filter(|w| crate::warnings::is_in_force(&w.fields, now))
+            .filter_map(|w| {
+                let area: Value = serde_json::from_str(&w.fields.area).ok()?;
+                Some(json!({"type": "Feature", "id": w.id, "geometry": area, "properties": {
+                    "headline": crate::util::title(locale, &w.fields.headline_zh, w.fields.headline_en.as_deref()),
+                    "level": w.fields.level, "event": w.fields.event, "area": w.fields.area_desc,
+                    "expires_at": crate::time::rfc3339(w.fields.expires_at),
+                    "url": format!("/public/warnings/{}.xml", w.id),
+                }}))
+            })
+            .collect();
+        Ok(json!({"type": "FeatureCollection", "features": features}))
     }
 }
 

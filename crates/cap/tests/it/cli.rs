@@ -202,7 +202,10 @@ fn convert_to_the_ipaws_profile_needs_location_codes_and_validate_checks_it() {
     let (code, out, err) = convert(&["convert", &input, "--to", "ipaws", "--same-code", "006037"]);
     assert_eq!(code, ExitCode::SUCCESS, "{err}");
     let xml = String::from_utf8(out).unwrap();
-    assert!(xml.contains("<code>IPAWSv1.0</code>") && xml.contains("<value>006037</value>") && xml.contains("<valueName>EAS-ORG</valueName>"), "{xml}");
+    assert!(
+        xml.contains("<code>IPAWSv1.0</code>") && xml.contains("<value>006037</value>") && xml.contains("<valueName>EAS-ORG</valueName>"),
+        "{xml}"
+    );
     let folder = tempfile::tempdir().unwrap();
     let exported = temporary(folder.path(), "exported.xml");
     std::fs::write(&exported, &xml).unwrap();

@@ -1,8 +1,8 @@
 //! The CAP v1.2 USA IPAWS Profile v1.0: real IPAWS alerts meet it, a Gridline warning exported to it meets it and
 //! stays schema-valid, and each rule is found where it is broken.
 
-use cap::ipaws::{self, IpawsOptions};
 use cap::SourceLines;
+use cap::ipaws::{self, IpawsOptions};
 
 use crate::helpers::{assert_schema_valid, cap_schema, describe, fixtures, read_fixture};
 
@@ -45,7 +45,8 @@ fn each_rule_is_found_where_it_is_broken() {
     bad.infos[0].parameters.push(cap::NamedValue::new("CMAMtext", "x".repeat(91)));
     bad.infos[0].areas[0].geocodes.push(cap::NamedValue::new("SAME", "6037"));
     bad.infos[0].expires = None;
-    let codes: Vec<(&str, Option<String>)> = ipaws::check(&bad, &SourceLines::none()).iter().map(|f| (f.rule.code(), f.value.clone())).collect();
+    let codes: Vec<(&str, Option<String>)> =
+        ipaws::check(&bad, &SourceLines::none()).iter().map(|f| (f.rule.code(), f.value.clone())).collect();
     for expected in [
         ("ipaws_expires_missing", None),
         ("ipaws_same_event_invalid", Some("flood".to_string())),

@@ -6,7 +6,7 @@ mod edxl;
 mod fixtures;
 mod gbt35965;
 mod helpers;
-mod ipaws;
 mod hostile;
+mod ipaws;
 mod roundtrip;
 mod rules;

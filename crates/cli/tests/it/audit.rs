@@ -62,8 +62,10 @@ async fn edit_and_rehash(conn: &mut sqlx::SqliteConnection, seq: i64) {
         .unwrap();
     let mut prev: String = rows[0].get("prev_hash");
     for row in &rows {
-        let (actor_label, action, object_type): (String, String, String) = (row.get("actor_label"), row.get("action"), row.get("object_type"));
-        let (object_id, decision, reason): (Option<String>, String, String) = (row.get("object_id"), row.get("decision"), row.get("reason"));
+        let (actor_label, action, object_type): (String, String, String) =
+            (row.get("actor_label"), row.get("action"), row.get("object_type"));
+        let (object_id, decision, reason): (Option<String>, String, String) =
+            (row.get("object_id"), row.get("decision"), row.get("reason"));
         let (purpose, details): (String, String) = (row.get("purpose"), row.get("details"));
         let fields = domain::audit::AuditFields {
             seq: row.get("seq"),

@@ -10,7 +10,12 @@ use std::time::{Duration, Instant};
 use crate::{Server, admin_token, data_dir, gridline, http};
 
 /// Writes members through the API until told to stop; each acknowledged write is kept with when it was answered.
-fn stream_of_writes(address: String, token: String, community: i64, stop: Arc<AtomicBool>) -> (std::thread::JoinHandle<()>, Arc<Mutex<Vec<(String, Instant)>>>) {
+fn stream_of_writes(
+    address: String,
+    token: String,
+    community: i64,
+    stop: Arc<AtomicBool>,
+) -> (std::thread::JoinHandle<()>, Arc<Mutex<Vec<(String, Instant)>>>) {
     let acknowledged = Arc::new(Mutex::new(Vec::new()));
     let list = acknowledged.clone();
     let handle = std::thread::spawn(move || {
@@ -31,7 +36,11 @@ fn stream_of_writes(address: String, token: String, community: i64, stop: Arc<At
 
 fn gridline_in(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> (i32, String, String) {
     let output = gridline().arg("--data-dir").arg(dir).args(args).envs(env.iter().copied()).output().unwrap();
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 /// The whole round trip on one backend: `env` for the original, `restored_env` for the restore.
@@ -45,7 +54,14 @@ fn round_trip(env: &[(&str, &str)], restored_env: &[(&str, &str)], names_in_rest
     env.push(("GRIDLINE_CONFIG", config.as_str()));
     let token = admin_token(&dir, &env);
     let server = Server::start(&dir, &env);
-    let community = http::request(&server.address, "POST", "/api/v1/jurisdictions", Some(&token), Some(r#"{"level":"community","code":"C1","name_zh":"社区"}"#)).unwrap();
+    let community = http::request(
+        &server.address,
+        "POST",
+        "/api/v1/jurisdictions",
+        Some(&token),
+        Some(r#"{"level":"community","code":"C1","name_zh":"社区"}"#),
+    )
+    .unwrap();
     let community: serde_json::Value = serde_json::from_str(&community.body).unwrap();
     let stop = Arc::new(AtomicBool::new(false));
     let (writer, acknowledged) = stream_of_writes(server.address.clone(), token.clone(), community["id"].as_i64().unwrap(), stop.clone());
@@ -107,7 +123,8 @@ fn backup_under_writes_and_restore_keep_every_acknowledged_write_postgres() {
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let original = runtime.block_on(store::testing::TestDatabase::postgres());
     let restored = runtime.block_on(store::testing::TestDatabase::postgres());
-    let (store::Location::Postgres(original_url), store::Location::Postgres(restored_url)) = (original.location.clone(), restored.location.clone())
+    let (store::Location::Postgres(original_url), store::Location::Postgres(restored_url)) =
+        (original.location.clone(), restored.location.clone())
     else {
         unreachable!()
     };

@@ -14,7 +14,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use crate::{Server, admin_token, data_dir, gridline, http};
+use crate::{Server, admin_token, data_dir, http};
 
 /// What the gateway saw: for each idempotency key, the recipient and how often it was handed over.
 #[derive(Debug, Default)]

@@ -74,8 +74,18 @@ fn every_link_resolves_on_the_server_that_gave_it_whatever_the_host_header_says(
     )
     .unwrap();
     let id = serde_json::from_str::<serde_json::Value>(&draft.body).unwrap()["id"].as_i64().unwrap();
-    assert_eq!(http::request(&server.address, "POST", &format!("/api/v1/warnings/{id}/approve"), Some(&approver), Some(r#"{"version":1}"#)).unwrap().status, 200);
-    assert_eq!(http::request(&server.address, "POST", &format!("/api/v1/warnings/{id}/issue"), Some(&token), Some(r#"{"version":2}"#)).unwrap().status, 200);
+    assert_eq!(
+        http::request(&server.address, "POST", &format!("/api/v1/warnings/{id}/approve"), Some(&approver), Some(r#"{"version":1}"#))
+            .unwrap()
+            .status,
+        200
+    );
+    assert_eq!(
+        http::request(&server.address, "POST", &format!("/api/v1/warnings/{id}/issue"), Some(&token), Some(r#"{"version":2}"#))
+            .unwrap()
+            .status,
+        200
+    );
 
     let mut checked = 0;
     for path in ["/public/data/catalog.json", "/public/warnings.atom", "/open311/v2/discovery.json", "/open311/v2/discovery.xml"] {

@@ -156,7 +156,12 @@ pub fn second_admin_token(dir: &Path, env: &[(&str, &str)]) -> String {
     let mut child = add.stdin(Stdio::piped()).stdout(Stdio::null()).spawn().unwrap();
     child.stdin.take().unwrap().write_all(b"another long password\n").unwrap();
     assert!(child.wait().unwrap().success());
-    let output =
-        gridline().arg("--data-dir").arg(dir).args(["token", "create", "approver", "--name", "t"]).envs(env.iter().copied()).output().unwrap();
+    let output = gridline()
+        .arg("--data-dir")
+        .arg(dir)
+        .args(["token", "create", "approver", "--name", "t"])
+        .envs(env.iter().copied())
+        .output()
+        .unwrap();
     String::from_utf8_lossy(&output.stdout).trim().to_string()
 }

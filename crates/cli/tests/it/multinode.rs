@@ -38,7 +38,12 @@ fn postgres_two_nodes_a_node_killed_mid_fan_out_loses_nothing_and_repeats_only_w
     let node_a = Server::start(&dir_a, &env);
     let node_b = Server::start(&dir_b, &env);
     let boundary = r#"{"type":"MultiPolygon","coordinates":[[[[121.3,31.1],[121.6,31.1],[121.6,31.4],[121.3,31.4],[121.3,31.1]]]]}"#;
-    let city = post(&node_a.address, "/api/v1/jurisdictions", &token, &format!(r#"{{"level":"city","code":"310000","name_zh":"上海市","boundary":{boundary}}}"#));
+    let city = post(
+        &node_a.address,
+        "/api/v1/jurisdictions",
+        &token,
+        &format!(r#"{{"level":"city","code":"310000","name_zh":"上海市","boundary":{boundary}}}"#),
+    );
     let mut csv = String::from("code,grid_code,lon,lat,phone\n");
     for index in 0..HOUSEHOLDS {
         let (x, y) = (index % 200, index / 200);
@@ -103,10 +108,7 @@ fn postgres_two_nodes_a_node_killed_mid_fan_out_loses_nothing_and_repeats_only_w
     assert_eq!(per_recipient.len(), HOUSEHOLDS, "every household got its text");
     assert!(per_recipient.values().all(|keys| *keys == 1), "no household got two different deliveries");
     eprintln!("all delivered {done_after:?} after the kill; {repeated} hand-overs repeated with the same idempotency key");
-    assert!(
-        repeated <= CONCURRENCY,
-        "only what A had in flight may be handed over twice: {repeated} repeats, concurrency {CONCURRENCY}"
-    );
+    assert!(repeated <= CONCURRENCY, "only what A had in flight may be handed over twice: {repeated} repeats, concurrency {CONCURRENCY}");
     // A's rows came back within the lease (plus B's own pace): B did not sit out a minute.
     assert!(done_after < Duration::from_secs(LEASE_SECONDS + 45), "{done_after:?}");
     drop(by_key);

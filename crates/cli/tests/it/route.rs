@@ -6,7 +6,11 @@ use crate::{data_dir, fixture_path, gridline};
 fn route(args: &[&str]) -> (i32, String, String) {
     let monaco = fixture_path("spatial", "monaco.osm.gz");
     let output = gridline().arg("route").arg(&monaco).args(args).output().unwrap();
-    (output.status.code().unwrap_or(-1), String::from_utf8_lossy(&output.stdout).into_owned(), String::from_utf8_lossy(&output.stderr).into_owned())
+    (
+        output.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
 }
 
 #[test]
@@ -20,7 +24,10 @@ fn route_reports_where_each_point_meets_the_road_and_a_destination_inside_a_clos
     assert_eq!(waypoints.len(), 2);
     for waypoint in waypoints {
         let location = waypoint["location"].as_array().unwrap();
-        assert!((7.40..7.45).contains(&location[0].as_f64().unwrap()) && (43.72..43.76).contains(&location[1].as_f64().unwrap()), "{waypoint}");
+        assert!(
+            (7.40..7.45).contains(&location[0].as_f64().unwrap()) && (43.72..43.76).contains(&location[1].as_f64().unwrap()),
+            "{waypoint}"
+        );
         assert!(waypoint["distance_m"].as_f64().unwrap() >= 0.0);
     }
     assert!(waypoints[1]["distance_m"].as_f64().unwrap() > 20.0, "the harbour is off the road: {answer}");
@@ -40,7 +47,8 @@ fn route_reports_where_each_point_meets_the_road_and_a_destination_inside_a_clos
         r#"{"type":"Polygon","coordinates":[[[7.4115,43.7300],[7.4145,43.7300],[7.4145,43.7320],[7.4115,43.7320],[7.4115,43.7300]]]}"#,
     )
     .unwrap();
-    let (code, stdout, stderr) = route(&["--from", "7.4245,43.7350", "--to", "7.4130,43.7310", "--close", closure.to_str().unwrap(), "--json"]);
+    let (code, stdout, stderr) =
+        route(&["--from", "7.4245,43.7350", "--to", "7.4130,43.7310", "--close", closure.to_str().unwrap(), "--json"]);
     assert!(code == 0 || code == 2, "{stdout}{stderr}");
     let answer: serde_json::Value = serde_json::from_str(stdout.trim()).unwrap();
     assert_eq!(answer["waypoints"][1]["inside_closure"], true, "{answer}");

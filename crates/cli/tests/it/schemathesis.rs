@@ -34,12 +34,18 @@ fn schemathesis(base: &str, report_dir: &Path, extra: &[&str]) -> serde_json::Va
     let stderr = String::from_utf8_lossy(&output.stderr);
     let report = std::fs::read_dir(report_dir)
         .ok()
-        .and_then(|mut entries| entries.find_map(|entry| entry.ok().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json"))))
+        .and_then(|mut entries| {
+            entries.find_map(|entry| entry.ok().map(|e| e.path()).filter(|p| p.extension().is_some_and(|x| x == "json")))
+        })
         .unwrap_or_else(|| panic!("schemathesis wrote no report (run through `cargo xtask test`, which installs it):\n{stdout}\n{stderr}"));
     let report: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
     let failures = report["failures"].as_array().cloned().unwrap_or_default();
     assert!(failures.is_empty(), "schemathesis found departures from the document or server errors:\n{stdout}\n{stderr}");
-    assert_eq!(report["operations"]["tested"], report["operations"]["selected"], "every selected operation was tested: {}", report["operations"]);
+    assert_eq!(
+        report["operations"]["tested"], report["operations"]["selected"],
+        "every selected operation was tested: {}",
+        report["operations"]
+    );
     let generated = report["test_cases"]["generated"].as_i64().unwrap_or(0);
     assert!(generated >= 1000, "{generated} test cases generated:\n{stdout}");
     eprintln!(
@@ -47,7 +53,11 @@ fn schemathesis(base: &str, report_dir: &Path, extra: &[&str]) -> serde_json::Va
         report["schemathesis_version"],
         extra.first().map(|_| "authenticated").unwrap_or("anonymous"),
         report["operations"]["tested"],
-        report["errors"].as_array().filter(|e| !e.is_empty()).map(|e| format!(" ({} internal errors of schemathesis: {e:?})", e.len())).unwrap_or_default()
+        report["errors"]
+            .as_array()
+            .filter(|e| !e.is_empty())
+            .map(|e| format!(" ({} internal errors of schemathesis: {e:?})", e.len()))
+            .unwrap_or_default()
     );
     report
 }
@@ -76,7 +86,12 @@ fn schemathesis_finds_no_server_error_and_no_answer_the_openapi_document_does_no
     schemathesis(
         &base,
         &guard.path().join("administrator"),
-        &["--header", &authorization, "--exclude-path-regex", r"^/api/v1/(tokens/\{id\}|accounts/\{id\}(/grants/\{grant_id\}|/password)?)$"],
+        &[
+            "--header",
+            &authorization,
+            "--exclude-path-regex",
+            r"^/api/v1/(tokens/\{id\}|accounts/\{id\}(/grants/\{grant_id\}|/password)?)$",
+        ],
     );
     // The server is still there and still answers its own token.
     assert_eq!(http::request(&server.address, "GET", "/api/v1/me", Some(&token), None).unwrap().status, 200);

@@ -194,8 +194,15 @@ fn only_hotline_operators_duty_officers_and_admins_import_hotline_tickets() {
     check(&operator, Action::Create, hotline.clone(), Ok(()));
     check(&subject(21, None, vec![grant(AccountRole::DutyOfficer, Some(&t.sub_district), None)]), Action::Create, hotline.clone(), Ok(()));
     check(&subject(22, None, vec![grant(AccountRole::Admin, None, None)]), Action::Create, hotline.clone(), Ok(()));
-    for role in [AccountRole::CommunityCadre, AccountRole::GridMember, AccountRole::Volunteer, AccountRole::Enterprise, AccountRole::Auditor] {
-        check(&subject(23, None, vec![grant(role, Some(&t.community_a), None)]), Action::Create, hotline.clone(), Err(DenyReason::NotPermitted));
+    for role in
+        [AccountRole::CommunityCadre, AccountRole::GridMember, AccountRole::Volunteer, AccountRole::Enterprise, AccountRole::Auditor]
+    {
+        check(
+            &subject(23, None, vec![grant(role, Some(&t.community_a), None)]),
+            Action::Create,
+            hotline.clone(),
+            Err(DenyReason::NotPermitted),
+        );
     }
     // A resident's account holds no role at all; the public cannot even try.
     check(&subject(24, None, vec![]), Action::Create, hotline.clone(), Err(DenyReason::NotPermitted));

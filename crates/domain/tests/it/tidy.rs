@@ -112,5 +112,8 @@ fn every_description_in_an_error_has_its_chinese() {
     }
     assert!(found > 40, "the scan found only {found} descriptions");
     assert!(missing.is_empty(), "descriptions without Chinese (add them to domain::error::PHRASES_ZH):\n{}", missing.join("\n"));
-    assert_eq!(domain::Invalid::new("lon", domain::InvalidReason::Malformed { expected: "a decimal number" }).message(domain::Locale::ZhCn), "lon：格式不正确，应为 十进制数");
+    assert_eq!(
+        domain::Invalid::new("lon", domain::InvalidReason::Malformed { expected: "a decimal number" }).message(domain::Locale::ZhCn),
+        "lon：格式不正确，应为 十进制数"
+    );
 }

@@ -1,6 +1,6 @@
 //! Sign-in, accounts, grants, passwords and API tokens.
 
-use app::accounts::{
+use app::access::{
     AccountPatch, AccountView, ApiTokenView, CreatedAccount, CreatedApiToken, GrantInput, NewAccount, NewApiToken, PasswordChange,
 };
 use app::{App, ListParams, Page};
@@ -74,16 +74,19 @@ pub async fn login(
     if cross_site(&parts) {
         return Err(Problem::simple(StatusCode::FORBIDDEN, "csrf_failed", ctx.locale));
     }
-    let attempt = app::auth::SignIn {
+    let attempt = app::access::SignIn {
         username: &login.username,
         password: &login.password,
         device: device_cookie(&parts),
         user_agent: parts.headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()),
     };
-    let session = app.login(&ctx, attempt).await.localized(ctx.locale)?;
-    let signed_in =
-        app.context_for_account(session.account_id, app::context::Credential::Session, ctx.locale, None).await.localized(ctx.locale)?;
-    let account = app.me(&signed_in).await.localized(ctx.locale)?;
+    let session = app.access().login(&ctx, attempt).await.localized(ctx.locale)?;
+    let signed_in = app
+        .access()
+        .context_for_account(session.account_id, app::context::Credential::Session, ctx.locale, None)
+        .await
+        .localized(ctx.locale)?;
+    let account = app.access().me(&signed_in).await.localized(ctx.locale)?;
     let body = SessionView {
         account,
         csrf_token: session.csrf_token.clone(),
@@ -102,7 +105,7 @@ pub async fn login(
 #[utoipa::path(delete, path = "/api/v1/sessions/current", tag = "auth", responses((status = 204)))]
 pub async fn logout(State(app): State<App>, Caller(ctx): Caller, RawParts(parts): RawParts) -> Result<Response, Problem> {
     if let Some(token) = session_token(&parts) {
-        app.logout(&ctx, token).await.localized(ctx.locale)?;
+        app.access().logout(&ctx, token).await.localized(ctx.locale)?;
     }
     let mut response = StatusCode::NO_CONTENT.into_response();
     response.headers_mut().insert(header::SET_COOKIE, session_cookie("", 0, is_https(&parts)));
@@ -111,23 +114,27 @@ pub async fn logout(State(app): State<App>, Caller(ctx): Caller, RawParts(parts)
 
 /// Your own sign-in sessions, newest first (`current` is this one).
 #[utoipa::path(get, path = "/api/v1/me/sessions", tag = "auth",
-    responses((status = 200, body = Vec<app::auth::SessionView>), (status = 401, body = Problem)))]
-pub async fn my_sessions(State(app): State<App>, Caller(ctx): Caller, RawParts(parts): RawParts) -> ApiResult<Json<Vec<app::auth::SessionView>>> {
-    app.my_sessions(&ctx, session_token(&parts)).await.localized(ctx.locale).map(Json)
+    responses((status = 200, body = Vec<app::access::SessionView>), (status = 401, body = Problem)))]
+pub async fn my_sessions(
+    State(app): State<App>,
+    Caller(ctx): Caller,
+    RawParts(parts): RawParts,
+) -> ApiResult<Json<Vec<app::access::SessionView>>> {
+    app.access().my_sessions(&ctx, session_token(&parts)).await.localized(ctx.locale).map(Json)
 }
 
 /// End one of your own sessions (a lost phone, a shared computer).
 #[utoipa::path(delete, path = "/api/v1/me/sessions/{id}", tag = "auth", params(("id" = String, Path)),
     responses((status = 204), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn end_my_session(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<String>) -> ApiResult<StatusCode> {
-    app.end_my_session(&ctx, &id).await.localized(ctx.locale)?;
+    app.access().end_my_session(&ctx, &id).await.localized(ctx.locale)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
 /// Your own account and roles.
 #[utoipa::path(get, path = "/api/v1/me", tag = "auth", responses((status = 200, body = AccountView), (status = 401, body = Problem)))]
 pub async fn me(State(app): State<App>, Caller(ctx): Caller) -> ApiResult<Json<AccountView>> {
-    app.me(&ctx).await.localized(ctx.locale).map(Json)
+    app.access().me(&ctx).await.localized(ctx.locale).map(Json)
 }
 
 /// List accounts (administrators, auditors).
@@ -137,7 +144,7 @@ pub async fn list_accounts(
     Caller(ctx): Caller,
     QueryParams(params): QueryParams<ListParams>,
 ) -> ApiResult<Json<Page<AccountView>>> {
-    app.list_accounts(&ctx, &params).await.localized(ctx.locale).map(Json)
+    app.access().list_accounts(&ctx, &params).await.localized(ctx.locale).map(Json)
 }
 
 /// Create an account (administrators). Without a password, one is generated and returned once.
@@ -148,14 +155,14 @@ pub async fn create_account(
     Caller(ctx): Caller,
     JsonBody(input): JsonBody<NewAccount>,
 ) -> ApiResult<impl IntoResponse> {
-    let created = app.create_account(&ctx, input).await.localized(ctx.locale)?;
+    let created = app.access().create_account(&ctx, input).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(created)))
 }
 
 /// One account.
 #[utoipa::path(get, path = "/api/v1/accounts/{id}", tag = "auth", params(("id" = i64, Path)), responses((status = 200, body = AccountView), (status = 403, body = Problem)))]
 pub async fn get_account(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>) -> ApiResult<Json<AccountView>> {
-    app.get_account(&ctx, id).await.localized(ctx.locale).map(Json)
+    app.access().get_account(&ctx, id).await.localized(ctx.locale).map(Json)
 }
 
 /// Change an account.
@@ -169,7 +176,7 @@ pub async fn update_account(
     JsonBody(mut patch): JsonBody<AccountPatch>,
 ) -> ApiResult<Json<AccountView>> {
     patch.version = version_from(&headers, patch.version);
-    app.update_account(&ctx, id, patch).await.localized(ctx.locale).map(Json)
+    app.access().update_account(&ctx, id, patch).await.localized(ctx.locale).map(Json)
 }
 
 /// Grant a role (administrators).
@@ -181,7 +188,7 @@ pub async fn add_grant(
     PathParams(id): PathParams<i64>,
     JsonBody(grant): JsonBody<GrantInput>,
 ) -> ApiResult<impl IntoResponse> {
-    let view = app.add_grant(&ctx, id, grant).await.localized(ctx.locale)?;
+    let view = app.access().add_grant(&ctx, id, grant).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -193,7 +200,7 @@ pub async fn remove_grant(
     Caller(ctx): Caller,
     PathParams((id, grant_id)): PathParams<(i64, i64)>,
 ) -> ApiResult<Json<AccountView>> {
-    app.remove_grant(&ctx, id, grant_id).await.localized(ctx.locale).map(Json)
+    app.access().remove_grant(&ctx, id, grant_id).await.localized(ctx.locale).map(Json)
 }
 
 /// Set a password: your own (with the current one), or anyone's (administrators). Ends that account's sessions.
@@ -205,7 +212,7 @@ pub async fn change_password(
     PathParams(id): PathParams<i64>,
     JsonBody(change): JsonBody<PasswordChange, 8192>,
 ) -> ApiResult<StatusCode> {
-    app.change_password(&ctx, id, change).await.localized(ctx.locale)?;
+    app.access().change_password(&ctx, id, change).await.localized(ctx.locale)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -224,7 +231,7 @@ pub async fn list_tokens(
     Caller(ctx): Caller,
     QueryParams(params): QueryParams<TokenListParams>,
 ) -> ApiResult<Json<Vec<ApiTokenView>>> {
-    app.list_api_tokens(&ctx, params.account_id).await.localized(ctx.locale).map(Json)
+    app.access().list_api_tokens(&ctx, params.account_id).await.localized(ctx.locale).map(Json)
 }
 
 /// Create an API token for a machine (a department's system, a sensor gateway). The token is returned once.
@@ -235,7 +242,7 @@ pub async fn create_token(
     Caller(ctx): Caller,
     JsonBody(input): JsonBody<NewApiToken>,
 ) -> ApiResult<impl IntoResponse> {
-    let created = app.create_api_token(&ctx, input).await.localized(ctx.locale)?;
+    let created = app.access().create_api_token(&ctx, input).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, [(header::CACHE_CONTROL, "no-store")], Json(created)))
 }
 
@@ -243,5 +250,5 @@ pub async fn create_token(
 #[utoipa::path(delete, path = "/api/v1/tokens/{id}", tag = "auth", params(("id" = i64, Path)),
     responses((status = 200, body = ApiTokenView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn revoke_token(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>) -> ApiResult<Json<ApiTokenView>> {
-    app.revoke_api_token(&ctx, id).await.localized(ctx.locale).map(Json)
+    app.access().revoke_api_token(&ctx, id).await.localized(ctx.locale).map(Json)
 }

@@ -1,7 +1,7 @@
 //! The data commons: datasets, their imports and upserts, sharing policies and access logs.
 
 use app::App;
-use app::datasets::{AccessView, DatasetImportReport, DatasetInput, DatasetView, PolicyInput, PolicyView};
+use app::commons::{AccessView, DatasetImportReport, DatasetInput, DatasetView, PolicyInput, PolicyView};
 use axum::Json;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
@@ -18,7 +18,7 @@ fn invalid(field: &str, expected: &'static str, locale: domain::Locale) -> Probl
 /// The catalogue: the datasets you may read, each with the fields you may read and its freshness.
 #[utoipa::path(get, path = "/api/v1/datasets", tag = "datasets", responses((status = 200, body = Vec<DatasetView>)))]
 pub async fn list_datasets(State(app): State<App>, Caller(ctx): Caller) -> ApiResult<Json<Vec<DatasetView>>> {
-    app.list_datasets(&ctx).await.localized(ctx.locale).map(Json)
+    app.commons().list_datasets(&ctx).await.localized(ctx.locale).map(Json)
 }
 
 /// A dataset.
@@ -29,7 +29,7 @@ pub async fn get_dataset(
     Caller(ctx): Caller,
     PathParams(name): PathParams<String>,
 ) -> ApiResult<Json<DatasetView>> {
-    app.get_dataset(&ctx, &name).await.localized(ctx.locale).map(Json)
+    app.commons().get_dataset(&ctx, &name).await.localized(ctx.locale).map(Json)
 }
 
 /// Declare or change a dataset (its owner's liaison, or an administrator): kind, classification, typed and
@@ -42,7 +42,7 @@ pub async fn save_dataset(
     PathParams(name): PathParams<String>,
     JsonBody(input): JsonBody<DatasetInput>,
 ) -> ApiResult<Json<DatasetView>> {
-    app.save_dataset(&ctx, &name, input).await.localized(ctx.locale).map(Json)
+    app.commons().save_dataset(&ctx, &name, input).await.localized(ctx.locale).map(Json)
 }
 
 /// Which features, and as of when.
@@ -76,7 +76,7 @@ pub async fn read_dataset(
         None => None,
         Some(text) => Some(text.parse::<jiff::Timestamp>().map_err(|_| invalid("as_of", "RFC 3339", ctx.locale))?.as_millisecond()),
     };
-    let collection = app.read_dataset(&ctx, &name, bbox, as_of).await.localized(ctx.locale)?;
+    let collection = app.commons().read_dataset(&ctx, &name, bbox, as_of).await.localized(ctx.locale)?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(collection)))
 }
 
@@ -90,9 +90,9 @@ pub async fn import_dataset(
     State(app): State<App>,
     Caller(ctx): Caller,
     PathParams(name): PathParams<String>,
-    body: RawBody<{ app::datasets::MAX_IMPORT_BYTES }>,
+    body: RawBody<{ app::commons::MAX_IMPORT_BYTES }>,
 ) -> ApiResult<Json<DatasetImportReport>> {
-    app.import_dataset(&ctx, &name, &body.media_type, &body.bytes).await.localized(ctx.locale).map(Json)
+    app.commons().import_dataset(&ctx, &name, &body.media_type, &body.bytes).await.localized(ctx.locale).map(Json)
 }
 
 /// An upsert by stable ids.
@@ -117,7 +117,7 @@ pub async fn upsert_features(
     PathParams(name): PathParams<String>,
     JsonBody(body): JsonBody<UpsertBody, { 16 * 1024 * 1024 }>,
 ) -> ApiResult<Json<DatasetImportReport>> {
-    app.upsert_dataset(&ctx, &name, &body.upsert, &body.delete).await.localized(ctx.locale).map(Json)
+    app.commons().upsert_dataset(&ctx, &name, &body.upsert, &body.delete).await.localized(ctx.locale).map(Json)
 }
 
 /// A dataset's sharing policies (its owner), each activation-bound one with the incidents that open it now.
@@ -128,7 +128,7 @@ pub async fn list_policies(
     Caller(ctx): Caller,
     PathParams(name): PathParams<String>,
 ) -> ApiResult<Json<Vec<PolicyView>>> {
-    app.dataset_policies(&ctx, &name).await.localized(ctx.locale).map(Json)
+    app.commons().dataset_policies(&ctx, &name).await.localized(ctx.locale).map(Json)
 }
 
 /// Share a dataset (its owner): with an organization or a role, some fields, inside an area; or, bound to an
@@ -141,7 +141,7 @@ pub async fn create_policy(
     PathParams(name): PathParams<String>,
     JsonBody(input): JsonBody<PolicyInput>,
 ) -> ApiResult<impl IntoResponse> {
-    let view = app.create_policy(&ctx, &name, input).await.localized(ctx.locale)?;
+    let view = app.commons().create_policy(&ctx, &name, input).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -153,7 +153,7 @@ pub async fn revoke_policy(
     Caller(ctx): Caller,
     PathParams((name, id)): PathParams<(String, i64)>,
 ) -> ApiResult<StatusCode> {
-    app.revoke_policy(&ctx, &name, id).await.localized(ctx.locale)?;
+    app.commons().revoke_policy(&ctx, &name, id).await.localized(ctx.locale)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -165,5 +165,5 @@ pub async fn access_log(
     Caller(ctx): Caller,
     PathParams(name): PathParams<String>,
 ) -> ApiResult<Json<Vec<AccessView>>> {
-    app.dataset_access_log(&ctx, &name).await.localized(ctx.locale).map(Json)
+    app.commons().dataset_access_log(&ctx, &name).await.localized(ctx.locale).map(Json)
 }

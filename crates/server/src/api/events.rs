@@ -60,8 +60,8 @@ impl StreamState {
         self.last_check_ms = now;
         let Some(token) = &self.credential_token else { return true };
         let result = match self.ctx.credential {
-            Credential::ApiToken(_) => self.app.context_from_api_token(token, self.ctx.locale, None).await,
-            Credential::Session => self.app.context_from_session(token, self.ctx.locale, None).await,
+            Credential::ApiToken(_) => self.app.access().context_from_api_token(token, self.ctx.locale, None).await,
+            Credential::Session => self.app.access().context_from_session(token, self.ctx.locale, None).await,
             _ => return true,
         };
         match result {
@@ -99,7 +99,7 @@ fn stream(state: StreamState) -> impl Stream<Item = Result<Event, Infallible>> {
             if !state.still_valid().await {
                 return None;
             }
-            match state.app.events_after(&state.ctx, state.last, &state.filter, 200).await {
+            match state.app.events().events_after(&state.ctx, state.last, &state.filter, 200).await {
                 Ok(events) if !events.is_empty() => {
                     state.last = events.last().map(|e| e.seq).unwrap_or(state.last);
                     state.buffer.extend(events);
@@ -166,12 +166,12 @@ pub async fn events(
             return Err(Problem::from_app(&invalid.into(), ctx.locale));
         }
         let after = resume.or(params.after).unwrap_or(0);
-        let events = app.events_after(&ctx, after, &filter, limit).await.localized(ctx.locale)?;
+        let events = app.events().events_after(&ctx, after, &filter, limit).await.localized(ctx.locale)?;
         return Ok(Json(events).into_response());
     }
     let start = match resume.or(params.after) {
         Some(after) => after,
-        None => app.latest_event_seq().await.localized(ctx.locale)?,
+        None => app.events().latest_event_seq().await.localized(ctx.locale)?,
     };
     let credential_token = match ctx.credential {
         Credential::ApiToken(_) => {
@@ -208,7 +208,7 @@ pub async fn audit(
     Caller(ctx): Caller,
     QueryParams(params): QueryParams<AuditParams>,
 ) -> ApiResult<Json<Vec<AuditView>>> {
-    app.list_audit(&ctx, &params).await.localized(ctx.locale).map(Json)
+    app.audit().list_audit(&ctx, &params).await.localized(ctx.locale).map(Json)
 }
 
 /// Liveness: the process answers.

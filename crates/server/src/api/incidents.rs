@@ -1,8 +1,8 @@
 //! Reports, incidents, plans and the steps of tasks.
 
+use app::incidents::{ActivationInput, ActivationView, PlanView, UpwardReportView};
 use app::incidents::{IncidentFilter, IncidentPatch, ProposalView, ReportInput, ReportOutcome, ReportView, StatusChange};
-use app::plans::{ActivationInput, ActivationView, PlanView, UpwardReportView};
-use app::tasks::{Reassignment, TaskReport, TaskView};
+use app::incidents::{Reassignment, TaskReport, TaskView};
 use app::{App, IncidentView, ListParams, Page};
 use axum::Json;
 use axum::extract::State;
@@ -29,7 +29,7 @@ pub async fn create_report(
     if input.channel_key.is_none() {
         input.channel_key = headers.get("idempotency-key").and_then(|v| v.to_str().ok()).map(str::to_string);
     }
-    let outcome = app.submit_report(&ctx, "api", input).await.localized(ctx.locale)?;
+    let outcome = app.incidents().submit_report(&ctx, "api", input).await.localized(ctx.locale)?;
     Ok((if outcome.created { StatusCode::CREATED } else { StatusCode::OK }, Json(outcome)))
 }
 
@@ -51,7 +51,7 @@ pub async fn import_hotline(
         let invalid = domain::Invalid::new("csv", domain::InvalidReason::Malformed { expected: "UTF-8 text" });
         return Err(Problem::from_app(&app::AppError::from(invalid), ctx.locale));
     };
-    app.import_hotline(&ctx, text).await.localized(ctx.locale).map(Json)
+    app.incidents().import_hotline(&ctx, text).await.localized(ctx.locale).map(Json)
 }
 
 /// The incident board.
@@ -63,14 +63,14 @@ pub async fn list_incidents(
     QueryParams(params): QueryParams<ListParams>,
     QueryParams(filter): QueryParams<IncidentFilter>,
 ) -> ApiResult<Json<Page<IncidentView>>> {
-    app.list_incidents(&ctx, &params, &filter).await.localized(ctx.locale).map(Json)
+    app.incidents().list_incidents(&ctx, &params, &filter).await.localized(ctx.locale).map(Json)
 }
 
 /// One incident.
 #[utoipa::path(get, path = "/api/v1/incidents/{id}", tag = "incidents", params(("id" = i64, Path)),
     responses((status = 200, body = IncidentView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_incident(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>) -> ApiResult<impl IntoResponse> {
-    let view = app.get_incident(&ctx, id).await.localized(ctx.locale)?;
+    let view = app.incidents().get_incident(&ctx, id).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
 
@@ -85,7 +85,7 @@ pub async fn update_incident(
     JsonBody(mut patch): JsonBody<IncidentPatch>,
 ) -> ApiResult<impl IntoResponse> {
     patch.version = version_from(&headers, patch.version);
-    let view = app.update_incident(&ctx, id, patch).await.localized(ctx.locale)?;
+    let view = app.incidents().update_incident(&ctx, id, patch).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
 
@@ -100,7 +100,7 @@ pub async fn change_status(
     JsonBody(mut change): JsonBody<StatusChange>,
 ) -> ApiResult<impl IntoResponse> {
     change.version = version_from(&headers, change.version);
-    let view = app.change_incident_status(&ctx, id, change).await.localized(ctx.locale)?;
+    let view = app.incidents().change_incident_status(&ctx, id, change).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
 
@@ -112,7 +112,7 @@ pub async fn incident_reports(
     Caller(ctx): Caller,
     PathParams(id): PathParams<i64>,
 ) -> ApiResult<Json<Vec<ReportView>>> {
-    app.incident_reports(&ctx, id).await.localized(ctx.locale).map(Json)
+    app.incidents().incident_reports(&ctx, id).await.localized(ctx.locale).map(Json)
 }
 
 /// Open incidents that may be the same as this one, with the score and why.
@@ -123,7 +123,7 @@ pub async fn incident_proposals(
     Caller(ctx): Caller,
     PathParams(id): PathParams<i64>,
 ) -> ApiResult<Json<Vec<ProposalView>>> {
-    app.incident_proposals(&ctx, id).await.localized(ctx.locale).map(Json)
+    app.incidents().incident_proposals(&ctx, id).await.localized(ctx.locale).map(Json)
 }
 
 /// Which incident to merge into this one.
@@ -143,7 +143,7 @@ pub async fn merge(
     PathParams(id): PathParams<i64>,
     JsonBody(input): JsonBody<MergeInput>,
 ) -> ApiResult<Json<IncidentView>> {
-    app.merge_incidents(&ctx, id, input.source_id).await.localized(ctx.locale).map(Json)
+    app.incidents().merge_incidents(&ctx, id, input.source_id).await.localized(ctx.locale).map(Json)
 }
 
 /// Which merge to undo.
@@ -163,7 +163,7 @@ pub async fn split(
     PathParams(id): PathParams<i64>,
     JsonBody(input): JsonBody<SplitInput>,
 ) -> ApiResult<Json<IncidentView>> {
-    app.split_incident(&ctx, id, input.merge_id).await.localized(ctx.locale).map(Json)
+    app.incidents().split_incident(&ctx, id, input.merge_id).await.localized(ctx.locale).map(Json)
 }
 
 /// Activate the plan for a verified incident: the response level, who commands, the modes, and the tasks of the
@@ -178,7 +178,7 @@ pub async fn activate(
     JsonBody(mut input): JsonBody<ActivationInput>,
 ) -> ApiResult<Json<ActivationView>> {
     input.version = version_from(&headers, input.version);
-    app.activate_plan(&ctx, id, input).await.localized(ctx.locale).map(Json)
+    app.incidents().activate_plan(&ctx, id, input).await.localized(ctx.locale).map(Json)
 }
 
 /// A version, for steps that need nothing else.
@@ -202,7 +202,7 @@ pub async fn stand_down(
     headers: HeaderMap,
     JsonBody(input): JsonBody<VersionOnly>,
 ) -> ApiResult<Json<IncidentView>> {
-    app.stand_down(&ctx, id, version_from(&headers, input.version)).await.localized(ctx.locale).map(Json)
+    app.incidents().stand_down(&ctx, id, version_from(&headers, input.version)).await.localized(ctx.locale).map(Json)
 }
 
 /// Hand command to the next jurisdiction level up.
@@ -215,7 +215,11 @@ pub async fn escalate(
     headers: HeaderMap,
     JsonBody(input): JsonBody<VersionOnly>,
 ) -> ApiResult<Json<IncidentView>> {
-    app.escalate_incident(&ctx, id, version_from(&headers, input.version), input.note.as_deref()).await.localized(ctx.locale).map(Json)
+    app.incidents()
+        .escalate_incident(&ctx, id, version_from(&headers, input.version), input.note.as_deref())
+        .await
+        .localized(ctx.locale)
+        .map(Json)
 }
 
 /// The upward report, generated from the incident's data.
@@ -226,7 +230,7 @@ pub async fn upward_report(
     Caller(ctx): Caller,
     PathParams(id): PathParams<i64>,
 ) -> ApiResult<Json<UpwardReportView>> {
-    app.upward_report(&ctx, id).await.localized(ctx.locale).map(Json)
+    app.incidents().upward_report(&ctx, id).await.localized(ctx.locale).map(Json)
 }
 
 /// The incident's timeline: every event about it and its tasks, oldest first.
@@ -237,7 +241,7 @@ pub async fn timeline(
     Caller(ctx): Caller,
     PathParams(id): PathParams<i64>,
 ) -> ApiResult<Json<Vec<app::events::EventView>>> {
-    app.incident_timeline(&ctx, id).await.localized(ctx.locale).map(Json)
+    app.incidents().incident_timeline(&ctx, id).await.localized(ctx.locale).map(Json)
 }
 
 /// The tasks of an incident.
@@ -248,7 +252,7 @@ pub async fn incident_tasks(
     Caller(ctx): Caller,
     PathParams(id): PathParams<i64>,
 ) -> ApiResult<Json<Vec<TaskView>>> {
-    app.incident_tasks(&ctx, id).await.localized(ctx.locale).map(Json)
+    app.incidents().incident_tasks(&ctx, id).await.localized(ctx.locale).map(Json)
 }
 
 /// Reassign a task to another member or organization (recorded with the reason).
@@ -262,7 +266,7 @@ pub async fn reassign_task(
     JsonBody(mut input): JsonBody<Reassignment>,
 ) -> ApiResult<Json<TaskView>> {
     input.version = version_from(&headers, input.version);
-    app.reassign_task(&ctx, id, input).await.localized(ctx.locale).map(Json)
+    app.incidents().reassign_task(&ctx, id, input).await.localized(ctx.locale).map(Json)
 }
 
 /// A step on a task: `acknowledged`, `in_progress`, `done` (with a note or a photo), `unable` or `declined` (with
@@ -277,7 +281,7 @@ pub async fn task_progress(
     JsonBody(mut report): JsonBody<TaskReport>,
 ) -> ApiResult<Json<TaskView>> {
     report.version = version_from(&headers, report.version);
-    app.close_task(&ctx, id, report).await.localized(ctx.locale).map(Json)
+    app.incidents().close_task(&ctx, id, report).await.localized(ctx.locale).map(Json)
 }
 
 /// The open tasks of an organization (its inbox).
@@ -288,13 +292,13 @@ pub async fn organization_tasks(
     Caller(ctx): Caller,
     PathParams(id): PathParams<i64>,
 ) -> ApiResult<Json<Vec<TaskView>>> {
-    app.organization_tasks(&ctx, id).await.localized(ctx.locale).map(Json)
+    app.incidents().organization_tasks(&ctx, id).await.localized(ctx.locale).map(Json)
 }
 
 /// The latest revision of every plan.
 #[utoipa::path(get, path = "/api/v1/plans", tag = "incidents", responses((status = 200, body = Vec<PlanView>)))]
 pub async fn list_plans(State(app): State<App>, Caller(ctx): Caller) -> ApiResult<Json<Vec<PlanView>>> {
-    app.list_plans(&ctx).await.localized(ctx.locale).map(Json)
+    app.incidents().list_plans(&ctx).await.localized(ctx.locale).map(Json)
 }
 
 /// Save a plan document (JSON, format `gridline.plan/1`, schema at `/api/v1/plans/schema`) as a new draft
@@ -311,7 +315,7 @@ pub async fn save_plan(
         let invalid = domain::Invalid::new("plan", domain::InvalidReason::Malformed { expected: "UTF-8 JSON" });
         return Err(Problem::from_app(&app::AppError::from(invalid), ctx.locale));
     };
-    let view = app.save_plan(&ctx, text).await.localized(ctx.locale)?;
+    let view = app.incidents().save_plan(&ctx, text).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
@@ -325,14 +329,14 @@ pub async fn plan_schema() -> impl IntoResponse {
 #[utoipa::path(get, path = "/api/v1/plans/{id}", tag = "incidents", params(("id" = i64, Path)),
     responses((status = 200, body = PlanView), (status = 404, body = Problem)))]
 pub async fn get_plan(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>) -> ApiResult<Json<PlanView>> {
-    app.get_plan(&ctx, id).await.localized(ctx.locale).map(Json)
+    app.incidents().get_plan(&ctx, id).await.localized(ctx.locale).map(Json)
 }
 
 /// Publish a revision: activations use it from now. Refused while the linter finds errors.
 #[utoipa::path(post, path = "/api/v1/plans/{id}/publish", tag = "incidents", params(("id" = i64, Path)),
     responses((status = 200, body = PlanView), (status = 422, body = Problem)))]
 pub async fn publish_plan(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>) -> ApiResult<Json<PlanView>> {
-    app.publish_plan(&ctx, id).await.localized(ctx.locale).map(Json)
+    app.incidents().publish_plan(&ctx, id).await.localized(ctx.locale).map(Json)
 }
 
 /// What an upload answers.
@@ -350,6 +354,6 @@ pub async fn upload_media(
     Caller(ctx): Caller,
     body: RawBody<{ app::incidents::MAX_MEDIA_BYTES }>,
 ) -> ApiResult<impl IntoResponse> {
-    let url = app.upload_media(&ctx, &body.media_type, body.bytes.to_vec()).await.localized(ctx.locale)?;
+    let url = app.incidents().upload_media(&ctx, &body.media_type, body.bytes.to_vec()).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, Json(Uploaded { url })))
 }

@@ -1,7 +1,7 @@
 //! Map layers: the list, features by view, and imports.
 
 use app::App;
-use app::layers::{FeatureQuery, LayerImport, LayerImportReport, LayerView};
+use app::commons::{FeatureQuery, LayerImport, LayerImportReport, LayerView};
 use axum::Json;
 use axum::extract::State;
 use axum::http::header;
@@ -13,7 +13,7 @@ use crate::problem::{ApiResult, Problem, WithLocale};
 /// The layers you may see.
 #[utoipa::path(get, path = "/api/v1/layers", tag = "layers", responses((status = 200, body = Vec<LayerView>)))]
 pub async fn list_layers(State(app): State<App>, Caller(ctx): Caller) -> ApiResult<Json<Vec<LayerView>>> {
-    app.list_layers(&ctx).await.localized(ctx.locale).map(Json)
+    app.commons().list_layers(&ctx).await.localized(ctx.locale).map(Json)
 }
 
 /// The features of a layer inside a view, as GeoJSON: shapes simplified for the zoom level, dense points
@@ -26,7 +26,7 @@ pub async fn layer_features(
     PathParams(name): PathParams<String>,
     QueryParams(query): QueryParams<FeatureQuery>,
 ) -> ApiResult<impl IntoResponse> {
-    let collection = app.layer_features(&ctx, &name, &query).await.localized(ctx.locale)?;
+    let collection = app.commons().layer_features(&ctx, &name, &query).await.localized(ctx.locale)?;
     Ok(([(header::CONTENT_TYPE, "application/geo+json")], Json(collection)))
 }
 
@@ -66,5 +66,5 @@ pub async fn import_layer(
         organization_id: params.organization_id,
         jurisdiction_id: params.jurisdiction_id,
     };
-    app.import_layer(&ctx, input, &geojson).await.localized(ctx.locale).map(Json)
+    app.commons().import_layer(&ctx, input, &geojson).await.localized(ctx.locale).map(Json)
 }

@@ -20,14 +20,14 @@ pub async fn create_sensor(
     Caller(ctx): Caller,
     JsonBody(input): JsonBody<NewSensor>,
 ) -> ApiResult<impl IntoResponse> {
-    let view = app.create_sensor(&ctx, input).await.localized(ctx.locale)?;
+    let view = app.monitoring().create_sensor(&ctx, input).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// Every sensor, with its latest reading and whether it is stale.
 #[utoipa::path(get, path = "/api/v1/sensors", tag = "monitoring", responses((status = 200, body = Vec<SensorView>), (status = 401, body = Problem)))]
 pub async fn list_sensors(State(app): State<App>, Caller(ctx): Caller) -> ApiResult<Json<Vec<SensorView>>> {
-    app.list_sensors(&ctx).await.localized(ctx.locale).map(Json)
+    app.monitoring().list_sensors(&ctx).await.localized(ctx.locale).map(Json)
 }
 
 /// How far back a sensor's readings go.
@@ -47,7 +47,7 @@ pub async fn get_sensor(
     PathParams(code): PathParams<String>,
     QueryParams(hours): QueryParams<Hours>,
 ) -> ApiResult<Json<Value>> {
-    app.sensor_detail(&ctx, &code, hours.hours.unwrap_or(24)).await.localized(ctx.locale).map(Json)
+    app.monitoring().sensor_detail(&ctx, &code, hours.hours.unwrap_or(24)).await.localized(ctx.locale).map(Json)
 }
 
 /// Readings, in a batch: `{"readings": [{"sensor": "rain-1", "at": "2026-07-15T06:00:00Z", "value": 12.5, "unit":
@@ -78,7 +78,7 @@ pub async fn observations(
             return Err(Problem::from_app(&app::AppError::from(invalid), ctx.locale));
         }
     };
-    app.ingest(&ctx, "http", &items, None).await.localized(ctx.locale).map(Json)
+    app.monitoring().ingest(&ctx, "http", &items, None).await.localized(ctx.locale).map(Json)
 }
 
 /// Save a rule (YAML or JSON; a new revision; administrators and duty officers). A malformed rule is refused with
@@ -90,14 +90,14 @@ pub async fn save_rule(State(app): State<App>, Caller(ctx): Caller, body: RawBod
         let invalid = domain::Invalid::new("rule", domain::InvalidReason::Malformed { expected: "UTF-8 YAML or JSON" });
         return Err(Problem::from_app(&app::AppError::from(invalid), ctx.locale));
     };
-    let view = app.save_rule(&ctx, text).await.localized(ctx.locale)?;
+    let view = app.monitoring().save_rule(&ctx, text).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, Json(view)))
 }
 
 /// The rules in force (the newest revision of each).
 #[utoipa::path(get, path = "/api/v1/rules", tag = "monitoring", responses((status = 200, body = Vec<RuleView>)))]
 pub async fn list_rules(State(app): State<App>, Caller(ctx): Caller) -> ApiResult<Json<Vec<RuleView>>> {
-    app.list_rules(&ctx).await.localized(ctx.locale).map(Json)
+    app.monitoring().list_rules(&ctx).await.localized(ctx.locale).map(Json)
 }
 
 /// A rule's episodes: when its condition held, when it fired, with the readings that made it fire and what it
@@ -109,7 +109,7 @@ pub async fn rule_episodes(
     Caller(ctx): Caller,
     PathParams(code): PathParams<String>,
 ) -> ApiResult<Json<Vec<EpisodeView>>> {
-    app.rule_episodes(&ctx, &code).await.localized(ctx.locale).map(Json)
+    app.monitoring().rule_episodes(&ctx, &code).await.localized(ctx.locale).map(Json)
 }
 
 /// The span and resolution of a chart.
@@ -144,7 +144,11 @@ pub async fn sensor_series(
             }
         },
     };
-    app.sensor_series(&ctx, &code, params.hours.unwrap_or(24), to, params.points.unwrap_or(300)).await.localized(ctx.locale).map(Json)
+    app.monitoring()
+        .sensor_series(&ctx, &code, params.hours.unwrap_or(24), to, params.points.unwrap_or(300))
+        .await
+        .localized(ctx.locale)
+        .map(Json)
 }
 
 /// How far back a dry run replays.
@@ -170,7 +174,7 @@ pub async fn dry_run_rule(
         let invalid = domain::Invalid::new("rule", domain::InvalidReason::Malformed { expected: "UTF-8 YAML or JSON" });
         return Err(Problem::from_app(&app::AppError::from(invalid), ctx.locale));
     };
-    app.dry_run_rule(&ctx, text, params.hours.unwrap_or(24)).await.localized(ctx.locale).map(Json)
+    app.monitoring().dry_run_rule(&ctx, text, params.hours.unwrap_or(24)).await.localized(ctx.locale).map(Json)
 }
 
 /// How many refusals.
@@ -190,5 +194,5 @@ pub async fn rejections(
     Caller(ctx): Caller,
     QueryParams(params): QueryParams<RejectionParams>,
 ) -> ApiResult<Json<Vec<Value>>> {
-    app.ingest_rejections(&ctx, params.limit.unwrap_or(100)).await.localized(ctx.locale).map(Json)
+    app.monitoring().ingest_rejections(&ctx, params.limit.unwrap_or(100)).await.localized(ctx.locale).map(Json)
 }

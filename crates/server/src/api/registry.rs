@@ -1,11 +1,11 @@
 //! Registry endpoints: jurisdictions, organizations, members, teams.
 
 use app::App;
-use app::registry::import::{ImportOptions, ImportReport};
-use app::registry::jurisdictions::{JurisdictionFilter, JurisdictionPatch, JurisdictionView, NewJurisdiction};
-use app::registry::members::{MemberFilter, MemberPatch, MemberView, NewMember};
-use app::registry::organizations::{NewOrganization, OrganizationFilter, OrganizationPatch, OrganizationView};
-use app::registry::teams::{NewTeam, TeamFilter, TeamPatch, TeamView};
+use app::registry::{ImportOptions, ImportReport};
+use app::registry::{JurisdictionFilter, JurisdictionPatch, JurisdictionView, NewJurisdiction};
+use app::registry::{MemberFilter, MemberPatch, MemberView, NewMember};
+use app::registry::{NewOrganization, OrganizationFilter, OrganizationPatch, OrganizationView};
+use app::registry::{NewTeam, TeamFilter, TeamPatch, TeamView};
 use app::{ListParams, Page};
 use axum::Json;
 use axum::extract::State;
@@ -38,7 +38,7 @@ pub async fn list_jurisdictions(
     QueryParams(params): QueryParams<ListParams>,
     QueryParams(filter): QueryParams<JurisdictionFilter>,
 ) -> ApiResult<Json<Page<JurisdictionView>>> {
-    app.list_jurisdictions(&ctx, &params, &filter).await.localized(ctx.locale).map(Json)
+    app.registry().list_jurisdictions(&ctx, &params, &filter).await.localized(ctx.locale).map(Json)
 }
 
 /// Create a jurisdiction.
@@ -49,7 +49,7 @@ pub async fn create_jurisdiction(
     Caller(ctx): Caller,
     JsonBody(input): JsonBody<NewJurisdiction, { 16 * 1024 * 1024 }>,
 ) -> ApiResult<impl IntoResponse> {
-    let view = app.create_jurisdiction(&ctx, input).await.localized(ctx.locale)?;
+    let view = app.registry().create_jurisdiction(&ctx, input).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, etag(view.version), Json(view)))
 }
 
@@ -61,7 +61,7 @@ pub async fn get_jurisdiction(
     Caller(ctx): Caller,
     PathParams(id): PathParams<i64>,
 ) -> ApiResult<impl IntoResponse> {
-    let view = app.get_jurisdiction(&ctx, id).await.localized(ctx.locale)?;
+    let view = app.registry().get_jurisdiction(&ctx, id).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
 
@@ -76,7 +76,7 @@ pub async fn update_jurisdiction(
     JsonBody(mut patch): JsonBody<JurisdictionPatch, { 16 * 1024 * 1024 }>,
 ) -> ApiResult<impl IntoResponse> {
     patch.version = version_from(&headers, patch.version);
-    let view = app.update_jurisdiction(&ctx, id, patch).await.localized(ctx.locale)?;
+    let view = app.registry().update_jurisdiction(&ctx, id, patch).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
 
@@ -90,7 +90,7 @@ pub async fn delete_jurisdiction(
     headers: HeaderMap,
     QueryParams(param): QueryParams<VersionParam>,
 ) -> ApiResult<StatusCode> {
-    app.delete_jurisdiction(&ctx, id, version_from(&headers, param.version)).await.localized(ctx.locale)?;
+    app.registry().delete_jurisdiction(&ctx, id, version_from(&headers, param.version)).await.localized(ctx.locale)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -128,7 +128,7 @@ pub async fn import_jurisdictions(
         name_property: params.name_property,
         name_en_property: params.name_en_property,
     };
-    app.import_boundaries(&ctx, &geojson, &options).await.localized(ctx.locale).map(Json)
+    app.registry().import_boundaries(&ctx, &geojson, &options).await.localized(ctx.locale).map(Json)
 }
 
 // ------------------------------------------------------------------------------------------------- organizations
@@ -142,7 +142,7 @@ pub async fn list_organizations(
     QueryParams(params): QueryParams<ListParams>,
     QueryParams(filter): QueryParams<OrganizationFilter>,
 ) -> ApiResult<Json<Page<OrganizationView>>> {
-    app.list_organizations(&ctx, &params, &filter).await.localized(ctx.locale).map(Json)
+    app.registry().list_organizations(&ctx, &params, &filter).await.localized(ctx.locale).map(Json)
 }
 
 /// Create an organization.
@@ -153,7 +153,7 @@ pub async fn create_organization(
     Caller(ctx): Caller,
     JsonBody(input): JsonBody<NewOrganization>,
 ) -> ApiResult<impl IntoResponse> {
-    let view = app.create_organization(&ctx, input).await.localized(ctx.locale)?;
+    let view = app.registry().create_organization(&ctx, input).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, etag(view.version), Json(view)))
 }
 
@@ -165,7 +165,7 @@ pub async fn get_organization(
     Caller(ctx): Caller,
     PathParams(id): PathParams<i64>,
 ) -> ApiResult<impl IntoResponse> {
-    let view = app.get_organization(&ctx, id).await.localized(ctx.locale)?;
+    let view = app.registry().get_organization(&ctx, id).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
 
@@ -180,7 +180,7 @@ pub async fn update_organization(
     JsonBody(mut patch): JsonBody<OrganizationPatch>,
 ) -> ApiResult<impl IntoResponse> {
     patch.version = version_from(&headers, patch.version);
-    let view = app.update_organization(&ctx, id, patch).await.localized(ctx.locale)?;
+    let view = app.registry().update_organization(&ctx, id, patch).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
 
@@ -194,7 +194,7 @@ pub async fn delete_organization(
     headers: HeaderMap,
     QueryParams(param): QueryParams<VersionParam>,
 ) -> ApiResult<StatusCode> {
-    app.delete_organization(&ctx, id, version_from(&headers, param.version)).await.localized(ctx.locale)?;
+    app.registry().delete_organization(&ctx, id, version_from(&headers, param.version)).await.localized(ctx.locale)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -209,7 +209,7 @@ pub async fn list_members(
     QueryParams(params): QueryParams<ListParams>,
     QueryParams(filter): QueryParams<MemberFilter>,
 ) -> ApiResult<Json<Page<MemberView>>> {
-    app.list_members(&ctx, &params, &filter).await.localized(ctx.locale).map(Json)
+    app.registry().list_members(&ctx, &params, &filter).await.localized(ctx.locale).map(Json)
 }
 
 /// Register a member.
@@ -220,7 +220,7 @@ pub async fn create_member(
     Caller(ctx): Caller,
     JsonBody(input): JsonBody<NewMember>,
 ) -> ApiResult<impl IntoResponse> {
-    let view = app.create_member(&ctx, input).await.localized(ctx.locale)?;
+    let view = app.registry().create_member(&ctx, input).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, etag(view.version), Json(view)))
 }
 
@@ -245,7 +245,7 @@ pub async fn get_member(
     QueryParams(reveal): QueryParams<RevealParams>,
 ) -> ApiResult<impl IntoResponse> {
     let purpose = if reveal.reveal { Some(reveal.purpose.unwrap_or_default()) } else { None };
-    let view = app.get_member(&ctx, id, purpose.as_deref()).await.localized(ctx.locale)?;
+    let view = app.registry().get_member(&ctx, id, purpose.as_deref()).await.localized(ctx.locale)?;
     Ok((etag(view.version), [(axum::http::header::CACHE_CONTROL, "no-store")], Json(view)))
 }
 
@@ -260,7 +260,7 @@ pub async fn update_member(
     JsonBody(mut patch): JsonBody<MemberPatch>,
 ) -> ApiResult<impl IntoResponse> {
     patch.version = version_from(&headers, patch.version);
-    let view = app.update_member(&ctx, id, patch).await.localized(ctx.locale)?;
+    let view = app.registry().update_member(&ctx, id, patch).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
 
@@ -274,7 +274,7 @@ pub async fn delete_member(
     headers: HeaderMap,
     QueryParams(param): QueryParams<VersionParam>,
 ) -> ApiResult<StatusCode> {
-    app.delete_member(&ctx, id, version_from(&headers, param.version)).await.localized(ctx.locale)?;
+    app.registry().delete_member(&ctx, id, version_from(&headers, param.version)).await.localized(ctx.locale)?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -289,14 +289,14 @@ pub async fn list_teams(
     QueryParams(params): QueryParams<ListParams>,
     QueryParams(filter): QueryParams<TeamFilter>,
 ) -> ApiResult<Json<Page<TeamView>>> {
-    app.list_teams(&ctx, &params, &filter).await.localized(ctx.locale).map(Json)
+    app.registry().list_teams(&ctx, &params, &filter).await.localized(ctx.locale).map(Json)
 }
 
 /// Create a team.
 #[utoipa::path(post, path = "/api/v1/teams", tag = "registry", request_body = NewTeam,
     responses((status = 201, body = TeamView), (status = 403, body = Problem), (status = 422, body = Problem)))]
 pub async fn create_team(State(app): State<App>, Caller(ctx): Caller, JsonBody(input): JsonBody<NewTeam>) -> ApiResult<impl IntoResponse> {
-    let view = app.create_team(&ctx, input).await.localized(ctx.locale)?;
+    let view = app.registry().create_team(&ctx, input).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, etag(view.version), Json(view)))
 }
 
@@ -304,7 +304,7 @@ pub async fn create_team(State(app): State<App>, Caller(ctx): Caller, JsonBody(i
 #[utoipa::path(get, path = "/api/v1/teams/{id}", tag = "registry", params(("id" = i64, Path)),
     responses((status = 200, body = TeamView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_team(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>) -> ApiResult<impl IntoResponse> {
-    let view = app.get_team(&ctx, id).await.localized(ctx.locale)?;
+    let view = app.registry().get_team(&ctx, id).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
 
@@ -319,7 +319,7 @@ pub async fn update_team(
     JsonBody(mut patch): JsonBody<TeamPatch>,
 ) -> ApiResult<impl IntoResponse> {
     patch.version = version_from(&headers, patch.version);
-    let view = app.update_team(&ctx, id, patch).await.localized(ctx.locale)?;
+    let view = app.registry().update_team(&ctx, id, patch).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
 
@@ -333,6 +333,6 @@ pub async fn delete_team(
     headers: HeaderMap,
     QueryParams(param): QueryParams<VersionParam>,
 ) -> ApiResult<StatusCode> {
-    app.delete_team(&ctx, id, version_from(&headers, param.version)).await.localized(ctx.locale)?;
+    app.registry().delete_team(&ctx, id, version_from(&headers, param.version)).await.localized(ctx.locale)?;
     Ok(StatusCode::NO_CONTENT)
 }

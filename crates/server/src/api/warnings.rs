@@ -1,8 +1,8 @@
 //! Warnings, acknowledgements, tasks and the household register.
 
-use app::households::{HouseholdImport, HouseholdView};
-use app::tasks::{TaskFilter, TaskReport, TaskView};
-use app::warnings::delivery::AckView;
+use app::incidents::{TaskFilter, TaskReport, TaskView};
+use app::registry::{HouseholdImport, HouseholdView};
+use app::warnings::AckView;
 use app::warnings::{Ingested, ReachPreview, ReachView, WarningFilter, WarningInput, WarningView};
 use app::{App, ListParams, Page};
 use axum::Json;
@@ -38,7 +38,7 @@ pub async fn ingest_warning(
         let detail = domain::i18n::format(ctx.locale, "error.unsupported_media_type", &[("expected", "application/cap+xml".into())]);
         return Err(Problem::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, "unsupported_media_type", ctx.locale, detail));
     }
-    let ingested = app.ingest_cap(&ctx, &body.bytes).await.localized(ctx.locale)?;
+    let ingested = app.warnings().ingest_cap(&ctx, &body.bytes).await.localized(ctx.locale)?;
     let status = if ingested.created { StatusCode::CREATED } else { StatusCode::OK };
     Ok((status, Json(ingested)))
 }
@@ -52,7 +52,7 @@ pub async fn list_warnings(
     QueryParams(params): QueryParams<ListParams>,
     QueryParams(filter): QueryParams<WarningFilter>,
 ) -> ApiResult<Json<Page<WarningView>>> {
-    app.list_warnings(&ctx, &params, &filter).await.localized(ctx.locale).map(Json)
+    app.warnings().list_warnings(&ctx, &params, &filter).await.localized(ctx.locale).map(Json)
 }
 
 /// Draft a warning.
@@ -63,7 +63,7 @@ pub async fn create_warning(
     Caller(ctx): Caller,
     JsonBody(input): JsonBody<WarningInput>,
 ) -> ApiResult<impl IntoResponse> {
-    let view = app.create_warning(&ctx, input).await.localized(ctx.locale)?;
+    let view = app.warnings().create_warning(&ctx, input).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, etag(view.version), Json(view)))
 }
 
@@ -71,7 +71,7 @@ pub async fn create_warning(
 #[utoipa::path(get, path = "/api/v1/warnings/{id}", tag = "warnings", params(("id" = i64, Path)),
     responses((status = 200, body = WarningView), (status = 404, body = Problem)))]
 pub async fn get_warning(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>) -> ApiResult<impl IntoResponse> {
-    let view = app.get_warning(&ctx, id).await.localized(ctx.locale)?;
+    let view = app.warnings().get_warning(&ctx, id).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
 
@@ -86,7 +86,7 @@ pub async fn update_warning(
     headers: HeaderMap,
     JsonBody(input): JsonBody<WarningInput>,
 ) -> ApiResult<impl IntoResponse> {
-    let view = app.update_warning_draft(&ctx, id, version_from(&headers, None), input).await.localized(ctx.locale)?;
+    let view = app.warnings().update_warning_draft(&ctx, id, version_from(&headers, None), input).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
 
@@ -111,7 +111,7 @@ pub async fn approve_warning(
     headers: HeaderMap,
     JsonBody(step): JsonBody<Step>,
 ) -> ApiResult<impl IntoResponse> {
-    let view = app.approve_warning(&ctx, id, version_from(&headers, step.version)).await.localized(ctx.locale)?;
+    let view = app.warnings().approve_warning(&ctx, id, version_from(&headers, step.version)).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
 
@@ -127,7 +127,7 @@ pub async fn issue_warning(
     headers: HeaderMap,
     JsonBody(step): JsonBody<Step>,
 ) -> ApiResult<impl IntoResponse> {
-    let view = app.issue_warning(&ctx, id, version_from(&headers, step.version), step.confirm).await.localized(ctx.locale)?;
+    let view = app.warnings().issue_warning(&ctx, id, version_from(&headers, step.version), step.confirm).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
 
@@ -151,7 +151,8 @@ pub async fn cancel_warning(
     PathParams(id): PathParams<i64>,
     JsonBody(cancellation): JsonBody<Cancellation>,
 ) -> ApiResult<impl IntoResponse> {
-    let view = app.cancel_warning(&ctx, id, &cancellation.note_zh, cancellation.note_en.as_deref()).await.localized(ctx.locale)?;
+    let view =
+        app.warnings().cancel_warning(&ctx, id, &cancellation.note_zh, cancellation.note_en.as_deref()).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, etag(view.version), Json(view)))
 }
 
@@ -164,7 +165,7 @@ pub async fn draft_update(
     PathParams(id): PathParams<i64>,
     JsonBody(input): JsonBody<WarningInput>,
 ) -> ApiResult<impl IntoResponse> {
-    let view = app.draft_warning_update(&ctx, id, input).await.localized(ctx.locale)?;
+    let view = app.warnings().draft_warning_update(&ctx, id, input).await.localized(ctx.locale)?;
     Ok((StatusCode::CREATED, etag(view.version), Json(view)))
 }
 
@@ -176,21 +177,21 @@ pub async fn preview_warning(
     Caller(ctx): Caller,
     PathParams(id): PathParams<i64>,
 ) -> ApiResult<Json<ReachPreview>> {
-    app.preview_reach(&ctx, id).await.localized(ctx.locale).map(Json)
+    app.warnings().preview_reach(&ctx, id).await.localized(ctx.locale).map(Json)
 }
 
 /// Live reach of a sent warning, by grid: targeted, delivered, acknowledged, door-knocked, unreached.
 #[utoipa::path(get, path = "/api/v1/warnings/{id}/reach", tag = "warnings", params(("id" = i64, Path)),
     responses((status = 200, body = ReachView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn warning_reach(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>) -> ApiResult<Json<ReachView>> {
-    app.warning_reach(&ctx, id).await.localized(ctx.locale).map(Json)
+    app.warnings().warning_reach(&ctx, id).await.localized(ctx.locale).map(Json)
 }
 
 /// The CAP document of a sent warning.
 #[utoipa::path(get, path = "/api/v1/warnings/{id}/cap", tag = "warnings", params(("id" = i64, Path)),
     responses((status = 200, content_type = "application/cap+xml", body = String), (status = 404, body = Problem)))]
 pub async fn warning_cap(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>) -> ApiResult<impl IntoResponse> {
-    let xml = app.warning_cap_xml(&ctx, id).await.localized(ctx.locale)?;
+    let xml = app.warnings().warning_cap_xml(&ctx, id).await.localized(ctx.locale)?;
     Ok(([(header::CONTENT_TYPE, "application/cap+xml; charset=utf-8")], xml))
 }
 
@@ -198,7 +199,7 @@ pub async fn warning_cap(State(app): State<App>, Caller(ctx): Caller, PathParams
 #[utoipa::path(get, path = "/api/v1/ack/{token}", tag = "warnings", params(("token" = String, Path)),
     responses((status = 200, body = AckView), (status = 401, body = Problem)))]
 pub async fn ack_status(State(app): State<App>, Caller(ctx): Caller, PathParams(token): PathParams<String>) -> ApiResult<Json<AckView>> {
-    app.ack_status(&token, ctx.locale).await.localized(ctx.locale).map(Json)
+    app.warnings().ack_status(&token, ctx.locale).await.localized(ctx.locale).map(Json)
 }
 
 /// Acknowledge a warning with the token of a personal link (no sign-in: the token is the proof). Acknowledging
@@ -206,7 +207,7 @@ pub async fn ack_status(State(app): State<App>, Caller(ctx): Caller, PathParams(
 #[utoipa::path(post, path = "/api/v1/ack/{token}", tag = "warnings", params(("token" = String, Path)),
     responses((status = 200, body = AckView), (status = 401, body = Problem), (status = 404, body = Problem)))]
 pub async fn acknowledge(State(app): State<App>, Caller(ctx): Caller, PathParams(token): PathParams<String>) -> ApiResult<Json<AckView>> {
-    app.acknowledge(&token, "api", ctx.locale).await.localized(ctx.locale).map(Json)
+    app.warnings().acknowledge(&token, "api", ctx.locale).await.localized(ctx.locale).map(Json)
 }
 
 /// Tasks in your scope.
@@ -218,20 +219,20 @@ pub async fn list_tasks(
     QueryParams(params): QueryParams<ListParams>,
     QueryParams(filter): QueryParams<TaskFilter>,
 ) -> ApiResult<Json<Page<TaskView>>> {
-    app.list_tasks(&ctx, &params, &filter).await.localized(ctx.locale).map(Json)
+    app.incidents().list_tasks(&ctx, &params, &filter).await.localized(ctx.locale).map(Json)
 }
 
 /// Your open tasks (owned, or escalated to you), soonest deadline first.
 #[utoipa::path(get, path = "/api/v1/tasks/mine", tag = "warnings", responses((status = 200, body = Vec<TaskView>)))]
 pub async fn my_tasks(State(app): State<App>, Caller(ctx): Caller) -> ApiResult<Json<Vec<TaskView>>> {
-    app.my_tasks(&ctx).await.localized(ctx.locale).map(Json)
+    app.incidents().my_tasks(&ctx).await.localized(ctx.locale).map(Json)
 }
 
 /// One task; a door-knock shows the household to its owner (recorded in the audit log).
 #[utoipa::path(get, path = "/api/v1/tasks/{id}", tag = "warnings", params(("id" = i64, Path)),
     responses((status = 200, body = TaskView), (status = 403, body = Problem), (status = 404, body = Problem)))]
 pub async fn get_task(State(app): State<App>, Caller(ctx): Caller, PathParams(id): PathParams<i64>) -> ApiResult<impl IntoResponse> {
-    let view = app.get_task(&ctx, id).await.localized(ctx.locale)?;
+    let view = app.incidents().get_task(&ctx, id).await.localized(ctx.locale)?;
     Ok((etag(view.version), [(header::CACHE_CONTROL, "no-store")], Json(view)))
 }
 
@@ -246,7 +247,7 @@ pub async fn close_task(
     JsonBody(mut report): JsonBody<TaskReport>,
 ) -> ApiResult<impl IntoResponse> {
     report.version = version_from(&headers, report.version);
-    let view = app.close_task(&ctx, id, report).await.localized(ctx.locale)?;
+    let view = app.incidents().close_task(&ctx, id, report).await.localized(ctx.locale)?;
     Ok((etag(view.version), Json(view)))
 }
 
@@ -258,10 +259,10 @@ pub async fn list_households(
     Caller(ctx): Caller,
     QueryParams(params): QueryParams<ListParams>,
 ) -> ApiResult<Json<Page<HouseholdView>>> {
-    app.list_households(&ctx, &params).await.localized(ctx.locale).map(Json)
+    app.registry().list_households(&ctx, &params).await.localized(ctx.locale).map(Json)
 }
 
-/// Import households from CSV (`text/csv`, UTF-8, up to 256 MiB; columns in `app::households::COLUMNS`): bad lines
+/// Import households from CSV (`text/csv`, UTF-8, up to 256 MiB; columns in `app::registry::COLUMNS`): bad lines
 /// are reported with their line number and skipped; good lines are kept. Importing the same file again changes
 /// nothing.
 #[utoipa::path(post, path = "/api/v1/households/import", tag = "warnings", request_body(content = String, content_type = "text/csv"),
@@ -279,5 +280,5 @@ pub async fn import_households(
         let invalid = domain::Invalid::new("csv", domain::InvalidReason::Malformed { expected: "UTF-8 text" });
         return Err(Problem::from_app(&app::AppError::from(invalid), ctx.locale));
     };
-    app.import_households(&ctx, text).await.localized(ctx.locale).map(Json)
+    app.registry().import_households(&ctx, text).await.localized(ctx.locale).map(Json)
 }

@@ -2,7 +2,7 @@
 //! log) and the open data portal at `/public/data`: the public datasets, their GeoJSON and CSV downloads, a DCAT
 //! catalogue for harvesters, and the de-identified live layers.
 
-use app::datasets::PolicyInput;
+use app::commons::PolicyInput;
 use app::{App, AppError, Context};
 use axum::Router;
 use axum::body::Bytes;
@@ -33,7 +33,7 @@ fn zone(app: &App) -> String {
     app.config().default_timezone.clone()
 }
 
-fn dataset_value(d: &app::datasets::DatasetView, zone: &str) -> Value {
+fn dataset_value(d: &app::commons::DatasetView, zone: &str) -> Value {
     context! {
         name => d.name.clone(), title => d.title.clone(), kind => d.kind.clone(), classification => d.classification.clone(),
         organization => d.organization.clone(), licence => d.licence.clone(), description => d.description.clone(),
@@ -50,7 +50,7 @@ async fn catalogue(State(app): State<App>, viewer: Viewer) -> Response {
         return error_page(&viewer, &AppError::Forbidden { reason: domain::policy::DenyReason::SignInRequired });
     }
     let zone = zone(&app);
-    match app.list_datasets(&viewer.ctx).await {
+    match app.commons().list_datasets(&viewer.ctx).await {
         Ok(list) => {
             let stale = list.iter().filter(|d| d.stale).count();
             let rows: Vec<Value> = list.iter().map(|d| dataset_value(d, &zone)).collect();
@@ -62,13 +62,13 @@ async fn catalogue(State(app): State<App>, viewer: Viewer) -> Response {
 
 async fn dataset_page(app: &App, viewer: &Viewer, name: &str, errors: Vec<Value>, status: StatusCode) -> Response {
     let zone = zone(app);
-    let view = match app.get_dataset(&viewer.ctx, name).await {
+    let view = match app.commons().get_dataset(&viewer.ctx, name).await {
         Ok(view) => view,
         Err(error) => return error_page(viewer, &error),
     };
     let (policies, log) = if view.owned {
-        let policies = app.dataset_policies(&viewer.ctx, name).await.unwrap_or_default();
-        let log = app.dataset_access_log(&viewer.ctx, name).await.unwrap_or_default();
+        let policies = app.commons().dataset_policies(&viewer.ctx, name).await.unwrap_or_default();
+        let log = app.commons().dataset_access_log(&viewer.ctx, name).await.unwrap_or_default();
         (policies, log)
     } else {
         (Vec::new(), Vec::new())
@@ -130,7 +130,7 @@ async fn share(State(app): State<App>, viewer: Viewer, Path(name): Path<String>,
     }
     let fields: Vec<String> =
         form.text("fields").map(|f| f.split(',').map(|x| x.trim().to_string()).filter(|x| !x.is_empty()).collect()).unwrap_or_default();
-    let activation = (form.get("bound") == Some("on")).then(|| app::datasets::ActivationCondition {
+    let activation = (form.get("bound") == Some("on")).then(|| app::commons::ActivationCondition {
         category: form.text("category").filter(|c| !c.is_empty()),
         min_grade: form.text("min_grade").filter(|g| !g.is_empty()),
         radius_m: form.text("radius_m").and_then(|r| r.parse().ok()),
@@ -138,7 +138,7 @@ async fn share(State(app): State<App>, viewer: Viewer, Path(name): Path<String>,
     });
     // "Only inside" a jurisdiction: its boundary becomes the policy's area.
     let area = match form.integer("within_jurisdiction") {
-        Some(id) => match app.get_jurisdiction(&viewer.ctx, id).await {
+        Some(id) => match app.registry().get_jurisdiction(&viewer.ctx, id).await {
             Ok(j) => j.boundary,
             Err(error) => return error_page(&viewer, &error),
         },
@@ -152,7 +152,7 @@ async fn share(State(app): State<App>, viewer: Viewer, Path(name): Path<String>,
         activation,
         note: form.text("note").filter(|n| !n.is_empty()),
     };
-    match app.create_policy(&viewer.ctx, &name, input).await {
+    match app.commons().create_policy(&viewer.ctx, &name, input).await {
         Ok(_) => see_other(&format!("/data/{name}#policies")),
         Err(error @ AppError::Invalid(_)) => {
             let errors = errors_of(&error, viewer.ctx.locale);
@@ -167,7 +167,7 @@ async fn unshare(State(app): State<App>, viewer: Viewer, Path((name, id)): Path<
     if !viewer.csrf_ok(&form) {
         return forbidden_form(&viewer);
     }
-    match app.revoke_policy(&viewer.ctx, &name, id).await {
+    match app.commons().revoke_policy(&viewer.ctx, &name, id).await {
         Ok(()) => see_other(&format!("/data/{name}#policies")),
         Err(error) => error_page(&viewer, &error),
     }
@@ -177,7 +177,7 @@ async fn unshare(State(app): State<App>, viewer: Viewer, Path((name, id)): Path<
 async fn public_catalogue(State(app): State<App>, viewer: Viewer) -> Response {
     let zone = zone(&app);
     let anonymous = Context::anonymous(viewer.ctx.locale);
-    match app.list_datasets(&anonymous).await {
+    match app.commons().list_datasets(&anonymous).await {
         Ok(list) => {
             let rows: Vec<Value> = list.iter().map(|d| dataset_value(d, &zone)).collect();
             render("public_data.html", &viewer, "", context! { datasets => rows })
@@ -188,7 +188,7 @@ async fn public_catalogue(State(app): State<App>, viewer: Viewer) -> Response {
 
 async fn public_dcat(State(app): State<App>) -> Response {
     let base = app.public_url();
-    match app.public_catalog(&base).await {
+    match app.commons().public_catalog(&base).await {
         Ok(catalog) => json_response("application/ld+json", catalog.to_string()),
         Err(error) => crate::problem::Problem::from_app(&error, domain::Locale::ZhCn).into_response(),
     }
@@ -204,9 +204,9 @@ fn json_response(content_type: &'static str, body: String) -> Response {
 async fn public_file(State(app): State<App>, viewer: Viewer, Path(file): Path<String>) -> Response {
     let anonymous = Context::anonymous(viewer.ctx.locale);
     let result = if let Some(name) = file.strip_suffix(".geojson") {
-        app.read_dataset(&anonymous, name, None, None).await.map(|v| json_response("application/geo+json", v.to_string()))
+        app.commons().read_dataset(&anonymous, name, None, None).await.map(|v| json_response("application/geo+json", v.to_string()))
     } else if let Some(name) = file.strip_suffix(".csv") {
-        app.public_csv(name).await.map(|csv| {
+        app.commons().public_csv(name).await.map(|csv| {
             let mut response = (StatusCode::OK, csv).into_response();
             response.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/csv; charset=utf-8"));
             response
@@ -226,8 +226,8 @@ async fn public_file(State(app): State<App>, viewer: Viewer, Path(file): Path<St
 
 async fn public_live(State(app): State<App>, viewer: Viewer, Path(file): Path<String>) -> Response {
     let result = match file.as_str() {
-        "warnings.geojson" => app.public_live_warnings(viewer.ctx.locale).await,
-        "incidents.geojson" => app.public_live_incidents(viewer.ctx.locale).await,
+        "warnings.geojson" => app.warnings().public_live_warnings(viewer.ctx.locale).await,
+        "incidents.geojson" => app.incidents().public_live_incidents(viewer.ctx.locale).await,
         _ => Err(AppError::NotFound { kind: domain::policy::ResourceKind::Layer }),
     };
     match result {
@@ -248,7 +248,7 @@ async fn my_data_code(State(app): State<App>, viewer: Viewer, headers: axum::htt
     }
     let form = FormData::parse(&body);
     let phone = form.text("phone").unwrap_or_default();
-    match app.request_resident_code(&phone, viewer.ctx.locale).await {
+    match app.commons().request_resident_code(&phone, viewer.ctx.locale).await {
         Ok(()) => render("resident.html", &viewer, "public", context! { step => "code", phone => phone, errors => Vec::<Value>::new() }),
         Err(error @ AppError::Invalid(_)) => render_with_status(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -268,7 +268,7 @@ async fn my_data_view(State(app): State<App>, viewer: Viewer, headers: axum::htt
     let form = FormData::parse(&body);
     let (phone, code) = (form.text("phone").unwrap_or_default(), form.text("code").unwrap_or_default());
     let zone = zone(&app);
-    match app.resident_accesses(&phone, &code).await {
+    match app.commons().resident_accesses(&phone, &code).await {
         Ok(list) => {
             let rows: Vec<Value> = list
                 .iter()

@@ -2,8 +2,8 @@
 //! (facts, status, proposals and merges, the matrix as tasks, the timeline), the upward report, and the plan editor
 //! with the linter's findings.
 
+use app::incidents::ActivationInput;
 use app::incidents::{IncidentFilter, ReportInput, StatusChange};
-use app::plans::ActivationInput;
 use app::{App, AppError};
 use axum::Router;
 use axum::body::Bytes;
@@ -98,10 +98,10 @@ async fn submit_report(State(app): State<App>, viewer: Viewer, body: Bytes) -> R
         channel_key: form.text("draft_id"),
         ..ReportInput::default()
     };
-    match app.submit_report(&viewer.ctx, "field", input).await {
+    match app.incidents().submit_report(&viewer.ctx, "field", input).await {
         Ok(outcome) => {
             // Whoever may read the incident goes to it; a volunteer is thanked.
-            if app.get_incident(&viewer.ctx, outcome.incident.id).await.is_ok() {
+            if app.incidents().get_incident(&viewer.ctx, outcome.incident.id).await.is_ok() {
                 see_other(&format!("/incidents/{}", outcome.incident.id))
             } else {
                 see_other("/report?sent=1")
@@ -134,7 +134,7 @@ async fn board(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> 
     let timezone = app.config().default_timezone.clone();
     let form = query(&uri);
     let filter_values = IncidentFilter { status: form.text("status"), category: form.text("kind"), grade: None, open: None };
-    let page = match app.list_incidents(&viewer.ctx, &list_params(&form, 50), &filter_values).await {
+    let page = match app.incidents().list_incidents(&viewer.ctx, &list_params(&form, 50), &filter_values).await {
         Ok(page) => page,
         Err(error) => return error_page(&viewer, &error),
     };
@@ -175,14 +175,14 @@ async fn board(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> 
 async fn incident_page(app: &App, viewer: &Viewer, id: i64, errors: Vec<Value>, status: StatusCode) -> Response {
     let locale = viewer.ctx.locale;
     let timezone = app.config().default_timezone.clone();
-    let incident = match app.get_incident(&viewer.ctx, id).await {
+    let incident = match app.incidents().get_incident(&viewer.ctx, id).await {
         Ok(incident) => incident,
         Err(error) => return error_page(viewer, &error),
     };
-    let reports = app.incident_reports(&viewer.ctx, id).await.unwrap_or_default();
-    let proposals = app.incident_proposals(&viewer.ctx, id).await.unwrap_or_default();
-    let tasks = app.incident_tasks(&viewer.ctx, id).await.unwrap_or_default();
-    let timeline = app.incident_timeline(&viewer.ctx, id).await.unwrap_or_default();
+    let reports = app.incidents().incident_reports(&viewer.ctx, id).await.unwrap_or_default();
+    let proposals = app.incidents().incident_proposals(&viewer.ctx, id).await.unwrap_or_default();
+    let tasks = app.incidents().incident_tasks(&viewer.ctx, id).await.unwrap_or_default();
+    let timeline = app.incidents().incident_timeline(&viewer.ctx, id).await.unwrap_or_default();
     let merges: Vec<Value> = timeline
         .iter()
         .filter(|e| e.kind == "incident.merged" && e.payload["target_id"].as_i64() == Some(id))
@@ -240,6 +240,7 @@ async fn step(app: &App, viewer: &Viewer, id: i64, body: &Bytes, action: &str) -
     let version = form.integer("version");
     let result: Result<i64, AppError> = match action {
         "status" => app
+            .incidents()
             .change_incident_status(
                 &viewer.ctx,
                 id,
@@ -247,9 +248,10 @@ async fn step(app: &App, viewer: &Viewer, id: i64, body: &Bytes, action: &str) -
             )
             .await
             .map(|_| id),
-        "merge" => app.merge_incidents(&viewer.ctx, id, form.integer("source_id").unwrap_or(0)).await.map(|_| id),
-        "split" => app.split_incident(&viewer.ctx, id, form.integer("merge_id").unwrap_or(0)).await.map(|_| id),
+        "merge" => app.incidents().merge_incidents(&viewer.ctx, id, form.integer("source_id").unwrap_or(0)).await.map(|_| id),
+        "split" => app.incidents().split_incident(&viewer.ctx, id, form.integer("merge_id").unwrap_or(0)).await.map(|_| id),
         "activate" => app
+            .incidents()
             .activate_plan(
                 &viewer.ctx,
                 id,
@@ -257,8 +259,8 @@ async fn step(app: &App, viewer: &Viewer, id: i64, body: &Bytes, action: &str) -
             )
             .await
             .map(|_| id),
-        "stand_down" => app.stand_down(&viewer.ctx, id, version).await.map(|_| id),
-        _ => app.escalate_incident(&viewer.ctx, id, version, form.get("note")).await.map(|_| id),
+        "stand_down" => app.incidents().stand_down(&viewer.ctx, id, version).await.map(|_| id),
+        _ => app.incidents().escalate_incident(&viewer.ctx, id, version, form.get("note")).await.map(|_| id),
     };
     match result {
         Ok(id) => see_other(&format!("/incidents/{id}")),
@@ -297,7 +299,7 @@ async fn escalate(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>, b
 }
 
 async fn upward_report(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>) -> Response {
-    match app.upward_report(&viewer.ctx, id).await {
+    match app.incidents().upward_report(&viewer.ctx, id).await {
         Ok(report) => render(
             "upward_report.html",
             &viewer,
@@ -309,7 +311,7 @@ async fn upward_report(State(app): State<App>, viewer: Viewer, Path(id): Path<i6
 }
 
 async fn plans(State(app): State<App>, viewer: Viewer) -> Response {
-    match app.list_plans(&viewer.ctx).await {
+    match app.incidents().list_plans(&viewer.ctx).await {
         Ok(plans) => render(
             "plans.html",
             &viewer,
@@ -321,7 +323,7 @@ async fn plans(State(app): State<App>, viewer: Viewer) -> Response {
 }
 
 async fn plan_page(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>) -> Response {
-    match app.get_plan(&viewer.ctx, id).await {
+    match app.incidents().get_plan(&viewer.ctx, id).await {
         Ok(plan) => render(
             "plan.html",
             &viewer,
@@ -338,11 +340,11 @@ async fn save_plan(State(app): State<App>, viewer: Viewer, body: Bytes) -> Respo
         return forbidden_form(&viewer);
     }
     let document = form.get("document").unwrap_or("").to_string();
-    match app.save_plan(&viewer.ctx, &document).await {
+    match app.incidents().save_plan(&viewer.ctx, &document).await {
         Ok(plan) => see_other(&format!("/plans/{}", plan.id)),
         Err(error @ AppError::Invalid(_)) => {
             let errors = errors_of(&error, viewer.ctx.locale);
-            let plans = app.list_plans(&viewer.ctx).await.unwrap_or_default();
+            let plans = app.incidents().list_plans(&viewer.ctx).await.unwrap_or_default();
             render_with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "plans.html",
@@ -360,9 +362,9 @@ async fn publish_plan(State(app): State<App>, viewer: Viewer, Path(id): Path<i64
     if !viewer.csrf_ok(&form) {
         return forbidden_form(&viewer);
     }
-    match app.publish_plan(&viewer.ctx, id).await {
+    match app.incidents().publish_plan(&viewer.ctx, id).await {
         Ok(_) => see_other(&format!("/plans/{id}")),
-        Err(error @ AppError::Invalid(_)) => match app.get_plan(&viewer.ctx, id).await {
+        Err(error @ AppError::Invalid(_)) => match app.incidents().get_plan(&viewer.ctx, id).await {
             Ok(plan) => render_with_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "plan.html",
@@ -377,7 +379,7 @@ async fn publish_plan(State(app): State<App>, viewer: Viewer, Path(id): Path<i64
 }
 
 async fn media(State(app): State<App>, viewer: Viewer, Path(key): Path<String>) -> Response {
-    match app.media(&key).await {
+    match app.incidents().media(&key).await {
         Ok(Some((content_type, bytes))) => {
             ([(header::CONTENT_TYPE, content_type), (header::CACHE_CONTROL, "private, max-age=86400".to_string())], bytes).into_response()
         }

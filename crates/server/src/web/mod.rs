@@ -166,7 +166,7 @@ pub struct Viewer {
 
 impl Viewer {
     fn csrf_token(&self) -> String {
-        self.session.as_deref().map(app::auth::csrf_token_for).unwrap_or_default()
+        self.session.as_deref().map(app::access::csrf_token_for).unwrap_or_default()
     }
 
     fn user(&self) -> Option<Value> {
@@ -181,7 +181,7 @@ impl Viewer {
     /// Whether a submitted form carries this session's CSRF token.
     pub fn csrf_ok(&self, form: &FormData) -> bool {
         match &self.session {
-            Some(token) => app::auth::tokens_equal(form.get("csrf_token").unwrap_or(""), &app::auth::csrf_token_for(token)),
+            Some(token) => app::access::tokens_equal(form.get("csrf_token").unwrap_or(""), &app::access::csrf_token_for(token)),
             None => false,
         }
     }
@@ -201,7 +201,7 @@ impl FromRequestParts<App> for Viewer {
         let path = parts.uri.path_and_query().map(|pq| pq.as_str().to_string()).unwrap_or_else(|| "/".into());
         let token = session_token(parts).map(str::to_string);
         let (ctx, session) = match &token {
-            Some(token) => match app.context_from_session(token, locale, address.clone()).await {
+            Some(token) => match app.access().context_from_session(token, locale, address.clone()).await {
                 Ok(ctx) => (ctx, Some(token.clone())),
                 Err(_) => (Context { client_address: address.clone(), ..Context::anonymous(locale) }, None),
             },

@@ -38,7 +38,7 @@ fn timezone(app: &App) -> String {
 
 async fn sensors(State(app): State<App>, viewer: Viewer) -> Response {
     let zone = timezone(&app);
-    match app.list_sensors(&viewer.ctx).await {
+    match app.monitoring().list_sensors(&viewer.ctx).await {
         Ok(list) => {
             let rows: Vec<Value> = list
                 .iter()
@@ -61,12 +61,12 @@ async fn sensors(State(app): State<App>, viewer: Viewer) -> Response {
 async fn sensor(State(app): State<App>, viewer: Viewer, Path(code): Path<String>, uri: axum::http::Uri) -> Response {
     let hours = query(&uri).integer("hours").unwrap_or(24).clamp(1, 24 * 31);
     let zone = timezone(&app);
-    let detail = match app.sensor_detail(&viewer.ctx, &code, hours).await {
+    let detail = match app.monitoring().sensor_detail(&viewer.ctx, &code, hours).await {
         Ok(detail) => detail,
         Err(error) => return error_page(&viewer, &error),
     };
     // The thresholds of the rules that watch this sensor, drawn on the chart.
-    let rules = app.list_rules(&viewer.ctx).await.unwrap_or_default();
+    let rules = app.monitoring().list_rules(&viewer.ctx).await.unwrap_or_default();
     let kind = detail["sensor"]["kind"].as_str().unwrap_or_default().to_string();
     let thresholds: Vec<serde_json::Value> = rules
         .iter()
@@ -129,7 +129,7 @@ async fn rules_page(
     status: StatusCode,
 ) -> Response {
     let zone = timezone(app);
-    let list = match app.list_rules(&viewer.ctx).await {
+    let list = match app.monitoring().list_rules(&viewer.ctx).await {
         Ok(list) => list,
         Err(error) => return error_page(viewer, &error),
     };
@@ -156,7 +156,7 @@ async fn rules(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> 
     // `?edit=code` opens a rule's newest revision in the editor.
     let mut document = EXAMPLE_RULE.to_string();
     if let Some(code) = query(&uri).text("edit")
-        && let Ok(list) = app.list_rules(&viewer.ctx).await
+        && let Ok(list) = app.monitoring().list_rules(&viewer.ctx).await
         && let Some(rule) = list.iter().find(|r| r.code == code)
     {
         document = rule.definition.to_yaml();
@@ -170,7 +170,7 @@ async fn save_rule(State(app): State<App>, viewer: Viewer, body: Bytes) -> Respo
         return forbidden_form(&viewer);
     }
     let document = form.get("document").unwrap_or("").to_string();
-    match app.save_rule(&viewer.ctx, &document).await {
+    match app.monitoring().save_rule(&viewer.ctx, &document).await {
         Ok(rule) => see_other(&format!("/rules/{}", rule.code)),
         Err(error @ AppError::Invalid(_)) => {
             let errors = errors_of(&error, viewer.ctx.locale);
@@ -188,7 +188,7 @@ async fn dry_run(State(app): State<App>, viewer: Viewer, body: Bytes) -> Respons
     let document = form.get("document").unwrap_or("").to_string();
     let hours = form.integer("hours").unwrap_or(24);
     let zone = timezone(&app);
-    match app.dry_run_rule(&viewer.ctx, &document, hours).await {
+    match app.monitoring().dry_run_rule(&viewer.ctx, &document, hours).await {
         Ok(report) => {
             let episodes: Vec<Value> = report
                 .episodes
@@ -217,14 +217,14 @@ async fn dry_run(State(app): State<App>, viewer: Viewer, body: Bytes) -> Respons
 
 async fn rule(State(app): State<App>, viewer: Viewer, Path(code): Path<String>) -> Response {
     let zone = timezone(&app);
-    let list = match app.list_rules(&viewer.ctx).await {
+    let list = match app.monitoring().list_rules(&viewer.ctx).await {
         Ok(list) => list,
         Err(error) => return error_page(&viewer, &error),
     };
     let Some(rule) = list.into_iter().find(|r| r.code == code) else {
         return error_page(&viewer, &AppError::NotFound { kind: domain::policy::ResourceKind::Rule });
     };
-    let episodes = match app.rule_episodes(&viewer.ctx, &code).await {
+    let episodes = match app.monitoring().rule_episodes(&viewer.ctx, &code).await {
         Ok(list) => list,
         Err(error) => return error_page(&viewer, &error),
     };

@@ -1,9 +1,9 @@
 //! The pages of the console: each handler reads the request, calls use cases, and renders a template.
 
-use app::registry::jurisdictions::{JurisdictionFilter, JurisdictionView};
-use app::registry::members::{MemberFilter, MemberView};
-use app::registry::organizations::{OrganizationFilter, OrganizationView};
-use app::registry::teams::{TeamFilter, TeamView};
+use app::registry::{JurisdictionFilter, JurisdictionView};
+use app::registry::{MemberFilter, MemberView};
+use app::registry::{OrganizationFilter, OrganizationView};
+use app::registry::{TeamFilter, TeamView};
 use app::{App, AppError, Context, ListParams, Page};
 use axum::Router;
 use axum::body::Bytes;
@@ -99,7 +99,7 @@ pub(super) async fn all_jurisdictions(app: &App, ctx: &Context) -> Vec<Jurisdict
     let mut all = Vec::new();
     for offset in [0, 500] {
         let params = ListParams { offset: Some(offset), ..params.clone() };
-        match app.list_jurisdictions(ctx, &params, &JurisdictionFilter::default()).await {
+        match app.registry().list_jurisdictions(ctx, &params, &JurisdictionFilter::default()).await {
             Ok(page) => {
                 let done = page.items.len() < 500;
                 all.extend(page.items);
@@ -124,7 +124,8 @@ pub(super) fn jurisdiction_options(locale: Locale, all: &[JurisdictionView]) -> 
 
 pub(super) async fn organization_options(app: &App, ctx: &Context) -> Vec<Value> {
     let params = ListParams { limit: Some(500), ..ListParams::default() };
-    app.list_organizations(ctx, &params, &OrganizationFilter::default())
+    app.registry()
+        .list_organizations(ctx, &params, &OrganizationFilter::default())
         .await
         .map(|page| {
             page.items
@@ -140,7 +141,7 @@ pub async fn mode_banner(app: &App, ctx: &Context) -> Option<Value> {
     let scope = ctx.subject.grants.iter().find_map(|grant| grant.scope.clone())?;
     let mut worst: Option<JurisdictionView> = None;
     for id in scope.ids() {
-        if let Ok(j) = app.get_jurisdiction(ctx, id.0).await {
+        if let Ok(j) = app.registry().get_jurisdiction(ctx, id.0).await {
             let rank = |mode: &str| match mode {
                 "emergency" => 2,
                 "heightened" => 1,
@@ -254,12 +255,7 @@ pub(super) fn list_params(form: &FormData, limit: i64) -> ListParams {
 
 async fn login_page(viewer: Viewer, uri: axum::http::Uri) -> Response {
     let form = query(&uri);
-    render(
-        "login.html",
-        &viewer,
-        "login",
-        context! { next => safe_next(form.text("next")), username => "", error => Value::UNDEFINED },
-    )
+    render("login.html", &viewer, "login", context! { next => safe_next(form.text("next")), username => "", error => Value::UNDEFINED })
 }
 
 /// Only same-origin forms may sign in or switch language: browsers say where a form came from.
@@ -278,7 +274,10 @@ pub(super) fn same_origin(headers: &HeaderMap) -> bool {
 /// anywhere.
 pub(super) fn safe_next(next: Option<String>) -> String {
     next.filter(|path| {
-        path.starts_with('/') && !path.starts_with("//") && !path.contains('\\') && !path.chars().any(|c| c.is_control() || c.is_whitespace())
+        path.starts_with('/')
+            && !path.starts_with("//")
+            && !path.contains('\\')
+            && !path.chars().any(|c| c.is_control() || c.is_whitespace())
     })
     .unwrap_or_else(|| "/console".into())
 }
@@ -298,13 +297,13 @@ async fn login(State(app): State<App>, viewer: Viewer, headers: HeaderMap, body:
     }
     let username = form.text("username").unwrap_or_default();
     let device = cookie_in(&headers, crate::extract::DEVICE_COOKIE);
-    let attempt = app::auth::SignIn {
+    let attempt = app::access::SignIn {
         username: &username,
         password: form.get("password").unwrap_or(""),
         device: device.as_deref(),
         user_agent: headers.get(header::USER_AGENT).and_then(|v| v.to_str().ok()),
     };
-    match app.login(&viewer.ctx, attempt).await {
+    match app.access().login(&viewer.ctx, attempt).await {
         Ok(session) => {
             let mut response = see_other(&safe_next(form.text("next")));
             let secure = headers.get("x-forwarded-proto").and_then(|v| v.to_str().ok()) == Some("https");
@@ -332,7 +331,7 @@ async fn logout(State(app): State<App>, viewer: Viewer, body: Bytes) -> Response
         if !viewer.csrf_ok(&form) {
             return forbidden_form(&viewer);
         }
-        if let Err(error) = app.logout(&viewer.ctx, token).await {
+        if let Err(error) = app.access().logout(&viewer.ctx, token).await {
             return error_page(&viewer, &error);
         }
     }
@@ -367,7 +366,7 @@ pub(super) fn map_values(bbox: Option<[f64; 4]>, layers: &str) -> (String, Strin
 /// The box around the viewer's area, or around everything.
 pub(super) async fn home_bbox(app: &App, ctx: &Context, all: &[JurisdictionView]) -> Option<[f64; 4]> {
     if let Some(scope) = ctx.subject.grants.iter().find_map(|grant| grant.scope.clone()) {
-        if let Ok(j) = app.get_jurisdiction(ctx, scope.leaf().0).await {
+        if let Ok(j) = app.registry().get_jurisdiction(ctx, scope.leaf().0).await {
             if j.bbox.is_some() {
                 return j.bbox;
             }
@@ -489,7 +488,7 @@ async fn jurisdiction_list(State(app): State<App>, viewer: Viewer, uri: axum::ht
     let locale = viewer.ctx.locale;
     let form = query(&uri);
     let list_filter = JurisdictionFilter { level: form.text("level"), parent_id: None, roots: false };
-    let page = match app.list_jurisdictions(&viewer.ctx, &list_params(&form, 50), &list_filter).await {
+    let page = match app.registry().list_jurisdictions(&viewer.ctx, &list_params(&form, 50), &list_filter).await {
         Ok(page) => page,
         Err(error) => return error_page(&viewer, &error),
     };
@@ -529,7 +528,7 @@ async fn jurisdiction(State(app): State<App>, viewer: Viewer, Path(id): Path<i64
 
 async fn jurisdiction_page(app: &App, viewer: &Viewer, id: i64, errors: Vec<Value>, status: StatusCode) -> Response {
     let locale = viewer.ctx.locale;
-    let j = match app.get_jurisdiction(&viewer.ctx, id).await {
+    let j = match app.registry().get_jurisdiction(&viewer.ctx, id).await {
         Ok(j) => j,
         Err(error) => return error_page(viewer, &error),
     };
@@ -537,12 +536,13 @@ async fn jurisdiction_page(app: &App, viewer: &Viewer, id: i64, errors: Vec<Valu
     let mut ancestors = Vec::new();
     if let Some(path) = &path {
         for ancestor in path.ids().into_iter().filter(|a| a.0 != id) {
-            if let Ok(a) = app.get_jurisdiction(&viewer.ctx, ancestor.0).await {
+            if let Ok(a) = app.registry().get_jurisdiction(&viewer.ctx, ancestor.0).await {
                 ancestors.push(context! { id => a.id, name => name_of(locale, &a.name_zh, a.name_en.as_deref()) });
             }
         }
     }
     let children = app
+        .registry()
         .list_jurisdictions(
             &viewer.ctx,
             &ListParams { limit: Some(500), ..ListParams::default() },
@@ -593,14 +593,14 @@ async fn update_jurisdiction(State(app): State<App>, viewer: Viewer, Path(id): P
     if !viewer.csrf_ok(&form) {
         return forbidden_form(&viewer);
     }
-    let patch = app::registry::jurisdictions::JurisdictionPatch {
+    let patch = app::registry::JurisdictionPatch {
         version: form.integer("version"),
         name_zh: form.text("name_zh"),
         name_en: Some(form.text("name_en")),
         mode: form.text("mode"),
         ..Default::default()
     };
-    match app.update_jurisdiction(&viewer.ctx, id, patch).await {
+    match app.registry().update_jurisdiction(&viewer.ctx, id, patch).await {
         Ok(_) => see_other(&format!("/jurisdictions/{id}")),
         Err(error @ (AppError::Invalid(_) | AppError::Conflict { .. } | AppError::VersionRequired)) => {
             jurisdiction_page(&app, &viewer, id, errors_of(&error, viewer.ctx.locale), crate::problem::status_of(&error)).await
@@ -615,7 +615,7 @@ async fn create_jurisdiction(State(app): State<App>, viewer: Viewer, body: Bytes
         return forbidden_form(&viewer);
     }
     let parent = form.integer("parent_id");
-    let input = app::registry::jurisdictions::NewJurisdiction {
+    let input = app::registry::NewJurisdiction {
         parent_id: parent,
         level: form.text("level").unwrap_or_default(),
         code: form.text("code").unwrap_or_default(),
@@ -624,7 +624,7 @@ async fn create_jurisdiction(State(app): State<App>, viewer: Viewer, body: Bytes
         timezone: None,
         boundary: None,
     };
-    match app.create_jurisdiction(&viewer.ctx, input).await {
+    match app.registry().create_jurisdiction(&viewer.ctx, input).await {
         Ok(created) => see_other(&format!("/jurisdictions/{}", created.id)),
         Err(error @ (AppError::Invalid(_) | AppError::Duplicate { .. })) if parent.is_some() => {
             jurisdiction_page(
@@ -646,7 +646,7 @@ async fn organizations(State(app): State<App>, viewer: Viewer, uri: axum::http::
     let locale = viewer.ctx.locale;
     let form = query(&uri);
     let list_filter = OrganizationFilter { kind: form.text("kind"), sector: form.text("sector") };
-    let page = match app.list_organizations(&viewer.ctx, &list_params(&form, 50), &list_filter).await {
+    let page = match app.registry().list_organizations(&viewer.ctx, &list_params(&form, 50), &list_filter).await {
         Ok(page) => page,
         Err(error) => return error_page(&viewer, &error),
     };
@@ -693,11 +693,12 @@ async fn organizations(State(app): State<App>, viewer: Viewer, uri: axum::http::
 
 async fn organization(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>) -> Response {
     let locale = viewer.ctx.locale;
-    let o = match app.get_organization(&viewer.ctx, id).await {
+    let o = match app.registry().get_organization(&viewer.ctx, id).await {
         Ok(o) => o,
         Err(error) => return error_page(&viewer, &error),
     };
     let jurisdiction_name = app
+        .registry()
         .get_jurisdiction(&viewer.ctx, o.jurisdiction_id)
         .await
         .map(|j| name_of(locale, &j.name_zh, j.name_en.as_deref()))
@@ -753,7 +754,7 @@ async fn new_organization(State(app): State<App>, viewer: Viewer) -> Response {
 }
 
 async fn edit_organization(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>) -> Response {
-    let o = match app.get_organization(&viewer.ctx, id).await {
+    let o = match app.registry().get_organization(&viewer.ctx, id).await {
         Ok(o) => o,
         Err(error) => return error_page(&viewer, &error),
     };
@@ -770,7 +771,7 @@ async fn create_organization(State(app): State<App>, viewer: Viewer, body: Bytes
     if !viewer.csrf_ok(&form) {
         return forbidden_form(&viewer);
     }
-    let input = app::registry::organizations::NewOrganization {
+    let input = app::registry::NewOrganization {
         kind: form.text("kind").unwrap_or_default(),
         sector: form.text("sector"),
         code: form.text("code").unwrap_or_default(),
@@ -782,7 +783,7 @@ async fn create_organization(State(app): State<App>, viewer: Viewer, body: Bytes
         contact_email: form.text("contact_email"),
         address: form.text("address"),
     };
-    match app.create_organization(&viewer.ctx, input).await {
+    match app.registry().create_organization(&viewer.ctx, input).await {
         Ok(o) => see_other(&format!("/organizations/{}", o.id)),
         Err(error @ (AppError::Invalid(_) | AppError::Duplicate { .. })) => {
             let heading = t(viewer.ctx.locale, "ui.new_organization");
@@ -799,7 +800,7 @@ async fn update_organization(State(app): State<App>, viewer: Viewer, Path(id): P
     if !viewer.csrf_ok(&form) {
         return forbidden_form(&viewer);
     }
-    let patch = app::registry::organizations::OrganizationPatch {
+    let patch = app::registry::OrganizationPatch {
         version: form.integer("version"),
         kind: form.text("kind"),
         sector: Some(form.text("sector")),
@@ -812,7 +813,7 @@ async fn update_organization(State(app): State<App>, viewer: Viewer, Path(id): P
         contact_email: Some(form.text("contact_email")),
         address: Some(form.text("address")),
     };
-    match app.update_organization(&viewer.ctx, id, patch).await {
+    match app.registry().update_organization(&viewer.ctx, id, patch).await {
         Ok(_) => see_other(&format!("/organizations/{id}")),
         Err(error @ (AppError::Invalid(_) | AppError::Duplicate { .. } | AppError::Conflict { .. })) => {
             let heading = t(viewer.ctx.locale, "ui.edit");
@@ -866,7 +867,7 @@ fn role_labels(locale: Locale, roles: &[String]) -> Vec<String> {
 async fn members(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> Response {
     let locale = viewer.ctx.locale;
     let form = query(&uri);
-    let page = match app.list_members(&viewer.ctx, &list_params(&form, 50), &member_filter(&form)).await {
+    let page = match app.registry().list_members(&viewer.ctx, &list_params(&form, 50), &member_filter(&form)).await {
         Ok(page) => page,
         Err(error) => return error_page(&viewer, &error),
     };
@@ -960,7 +961,7 @@ async fn members_csv(State(app): State<App>, viewer: Viewer, uri: axum::http::Ur
     let fetch = |offset: i64| {
         let params = ListParams { offset: Some(offset), ..list_params(&form, 500) };
         let (app, ctx, filter) = (app.clone(), viewer.ctx.clone(), member_filter(&form));
-        async move { app.list_members(&ctx, &params, &filter).await }
+        async move { app.registry().list_members(&ctx, &params, &filter).await }
     };
     export_csv(&viewer, "members.csv", &header, fetch, |m: &MemberView| {
         let credential = worst_credential(m);
@@ -986,7 +987,7 @@ async fn organizations_csv(State(app): State<App>, viewer: Viewer, uri: axum::ht
         let params = ListParams { offset: Some(offset), ..list_params(&form, 500) };
         let filter = OrganizationFilter { kind: form.text("kind"), sector: form.text("sector") };
         let (app, ctx) = (app.clone(), viewer.ctx.clone());
-        async move { app.list_organizations(&ctx, &params, &filter).await }
+        async move { app.registry().list_organizations(&ctx, &params, &filter).await }
     };
     export_csv(&viewer, "organizations.csv", &header, fetch, |o: &OrganizationView| {
         vec![
@@ -1014,7 +1015,7 @@ async fn teams_csv(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri)
         let params = ListParams { offset: Some(offset), ..list_params(&form, 500) };
         let filter = TeamFilter { kind: form.text("kind"), tier: form.text("tier") };
         let (app, ctx) = (app.clone(), viewer.ctx.clone());
-        async move { app.list_teams(&ctx, &params, &filter).await }
+        async move { app.registry().list_teams(&ctx, &params, &filter).await }
     };
     export_csv(&viewer, "teams.csv", &header, fetch, |team: &TeamView| {
         vec![
@@ -1035,7 +1036,7 @@ async fn jurisdictions_csv(State(app): State<App>, viewer: Viewer, uri: axum::ht
         let params = ListParams { offset: Some(offset), ..list_params(&form, 500) };
         let filter = JurisdictionFilter { level: form.text("level"), parent_id: None, roots: false };
         let (app, ctx) = (app.clone(), viewer.ctx.clone());
-        async move { app.list_jurisdictions(&ctx, &params, &filter).await }
+        async move { app.registry().list_jurisdictions(&ctx, &params, &filter).await }
     };
     export_csv(&viewer, "jurisdictions.csv", &header, fetch, |j: &JurisdictionView| {
         vec![
@@ -1056,15 +1057,15 @@ async fn member(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>) -> 
 
 async fn member_page(app: &App, viewer: &Viewer, id: i64, purpose: Option<String>) -> Response {
     let locale = viewer.ctx.locale;
-    let m = match app.get_member(&viewer.ctx, id, purpose.as_deref()).await {
+    let m = match app.registry().get_member(&viewer.ctx, id, purpose.as_deref()).await {
         Ok(m) => m,
         Err(error) => return error_page(viewer, &error),
     };
-    let jurisdiction = app.get_jurisdiction(&viewer.ctx, m.jurisdiction_id).await.ok();
+    let jurisdiction = app.registry().get_jurisdiction(&viewer.ctx, m.jurisdiction_id).await.ok();
     let timezone = jurisdiction.as_ref().map(|j| j.timezone.clone()).unwrap_or_else(|| app.config().default_timezone.clone());
     let jurisdiction_name = jurisdiction.as_ref().map(|j| name_of(locale, &j.name_zh, j.name_en.as_deref())).unwrap_or_default();
     let organization_name = match m.organization_id {
-        Some(id) => app.get_organization(&viewer.ctx, id).await.ok().map(|o| name_of(locale, &o.name_zh, o.name_en.as_deref())),
+        Some(id) => app.registry().get_organization(&viewer.ctx, id).await.ok().map(|o| name_of(locale, &o.name_zh, o.name_en.as_deref())),
         None => None,
     };
     let credentials: Vec<Value> = m
@@ -1140,7 +1141,7 @@ async fn new_member(State(app): State<App>, viewer: Viewer) -> Response {
 }
 
 async fn edit_member(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>) -> Response {
-    let m = match app.get_member(&viewer.ctx, id, None).await {
+    let m = match app.registry().get_member(&viewer.ctx, id, None).await {
         Ok(m) => m,
         Err(error) => return error_page(&viewer, &error),
     };
@@ -1171,14 +1172,11 @@ fn skills_of(form: &FormData) -> Vec<String> {
         .unwrap_or_default()
 }
 
-fn credentials_of(form: &FormData) -> Vec<app::registry::members::CredentialInput> {
+fn credentials_of(form: &FormData) -> Vec<app::registry::CredentialInput> {
     match form.text("credential_kind") {
-        Some(kind) => vec![app::registry::members::CredentialInput {
-            kind,
-            number: None,
-            issuer: None,
-            expires_on: form.text("credential_expires_on"),
-        }],
+        Some(kind) => {
+            vec![app::registry::CredentialInput { kind, number: None, issuer: None, expires_on: form.text("credential_expires_on") }]
+        }
         None => Vec::new(),
     }
 }
@@ -1189,7 +1187,7 @@ async fn create_member(State(app): State<App>, viewer: Viewer, body: Bytes) -> R
         return forbidden_form(&viewer);
     }
     let result = async {
-        let input = app::registry::members::NewMember {
+        let input = app::registry::NewMember {
             jurisdiction_id: form.integer("jurisdiction_id").unwrap_or_default(),
             organization_id: form.integer("organization_id"),
             name: form.text("name").unwrap_or_default(),
@@ -1202,7 +1200,7 @@ async fn create_member(State(app): State<App>, viewer: Viewer, body: Bytes) -> R
             base: parse_position(form.text("base"))?,
             status: form.text("status"),
         };
-        app.create_member(&viewer.ctx, input).await
+        app.registry().create_member(&viewer.ctx, input).await
     }
     .await;
     match result {
@@ -1232,7 +1230,7 @@ async fn update_member(State(app): State<App>, viewer: Viewer, Path(id): Path<i6
         return forbidden_form(&viewer);
     }
     let result = async {
-        let patch = app::registry::members::MemberPatch {
+        let patch = app::registry::MemberPatch {
             version: form.integer("version"),
             jurisdiction_id: form.integer("jurisdiction_id"),
             organization_id: Some(form.integer("organization_id")),
@@ -1246,7 +1244,7 @@ async fn update_member(State(app): State<App>, viewer: Viewer, Path(id): Path<i6
             base: Some(parse_position(form.text("base"))?),
             status: form.text("status"),
         };
-        app.update_member(&viewer.ctx, id, patch).await
+        app.registry().update_member(&viewer.ctx, id, patch).await
     }
     .await;
     match result {
@@ -1276,7 +1274,7 @@ async fn teams(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> 
     let locale = viewer.ctx.locale;
     let form = query(&uri);
     let list_filter = TeamFilter { kind: form.text("kind"), tier: form.text("tier") };
-    let page = match app.list_teams(&viewer.ctx, &list_params(&form, 50), &list_filter).await {
+    let page = match app.registry().list_teams(&viewer.ctx, &list_params(&form, 50), &list_filter).await {
         Ok(page) => page,
         Err(error) => return error_page(&viewer, &error),
     };
@@ -1316,24 +1314,25 @@ async fn teams(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> 
 
 async fn team(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>) -> Response {
     let locale = viewer.ctx.locale;
-    let team: TeamView = match app.get_team(&viewer.ctx, id).await {
+    let team: TeamView = match app.registry().get_team(&viewer.ctx, id).await {
         Ok(team) => team,
         Err(error) => return error_page(&viewer, &error),
     };
     let jurisdiction_name = app
+        .registry()
         .get_jurisdiction(&viewer.ctx, team.jurisdiction_id)
         .await
         .map(|j| name_of(locale, &j.name_zh, j.name_en.as_deref()))
         .unwrap_or_default();
     let mut members = Vec::new();
     for member_id in &team.member_ids {
-        if let Ok(m) = app.get_member(&viewer.ctx, *member_id, None).await {
+        if let Ok(m) = app.registry().get_member(&viewer.ctx, *member_id, None).await {
             members
                 .push(context! { id => m.id, name => m.name.clone(), status => m.status.clone(), status_label => m.status_label.clone() });
         }
     }
     let leader = match team.leader_member_id {
-        Some(id) => app.get_member(&viewer.ctx, id, None).await.ok().map(|m| context! { id => m.id, name => m.name }),
+        Some(id) => app.registry().get_member(&viewer.ctx, id, None).await.ok().map(|m| context! { id => m.id, name => m.name }),
         None => None,
     };
     render(
@@ -1360,6 +1359,7 @@ async fn team_form(
     let locale = viewer.ctx.locale;
     let all = all_jurisdictions(app, &viewer.ctx).await;
     let members = app
+        .registry()
         .list_members(
             &viewer.ctx,
             &ListParams { limit: Some(500), sort: Some("name".into()), ..ListParams::default() },
@@ -1405,7 +1405,7 @@ async fn new_team(State(app): State<App>, viewer: Viewer) -> Response {
 }
 
 async fn edit_team(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>) -> Response {
-    let team = match app.get_team(&viewer.ctx, id).await {
+    let team = match app.registry().get_team(&viewer.ctx, id).await {
         Ok(team) => team,
         Err(error) => return error_page(&viewer, &error),
     };
@@ -1426,7 +1426,7 @@ async fn create_team(State(app): State<App>, viewer: Viewer, body: Bytes) -> Res
     if !viewer.csrf_ok(&form) {
         return forbidden_form(&viewer);
     }
-    let input = app::registry::teams::NewTeam {
+    let input = app::registry::NewTeam {
         kind: form.text("kind").unwrap_or_default(),
         tier: form.text("tier").unwrap_or_default(),
         name_zh: form.text("name_zh").unwrap_or_default(),
@@ -1436,7 +1436,7 @@ async fn create_team(State(app): State<App>, viewer: Viewer, body: Bytes) -> Res
         leader_member_id: None,
         member_ids: member_ids_of(&form),
     };
-    match app.create_team(&viewer.ctx, input).await {
+    match app.registry().create_team(&viewer.ctx, input).await {
         Ok(team) => see_other(&format!("/teams/{}", team.id)),
         Err(error @ AppError::Invalid(_)) => {
             let heading = t(viewer.ctx.locale, "ui.new_team");
@@ -1462,7 +1462,7 @@ async fn update_team(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>
     if !viewer.csrf_ok(&form) {
         return forbidden_form(&viewer);
     }
-    let patch = app::registry::teams::TeamPatch {
+    let patch = app::registry::TeamPatch {
         version: form.integer("version"),
         kind: form.text("kind"),
         tier: form.text("tier"),
@@ -1473,7 +1473,7 @@ async fn update_team(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>
         leader_member_id: None,
         member_ids: Some(member_ids_of(&form)),
     };
-    match app.update_team(&viewer.ctx, id, patch).await {
+    match app.registry().update_team(&viewer.ctx, id, patch).await {
         Ok(_) => see_other(&format!("/teams/{id}")),
         Err(error @ (AppError::Invalid(_) | AppError::Conflict { .. })) => {
             let heading = t(viewer.ctx.locale, "ui.edit");
@@ -1507,12 +1507,13 @@ async fn account_page(
     if !viewer.signed_in() {
         return see_other("/login?next=/account");
     }
-    let account = match app.me(&viewer.ctx).await {
+    let account = match app.access().me(&viewer.ctx).await {
         Ok(account) => account,
         Err(error) => return error_page(viewer, &error),
     };
     let timezone = app.config().default_timezone.clone();
     let tokens: Vec<Value> = app
+        .access()
         .list_api_tokens(&viewer.ctx, None)
         .await
         .unwrap_or_default()
@@ -1520,6 +1521,7 @@ async fn account_page(
         .map(|token| context! { id => token.id, name => token.name, prefix => token.prefix, created_local => local_time(&token.created_at, &timezone), revoked_at => token.revoked_at })
         .collect();
     let sessions: Vec<Value> = app
+        .access()
         .my_sessions(&viewer.ctx, viewer.session.as_deref())
         .await
         .unwrap_or_default()
@@ -1548,7 +1550,7 @@ async fn end_session(State(app): State<App>, viewer: Viewer, Path(id): Path<Stri
     if !viewer.csrf_ok(&form) {
         return forbidden_form(&viewer);
     }
-    match app.end_my_session(&viewer.ctx, &id).await {
+    match app.access().end_my_session(&viewer.ctx, &id).await {
         Ok(()) => {
             let notice = domain::i18n::text(viewer.ctx.locale, "ui.session_ended").to_string();
             account_page(&app, &viewer, Some(notice), None, Vec::new(), StatusCode::OK).await
@@ -1563,7 +1565,7 @@ async fn end_other_sessions(State(app): State<App>, viewer: Viewer, body: Bytes)
         return forbidden_form(&viewer);
     }
     let Some(token) = viewer.session.clone() else { return see_other("/login?next=/account") };
-    match app.end_my_other_sessions(&viewer.ctx, &token).await {
+    match app.access().end_my_other_sessions(&viewer.ctx, &token).await {
         Ok(ended) => {
             let notice = domain::i18n::format(viewer.ctx.locale, "ui.sessions_ended", &[("count", ended.to_string())]);
             account_page(&app, &viewer, Some(notice), None, Vec::new(), StatusCode::OK).await
@@ -1582,11 +1584,11 @@ async fn change_password(State(app): State<App>, viewer: Viewer, body: Bytes) ->
         return forbidden_form(&viewer);
     }
     let Some(account_id) = viewer.ctx.account_id() else { return see_other("/login") };
-    let change = app::accounts::PasswordChange {
+    let change = app::access::PasswordChange {
         current_password: form.text("current_password"),
         new_password: form.get("new_password").unwrap_or("").to_string(),
     };
-    match app.change_password(&viewer.ctx, account_id, change).await {
+    match app.access().change_password(&viewer.ctx, account_id, change).await {
         // A new password ends every session, this one included.
         Ok(()) => see_other("/login"),
         Err(error @ (AppError::Invalid(_) | AppError::InvalidCredentials)) => {
@@ -1602,8 +1604,8 @@ async fn create_token(State(app): State<App>, viewer: Viewer, body: Bytes) -> Re
     if !viewer.csrf_ok(&form) {
         return forbidden_form(&viewer);
     }
-    let input = app::accounts::NewApiToken { name: form.text("name").unwrap_or_default(), expires_in_days: None, account_id: None };
-    match app.create_api_token(&viewer.ctx, input).await {
+    let input = app::access::NewApiToken { name: form.text("name").unwrap_or_default(), expires_in_days: None, account_id: None };
+    match app.access().create_api_token(&viewer.ctx, input).await {
         Ok(created) => account_page(&app, &viewer, None, Some(created.token), Vec::new(), StatusCode::CREATED).await,
         Err(error @ AppError::Invalid(_)) => {
             let status = crate::problem::status_of(&error);
@@ -1618,7 +1620,7 @@ async fn revoke_token(State(app): State<App>, viewer: Viewer, Path(id): Path<i64
     if !viewer.csrf_ok(&form) {
         return forbidden_form(&viewer);
     }
-    match app.revoke_api_token(&viewer.ctx, id).await {
+    match app.access().revoke_api_token(&viewer.ctx, id).await {
         Ok(_) => see_other("/account"),
         Err(error) => error_page(&viewer, &error),
     }
@@ -1627,7 +1629,7 @@ async fn revoke_token(State(app): State<App>, viewer: Viewer, Path(id): Path<i64
 async fn accounts(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> Response {
     let locale = viewer.ctx.locale;
     let form = query(&uri);
-    let page = match app.list_accounts(&viewer.ctx, &list_params(&form, 50)).await {
+    let page = match app.access().list_accounts(&viewer.ctx, &list_params(&form, 50)).await {
         Ok(page) => page,
         Err(error) => return error_page(&viewer, &error),
     };
@@ -1690,14 +1692,14 @@ async fn create_account(State(app): State<App>, viewer: Viewer, body: Bytes) -> 
         return forbidden_form(&viewer);
     }
     let grants = match form.text("role") {
-        Some(role) => vec![app::accounts::GrantInput {
+        Some(role) => vec![app::access::GrantInput {
             role,
             jurisdiction_id: form.integer("jurisdiction_id"),
             organization_id: form.integer("organization_id"),
         }],
         None => Vec::new(),
     };
-    let input = app::accounts::NewAccount {
+    let input = app::access::NewAccount {
         username: form.text("username").unwrap_or_default(),
         display_name: form.text("display_name"),
         password: None,
@@ -1705,7 +1707,7 @@ async fn create_account(State(app): State<App>, viewer: Viewer, body: Bytes) -> 
         member_id: None,
         grants,
     };
-    match app.create_account(&viewer.ctx, input).await {
+    match app.access().create_account(&viewer.ctx, input).await {
         Ok(created) => {
             let shown = context! { username => created.account.username, password => created.generated_password };
             account_form(&app, &viewer, context! {}, Some(shown), Vec::new(), StatusCode::CREATED).await

@@ -2,7 +2,7 @@
 //! of tasks, and the public outputs: the warning page, the CAP index feed, the CAP documents and the
 //! acknowledgement page that recipients' links open.
 
-use app::tasks::{TaskFilter, TaskReport, TaskView};
+use app::incidents::{TaskFilter, TaskReport, TaskView};
 use app::warnings::{WarningFilter, WarningInput, WarningView};
 use app::{App, AppError};
 use axum::Router;
@@ -100,7 +100,8 @@ async fn warnings(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) 
     let locale = viewer.ctx.locale;
     let timezone = app.config().default_timezone.clone();
     let form = query(&uri);
-    let page = match app.list_warnings(&viewer.ctx, &list_params(&form, 50), &WarningFilter { state: form.text("state") }).await {
+    let page = match app.warnings().list_warnings(&viewer.ctx, &list_params(&form, 50), &WarningFilter { state: form.text("state") }).await
+    {
         Ok(page) => page,
         Err(error) => return error_page(&viewer, &error),
     };
@@ -222,7 +223,7 @@ async fn create_warning(State(app): State<App>, viewer: Viewer, body: Bytes) -> 
         effective_at: time("effective_at"),
         expires_at: time("expires_at").unwrap_or_default(),
     };
-    match app.create_warning(&viewer.ctx, input).await {
+    match app.warnings().create_warning(&viewer.ctx, input).await {
         Ok(view) => see_other(&format!("/warnings/{}", view.id)),
         Err(error @ (AppError::Invalid(_) | AppError::Duplicate { .. })) => {
             let errors = errors_of(&error, viewer.ctx.locale);
@@ -234,13 +235,13 @@ async fn create_warning(State(app): State<App>, viewer: Viewer, body: Bytes) -> 
 
 async fn warning_page(app: &App, viewer: &Viewer, id: i64, errors: Vec<Value>, status: StatusCode) -> Response {
     let timezone = app.config().default_timezone.clone();
-    let w = match app.get_warning(&viewer.ctx, id).await {
+    let w = match app.warnings().get_warning(&viewer.ctx, id).await {
         Ok(w) => w,
         Err(error) => return error_page(viewer, &error),
     };
     let sent = w.sent_at.is_some();
-    let preview = if sent { None } else { app.preview_reach(&viewer.ctx, id).await.ok() };
-    let reach = if sent { app.warning_reach(&viewer.ctx, id).await.ok() } else { None };
+    let preview = if sent { None } else { app.warnings().preview_reach(&viewer.ctx, id).await.ok() };
+    let reach = if sent { app.warnings().warning_reach(&viewer.ctx, id).await.ok() } else { None };
     let me = viewer.ctx.account_id();
     let can_act = viewer.signed_in();
     let actions = context! {
@@ -299,7 +300,7 @@ async fn warning(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>) ->
 
 /// The reach panel alone, for the page to refresh itself.
 async fn warning_reach(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>) -> Response {
-    match app.warning_reach(&viewer.ctx, id).await {
+    match app.warnings().warning_reach(&viewer.ctx, id).await {
         Ok(reach) => render("reach.html", &viewer, "warnings", context! { reach => reach_value(&reach), w => context! { id => id } }),
         Err(error) => error_page(&viewer, &error),
     }
@@ -312,9 +313,9 @@ async fn step(app: &App, viewer: &Viewer, id: i64, body: &Bytes, action: &str) -
     }
     let version = form.integer("version");
     let result = match action {
-        "approve" => app.approve_warning(&viewer.ctx, id, version).await,
-        "issue" => app.issue_warning(&viewer.ctx, id, version, form.get("confirm").is_some()).await,
-        _ => app.cancel_warning(&viewer.ctx, id, form.get("note_zh").unwrap_or(""), form.get("note_en")).await,
+        "approve" => app.warnings().approve_warning(&viewer.ctx, id, version).await,
+        "issue" => app.warnings().issue_warning(&viewer.ctx, id, version, form.get("confirm").is_some()).await,
+        _ => app.warnings().cancel_warning(&viewer.ctx, id, form.get("note_zh").unwrap_or(""), form.get("note_en")).await,
     };
     match result {
         Ok(view) => see_other(&format!("/warnings/{}", view.id)),
@@ -366,19 +367,19 @@ async fn tasks(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> 
     let locale = viewer.ctx.locale;
     let timezone = app.config().default_timezone.clone();
     let form = query(&uri);
-    let mine = match app.my_tasks(&viewer.ctx).await {
+    let mine = match app.incidents().my_tasks(&viewer.ctx).await {
         Ok(mine) => mine,
         Err(error) => return error_page(&viewer, &error),
     };
     let filter =
         TaskFilter { status: form.text("status").or(Some("open".into())), kind: form.text("kind"), warning_id: form.integer("warning_id") };
-    let area = app.list_tasks(&viewer.ctx, &list_params(&form, 100), &filter).await.unwrap_or(app::Page {
+    let area = app.incidents().list_tasks(&viewer.ctx, &list_params(&form, 100), &filter).await.unwrap_or(app::Page {
         items: Vec::new(),
         total: 0,
         limit: 100,
         offset: 0,
     });
-    let statuses: Vec<Value> = app::tasks::STATUSES
+    let statuses: Vec<Value> = app::incidents::STATUSES
         .iter()
         .map(|s| context! { value => *s, label => t(locale, &format!("state.{s}")), selected => filter.status.as_deref() == Some(*s) })
         .collect();
@@ -397,7 +398,7 @@ async fn tasks(State(app): State<App>, viewer: Viewer, uri: axum::http::Uri) -> 
 
 async fn task_page(app: &App, viewer: &Viewer, id: i64, errors: Vec<Value>, status: StatusCode) -> Response {
     let timezone = app.config().default_timezone.clone();
-    match app.get_task(&viewer.ctx, id).await {
+    match app.incidents().get_task(&viewer.ctx, id).await {
         Ok(task) => {
             render_with_status(status, "task.html", viewer, "tasks", context! { task => task_value(&timezone, &task), errors => errors })
         }
@@ -420,7 +421,7 @@ async fn close_task(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>,
         note: form.text("note"),
         photo: form.text("photo"),
     };
-    match app.close_task(&viewer.ctx, id, report).await {
+    match app.incidents().close_task(&viewer.ctx, id, report).await {
         Ok(_) => see_other("/tasks"),
         Err(error @ (AppError::Invalid(_) | AppError::Conflict { .. } | AppError::WrongState { .. })) => {
             let status = crate::problem::status_of(&error);
@@ -436,7 +437,7 @@ async fn close_task(State(app): State<App>, viewer: Viewer, Path(id): Path<i64>,
 async fn public_warnings(State(app): State<App>, viewer: Viewer) -> Response {
     let timezone = app.config().default_timezone.clone();
     let now = app.now_ms();
-    let rows = match app.public_warnings(100).await {
+    let rows = match app.warnings().public_warnings(100).await {
         Ok(rows) => rows,
         Err(error) => return error_page(&viewer, &error),
     };
@@ -444,11 +445,7 @@ async fn public_warnings(State(app): State<App>, viewer: Viewer) -> Response {
     for row in &rows {
         let view = app::warnings::view(viewer.ctx.locale, row);
         let value = warning_value(viewer.ctx.locale, &timezone, &view);
-        if app::warnings::is_in_force(&row.fields, now) {
-            in_force.push(value)
-        } else {
-            past.push(value)
-        }
+        if app::warnings::is_in_force(&row.fields, now) { in_force.push(value) } else { past.push(value) }
     }
     render("public_warnings.html", &viewer, "public", context! { in_force => in_force, past => past })
 }
@@ -456,10 +453,13 @@ async fn public_warnings(State(app): State<App>, viewer: Viewer) -> Response {
 /// An Atom entry id that is an IRI (RFC 4287 §4.2.6) and never changes: a `tag:` URI (RFC 4151) minted by the
 /// sender on the day it sent the warning, with the CAP identifier, which is unique per sender.
 fn atom_entry_id(sender: &str, identifier: &str, sent_ms: i64) -> String {
-    let day = jiff::Timestamp::from_millisecond(sent_ms).map(|t| t.strftime("%Y-%m-%d").to_string()).unwrap_or_else(|_| "2026-01-01".into());
+    let day =
+        jiff::Timestamp::from_millisecond(sent_ms).map(|t| t.strftime("%Y-%m-%d").to_string()).unwrap_or_else(|_| "2026-01-01".into());
     // The tag authority is the sender (an e-mail address or a domain name); anything else is written as a domain.
-    let authority: String =
-        sender.chars().map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '@' | '_') { c.to_ascii_lowercase() } else { '-' }).collect();
+    let authority: String = sender
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '@' | '_') { c.to_ascii_lowercase() } else { '-' })
+        .collect();
     let specific: String = identifier
         .chars()
         .flat_map(|c| {
@@ -479,7 +479,7 @@ fn xml_escape(text: &str) -> String {
 
 /// The CAP index feed: one Atom entry per public warning, linking to its CAP document (as national CAP feeds do).
 async fn public_feed(State(app): State<App>) -> Response {
-    let rows = match app.public_warnings(200).await {
+    let rows = match app.warnings().public_warnings(200).await {
         Ok(rows) => rows,
         Err(_) => return StatusCode::SERVICE_UNAVAILABLE.into_response(),
     };
@@ -496,7 +496,10 @@ async fn public_feed(State(app): State<App>) -> Response {
         let f = &row.fields;
         let cap_url = format!("{host}/public/warnings/{}.xml", row.id);
         xml.push_str("  <entry>\n");
-        xml.push_str(&format!("    <id>{}</id>\n", xml_escape(&atom_entry_id(f.sender.as_str(), f.identifier.as_str(), f.sent_at.unwrap_or(row.created_at)))));
+        xml.push_str(&format!(
+            "    <id>{}</id>\n",
+            xml_escape(&atom_entry_id(f.sender.as_str(), f.identifier.as_str(), f.sent_at.unwrap_or(row.created_at)))
+        ));
         xml.push_str(&format!("    <title>{}</title>\n", xml_escape(&f.headline_zh)));
         xml.push_str(&format!("    <updated>{}</updated>\n", app::time::rfc3339(row.updated_at)));
         if let Some(sent) = f.sent_at {
@@ -515,7 +518,7 @@ async fn public_cap(State(app): State<App>, viewer: Viewer, Path(file): Path<Str
     let Some(id) = file.strip_suffix(".xml").and_then(|id| id.parse::<i64>().ok()) else {
         return error_page(&viewer, &AppError::NotFound { kind: domain::policy::ResourceKind::Warning });
     };
-    match app.public_warning(id).await {
+    match app.warnings().public_warning(id).await {
         Ok(row) => match row.fields.cap_xml {
             Some(xml) => ([(header::CONTENT_TYPE, "application/cap+xml; charset=utf-8")], xml).into_response(),
             None => error_page(&viewer, &AppError::NotFound { kind: domain::policy::ResourceKind::Warning }),
@@ -525,7 +528,7 @@ async fn public_cap(State(app): State<App>, viewer: Viewer, Path(file): Path<Str
 }
 
 async fn ack_page(State(app): State<App>, viewer: Viewer, Path(token): Path<String>) -> Response {
-    match app.ack_status(&token, viewer.ctx.locale).await {
+    match app.warnings().ack_status(&token, viewer.ctx.locale).await {
         Ok(ack) => render(
             "ack.html",
             &viewer,
@@ -540,7 +543,7 @@ async fn ack(State(app): State<App>, viewer: Viewer, headers: HeaderMap, Path(to
     if !same_origin(&headers) {
         return forbidden_form(&viewer);
     }
-    match app.acknowledge(&token, "link", viewer.ctx.locale).await {
+    match app.warnings().acknowledge(&token, "link", viewer.ctx.locale).await {
         Ok(ack) => render(
             "ack.html",
             &viewer,

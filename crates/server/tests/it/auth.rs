@@ -172,7 +172,16 @@ async fn failures_elsewhere_never_keep_the_right_person_out() {
     assert!(wait > 60 && wait <= 900, "{wait}");
     let denied = t
         .app
-        .list_audit(&t.system(), &app::audit::AuditParams { action: Some("auth.login".into()), decision: Some("deny".into()), limit: Some(500), ..Default::default() })
+        .audit()
+        .list_audit(
+            &t.system(),
+            &app::audit::AuditParams {
+                action: Some("auth.login".into()),
+                decision: Some("deny".into()),
+                limit: Some(500),
+                ..Default::default()
+            },
+        )
         .await
         .unwrap();
     assert_eq!(denied.iter().filter(|r| r.reason == "invalid_credentials").count(), 50, "every failure is audited");
@@ -231,7 +240,7 @@ async fn people_see_and_end_their_other_sessions_and_expired_ones_are_purged() {
     // Expired sessions are removed on the worker's beat.
     assert_eq!(t.count("sessions").await, 2);
     t.clock.advance_ms(t.app.config().session_ttl_seconds * 1000 + 1);
-    assert_eq!(t.app.purge_expired_sessions().await.unwrap(), 2);
+    assert_eq!(t.app.access().purge_expired_sessions().await.unwrap(), 2);
     assert_eq!(t.count("sessions").await, 0);
 }
 
@@ -315,6 +324,7 @@ async fn attempts_sent_at_once_are_counted_one_after_another() {
     // Refusals for waiting are sampled, not each written: they cost an attacker nothing to send.
     let written = t
         .app
+        .audit()
         .list_audit(&t.system(), &app::audit::AuditParams { action: Some("auth.login".into()), limit: Some(100), ..Default::default() })
         .await
         .unwrap()

@@ -24,6 +24,7 @@ async fn put(t: &TestApp, path: &str, auth: &Auth, body: Value) -> TestResponse 
 
 async fn organization(t: &TestApp, world: &World, code: &str, sector: &str) -> i64 {
     t.app
+        .registry()
         .create_organization(
             &t.system(),
             serde_json::from_value(
@@ -123,7 +124,7 @@ async fn commons(t: &TestApp, world: &World) -> Commons {
 async fn by_role_a_gas_leak_opens_pipelines_and_register_to_its_command_and_stand_down_closes_them() {
     let t = TestApp::new().await;
     let world = World::build(&t).await;
-    t.app.ensure_shipped_plans().await.unwrap();
+    t.app.incidents().ensure_shipped_plans().await.unwrap();
     let c = commons(&t, &world).await;
     // The utility shares the pipelines with the fire brigade, without the pressure, and, while a gas leak of grade
     // III or worse is activated, everything with its command inside the incident's area.
@@ -357,7 +358,7 @@ async fn an_osm_extract_imports_as_public_datasets_with_its_report_and_again_cha
     let t = TestApp::new().await;
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../spatial/tests/fixtures/monaco.osm.gz");
     let (data, osm_report) = spatial::osm::import_path(&path, &mut |_| {}).unwrap();
-    let first = t.app.import_osm_datasets(&t.system(), &data, None).await.unwrap();
+    let first = t.app.commons().import_osm_datasets(&t.system(), &data, None).await.unwrap();
     let names: Vec<&str> = first.iter().map(|(name, _)| *name).collect();
     assert_eq!(names, vec!["osm-roads", "osm-buildings", "osm-water", "osm-facilities"]);
     for (name, report) in &first {
@@ -367,7 +368,7 @@ async fn an_osm_extract_imports_as_public_datasets_with_its_report_and_again_cha
     assert!(first[1].1.inserted > 100, "Monaco's buildings");
     // The geo engine's own report: the ways and relations it could not use, one by one.
     assert!(osm_report.examples.len() <= spatial::osm::ImportReport::MAX_EXAMPLES.min(osm_report.problem_count()));
-    let again = t.app.import_osm_datasets(&t.system(), &data, None).await.unwrap();
+    let again = t.app.commons().import_osm_datasets(&t.system(), &data, None).await.unwrap();
     assert!(again.iter().all(|(_, r)| r.inserted == 0 && r.updated == 0), "importing the same extract again changes nothing");
     // CSV rows placed by address: on the building of that address, its centroid.
     let addressed = data.buildings.iter().find(|b| b.address.is_some()).expect("Monaco's extract has addressed buildings");
@@ -511,10 +512,10 @@ async fn a_dataset_older_than_its_interval_is_flagged_once_to_its_owner_and_fres
     let t = TestApp::new().await;
     let world = World::build(&t).await;
     let c = commons(&t, &world).await;
-    assert_eq!(t.app.flag_stale_datasets().await.unwrap(), 0);
+    assert_eq!(t.app.commons().flag_stale_datasets().await.unwrap(), 0);
     t.clock.advance_ms(31 * 24 * 3_600_000);
-    assert_eq!(t.app.flag_stale_datasets().await.unwrap(), 1, "the pipelines promised a monthly update");
-    assert_eq!(t.app.flag_stale_datasets().await.unwrap(), 0, "flagged once");
+    assert_eq!(t.app.commons().flag_stale_datasets().await.unwrap(), 1, "the pipelines promised a monthly update");
+    assert_eq!(t.app.commons().flag_stale_datasets().await.unwrap(), 0, "flagged once");
     let view = t.get("/api/v1/datasets/gas-pipelines", &c.utility).await;
     assert_eq!((view.body["stale"].as_bool(), view.body["stale_since"].is_string()), (Some(true), true), "{}", view.text);
     let layers = t.get("/api/v1/layers", &c.utility).await;

@@ -56,7 +56,9 @@ async fn https_feed_server(directory: &Path) -> (String, PathBuf) {
     let router = axum::Router::new()
         .route(
             "/feed.atom",
-            axum::routing::get(|| async { ([(header::CONTENT_TYPE, "application/atom+xml")], std::fs::read_to_string(fixture("nws_index.atom")).unwrap()) }),
+            axum::routing::get(|| async {
+                ([(header::CONTENT_TYPE, "application/atom+xml")], std::fs::read_to_string(fixture("nws_index.atom")).unwrap())
+            }),
         )
         .route(
             "/cap/{file}",
@@ -85,7 +87,7 @@ async fn import_boundary_table(t: &TestApp, scheme: &str, codes: &[&str]) {
             feature
         })
         .collect();
-    let input = app::layers::LayerImport {
+    let input = app::commons::LayerImport {
         name: format!("geocodes-{scheme}"),
         title_zh: format!("{scheme} 地理编码边界"),
         title_en: Some(format!("{scheme} geocode boundaries")),
@@ -93,7 +95,8 @@ async fn import_boundary_table(t: &TestApp, scheme: &str, codes: &[&str]) {
         organization_id: None,
         jurisdiction_id: None,
     };
-    let report = t.app.import_layer(&t.system(), input, &json!({"type": "FeatureCollection", "features": features})).await.unwrap();
+    let report =
+        t.app.commons().import_layer(&t.system(), input, &json!({"type": "FeatureCollection", "features": features})).await.unwrap();
     assert_eq!(report.inserted as usize, codes.len(), "{report:?}");
 }
 
@@ -126,28 +129,34 @@ async fn an_https_cap_1_1_feed_with_geocode_only_areas_is_ingested_once_located_
     let feed = app::warnings::FeedConfig { name: "nws".into(), url, ca_file: Some(ca.clone()), interval_seconds: 60 };
 
     // Without the feed's certificate the connection is refused: the public roots do not vouch for it.
-    let untrusting = app::warnings::transport::HttpClient::default();
-    let refused = t.app.poll_feed(&feed, &untrusting, &mut std::collections::HashSet::new()).await.unwrap_err();
+    let untrusting = app::transport::HttpClient::default();
+    let refused = t.app.warnings().poll_feed(&feed, &untrusting, &mut std::collections::HashSet::new()).await.unwrap_err();
     assert!(refused.0.contains("TLS") || refused.0.contains("certificate"), "{refused:?}");
     assert_eq!(t.count("warnings").await, 0);
 
-    let client = app::warnings::transport::HttpClient::trusting(&[ca]).unwrap();
+    let client = app::transport::HttpClient::trusting(&[ca]).unwrap();
     let mut seen = std::collections::HashSet::new();
-    let report = t.app.poll_feed(&feed, &client, &mut seen).await.unwrap();
+    let report = t.app.warnings().poll_feed(&feed, &client, &mut seen).await.unwrap();
     assert_eq!((report.entries, report.ingested, report.converted), (5, 3, 2), "{report:?}");
     let rejected: std::collections::BTreeMap<&str, &str> = report.rejected.iter().map(|(id, why)| (id.as_str(), why.as_str())).collect();
     let unknown = rejected.get("https://alerts.example.test/cap/wwacapget.php?x=XX.unknown-zones").expect("the unknown zones are refused");
-    assert!(unknown.contains("none is a known boundary") && unknown.contains("FIPS6 099991") && unknown.contains("UGC XXZ999"), "{unknown}");
+    assert!(
+        unknown.contains("none is a known boundary") && unknown.contains("FIPS6 099991") && unknown.contains("UGC XXZ999"),
+        "{unknown}"
+    );
     assert!(rejected.get("https://alerts.example.test/cap/gone").is_some_and(|why| why.contains("404")), "{rejected:?}");
 
     // Each is located by its geocodes.
-    let warnings = t.app.public_warnings(50).await.unwrap();
+    let warnings = t.app.warnings().public_warnings(50).await.unwrap();
     let area_of = |sender: &str| {
         let row = warnings.iter().find(|w| w.fields.sender == sender).unwrap_or_else(|| panic!("{sender} ingested"));
         bbox_of(&serde_json::from_str(&row.fields.area).unwrap())
     };
     let [west, south, east, north] = area_of("w-nws.webmaster@noaa.gov");
-    assert!(west > -92.5 && east < -89.0 && south > 46.9 && north < 48.5, "Cook and Lake counties, Minnesota: {west},{south},{east},{north}");
+    assert!(
+        west > -92.5 && east < -89.0 && south > 46.9 && north < 48.5,
+        "Cook and Lake counties, Minnesota: {west},{south},{east},{north}"
+    );
     let [west, south, east, north] = area_of("forecasts@met.ie");
     assert!(west > -7.0 && east < -4.5 && south > 53.0 && north < 56.0, "the Irish Sea coast: {west},{south},{east},{north}");
     let [west, south, east, north] = area_of("shanghai-meteo@example.cn");
@@ -161,9 +170,9 @@ async fn an_https_cap_1_1_feed_with_geocode_only_areas_is_ingested_once_located_
     assert!(blizzard.fields.cap_xml.as_deref().unwrap().contains("urn:oasis:names:tc:emergency:cap:1.2"));
 
     // Polled again, by this process or a fresh one: nothing new, the refused ones refused again for the same reason.
-    let again = t.app.poll_feed(&feed, &client, &mut seen).await.unwrap();
+    let again = t.app.warnings().poll_feed(&feed, &client, &mut seen).await.unwrap();
     assert_eq!((again.ingested, again.known), (0, 4), "{again:?}");
-    let fresh = t.app.poll_feed(&feed, &client, &mut std::collections::HashSet::new()).await.unwrap();
+    let fresh = t.app.warnings().poll_feed(&feed, &client, &mut std::collections::HashSet::new()).await.unwrap();
     assert_eq!((fresh.ingested, fresh.known, fresh.rejected.len()), (0, 3, 2), "{fresh:?}");
     assert_eq!(t.count("warnings").await, 3);
 }

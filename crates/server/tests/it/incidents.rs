@@ -31,6 +31,7 @@ fn report(description: &str, lon: f64, lat: f64) -> Value {
 
 async fn organization(t: &TestApp, kind: &str, sector: Option<&str>, code: &str, jurisdiction: i64) -> i64 {
     t.app
+        .registry()
         .create_organization(
             &t.system(),
             serde_json::from_value(json!({"kind": kind, "sector": sector, "code": code, "name_zh": code, "jurisdiction_id": jurisdiction}))
@@ -43,6 +44,7 @@ async fn organization(t: &TestApp, kind: &str, sector: Option<&str>, code: &str,
 
 async fn member(t: &TestApp, jurisdiction: i64, name: &str, role: &str, organization: Option<i64>) -> i64 {
     t.app
+        .registry()
         .create_member(
             &t.system(),
             serde_json::from_value(
@@ -59,8 +61,8 @@ async fn member(t: &TestApp, jurisdiction: i64, name: &str, role: &str, organiza
 async fn three_reports_become_one_incident_and_the_plan_runs_it() {
     let t = TestApp::new().await;
     let world = World::build(&t).await;
-    assert_eq!(t.app.ensure_shipped_plans().await.unwrap(), 6);
-    assert_eq!(t.app.ensure_shipped_plans().await.unwrap(), 0, "shipped plans are saved once");
+    assert_eq!(t.app.incidents().ensure_shipped_plans().await.unwrap(), 6);
+    assert_eq!(t.app.incidents().ensure_shipped_plans().await.unwrap(), 0, "shipped plans are saved once");
     // The people and bodies the rainstorm plan names.
     let office = organization(&t, "government_office", None, "tianlin-office", world.sub_district).await;
     let committee = organization(&t, "residents_committee", None, "committee-a", world.community_a).await;
@@ -254,10 +256,10 @@ async fn three_reports_become_one_incident_and_the_plan_runs_it() {
 
     // At the task's deadline plus the plan's grace (10 minutes), the unacknowledged check escalates.
     t.clock.set_ms(due(&vulnerable) + 9 * 60_000);
-    let before = t.app.run_escalation().await.unwrap();
+    let before = t.app.warnings().run_escalation().await.unwrap();
     assert!(before.escalated <= 1, "only the 10-minute warning relay may be late yet: {before:?}");
     t.clock.set_ms(due(&vulnerable) + 10 * 60_000);
-    t.app.run_escalation().await.unwrap();
+    t.app.warnings().run_escalation().await.unwrap();
     let checked = t.get(&format!("/api/v1/incidents/{first}/tasks"), &world.officer).await;
     let escalated = checked.body.as_array().unwrap().iter().find(|task| task["id"] == vulnerable["id"]).unwrap().clone();
     assert!(escalated["escalated_at"].is_string(), "{escalated}");
@@ -460,12 +462,20 @@ async fn hotline_tickets_are_the_hotlines_own_and_nobody_else_can_take_their_num
     let world = World::build(&t).await;
     let centre = organization(&t, "department", Some("emergency_management"), "hotline-12345", world.sub_district).await;
     let operator = Auth::Token(
-        t.account("op.1", vec![json!({"role": "hotline_operator", "jurisdiction_id": world.sub_district, "organization_id": centre})], None)
-            .await,
+        t.account(
+            "op.1",
+            vec![json!({"role": "hotline_operator", "jurisdiction_id": world.sub_district, "organization_id": centre})],
+            None,
+        )
+        .await,
     );
     let colleague = Auth::Token(
-        t.account("op.2", vec![json!({"role": "hotline_operator", "jurisdiction_id": world.sub_district, "organization_id": centre})], None)
-            .await,
+        t.account(
+            "op.2",
+            vec![json!({"role": "hotline_operator", "jurisdiction_id": world.sub_district, "organization_id": centre})],
+            None,
+        )
+        .await,
     );
     let resident = Auth::Token(t.account("resident", vec![], None).await);
     let header = "ticket,category,subtype,description,lon,lat,address,observed_at,caller_phone\n";

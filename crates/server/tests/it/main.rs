@@ -139,9 +139,10 @@ impl TestApp {
         let grants = grants.into_iter().map(|grant| serde_json::from_value(grant).unwrap()).collect();
         let created = self
             .app
+            .access()
             .create_account(
                 &self.system(),
-                app::accounts::NewAccount {
+                app::access::NewAccount {
                     username: username.into(),
                     display_name: None,
                     password: Some(format!("{username}-password-long")),
@@ -153,9 +154,10 @@ impl TestApp {
             .await
             .unwrap();
         self.app
+            .access()
             .create_api_token(
                 &self.system(),
-                app::accounts::NewApiToken { name: "test".into(), expires_in_days: None, account_id: Some(created.account.id) },
+                app::access::NewApiToken { name: "test".into(), expires_in_days: None, account_id: Some(created.account.id) },
             )
             .await
             .unwrap()
@@ -170,7 +172,7 @@ impl TestApp {
 
     /// The newest audit records, newest first.
     pub async fn audit(&self, limit: i64) -> Vec<app::audit::AuditView> {
-        self.app.list_audit(&self.system(), &app::audit::AuditParams { limit: Some(limit), ..Default::default() }).await.unwrap()
+        self.app.audit().list_audit(&self.system(), &app::audit::AuditParams { limit: Some(limit), ..Default::default() }).await.unwrap()
     }
 }
 
@@ -203,45 +205,48 @@ pub fn square(lon: f64, lat: f64, size: f64) -> Value {
 impl World {
     pub async fn build(t: &TestApp) -> World {
         let ctx = t.system();
-        let j = |parent: Option<i64>, level: &str, code: &str, name: &str, boundary: Option<Value>| {
-            app::registry::jurisdictions::NewJurisdiction {
-                parent_id: parent,
-                level: level.into(),
-                code: code.into(),
-                name_zh: name.into(),
-                name_en: None,
-                timezone: None,
-                boundary,
-            }
+        let j = |parent: Option<i64>, level: &str, code: &str, name: &str, boundary: Option<Value>| app::registry::NewJurisdiction {
+            parent_id: parent,
+            level: level.into(),
+            code: code.into(),
+            name_zh: name.into(),
+            name_en: None,
+            timezone: None,
+            boundary,
         };
-        let city = t.app.create_jurisdiction(&ctx, j(None, "city", "310000", "上海市", None)).await.unwrap().id;
+        let city = t.app.registry().create_jurisdiction(&ctx, j(None, "city", "310000", "上海市", None)).await.unwrap().id;
         let district = t
             .app
+            .registry()
             .create_jurisdiction(&ctx, j(Some(city), "district", "310104", "徐汇区", Some(square(121.40, 31.12, 0.1))))
             .await
             .unwrap()
             .id;
         let sub_district = t
             .app
+            .registry()
             .create_jurisdiction(&ctx, j(Some(district), "sub_district", "310104011", "田林街道", Some(square(121.41, 31.16, 0.03))))
             .await
             .unwrap()
             .id;
         let community_a = t
             .app
+            .registry()
             .create_jurisdiction(&ctx, j(Some(sub_district), "community", "A", "社区甲", Some(square(121.41, 31.16, 0.01))))
             .await
             .unwrap()
             .id;
         let community_b = t
             .app
+            .registry()
             .create_jurisdiction(&ctx, j(Some(sub_district), "community", "B", "社区乙", Some(square(121.42, 31.16, 0.01))))
             .await
             .unwrap()
             .id;
-        let grid_a1 = t.app.create_jurisdiction(&ctx, j(Some(community_a), "grid", "A1", "网格甲一", None)).await.unwrap().id;
+        let grid_a1 = t.app.registry().create_jurisdiction(&ctx, j(Some(community_a), "grid", "A1", "网格甲一", None)).await.unwrap().id;
         let water = t
             .app
+            .registry()
             .create_organization(
                 &ctx,
                 serde_json::from_value(json!({"kind": "department", "sector": "water_affairs", "code": "water", "name_zh": "水务所", "jurisdiction_id": sub_district, "contact_phone": "021-64000000"})).unwrap(),
@@ -250,7 +255,7 @@ impl World {
             .unwrap()
             .id;
         let member = |jurisdiction: i64, name: &str, organization: Option<i64>| {
-            serde_json::from_value::<app::registry::members::NewMember>(json!({
+            serde_json::from_value::<app::registry::NewMember>(json!({
                 "jurisdiction_id": jurisdiction,
                 "organization_id": organization,
                 "name": name,
@@ -263,10 +268,10 @@ impl World {
             }))
             .unwrap()
         };
-        let member_a = t.app.create_member(&ctx, member(community_a, "张三", None)).await.unwrap().id;
-        let member_b = t.app.create_member(&ctx, member(community_b, "李四", None)).await.unwrap().id;
-        let member_grid = t.app.create_member(&ctx, member(grid_a1, "王五", None)).await.unwrap().id;
-        let water_member = t.app.create_member(&ctx, member(community_b, "赵六", Some(water))).await.unwrap().id;
+        let member_a = t.app.registry().create_member(&ctx, member(community_a, "张三", None)).await.unwrap().id;
+        let member_b = t.app.registry().create_member(&ctx, member(community_b, "李四", None)).await.unwrap().id;
+        let member_grid = t.app.registry().create_member(&ctx, member(grid_a1, "王五", None)).await.unwrap().id;
+        let water_member = t.app.registry().create_member(&ctx, member(community_b, "赵六", Some(water))).await.unwrap().id;
         let token = |t: String| Auth::Token(t);
         World {
             city,

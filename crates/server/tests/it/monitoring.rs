@@ -260,8 +260,8 @@ async fn two_gauges_of_one_area_together_and_a_silent_sensor_is_flagged() {
     for _ in 0..4 {
         minute(&t, &world, &[("rain-a", 45.0), ("rain-b", 44.0)]).await;
     }
-    assert_eq!(t.app.flag_stale_sensors().await.unwrap(), 1);
-    assert_eq!(t.app.flag_stale_sensors().await.unwrap(), 0, "flagged once");
+    assert_eq!(t.app.monitoring().flag_stale_sensors().await.unwrap(), 1);
+    assert_eq!(t.app.monitoring().flag_stale_sensors().await.unwrap(), 0, "flagged once");
     let sensors = t.get("/api/v1/sensors", &world.officer).await;
     let stale: Vec<&str> =
         sensors.body.as_array().unwrap().iter().filter(|s| s["stale_since"].is_string()).map(|s| s["code"].as_str().unwrap()).collect();

@@ -25,7 +25,7 @@ async fn postgres_serves_the_same_api() {
     let search = t.get("/api/v1/jurisdictions?q=%E7%A4%BE%E5%8C%BA&sort=-code", &Auth::None).await;
     assert_eq!(search.body["total"], 2, "{}", search.text);
     assert_eq!(search.body["items"][0]["code"], "B");
-    let verification = t.app.verify_audit().await.unwrap();
+    let verification = t.app.audit().verify_audit().await.unwrap();
     assert!(matches!(verification, store::audit::Verification::Intact { records, .. } if records > 10));
 }
 

@@ -112,10 +112,10 @@ pub async fn app_with_receivers() -> (TestApp, Arc<Mutex<Vec<Received>>>, Arc<Mu
 }
 
 async fn deliver_everything(t: &TestApp) -> app::warnings::DeliveryReport {
-    let transports = app::warnings::delivery::Transports::new();
+    let transports = app::warnings::Transports::new();
     let mut total = app::warnings::DeliveryReport::default();
     loop {
-        let report = t.app.deliver_round("test-worker", &transports).await.unwrap();
+        let report = t.app.warnings().deliver_round("test-worker", &transports).await.unwrap();
         if report.claimed == 0 {
             return total;
         }
@@ -173,14 +173,14 @@ async fn a_warning_reaches_exactly_the_people_inside_and_closes_the_loop() {
     let ctx = t.system();
     // People on duty: a grid member for grid A1 and a cadre for community A, each with an account.
     let person = |jurisdiction: i64, name: &str, role: &str| {
-        serde_json::from_value::<app::registry::members::NewMember>(json!({
+        serde_json::from_value::<app::registry::NewMember>(json!({
             "jurisdiction_id": jurisdiction, "name": name, "roles": [role], "phone": "+8613900000000",
             "base": {"lon": 121.5, "lat": 31.3},
         }))
         .unwrap()
     };
-    let grid_member = t.app.create_member(&ctx, person(world.grid_a1, "网格员小陈", "grid_member")).await.unwrap().id;
-    let cadre = t.app.create_member(&ctx, person(world.community_a, "社区书记老周", "cadre")).await.unwrap().id;
+    let grid_member = t.app.registry().create_member(&ctx, person(world.grid_a1, "网格员小陈", "grid_member")).await.unwrap().id;
+    let cadre = t.app.registry().create_member(&ctx, person(world.community_a, "社区书记老周", "cadre")).await.unwrap().id;
     t.account("chen", vec![json!({"role": "grid_member", "jurisdiction_id": world.grid_a1})], Some(grid_member)).await;
     let cadre_token = t.account("zhou", vec![json!({"role": "community_cadre", "jurisdiction_id": world.community_a})], Some(cadre)).await;
     // The water department's system takes warnings by webhook.
@@ -268,7 +268,7 @@ async fn a_warning_reaches_exactly_the_people_inside_and_closes_the_loop() {
     // The department's webhook: signed with its secret, carrying the CAP document.
     assert_eq!(hooks.len(), 1);
     let hook = hooks[0];
-    assert_eq!(hook.signature.as_deref(), Some(app::warnings::transport::signature("water-secret", hook.body.as_bytes()).as_str()));
+    assert_eq!(hook.signature.as_deref(), Some(app::transport::signature("water-secret", hook.body.as_bytes()).as_str()));
     let hook_body: Value = serde_json::from_str(&hook.body).unwrap();
     assert!(hook_body["cap"].as_str().unwrap().contains(&identifier));
     // Texts speak the household's language.
@@ -304,12 +304,12 @@ async fn a_warning_reaches_exactly_the_people_inside_and_closes_the_loop() {
     // At the red deadline (30 minutes), the vulnerable households that did not acknowledge become door-knocks
     // for the grid member; not a minute before.
     t.clock.advance_ms(29 * 60_000);
-    assert_eq!(t.app.run_escalation().await.unwrap().door_knocks, 0);
+    assert_eq!(t.app.warnings().run_escalation().await.unwrap().door_knocks, 0);
     t.clock.advance_ms(60_000);
     let vulnerable_unacknowledged: Vec<usize> = (0..6).filter(|i| !acknowledging.contains(i)).collect();
-    let pass = t.app.run_escalation().await.unwrap();
+    let pass = t.app.warnings().run_escalation().await.unwrap();
     assert_eq!(pass.door_knocks, vulnerable_unacknowledged.len(), "{pass:?}");
-    assert_eq!(t.app.run_escalation().await.unwrap().door_knocks, 0, "a second pass creates nothing new");
+    assert_eq!(t.app.warnings().run_escalation().await.unwrap().door_knocks, 0, "a second pass creates nothing new");
 
     // The grid member works them in the field view: sees the address (audited), marks them done.
     let mut field = Browser::new("zh-CN");
@@ -357,7 +357,7 @@ async fn a_warning_reaches_exactly_the_people_inside_and_closes_the_loop() {
 
     // The task left open is overdue 30 minutes later: it escalates to the community cadre.
     t.clock.advance_ms(31 * 60_000);
-    let pass = t.app.run_escalation().await.unwrap();
+    let pass = t.app.warnings().run_escalation().await.unwrap();
     assert_eq!(pass.escalated, 1);
     let cadre_tasks = t.get("/api/v1/tasks/mine", &Auth::Token(cadre_token)).await;
     assert_eq!(cadre_tasks.body.as_array().unwrap().iter().map(|task| task["id"].as_i64().unwrap()).collect::<Vec<_>>(), vec![*last]);
@@ -569,7 +569,7 @@ async fn a_polled_feed_brings_each_warning_once() {
     tokio::spawn(async move { axum::serve(listener, router).await.unwrap() });
     let config =
         app::warnings::FeedConfig { name: "meteo".into(), url: format!("http://{address}/feed.atom"), ca_file: None, interval_seconds: 60 };
-    let client = app::warnings::transport::HttpClient::default();
+    let client = app::transport::HttpClient::default();
     // An account posts a copy of the feed's next alert before the feed is polled: it becomes a draft of Gridline's
     // own, and cannot stand in for the feed's alert (which would then be dropped as already received).
     let squat = cap("feed-linked-1").replace("<instruction>", "").replace("</instruction>", "");
@@ -578,16 +578,16 @@ async fn a_polled_feed_brings_each_warning_once() {
     assert_eq!((posted.status, posted.body["warning"]["state"].as_str()), (StatusCode::CREATED, Some("draft")), "{}", posted.text);
     assert_ne!(posted.body["warning"]["identifier"], "feed-linked-1");
     let mut seen = std::collections::HashSet::new();
-    let first = t.app.poll_feed(&config, &client, &mut seen).await.unwrap();
+    let first = t.app.warnings().poll_feed(&config, &client, &mut seen).await.unwrap();
     assert_eq!((first.entries, first.ingested, first.rejected.len()), (3, 2, 1), "{first:?}");
     assert!(first.rejected[0].1.contains("404"), "{first:?}");
     let list = t.get("/api/v1/warnings?state=issued", &world.officer).await;
     assert_eq!(list.body["total"], 2);
     assert!(list.body["items"].as_array().unwrap().iter().all(|w| w["source"] == "feed:meteo" && w["level"] == "yellow"));
     // Polled again (and by a fresh process that remembers nothing): nothing new.
-    let again = t.app.poll_feed(&config, &client, &mut seen).await.unwrap();
+    let again = t.app.warnings().poll_feed(&config, &client, &mut seen).await.unwrap();
     assert_eq!((again.ingested, again.known), (0, 2));
-    let fresh = t.app.poll_feed(&config, &client, &mut std::collections::HashSet::new()).await.unwrap();
+    let fresh = t.app.warnings().poll_feed(&config, &client, &mut std::collections::HashSet::new()).await.unwrap();
     assert_eq!((fresh.ingested, fresh.known), (0, 2));
     assert_eq!(t.count("warnings").await, 3, "two from the feed, and the account's draft");
 }
@@ -622,7 +622,8 @@ async fn a_cap_posted_by_a_cadre_is_a_draft_that_needs_a_second_person() {
     let without = post_raw(&t, "/api/v1/warnings", &world.cadre_a, "application/cap+xml", without).await;
     assert_eq!((without.status, without.body["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("cap/alert/info/instruction")));
     // The attack as the review ran it: a community cadre alone posts an `Actual` alert for their community.
-    let posted = post_raw(&t, "/api/v1/warnings", &world.cadre_a, "application/cap+xml", cap_message("cadre-1", "Alert", AREA_A, None)).await;
+    let posted =
+        post_raw(&t, "/api/v1/warnings", &world.cadre_a, "application/cap+xml", cap_message("cadre-1", "Alert", AREA_A, None)).await;
     assert_eq!(posted.status, StatusCode::CREATED, "{}", posted.text);
     let warning = &posted.body["warning"];
     assert_eq!((warning["state"].as_str(), warning["public"].as_bool()), (Some("draft"), Some(false)), "{warning}");

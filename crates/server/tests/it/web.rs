@@ -350,14 +350,12 @@ async fn the_owner_is_told_of_failed_sign_ins_once_and_can_end_other_sessions() 
     // Another browser (a phone) already signed in: it will be ended from the desk.
     let mut phone = Browser::new("en");
     phone.sign_in(&t, "officer", "officer-password-long").await;
-    let signed_in = Browser::new("en").post(&t, "/login", &[("username", "officer"), ("password", "officer-password-long"), ("next", "/console")]).await;
+    let signed_in = Browser::new("en")
+        .post(&t, "/login", &[("username", "officer"), ("password", "officer-password-long"), ("next", "/console")])
+        .await;
     assert_eq!(signed_in.status, StatusCode::SEE_OTHER, "{}", signed_in.text);
-    let cookies: Vec<String> = signed_in
-        .headers
-        .get_all(header::SET_COOKIE)
-        .iter()
-        .map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string())
-        .collect();
+    let cookies: Vec<String> =
+        signed_in.headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string()).collect();
     assert!(cookies.iter().any(|c| c.starts_with("gridline_device=")), "{cookies:?}");
     // The phone signed in after the failures, so the desk's sign-in has none to report.
     assert!(!cookies.iter().any(|c| c.starts_with("gridline_notice=")), "{cookies:?}");
@@ -374,7 +372,9 @@ async fn the_owner_is_told_of_failed_sign_ins_once_and_can_end_other_sessions() 
     for _ in 0..2 {
         Browser::new("en").post(&t, "/login", &[("username", "officer"), ("password", "not it"), ("next", "/console")]).await;
     }
-    let again = Browser::new("zh-CN").post(&t, "/login", &[("username", "officer"), ("password", "officer-password-long"), ("next", "/console")]).await;
+    let again = Browser::new("zh-CN")
+        .post(&t, "/login", &[("username", "officer"), ("password", "officer-password-long"), ("next", "/console")])
+        .await;
     let cookies: Vec<String> =
         again.headers.get_all(header::SET_COOKIE).iter().map(|v| v.to_str().unwrap().split(';').next().unwrap().to_string()).collect();
     let browser = Browser { cookie: Some(cookies.join("; ")), lang: "zh-CN" };
@@ -387,14 +387,20 @@ async fn the_owner_is_told_of_failed_sign_ins_once_and_can_end_other_sessions() 
 async fn sign_in_never_redirects_to_another_site() {
     let t = TestApp::new().await;
     World::build(&t).await;
-    for next in ["/\\evil.example", "//evil.example", "https://evil.example/", "/\\/evil.example", "/ok\r\nLocation: x", "javascript:alert(1)"] {
+    for next in
+        ["/\\evil.example", "//evil.example", "https://evil.example/", "/\\/evil.example", "/ok\r\nLocation: x", "javascript:alert(1)"]
+    {
         let response =
             Browser::new("en").post(&t, "/login", &[("username", "officer"), ("password", "officer-password-long"), ("next", next)]).await;
         assert_eq!(response.status, StatusCode::SEE_OTHER, "{next}");
         assert_eq!(response.headers[header::LOCATION], "/console", "{next:?} is not followed");
-        let page = Browser::new("en").get(&t, &format!("/login?next={}", form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>())).await;
+        let page = Browser::new("en")
+            .get(&t, &format!("/login?next={}", form_urlencoded::byte_serialize(next.as_bytes()).collect::<String>()))
+            .await;
         assert!(page.text.contains(r#"name="next" value="&#x2f;console""#), "{next:?} is not even carried in the form: {}", page.text);
     }
-    let local = Browser::new("en").post(&t, "/login", &[("username", "officer"), ("password", "officer-password-long"), ("next", "/incidents?open=true")]).await;
+    let local = Browser::new("en")
+        .post(&t, "/login", &[("username", "officer"), ("password", "officer-password-long"), ("next", "/incidents?open=true")])
+        .await;
     assert_eq!(local.headers[header::LOCATION], "/incidents?open=true");
 }

@@ -78,7 +78,14 @@ async fn anchor(t: &TestStore, key: &domain::audit::SigningKey, at_ms: i64) -> (
     let key_id = key.public_key().key_id();
     let last = records.last().unwrap().0;
     let statement = domain::audit::AnchorStatement { first_seq: first, last_seq: last, at_ms, key_id: &key_id, hashes: &hashes };
-    let row = AnchorRow { first_seq: first, last_seq: last, at_ms, key_id: key_id.clone(), hashes: hashes.clone(), signature: key.sign(&statement) };
+    let row = AnchorRow {
+        first_seq: first,
+        last_seq: last,
+        at_ms,
+        key_id: key_id.clone(),
+        hashes: hashes.clone(),
+        signature: key.sign(&statement),
+    };
     let stored = {
         let row = row.clone();
         t.store.write(move |c| Box::pin(async move { store::audit::insert_anchor(c, &row).await })).await.unwrap()

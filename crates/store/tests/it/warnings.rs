@@ -202,7 +202,10 @@ async fn enqueue_is_idempotent_and_claims_are_exclusive(t: &TestStore) {
 async fn count_deliveries(t: &TestStore, warning_id: i64, statuses: &'static str) -> i64 {
     let mut r = t.store.reader().await.unwrap();
     r.conn()
-        .fetch_one(format!("SELECT COUNT(*) AS n FROM deliveries WHERE warning_id = $1 AND status IN {statuses}"), store::params![warning_id])
+        .fetch_one(
+            format!("SELECT COUNT(*) AS n FROM deliveries WHERE warning_id = $1 AND status IN {statuses}"),
+            store::params![warning_id],
+        )
         .await
         .unwrap()
         .get("n")

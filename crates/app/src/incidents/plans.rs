@@ -17,10 +17,11 @@ use store::incidents::{self as repo, ActivationRow, PlanRow};
 use store::registry::Versioned;
 use store::tasks::NewTask;
 
-use crate::incidents::{affected_of, figures_of, incident_resource, incident_view, kind_of, reference, scales_of, subtypes};
+use crate::incidents::Incidents;
+use crate::incidents::reports::{affected_of, figures_of, incident_resource, incident_view, kind_of, reference, scales_of, subtypes};
 use crate::time::rfc3339;
 use crate::util::{Outcome, decide};
-use crate::{App, AppError, Context, IncidentView};
+use crate::{AppError, Context, IncidentView};
 
 /// A linter finding on the wire.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -94,7 +95,7 @@ pub struct ActivationView {
     /// The modes set: jurisdiction id and mode.
     pub modes: Vec<(i64, String)>,
     /// The tasks created.
-    pub tasks: Vec<crate::tasks::TaskView>,
+    pub tasks: Vec<crate::incidents::tasks::TaskView>,
     /// What could not be resolved (owners nobody fills…), in the caller's language.
     pub findings: Vec<String>,
     /// The incident afterwards.
@@ -173,10 +174,10 @@ fn ts(ms: i64) -> Timestamp {
     Timestamp::from_millisecond(ms).unwrap_or(Timestamp::UNIX_EPOCH)
 }
 
-impl App {
+impl Incidents {
     /// The registry as plans see it.
     pub(crate) async fn registry_snapshot(&self) -> Result<RegistrySnapshot, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let mut snapshot = RegistrySnapshot::default();
         for (id, code, level, path, name_zh, name_en) in repo::all_jurisdictions(&mut reader.conn()).await? {
             let (Ok(code), Ok(level), Some(path)) =
@@ -225,7 +226,7 @@ impl App {
     /// Saves the plans Gridline ships that the database does not have yet, published (run at start).
     pub async fn ensure_shipped_plans(&self) -> Result<usize, AppError> {
         let existing: Vec<String> = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::latest_plans(&mut reader.conn()).await?.into_iter().map(|p| p.code).collect()
         };
         let ctx = Context::system("plans", Locale::ZhCn);
@@ -237,7 +238,7 @@ impl App {
             }
             let view = self.save_plan(&ctx, document).await?;
             let id = view.id;
-            self.store().write(move |c| Box::pin(async move { repo::publish_plan(c, id).await })).await?;
+            self.kernel.store().write(move |c| Box::pin(async move { repo::publish_plan(c, id).await })).await?;
             saved += 1;
         }
         Ok(saved)
@@ -247,7 +248,7 @@ impl App {
     /// field; a well-formed one is kept with the linter's findings against the registry as it is now.
     pub async fn save_plan(&self, ctx: &Context, document: &str) -> Result<PlanView, AppError> {
         if let Decision::Deny(reason) = decide(ctx, Action::Create, &plan_resource()) {
-            return Err(self.refuse(ctx, "plan.save", "plan", None, reason).await);
+            return Err(self.kernel.refuse(ctx, "plan.save", "plan", None, reason).await);
         }
         let parsed: Plan = plan::parse(document).map_err(|error| malformed(&error))?;
         let snapshot = self.registry_snapshot().await?;
@@ -272,9 +273,10 @@ impl App {
         let title_zh = parsed.title.zh().to_string();
         let title_en = parsed.title.en().to_string();
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    let now = app.now_ms();
+                    let now = app.kernel.now_ms();
                     let row = repo::insert_plan(
                         c,
                         &code,
@@ -291,10 +293,10 @@ impl App {
                     let payload = serde_json::json!({"id": row.id, "code": row.code, "revision": row.revision});
                     store::events::append(
                         c,
-                        &app.event(&ctx2, "plan.saved", "plan", row.id, None, None, Classification::Internal, payload),
+                        &app.kernel.event(&ctx2, "plan.saved", "plan", row.id, None, None, Classification::Internal, payload),
                     )
                     .await?;
-                    store::audit::append(c, &app.audit(&ctx2, "plan.save", "plan", Some(row.id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "plan.save", "plan", Some(row.id.to_string()))).await?;
                     Ok(Outcome::Done(row))
                 })
             })
@@ -305,10 +307,10 @@ impl App {
     /// Publishes a revision: it becomes the one activations use. Refused while the linter finds errors.
     pub async fn publish_plan(&self, ctx: &Context, id: i64) -> Result<PlanView, AppError> {
         if let Decision::Deny(reason) = decide(ctx, Action::Update, &plan_resource()) {
-            return Err(self.refuse(ctx, "plan.publish", "plan", Some(id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "plan.publish", "plan", Some(id.to_string()), reason).await);
         }
         let row = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::get_plan(&mut reader.conn(), id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Plan })?
         };
         let view = plan_view(ctx.locale, &row, false);
@@ -325,6 +327,7 @@ impl App {
         }
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
                     repo::publish_plan(c, id).await?;
@@ -332,10 +335,10 @@ impl App {
                     let payload = serde_json::json!({"id": id, "code": row.code, "revision": row.revision});
                     store::events::append(
                         c,
-                        &app.event(&ctx2, "plan.published", "plan", id, None, None, Classification::Internal, payload),
+                        &app.kernel.event(&ctx2, "plan.published", "plan", id, None, None, Classification::Internal, payload),
                     )
                     .await?;
-                    store::audit::append(c, &app.audit(&ctx2, "plan.publish", "plan", Some(id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "plan.publish", "plan", Some(id.to_string()))).await?;
                     Ok(Outcome::Done(row))
                 })
             })
@@ -346,18 +349,18 @@ impl App {
     /// The latest revision of every plan.
     pub async fn list_plans(&self, ctx: &Context) -> Result<Vec<PlanView>, AppError> {
         if let Decision::Deny(reason) = decide(ctx, Action::Read, &plan_resource()) {
-            return Err(self.refuse(ctx, "plan.read", "plan", None, reason).await);
+            return Err(self.kernel.refuse(ctx, "plan.read", "plan", None, reason).await);
         }
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         Ok(repo::latest_plans(&mut reader.conn()).await?.iter().map(|row| plan_view(ctx.locale, row, false)).collect())
     }
 
     /// One plan revision, with its document.
     pub async fn get_plan(&self, ctx: &Context, id: i64) -> Result<PlanView, AppError> {
         if let Decision::Deny(reason) = decide(ctx, Action::Read, &plan_resource()) {
-            return Err(self.refuse(ctx, "plan.read", "plan", Some(id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "plan.read", "plan", Some(id.to_string()), reason).await);
         }
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let row = repo::get_plan(&mut reader.conn(), id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Plan })?;
         Ok(plan_view(ctx.locale, &row, true))
     }
@@ -401,7 +404,7 @@ impl App {
         let version = input.version.ok_or(AppError::VersionRequired)?;
         let row = self.load_incident(incident_id).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Update, &incident_resource(&row)) {
-            return Err(self.refuse(ctx, "incident.activate", "incident", Some(incident_id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "incident.activate", "incident", Some(incident_id.to_string()), reason).await);
         }
         let status = IncidentStatus::parse("status", &row.fields.status)?;
         domain::incident::transition(status, IncidentStatus::Responding).map_err(AppError::InvalidTransition)?;
@@ -412,7 +415,7 @@ impl App {
         let snapshot = self.registry_snapshot().await?;
         let situation = Self::situation(&row, &snapshot)?;
         let published = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::published_plans(&mut reader.conn()).await?
         };
         let plans: Vec<(PlanRow, Plan)> =
@@ -438,7 +441,7 @@ impl App {
             }
         };
         let (plan_row, plan_doc) = plans[chosen].clone();
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         let activation = plan::activate(&plan_doc, subtypes(), &snapshot, &situation, ts(now), requested).map_err(|error| {
             AppError::Invalid(Invalid::new(
                 "plan_code",
@@ -506,9 +509,10 @@ impl App {
         let plan_code = plan_row.code.clone();
         let modes_to_set = modes.clone();
         let (incident, activation_row, created) = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    let now = app.now_ms();
+                    let now = app.kernel.now_ms();
                     let current = repo::get_incident(c, incident_id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Incident })?;
                     let mut fields = current.fields.clone();
                     fields.status = IncidentStatus::Responding.code().into();
@@ -529,7 +533,7 @@ impl App {
                                 let payload = serde_json::json!({"id": jurisdiction, "from": old, "to": mode, "incident_id": incident_id});
                                 store::events::append(
                                     c,
-                                    &app.event(&ctx2, "jurisdiction.mode_changed", "jurisdiction", *jurisdiction, path.as_ref(), None, Classification::Public, payload),
+                                    &app.kernel.event(&ctx2, "jurisdiction.mode_changed", "jurisdiction", *jurisdiction, path.as_ref(), None, Classification::Public, payload),
                                 )
                                 .await?;
                             }
@@ -571,15 +575,15 @@ impl App {
                     });
                     store::events::append(
                         c,
-                        &app.event(&ctx2, "incident.activated", "incident", incident_id, Some(&incident.fields.path), None, Classification::Internal, payload),
+                        &app.kernel.event(&ctx2, "incident.activated", "incident", incident_id, Some(&incident.fields.path), None, Classification::Internal, payload),
                     )
                     .await?;
-                    store::audit::append(c, &app.audit(&ctx2, "incident.activate", "incident", Some(incident_id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "incident.activate", "incident", Some(incident_id.to_string()))).await?;
                     Ok(Outcome::Done((incident, activation, created)))
                 })
             })
             .await?;
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         Ok(ActivationView {
             id: activation_row.id,
             plan_code: activation_row.plan_code,
@@ -587,7 +591,7 @@ impl App {
             command_jurisdiction_id: activation_row.command_jurisdiction_id,
             escalated,
             modes,
-            tasks: created.into_iter().map(|row| crate::tasks::view_of(ctx.locale, now, row)).collect(),
+            tasks: created.into_iter().map(|row| crate::incidents::tasks::view_of(ctx.locale, now, row)).collect(),
             findings,
             incident: incident_view(ctx.locale, &incident),
         })
@@ -600,16 +604,16 @@ impl App {
         let version = version.ok_or(AppError::VersionRequired)?;
         let row = self.load_incident(incident_id).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Update, &incident_resource(&row)) {
-            return Err(self.refuse(ctx, "incident.stand_down", "incident", Some(incident_id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "incident.stand_down", "incident", Some(incident_id.to_string()), reason).await);
         }
         let status = IncidentStatus::parse("status", &row.fields.status)?;
         domain::incident::transition(status, IncidentStatus::Stabilized).map_err(AppError::InvalidTransition)?;
         let snapshot = self.registry_snapshot().await?;
         let situation = Self::situation(&row, &snapshot)?;
         let paths: BTreeMap<i64, JurisdictionPath> = snapshot.jurisdictions.iter().map(|j| (j.id.0, j.path.clone())).collect();
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         let (activations, others, warnings, tasks) = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             let mine: Vec<ActivationRow> =
                 repo::activations_of(&mut reader.conn(), incident_id).await?.into_iter().filter(|a| a.stood_down_at.is_none()).collect();
             let others: Vec<JurisdictionId> = repo::active_activations(&mut reader.conn())
@@ -648,7 +652,7 @@ impl App {
         let mut new_tasks: Vec<NewTask> = Vec::new();
         for activation in &activations {
             let plan_row = {
-                let mut reader = self.store().reader().await?;
+                let mut reader = self.kernel.store().reader().await?;
                 repo::get_plan(&mut reader.conn(), activation.plan_id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Plan })?
             };
             let plan_doc = plan::parse(&plan_row.document).map_err(|e| malformed(&e))?;
@@ -691,9 +695,10 @@ impl App {
         let (app, ctx2) = (self.clone(), ctx.clone());
         let activation_ids: Vec<i64> = activations.iter().map(|a| a.id).collect();
         let incident = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    let now = app.now_ms();
+                    let now = app.kernel.now_ms();
                     let current = repo::get_incident(c, incident_id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Incident })?;
                     let mut fields = current.fields.clone();
                     fields.status = IncidentStatus::Stabilized.code().into();
@@ -710,7 +715,7 @@ impl App {
                             let payload = serde_json::json!({"id": jurisdiction, "from": old, "to": mode, "incident_id": incident_id});
                             store::events::append(
                                 c,
-                                &app.event(&ctx2, "jurisdiction.mode_changed", "jurisdiction", *jurisdiction, path.as_ref(), None, Classification::Public, payload),
+                                &app.kernel.event(&ctx2, "jurisdiction.mode_changed", "jurisdiction", *jurisdiction, path.as_ref(), None, Classification::Public, payload),
                             )
                             .await?;
                         }
@@ -736,13 +741,13 @@ impl App {
                     let payload = serde_json::json!({"id": incident_id, "version": incident.version, "status": incident.fields.status, "modes": mode_changes});
                     store::events::append(
                         c,
-                        &app.event(&ctx2, "incident.stood_down", "incident", incident_id, Some(&incident.fields.path), None, Classification::Internal, payload),
+                        &app.kernel.event(&ctx2, "incident.stood_down", "incident", incident_id, Some(&incident.fields.path), None, Classification::Internal, payload),
                     )
                     .await?;
-                    store::audit::append(c, &app.audit(&ctx2, "incident.stand_down", "incident", Some(incident_id.to_string()))).await?;
-                    if app.config().data.purge_at_stand_down {
-                        let (reports, tasks) = crate::datasets::purge_response_data(c, incident_id).await?;
-                        let mut record = app.audit(&ctx2, "data.purge", "incident", Some(incident_id.to_string()));
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "incident.stand_down", "incident", Some(incident_id.to_string()))).await?;
+                    if app.kernel.config().data.purge_at_stand_down {
+                        let (reports, tasks) = purge_response_data(c, incident_id).await?;
+                        let mut record = app.kernel.audit(&ctx2, "data.purge", "incident", Some(incident_id.to_string()));
                         record.details = serde_json::json!({"reports": reports, "tasks": tasks, "why": "Emergency Response Law Art. 85"});
                         store::audit::append(c, &record).await?;
                     }
@@ -757,11 +762,11 @@ impl App {
     pub async fn upward_report(&self, ctx: &Context, incident_id: i64) -> Result<UpwardReportView, AppError> {
         let row = self.load_incident(incident_id).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Read, &incident_resource(&row)) {
-            return Err(self.refuse(ctx, "incident.read", "incident", Some(incident_id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "incident.read", "incident", Some(incident_id.to_string()), reason).await);
         }
         let kind = kind_of(&row.fields)?;
         let (reports, tasks, events, home, command) = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             let reports = repo::reports_of(&mut reader.conn(), incident_id).await?;
             let tasks = store::tasks::tasks_of(&mut reader.conn(), "incident", incident_id).await?;
             let events = repo::timeline(&mut reader.conn(), incident_id, 500).await?;
@@ -810,7 +815,7 @@ impl App {
             reporting_unit: name(if command.is_some() { &command } else { &home }).0,
             contact: None,
         };
-        let zone = jiff::tz::TimeZone::get(&self.config().default_timezone).unwrap_or(jiff::tz::TimeZone::UTC);
+        let zone = jiff::tz::TimeZone::get(&self.kernel.config().default_timezone).unwrap_or(jiff::tz::TimeZone::UTC);
         let schedule = ReportingSchedule::statutory_for(kind.category());
         let report = domain::incident::upward_report(&facts, subtypes(), &zone, schedule.as_ref(), &[]);
         let _ = Category::parse("category", &row.fields.category)?;
@@ -831,4 +836,31 @@ impl App {
                 .collect(),
         })
     }
+}
+
+/// The keys of personal details in a task's detail, removed by the purge.
+const PERSONAL_KEYS: &[&str] = &["name", "phone", "email", "address", "needs", "households", "reporter"];
+
+/// Purges the personal data an incident's response gathered, inside the stand-down's transaction; answers
+/// (reports, tasks) purged. See [`DataConfig::purge_at_stand_down`].
+pub(crate) async fn purge_response_data(c: &mut store::Conn<'_>, incident_id: i64) -> Result<(u64, u64), store::StoreError> {
+    let reports = c
+        .execute(
+            "UPDATE reports SET reporter_name = NULL, reporter_phone = NULL, reporter_email = NULL
+             WHERE incident_id = $1 AND (reporter_name IS NOT NULL OR reporter_phone IS NOT NULL OR reporter_email IS NOT NULL)",
+            store::params![incident_id],
+        )
+        .await?;
+    let mut tasks = 0;
+    for task in store::tasks::tasks_of(c, "incident", incident_id).await? {
+        let Ok(mut detail) = serde_json::from_str::<Value>(&task.task.detail) else { continue };
+        let Some(object) = detail.as_object_mut() else { continue };
+        let before = object.len();
+        object.retain(|key, _| !PERSONAL_KEYS.contains(&key.as_str()));
+        if object.len() != before {
+            c.execute("UPDATE tasks SET detail = $1 WHERE id = $2", store::params![detail.to_string(), task.id]).await?;
+            tasks += 1;
+        }
+    }
+    Ok((reports, tasks))
 }

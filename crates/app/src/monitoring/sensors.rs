@@ -19,8 +19,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 use store::sensors::{self as repo, Rejection, SensorFields, SensorRow};
 
+use crate::monitoring::Monitoring;
 use crate::util::Outcome;
-use crate::{App, AppError, Context};
+use crate::{AppError, Context};
 
 /// Settings of monitoring, from `[monitoring]` in `gridline.toml`.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -567,7 +568,7 @@ fn may_feed(ctx: &Context, sensor: &SensorRow) -> bool {
         || sensor.fields.organization_id.is_some_and(|org| ctx.subject.grants.iter().any(|g| g.organization.is_some_and(|o| o.0 == org)))
 }
 
-impl App {
+impl Monitoring {
     /// Registers a sensor (administrators and duty officers).
     pub async fn create_sensor(&self, ctx: &Context, input: NewSensor) -> Result<SensorView, AppError> {
         if !may_manage(ctx) {
@@ -588,8 +589,11 @@ impl App {
                 return Err(Invalid::new(field, InvalidReason::Required).into());
             }
         }
-        let (jurisdiction_id, path) =
-            self.jurisdiction_holding(&[[point.lon(), point.lat()]]).await?.ok_or_else(|| Invalid::new("lon", InvalidReason::NotFound))?;
+        let (jurisdiction_id, path) = self
+            .registry
+            .jurisdiction_holding(&[[point.lon(), point.lat()]])
+            .await?
+            .ok_or_else(|| Invalid::new("lon", InvalidReason::NotFound))?;
         let path = path.as_str().to_string();
         let fields = SensorFields {
             code: code.clone(),
@@ -605,16 +609,17 @@ impl App {
             min_value: input.min_value,
             max_value: input.max_value,
         };
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         let ctx2 = ctx.clone();
         let app = self.clone();
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
                     let Some(row) = repo::insert_sensor(c, &fields, now).await? else {
                         return Err(AppError::Duplicate { field: "code".into() });
                     };
-                    store::audit::append(c, &app.audit(&ctx2, "sensor.create", "sensor", Some(row.id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "sensor.create", "sensor", Some(row.id.to_string()))).await?;
                     Ok(Outcome::Done(row))
                 })
             })
@@ -625,7 +630,7 @@ impl App {
     /// Every sensor, by code.
     pub async fn list_sensors(&self, ctx: &Context) -> Result<Vec<SensorView>, AppError> {
         signed_in(ctx)?;
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let in_alarm = repo::scopes_in_alarm(&mut reader.conn()).await?;
         Ok(repo::list_sensors(&mut reader.conn(), "/").await?.into_iter().map(|row| sensor_view(row, &in_alarm)).collect())
     }
@@ -633,11 +638,11 @@ impl App {
     /// A sensor, its readings of the last `hours`, and its newest refusals.
     pub async fn sensor_detail(&self, ctx: &Context, code: &str, hours: i64) -> Result<Value, AppError> {
         signed_in(ctx)?;
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let row = repo::sensor_by_code(&mut reader.conn(), code)
             .await?
             .ok_or(AppError::NotFound { kind: domain::policy::ResourceKind::Sensor })?;
-        let to = row.last_reading_at.unwrap_or_else(|| self.now_ms());
+        let to = row.last_reading_at.unwrap_or_else(|| self.kernel.now_ms());
         let readings = repo::readings_between(&mut reader.conn(), row.id, to - hours.clamp(1, 24 * 31) * 3_600_000, to).await?;
         let refused = repo::rejections_of(&mut reader.conn(), row.id, 50).await?;
         Ok(json!({
@@ -655,7 +660,7 @@ impl App {
         if !may_manage(ctx) {
             return Err(AppError::Forbidden { reason: DenyReason::NotPermitted });
         }
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         Ok(repo::recent_rejections(&mut reader.conn(), limit.clamp(1, 1000))
             .await?
             .into_iter()
@@ -690,13 +695,13 @@ impl App {
         items: &[(&Value, bool, Option<&str>)],
         default_sensor: Option<&str>,
     ) -> Result<IngestReport, AppError> {
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         let mut report = IngestReport::default();
         let mut sensors: BTreeMap<String, Option<SensorRow>> = BTreeMap::new();
         let mut good: BTreeMap<i64, Vec<(i64, f64)>> = BTreeMap::new();
         let mut rejections = Vec::new();
         {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             for (index, &(item, beyond_limit, topic_sensor)) in items.iter().enumerate() {
                 let named = item.get("sensor").and_then(Value::as_str).or(topic_sensor).or(default_sensor).map(str::to_string);
                 let mut refuse = |field: &str, reason: &str, sensor: Option<&SensorRow>| {
@@ -785,7 +790,8 @@ impl App {
         let inserted = {
             let good = good.clone();
             let rejections = rejections.clone();
-            self.store()
+            self.kernel
+                .store()
                 .write(move |c| {
                     Box::pin(async move {
                         let mut inserted = 0;
@@ -814,14 +820,16 @@ impl App {
         }
         let rule = RuleDefinition::parse(text)?;
         let definition = serde_json::to_string(&rule).map_err(|e| AppError::Internal(e.to_string()))?;
-        let (now, by, code, enabled) = (self.now_ms(), ctx.actor_label.clone(), rule.code.clone(), rule.enabled);
+        let (now, by, code, enabled) = (self.kernel.now_ms(), ctx.actor_label.clone(), rule.code.clone(), rule.enabled);
         let ctx2 = ctx.clone();
         let app = self.clone();
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
                     let row = repo::insert_rule(c, &code, &definition, enabled, &by, now).await?;
-                    store::audit::append(c, &app.audit(&ctx2, "rule.save", "rule", Some(format!("{}#{}", row.code, row.revision)))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "rule.save", "rule", Some(format!("{}#{}", row.code, row.revision))))
+                        .await?;
                     Ok(Outcome::Done(row))
                 })
             })
@@ -832,14 +840,14 @@ impl App {
     /// The rules in force (newest revision of each), with whether each is enabled.
     pub async fn list_rules(&self, ctx: &Context) -> Result<Vec<RuleView>, AppError> {
         signed_in(ctx)?;
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         repo::latest_rules(&mut reader.conn()).await?.into_iter().map(rule_view).collect()
     }
 
     /// A rule's episodes, newest first.
     pub async fn rule_episodes(&self, ctx: &Context, code: &str) -> Result<Vec<EpisodeView>, AppError> {
         signed_in(ctx)?;
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         Ok(repo::episodes_of(&mut reader.conn(), code, 200)
             .await?
             .into_iter()
@@ -862,11 +870,11 @@ impl App {
     /// buckets (at least one minute each) for a chart.
     pub async fn sensor_series(&self, ctx: &Context, code: &str, hours: i64, to: Option<i64>, points: i64) -> Result<SeriesView, AppError> {
         signed_in(ctx)?;
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let row = repo::sensor_by_code(&mut reader.conn(), code)
             .await?
             .ok_or(AppError::NotFound { kind: domain::policy::ResourceKind::Sensor })?;
-        let to = to.or(row.last_reading_at).unwrap_or_else(|| self.now_ms());
+        let to = to.or(row.last_reading_at).unwrap_or_else(|| self.kernel.now_ms());
         let span = hours.clamp(1, 24 * 366) * 3_600_000;
         let bucket_ms = (span / points.clamp(10, 2_000)).max(60_000);
         let from = to - span;
@@ -886,10 +894,10 @@ impl App {
     pub async fn dry_run_rule(&self, ctx: &Context, text: &str, hours: i64) -> Result<DryRunReport, AppError> {
         signed_in(ctx)?;
         let rule = RuleDefinition::parse(text)?;
-        let to = self.now_ms();
+        let to = self.kernel.now_ms();
         let from = to - hours.clamp(1, 24 * 7) * 3_600_000;
         let watched: Vec<SensorRow> = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::list_sensors(&mut reader.conn(), "/").await?.into_iter().filter(|s| rule.watches(s)).collect()
         };
         let mut near = NearCache::new();
@@ -906,7 +914,7 @@ impl App {
                 None => None,
             };
             let readings = {
-                let mut reader = self.store().reader().await?;
+                let mut reader = self.kernel.store().reader().await?;
                 repo::readings_between(&mut reader.conn(), sensor.id, from - window_ms(&rule, &sensor), to).await?
             };
             replayed += readings.iter().filter(|(at, _)| *at >= from).count();
@@ -924,10 +932,11 @@ impl App {
 
     /// Flags the sensors silent for three intervals, with an event their owner sees; answers how many.
     pub async fn flag_stale_sensors(&self) -> Result<usize, AppError> {
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         let ctx = Context::system("monitoring", domain::Locale::ZhCn);
         let app = self.clone();
         let flagged = self
+            .kernel
             .store()
             .write(move |c| {
                 Box::pin(async move {
@@ -937,7 +946,7 @@ impl App {
                         let payload = json!({"sensor": row.fields.code, "last_reading_at": row.last_reading_at.map(crate::time::rfc3339)});
                         store::events::append(
                             c,
-                            &app.event(
+                            &app.kernel.event(
                                 &ctx,
                                 "sensor.stale",
                                 "sensor",
@@ -962,7 +971,7 @@ impl App {
             return Ok(Vec::new());
         }
         let (rules, open): (Vec<RuleDefinition>, std::collections::BTreeSet<(String, String)>) = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             let rules = repo::latest_rules(&mut reader.conn())
                 .await?
                 .into_iter()
@@ -1004,7 +1013,7 @@ impl App {
         if let Some(found) = cache.get(&key) {
             return Ok(found.clone());
         }
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let found = match store::layers::get_layer(&mut reader.conn(), &near.layer).await? {
             None => None,
             Some(layer) => {
@@ -1034,7 +1043,7 @@ impl App {
     /// The readings a rule needs of a sensor to judge it at its latest reading, oldest first.
     async fn recent_readings(&self, rule: &RuleDefinition, sensor: &SensorRow) -> Result<Vec<(i64, f64)>, AppError> {
         let Some(last) = sensor.last_reading_at else { return Ok(Vec::new()) };
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         Ok(repo::readings_between(&mut reader.conn(), sensor.id, last - window_ms(rule, sensor), i64::MAX).await?)
     }
 
@@ -1043,7 +1052,7 @@ impl App {
         // The sensors that count together: this one, or every watched sensor of its grid (that meets the join).
         let mut members: Vec<SensorRow> = match &rule.together {
             Some(_) => {
-                let mut reader = self.store().reader().await?;
+                let mut reader = self.kernel.store().reader().await?;
                 repo::list_sensors(&mut reader.conn(), &sensor.fields.path)
                     .await?
                     .into_iter()
@@ -1072,25 +1081,26 @@ impl App {
         }
         let scope = scope_of(rule, sensor);
         let open = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::open_episode(&mut reader.conn(), &rule.code, &scope).await?
         };
         let (started_at, evidence) = match decide(rule, &joined, open.is_some()) {
             Decision::Nothing => return Ok(None),
             Decision::Clear => {
-                let (now, id) = (self.now_ms(), open.map(|e| e.id).unwrap_or_default());
-                self.store().write(move |c| Box::pin(async move { repo::clear_episode(c, id, now).await })).await?;
+                let (now, id) = (self.kernel.now_ms(), open.map(|e| e.id).unwrap_or_default());
+                self.kernel.store().write(move |c| Box::pin(async move { repo::clear_episode(c, id, now).await })).await?;
                 return Ok(None);
             }
             Decision::Fire { started_at, evidence } => (started_at, evidence),
         };
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         let (rule_code, scope2, evidence_text) = (rule.code.clone(), scope.clone(), evidence.to_string());
         let ctx = Context::system(&format!("rule:{}", rule.code), domain::Locale::ZhCn);
         let app = self.clone();
         let path = domain::registry::JurisdictionPath::parse(&sensor.fields.path);
         let (sensor_id, organization) = (sensor.id, sensor.fields.organization_id);
         let episode = self
+            .kernel
             .store()
             .write(move |c| {
                 Box::pin(async move {
@@ -1099,7 +1109,7 @@ impl App {
                         return Ok(None);
                     }
                     let payload = json!({"rule": rule_code, "scope": scope2, "episode": episode.id, "evidence": serde_json::from_str::<Value>(&evidence_text).unwrap_or(Value::Null)});
-                    store::events::append(c, &app.event(&ctx, "rule.fired", "sensor", sensor_id, path.as_ref(), organization, Classification::Internal, payload))
+                    store::events::append(c, &app.kernel.event(&ctx, "rule.fired", "sensor", sensor_id, path.as_ref(), organization, Classification::Internal, payload))
                         .await?;
                     Ok(Some(episode.id))
                 })
@@ -1107,7 +1117,7 @@ impl App {
             .await?;
         let Some(episode) = episode else { return Ok(None) };
         let (warning, incident, task) = self.rule_actions(rule, sensor, episode).await;
-        self.store().write(move |c| Box::pin(async move { repo::link_episode(c, episode, warning, incident, task).await })).await?;
+        self.kernel.store().write(move |c| Box::pin(async move { repo::link_episode(c, episode, warning, incident, task).await })).await?;
         Ok(Some(episode))
     }
 
@@ -1147,9 +1157,9 @@ impl App {
                 area,
                 area_desc: None,
                 effective_at: None,
-                expires_at: crate::time::rfc3339(self.now_ms() + action.expires_hours.clamp(1, 72) * 3_600_000),
+                expires_at: crate::time::rfc3339(self.kernel.now_ms() + action.expires_hours.clamp(1, 72) * 3_600_000),
             };
-            match self.create_warning(&ctx, input).await {
+            match self.warnings.create_warning(&ctx, input).await {
                 Ok(view) => warning = Some(view.id),
                 Err(error) => tracing::warn!(rule = %rule.code, %error, "a rule could not draft its warning"),
             }
@@ -1165,7 +1175,7 @@ impl App {
                 channel_key: Some(format!("rule:{}:episode:{episode}", rule.code)),
                 ..Default::default()
             };
-            match self.submit_report(&ctx, "sensor", input).await {
+            match self.incidents.submit_report(&ctx, "sensor", input).await {
                 Ok(outcome) => incident = Some(outcome.incident.id),
                 Err(error) => tracing::warn!(rule = %rule.code, %error, "a rule could not open its incident"),
             }
@@ -1196,7 +1206,7 @@ impl App {
         let Some(path) = domain::registry::JurisdictionPath::parse(&sensor.fields.path) else {
             return Err(AppError::Internal(format!("sensor {} has no jurisdiction path", sensor.fields.code)));
         };
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         let mut task = store::tasks::NewTask::simple(
             "sensor_check",
             "rule_episode",
@@ -1214,11 +1224,12 @@ impl App {
         task.owner_organization_id = sensor.fields.organization_id;
         let (app, ctx) = (self.clone(), ctx.clone());
         let created = self
+            .kernel
             .store()
             .write(move |c| {
                 Box::pin(async move {
                     let Some(row) = store::tasks::insert_if_absent(c, &task, now).await? else { return Ok::<_, AppError>(None) };
-                    app.task_event(c, &ctx, "task.created", &row).await?;
+                    app.incidents.task_event(c, &ctx, "task.created", &row).await?;
                     Ok(Some(row.id))
                 })
             })
@@ -1228,7 +1239,7 @@ impl App {
 
     /// A warning area for a sensor: its jurisdiction's boundary, or a 500 m square around it.
     async fn area_of(&self, sensor: &SensorRow) -> Value {
-        if let Ok(mut reader) = self.store().reader().await
+        if let Ok(mut reader) = self.kernel.store().reader().await
             && let Ok(Some(row)) = store::registry::get_jurisdiction(&mut reader.conn(), sensor.fields.jurisdiction_id, true).await
             && let Some(boundary) = row.boundary.and_then(|b| serde_json::from_str::<Value>(&b).ok())
         {

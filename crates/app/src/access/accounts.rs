@@ -10,11 +10,12 @@ use store::accounts::{self as repo, AccountFields, AccountRow, ApiTokenRow, Gran
 use store::list::{ListQuery, Visibility};
 use store::registry::Versioned;
 
-use crate::auth::{check_new_password, generate_password, new_api_token};
+use crate::access::Access;
+use crate::access::auth::{check_new_password, generate_password, new_api_token};
 use crate::context::Credential;
 use crate::time::rfc3339;
 use crate::util::{ListParams, Outcome, Page, decide, refusal, sha256_hex};
-use crate::{App, AppError, Context};
+use crate::{AppError, Context};
 
 /// A role to grant.
 #[derive(Debug, Clone, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
@@ -224,7 +225,7 @@ struct CheckedGrant {
     organization_id: Option<i64>,
 }
 
-impl App {
+impl Access {
     async fn check_grant(&self, field: &str, grant: &GrantInput) -> Result<CheckedGrant, AppError> {
         let role = AccountRole::parse(&format!("{field}.role"), &grant.role)?;
         let needs_jurisdiction = matches!(role, AccountRole::DutyOfficer | AccountRole::CommunityCadre | AccountRole::GridMember);
@@ -235,7 +236,7 @@ impl App {
         if needs_organization && grant.organization_id.is_none() {
             return Err(Invalid::new(format!("{field}.organization_id"), InvalidReason::Required).into());
         }
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         if let Some(id) = grant.jurisdiction_id {
             if store::registry::get_jurisdiction(&mut reader.conn(), id, false).await?.is_none() {
                 return Err(Invalid::new(format!("{field}.jurisdiction_id"), InvalidReason::NotFound).into());
@@ -259,7 +260,7 @@ impl App {
     ) -> Result<(), AppError> {
         if let Decision::Deny(reason) = decide(ctx, action, resource) {
             let object_type = resource.kind.code();
-            return Err(self.refuse(ctx, audit_action, object_type, object_id, reason).await);
+            return Err(self.kernel.refuse(ctx, audit_action, object_type, object_id, reason).await);
         }
         Ok(())
     }
@@ -280,7 +281,7 @@ impl App {
                 (password, Some(text))
             }
         };
-        let locale = parse_locale(input.locale.as_deref(), self.config().default_locale)?;
+        let locale = parse_locale(input.locale.as_deref(), self.kernel.config().default_locale)?;
         let mut grants = Vec::new();
         for (index, grant) in input.grants.iter().enumerate() {
             grants.push(self.check_grant(&format!("grants[{index}]"), grant).await?);
@@ -290,9 +291,10 @@ impl App {
             repo::NewAccount { username: username.as_str().to_string(), display_name, password_hash, locale, member_id: input.member_id };
         let (app, ctx2) = (self.clone(), ctx.clone());
         let (row, grant_rows) = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    let now = app.now_ms();
+                    let now = app.kernel.now_ms();
                     let row = repo::insert_account(c, &account, now).await?;
                     for grant in &grants {
                         repo::insert_grant(c, row.id, grant.role.code(), grant.jurisdiction_id, grant.organization_id, now).await?;
@@ -302,10 +304,19 @@ impl App {
                     let payload = serde_json::json!({ "id": row.id, "username": row.username, "roles": roles });
                     store::events::append(
                         c,
-                        &app.event(&ctx2, "account.created", "account", row.id, None, None, Classification::Internal, payload.clone()),
+                        &app.kernel.event(
+                            &ctx2,
+                            "account.created",
+                            "account",
+                            row.id,
+                            None,
+                            None,
+                            Classification::Internal,
+                            payload.clone(),
+                        ),
                     )
                     .await?;
-                    let mut record = app.audit(&ctx2, "account.create", "account", Some(row.id.to_string()));
+                    let mut record = app.kernel.audit(&ctx2, "account.create", "account", Some(row.id.to_string()));
                     record.details = payload;
                     store::audit::append(c, &record).await?;
                     Ok(Outcome::Done((row, grant_rows)))
@@ -318,7 +329,7 @@ impl App {
     /// One account (administrators, auditors, or the account itself).
     pub async fn get_account(&self, ctx: &Context, id: i64) -> Result<AccountView, AppError> {
         self.require(ctx, Action::Read, &account_resource(id), "account.read", Some(id.to_string())).await?;
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let row = repo::get_account(&mut reader.conn(), id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Account })?;
         let grants = repo::grants_of(&mut reader.conn(), id).await?;
         Ok(account_view(row, grants, ctx.locale))
@@ -337,7 +348,7 @@ impl App {
         query.offset = params.offset()?;
         query.search = params.q.clone();
         query.sort = params.sort(&["username", "display_name", "created_at", "updated_at"])?;
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let page = repo::list_accounts(&mut reader.conn(), &query).await?;
         let mut items = Vec::new();
         for row in page.items {
@@ -355,48 +366,58 @@ impl App {
         let decision =
             if administrative { decide(ctx, Action::Update, &admin_probe) } else { decide(ctx, Action::Update, &account_resource(id)) };
         if let Decision::Deny(reason) = decision {
-            return Err(self.refuse(ctx, "account.update", "account", Some(id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "account.update", "account", Some(id.to_string()), reason).await);
         }
         let display_name = patch.display_name.as_deref().map(|name| Name::parse("display_name", name)).transpose()?;
         let locale = patch.locale.as_deref().map(|tag| parse_locale(Some(tag), Locale::En)).transpose()?;
         let (app, ctx2) = (self.clone(), ctx.clone());
-        self.transact(move |c| {
-            Box::pin(async move {
-                let Some(current) = repo::get_account(c, id).await? else {
-                    return Err(AppError::NotFound { kind: ResourceKind::Account });
-                };
-                if current.version != version {
-                    return Err(AppError::Conflict { current: current.version });
-                }
-                let fields = AccountFields {
-                    display_name: display_name.map(Name::into_string).unwrap_or(current.display_name.clone()),
-                    locale: locale.unwrap_or(current.locale.clone()),
-                    member_id: patch.member_id.unwrap_or(current.member_id),
-                    disabled: patch.disabled.unwrap_or(current.disabled),
-                };
-                match repo::update_account(c, id, version, &fields, app.now_ms()).await? {
-                    Versioned::Done(new_version) => {
-                        if fields.disabled && !current.disabled {
-                            // Disabling signs the account out everywhere at once.
-                            c.execute("DELETE FROM sessions WHERE account_id = $1", store::params![id]).await?;
-                        }
-                        let payload = serde_json::json!({ "id": id, "version": new_version, "disabled": fields.disabled });
-                        store::events::append(
-                            c,
-                            &app.event(&ctx2, "account.updated", "account", id, None, None, Classification::Internal, payload.clone()),
-                        )
-                        .await?;
-                        let mut record = app.audit(&ctx2, "account.update", "account", Some(id.to_string()));
-                        record.details = payload;
-                        store::audit::append(c, &record).await?;
-                        Ok(Outcome::Done(()))
+        self.kernel
+            .transact(move |c| {
+                Box::pin(async move {
+                    let Some(current) = repo::get_account(c, id).await? else {
+                        return Err(AppError::NotFound { kind: ResourceKind::Account });
+                    };
+                    if current.version != version {
+                        return Err(AppError::Conflict { current: current.version });
                     }
-                    Versioned::Conflict(current) => Err(AppError::Conflict { current }),
-                    Versioned::Missing => Err(AppError::NotFound { kind: ResourceKind::Account }),
-                }
+                    let fields = AccountFields {
+                        display_name: display_name.map(Name::into_string).unwrap_or(current.display_name.clone()),
+                        locale: locale.unwrap_or(current.locale.clone()),
+                        member_id: patch.member_id.unwrap_or(current.member_id),
+                        disabled: patch.disabled.unwrap_or(current.disabled),
+                    };
+                    match repo::update_account(c, id, version, &fields, app.kernel.now_ms()).await? {
+                        Versioned::Done(new_version) => {
+                            if fields.disabled && !current.disabled {
+                                // Disabling signs the account out everywhere at once.
+                                c.execute("DELETE FROM sessions WHERE account_id = $1", store::params![id]).await?;
+                            }
+                            let payload = serde_json::json!({ "id": id, "version": new_version, "disabled": fields.disabled });
+                            store::events::append(
+                                c,
+                                &app.kernel.event(
+                                    &ctx2,
+                                    "account.updated",
+                                    "account",
+                                    id,
+                                    None,
+                                    None,
+                                    Classification::Internal,
+                                    payload.clone(),
+                                ),
+                            )
+                            .await?;
+                            let mut record = app.kernel.audit(&ctx2, "account.update", "account", Some(id.to_string()));
+                            record.details = payload;
+                            store::audit::append(c, &record).await?;
+                            Ok(Outcome::Done(()))
+                        }
+                        Versioned::Conflict(current) => Err(AppError::Conflict { current }),
+                        Versioned::Missing => Err(AppError::NotFound { kind: ResourceKind::Account }),
+                    }
+                })
             })
-        })
-        .await?;
+            .await?;
         self.get_account(ctx, id).await
     }
 
@@ -412,16 +433,16 @@ impl App {
         .await?;
         let checked = self.check_grant("grant", &grant).await?;
         let (app, ctx2) = (self.clone(), ctx.clone());
-        self.transact(move |c| {
+        self.kernel.transact(move |c| {
             Box::pin(async move {
                 if repo::get_account(c, account_id).await?.is_none() {
                     return Err(AppError::NotFound { kind: ResourceKind::Account });
                 }
-                let grant_id = repo::insert_grant(c, account_id, checked.role.code(), checked.jurisdiction_id, checked.organization_id, app.now_ms()).await?;
-                c.execute("UPDATE accounts SET version = version + 1, updated_at = $1 WHERE id = $2", store::params![app.now_ms(), account_id]).await?;
+                let grant_id = repo::insert_grant(c, account_id, checked.role.code(), checked.jurisdiction_id, checked.organization_id, app.kernel.now_ms()).await?;
+                c.execute("UPDATE accounts SET version = version + 1, updated_at = $1 WHERE id = $2", store::params![app.kernel.now_ms(), account_id]).await?;
                 let payload = serde_json::json!({ "id": account_id, "grant_id": grant_id, "role": checked.role.code(), "jurisdiction_id": checked.jurisdiction_id, "organization_id": checked.organization_id });
-                store::events::append(c, &app.event(&ctx2, "account.granted", "account", account_id, None, None, Classification::Internal, payload.clone())).await?;
-                let mut record = app.audit(&ctx2, "account.grant", "account", Some(account_id.to_string()));
+                store::events::append(c, &app.kernel.event(&ctx2, "account.granted", "account", account_id, None, None, Classification::Internal, payload.clone())).await?;
+                let mut record = app.kernel.audit(&ctx2, "account.grant", "account", Some(account_id.to_string()));
                 record.details = payload;
                 store::audit::append(c, &record).await?;
                 Ok(Outcome::Done(()))
@@ -442,38 +463,39 @@ impl App {
         )
         .await?;
         let (app, ctx2) = (self.clone(), ctx.clone());
-        self.transact(move |c| {
-            Box::pin(async move {
-                if !repo::delete_grant(c, account_id, grant_id).await? {
-                    return Err(AppError::NotFound { kind: ResourceKind::Account });
-                }
-                c.execute(
-                    "UPDATE accounts SET version = version + 1, updated_at = $1 WHERE id = $2",
-                    store::params![app.now_ms(), account_id],
-                )
-                .await?;
-                let payload = serde_json::json!({ "id": account_id, "grant_id": grant_id });
-                store::events::append(
-                    c,
-                    &app.event(
-                        &ctx2,
-                        "account.grant_revoked",
-                        "account",
-                        account_id,
-                        None,
-                        None,
-                        Classification::Internal,
-                        payload.clone(),
-                    ),
-                )
-                .await?;
-                let mut record = app.audit(&ctx2, "account.revoke_grant", "account", Some(account_id.to_string()));
-                record.details = payload;
-                store::audit::append(c, &record).await?;
-                Ok(Outcome::Done(()))
+        self.kernel
+            .transact(move |c| {
+                Box::pin(async move {
+                    if !repo::delete_grant(c, account_id, grant_id).await? {
+                        return Err(AppError::NotFound { kind: ResourceKind::Account });
+                    }
+                    c.execute(
+                        "UPDATE accounts SET version = version + 1, updated_at = $1 WHERE id = $2",
+                        store::params![app.kernel.now_ms(), account_id],
+                    )
+                    .await?;
+                    let payload = serde_json::json!({ "id": account_id, "grant_id": grant_id });
+                    store::events::append(
+                        c,
+                        &app.kernel.event(
+                            &ctx2,
+                            "account.grant_revoked",
+                            "account",
+                            account_id,
+                            None,
+                            None,
+                            Classification::Internal,
+                            payload.clone(),
+                        ),
+                    )
+                    .await?;
+                    let mut record = app.kernel.audit(&ctx2, "account.revoke_grant", "account", Some(account_id.to_string()));
+                    record.details = payload;
+                    store::audit::append(c, &record).await?;
+                    Ok(Outcome::Done(()))
+                })
             })
-        })
-        .await?;
+            .await?;
         self.get_account(ctx, account_id).await
     }
 
@@ -484,11 +506,12 @@ impl App {
         let admin = decide(ctx, Action::Update, &Resource::new(ResourceKind::Account, Classification::Internal)).is_allowed();
         if !own && !admin {
             return Err(self
+                .kernel
                 .refuse(ctx, "account.password", "account", Some(account_id.to_string()), domain::policy::DenyReason::NotPermitted)
                 .await);
         }
         let account = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::get_account(&mut reader.conn(), account_id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Account })?
         };
         if own && !admin {
@@ -504,14 +527,15 @@ impl App {
         })?;
         let hash = self.hash_password(&password).await?;
         let (app, ctx2) = (self.clone(), ctx.clone());
-        self.transact(move |c| {
-            Box::pin(async move {
-                repo::set_password(c, account_id, &hash, app.now_ms()).await?;
-                store::audit::append(c, &app.audit(&ctx2, "account.password", "account", Some(account_id.to_string()))).await?;
-                Ok(Outcome::Done(()))
+        self.kernel
+            .transact(move |c| {
+                Box::pin(async move {
+                    repo::set_password(c, account_id, &hash, app.kernel.now_ms()).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "account.password", "account", Some(account_id.to_string()))).await?;
+                    Ok(Outcome::Done(()))
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// Creates an API token; the secret is in the result and nowhere else.
@@ -526,13 +550,13 @@ impl App {
         let name = Name::parse("name", &input.name)?.into_string();
         let expires_at = match input.expires_in_days {
             None => None,
-            Some(days) if (1..=3650).contains(&days) => Some(self.now_ms() + days * 86_400_000),
+            Some(days) if (1..=3650).contains(&days) => Some(self.kernel.now_ms() + days * 86_400_000),
             Some(_) => {
                 return Err(Invalid::new("expires_in_days", InvalidReason::OutOfRange { min: "1".into(), max: "3650".into() }).into());
             }
         };
         {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             if repo::get_account(&mut reader.conn(), account_id).await?.is_none() {
                 return Err(Invalid::new("account_id", InvalidReason::NotFound).into());
             }
@@ -542,10 +566,11 @@ impl App {
         let prefix: String = token.chars().take(10).collect();
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    let row = repo::insert_api_token(c, account_id, &name, &token_hash, &prefix, app.now_ms(), expires_at).await?;
-                    let mut record = app.audit(&ctx2, "api_token.create", "api_token", Some(row.id.to_string()));
+                    let row = repo::insert_api_token(c, account_id, &name, &token_hash, &prefix, app.kernel.now_ms(), expires_at).await?;
+                    let mut record = app.kernel.audit(&ctx2, "api_token.create", "api_token", Some(row.id.to_string()));
                     record.details = serde_json::json!({ "account_id": account_id, "name": row.name, "prefix": row.prefix });
                     store::audit::append(c, &record).await?;
                     Ok(Outcome::Done(row))
@@ -560,42 +585,43 @@ impl App {
         let account_id = account_id.or(ctx.account_id()).ok_or_else(|| Invalid::new("account_id", InvalidReason::Required))?;
         let resource = Resource::new(ResourceKind::ApiToken, Classification::Internal).about_account(AccountId(account_id));
         self.require(ctx, Action::Read, &resource, "api_token.list", None).await?;
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         Ok(repo::api_tokens_of(&mut reader.conn(), account_id).await?.into_iter().map(token_view).collect())
     }
 
     /// Revokes an API token at once: the next request with it is refused.
     pub async fn revoke_api_token(&self, ctx: &Context, token_id: i64) -> Result<ApiTokenView, AppError> {
         let row = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::get_api_token(&mut reader.conn(), token_id).await?.ok_or(AppError::NotFound { kind: ResourceKind::ApiToken })?
         };
         let resource = Resource::new(ResourceKind::ApiToken, Classification::Internal).about_account(AccountId(row.account_id));
         if let Decision::Deny(reason) = decide(ctx, Action::Delete, &resource) {
-            return Err(self.refuse(ctx, "api_token.revoke", "api_token", Some(token_id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "api_token.revoke", "api_token", Some(token_id.to_string()), reason).await);
         }
         let (app, ctx2) = (self.clone(), ctx.clone());
-        self.transact(move |c| {
-            Box::pin(async move {
-                repo::revoke_api_token(c, token_id, app.now_ms()).await?;
-                store::audit::append(c, &app.audit(&ctx2, "api_token.revoke", "api_token", Some(token_id.to_string()))).await?;
-                Ok(Outcome::Done(()))
+        self.kernel
+            .transact(move |c| {
+                Box::pin(async move {
+                    repo::revoke_api_token(c, token_id, app.kernel.now_ms()).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "api_token.revoke", "api_token", Some(token_id.to_string()))).await?;
+                    Ok(Outcome::Done(()))
+                })
             })
-        })
-        .await?;
-        let mut reader = self.store().reader().await?;
+            .await?;
+        let mut reader = self.kernel.store().reader().await?;
         Ok(token_view(repo::get_api_token(&mut reader.conn(), token_id).await?.ok_or(AppError::NotFound { kind: ResourceKind::ApiToken })?))
     }
 
     /// Creates the first administrator if there is no account at all; returns its username and password.
     pub async fn ensure_first_admin(&self) -> Result<Option<(String, String)>, AppError> {
         {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             if repo::count_accounts(&mut reader.conn()).await? > 0 {
                 return Ok(None);
             }
         }
-        let ctx = Context::system("first-start", self.config().default_locale);
+        let ctx = Context::system("first-start", self.kernel.config().default_locale);
         let created = self
             .create_account(
                 &ctx,

@@ -112,7 +112,9 @@ impl HttpClient {
         let mut roots = tokio_rustls::rustls::RootCertStore { roots: webpki_roots::TLS_SERVER_ROOTS.to_vec() };
         for file in pem_files {
             let mut added = 0;
-            for certificate in rustls_pki_types::CertificateDer::pem_file_iter(file).map_err(|error| format!("{}: {error}", file.display()))? {
+            for certificate in
+                rustls_pki_types::CertificateDer::pem_file_iter(file).map_err(|error| format!("{}: {error}", file.display()))?
+            {
                 let certificate = certificate.map_err(|error| format!("{}: {error}", file.display()))?;
                 roots.add(certificate).map_err(|error| format!("{}: {error}", file.display()))?;
                 added += 1;

@@ -22,10 +22,13 @@ use store::incidents::{self as repo, IncidentFields, IncidentRow, NewReport, Pro
 use store::list::ListQuery;
 use store::registry::Versioned;
 
-use crate::registry::visibility;
+use crate::incidents::Incidents;
 use crate::time::rfc3339;
+use crate::util::visibility;
 use crate::util::{Outcome, decide};
-use crate::{App, AppError, Context, ListParams, Page};
+use crate::util::{PUBLIC_CELL_DEG, PUBLIC_MIN_COUNT};
+use crate::{AppError, Context, ListParams, Page};
+use serde_json::json;
 
 /// Channels a report can come through.
 pub const CHANNELS: &[&str] = &["console", "field", "api", "hotline", "open311", "sensor"];
@@ -454,10 +457,10 @@ fn reasons_text(locale: Locale, json: &str) -> Vec<String> {
         .collect()
 }
 
-impl App {
+impl Incidents {
     /// The deepest jurisdiction whose boundary contains the point, or the root of the tree.
     pub(crate) async fn jurisdiction_at(&self, lon: f64, lat: f64) -> Result<(i64, JurisdictionPath), AppError> {
-        self.jurisdiction_holding(&[[lon, lat]]).await?.ok_or_else(|| {
+        self.registry.jurisdiction_holding(&[[lon, lat]]).await?.ok_or_else(|| {
             AppError::Invalid(Invalid::new(
                 "lon",
                 InvalidReason::Explained {
@@ -494,7 +497,7 @@ impl App {
         }
         let reporter_email = optional("reporter_email", input.reporter_email.as_deref(), 254)?;
         if let Some(email) = &reporter_email
-            && !crate::warnings::transport::plausible_email(email)
+            && !crate::transport::plausible_email(email)
         {
             return Err(Invalid::new("reporter_email", InvalidReason::Malformed { expected: "an e-mail address" }).into());
         }
@@ -507,7 +510,7 @@ impl App {
             }
         }
         let figures = parse_figures("figures", &input.figures)?;
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         let observed_at = match input.observed_at.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
             Some(text) => crate::warnings::parse_time("observed_at", text)?,
             None => now,
@@ -518,7 +521,7 @@ impl App {
         let (jurisdiction_id, path) = self.jurisdiction_at(point.lon(), point.lat()).await?;
         let resource = Resource::new(ResourceKind::Report, Classification::Internal).in_jurisdiction(&path);
         if let Decision::Deny(reason) = decide(ctx, Action::Create, &resource) {
-            return Err(self.refuse(ctx, "report.create", "report", None, reason).await);
+            return Err(self.kernel.refuse(ctx, "report.create", "report", None, reason).await);
         }
         // Open incidents near in kind, space and time.
         let rules = DedupeRules::default();
@@ -588,9 +591,10 @@ impl App {
             proposals.iter().map(|p| (p.key, p.assessment.score, reasons_json(&p.assessment.reasons))).collect();
         let (app, ctx2) = (self.clone(), ctx.clone());
         let stored = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    let now = app.now_ms();
+                    let now = app.kernel.now_ms();
                     let incident = repo::insert_incident(c, &fields, now).await?;
                     let Some(report) = repo::insert_report(c, &report, Some(incident.id), now).await? else {
                         // The same message arrived twice at once: the other one won; undo this incident.
@@ -608,10 +612,10 @@ impl App {
                     });
                     store::events::append(
                         c,
-                        &app.event(&ctx2, "incident.reported", "incident", incident.id, Some(&incident.fields.path), None, Classification::Internal, payload),
+                        &app.kernel.event(&ctx2, "incident.reported", "incident", incident.id, Some(&incident.fields.path), None, Classification::Internal, payload),
                     )
                     .await?;
-                    store::audit::append(c, &app.audit(&ctx2, "report.create", "report", Some(report.id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "report.create", "report", Some(report.id.to_string()))).await?;
                     Ok(Outcome::Done((report, incident)))
                 })
             })
@@ -620,7 +624,7 @@ impl App {
             Ok(stored) => stored,
             Err(AppError::Duplicate { .. }) => {
                 let key = scoped_key(ctx, channel, input.channel_key.unwrap_or_default().trim());
-                let mut reader = self.store().reader().await?;
+                let mut reader = self.kernel.store().reader().await?;
                 let existing = repo::report_by_channel_key(&mut reader.conn(), channel, &key)
                     .await?
                     .ok_or_else(|| AppError::Internal("duplicate report vanished".into()))?;
@@ -670,12 +674,12 @@ impl App {
     }
 
     pub(crate) async fn load_incident(&self, id: i64) -> Result<IncidentRow, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         repo::get_incident(&mut reader.conn(), id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Incident })
     }
 
     async fn proposals(&self, ctx: &Context, incident_id: i64) -> Result<Vec<ProposalView>, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let rows = repo::proposals_of(&mut reader.conn(), incident_id).await?;
         let mut views = Vec::new();
         for row in rows {
@@ -699,7 +703,7 @@ impl App {
     pub async fn get_incident(&self, ctx: &Context, id: i64) -> Result<IncidentView, AppError> {
         let row = self.load_incident(id).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Read, &incident_resource(&row)) {
-            return Err(self.refuse(ctx, "incident.read", "incident", Some(id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "incident.read", "incident", Some(id.to_string()), reason).await);
         }
         Ok(incident_view(ctx.locale, &row))
     }
@@ -719,7 +723,7 @@ impl App {
         query.search = params.q.clone();
         query.sort = params.sort(&["known_at", "id", "status", "grade", "updated_at"])?.or(Some(("known_at".into(), true)));
         if let Some(id) = params.jurisdiction_id {
-            query.within = Some(self.jurisdiction_path("jurisdiction_id", id).await?.0);
+            query.within = Some(self.registry.jurisdiction_path("jurisdiction_id", id).await?.0);
         }
         if let Some(status) = filter.status.as_deref().filter(|s| !s.is_empty()) {
             IncidentStatus::parse("status", status)?;
@@ -737,7 +741,7 @@ impl App {
             query.conditions.push(("status IN ('reported', 'verified', 'responding', 'stabilized')", Vec::new()));
         }
         let page = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::list_incidents(&mut reader.conn(), &query).await?
         };
         Ok(Page { items: page.items.iter().map(|row| incident_view(ctx.locale, row)).collect(), total: page.total, limit, offset })
@@ -746,7 +750,7 @@ impl App {
     /// The reports of an incident, reporters masked.
     pub async fn incident_reports(&self, ctx: &Context, id: i64) -> Result<Vec<ReportView>, AppError> {
         self.get_incident(ctx, id).await?;
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         Ok(repo::reports_of(&mut reader.conn(), id).await?.iter().map(report_view).collect())
     }
 
@@ -769,16 +773,17 @@ impl App {
         let (app, ctx2, id) = (self.clone(), ctx.clone(), row.id);
         let decision_row = row.clone();
         let written = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
                     let current = repo::get_incident(c, id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Incident })?;
                     if let Decision::Deny(reason) = decide(&ctx2, Action::Update, &incident_resource(&current)) {
-                        let record = crate::util::refusal(app.audit(&ctx2, kind, "incident", Some(id.to_string())), reason);
+                        let record = crate::util::refusal(app.kernel.audit(&ctx2, kind, "incident", Some(id.to_string())), reason);
                         store::audit::append(c, &record).await?;
                         return Ok(Outcome::Refused(AppError::Forbidden { reason }));
                     }
                     let _ = decision_row;
-                    match repo::update_incident(c, id, version, &fields, app.now_ms()).await? {
+                    match repo::update_incident(c, id, version, &fields, app.kernel.now_ms()).await? {
                         Versioned::Done(_) => {}
                         Versioned::Conflict(current) => return Err(AppError::Conflict { current }),
                         Versioned::Missing => return Err(AppError::NotFound { kind: ResourceKind::Incident }),
@@ -792,10 +797,10 @@ impl App {
                     }
                     store::events::append(
                         c,
-                        &app.event(&ctx2, kind, "incident", id, Some(&row.fields.path), None, Classification::Internal, payload),
+                        &app.kernel.event(&ctx2, kind, "incident", id, Some(&row.fields.path), None, Classification::Internal, payload),
                     )
                     .await?;
-                    store::audit::append(c, &app.audit(&ctx2, kind, "incident", Some(id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, kind, "incident", Some(id.to_string()))).await?;
                     Ok(Outcome::Done(row))
                 })
             })
@@ -812,7 +817,7 @@ impl App {
         let note = optional("note", change.note.as_deref(), 2000)?;
         let row = self.load_incident(id).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Update, &incident_resource(&row)) {
-            return Err(self.refuse(ctx, "incident.transition", "incident", Some(id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "incident.transition", "incident", Some(id.to_string()), reason).await);
         }
         let from = IncidentStatus::parse("status", &row.fields.status)?;
         // Merging and responding have their own steps (merge, activate), which keep what they need.
@@ -871,7 +876,7 @@ impl App {
             fields.figures = figures_json(&figures);
         }
         if let Some(affected) = &patch.affected {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             for (index, jurisdiction) in affected.iter().enumerate() {
                 let place = store::registry::get_jurisdiction(&mut reader.conn(), *jurisdiction, false)
                     .await?
@@ -901,7 +906,7 @@ impl App {
         let source = self.load_incident(source_id).await?;
         for row in [&target, &source] {
             if let Decision::Deny(reason) = decide(ctx, Action::Update, &incident_resource(row)) {
-                return Err(self.refuse(ctx, "incident.merge", "incident", Some(row.id.to_string()), reason).await);
+                return Err(self.kernel.refuse(ctx, "incident.merge", "incident", Some(row.id.to_string()), reason).await);
             }
         }
         let source_status = IncidentStatus::parse("status", &source.fields.status)?;
@@ -911,9 +916,10 @@ impl App {
         }
         let (app, ctx2) = (self.clone(), ctx.clone());
         let target = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    let now = app.now_ms();
+                    let now = app.kernel.now_ms();
                     let reports: Vec<i64> = repo::reports_of(c, source_id).await?.iter().map(|r| r.id).collect();
                     repo::move_reports(c, &reports, target_id).await?;
                     let mut source_fields = source.fields.clone();
@@ -938,7 +944,7 @@ impl App {
                     for (id, path) in [(target_id, &target.fields.path), (source_id, &source.fields.path)] {
                         store::events::append(
                             c,
-                            &app.event(
+                            &app.kernel.event(
                                 &ctx2,
                                 "incident.merged",
                                 "incident",
@@ -951,8 +957,11 @@ impl App {
                         )
                         .await?;
                     }
-                    store::audit::append(c, &app.audit(&ctx2, "incident.merge", "incident", Some(format!("{source_id}->{target_id}"))))
-                        .await?;
+                    store::audit::append(
+                        c,
+                        &app.kernel.audit(&ctx2, "incident.merge", "incident", Some(format!("{source_id}->{target_id}"))),
+                    )
+                    .await?;
                     Ok(Outcome::Done(repo::get_incident(c, target_id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Incident })?))
                 })
             })
@@ -965,13 +974,14 @@ impl App {
     pub async fn split_incident(&self, ctx: &Context, target_id: i64, merge_id: i64) -> Result<IncidentView, AppError> {
         let target = self.load_incident(target_id).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Update, &incident_resource(&target)) {
-            return Err(self.refuse(ctx, "incident.split", "incident", Some(target_id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "incident.split", "incident", Some(target_id.to_string()), reason).await);
         }
         let (app, ctx2) = (self.clone(), ctx.clone());
         let source = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    let now = app.now_ms();
+                    let now = app.kernel.now_ms();
                     let merge = repo::merges_into(c, target_id)
                         .await?
                         .into_iter()
@@ -997,7 +1007,7 @@ impl App {
                     for (id, path) in [(target_id, &target.fields.path), (source.id, &source.fields.path)] {
                         store::events::append(
                             c,
-                            &app.event(
+                            &app.kernel.event(
                                 &ctx2,
                                 "incident.split",
                                 "incident",
@@ -1010,8 +1020,11 @@ impl App {
                         )
                         .await?;
                     }
-                    store::audit::append(c, &app.audit(&ctx2, "incident.split", "incident", Some(format!("{}<-{target_id}", source.id))))
-                        .await?;
+                    store::audit::append(
+                        c,
+                        &app.kernel.audit(&ctx2, "incident.split", "incident", Some(format!("{}<-{target_id}", source.id))),
+                    )
+                    .await?;
                     Ok(Outcome::Done(repo::get_incident(c, source.id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Incident })?))
                 })
             })
@@ -1034,7 +1047,7 @@ impl App {
         let row = self.load_incident(id).await?;
         let current = row.fields.command_jurisdiction_id.unwrap_or(row.fields.jurisdiction_id);
         let parent = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             let place = store::registry::get_jurisdiction(&mut reader.conn(), current, false)
                 .await?
                 .ok_or(AppError::NotFound { kind: ResourceKind::Jurisdiction })?;
@@ -1054,6 +1067,43 @@ impl App {
         let row = self.write_incident(ctx, &row, version, fields, "incident.escalated", payload).await?;
         Ok(incident_view(ctx.locale, &row))
     }
+
+    /// Open incidents for the public map, de-identified: counted by category in cells of [`PUBLIC_CELL_DEG`],
+    /// placed at the cell's centre, cells of fewer than [`PUBLIC_MIN_COUNT`] left out. No description, address,
+    /// reporter or exact position leaves.
+    pub async fn public_live_incidents(&self, locale: Locale) -> Result<Value, AppError> {
+        let mut query = store::list::ListQuery::new(store::list::Visibility::Everything, 10_000);
+        // Confirmed and open only: unverified reports (anyone signed in can file one) never show, nor lift a count.
+        query.conditions.push(("status NOT IN ('reported', 'closed', 'merged', 'rejected')", Vec::new()));
+        let rows = {
+            let mut reader = self.kernel.store().reader().await?;
+            store::incidents::list_incidents(&mut reader.conn(), &query).await?.items
+        };
+        let mut cells: BTreeMap<(i64, i64, String), usize> = BTreeMap::new();
+        for row in rows {
+            let key = (
+                (row.fields.lon / PUBLIC_CELL_DEG).floor() as i64,
+                (row.fields.lat / PUBLIC_CELL_DEG).floor() as i64,
+                row.fields.category.clone(),
+            );
+            *cells.entry(key).or_default() += 1;
+        }
+        let features: Vec<Value> = cells
+            .into_iter()
+            .filter(|(_, count)| *count >= PUBLIC_MIN_COUNT)
+            .map(|((x, y, category), count)| {
+                let round = |v: f64| (v * 1e6).round() / 1e6;
+                let centre = [round((x as f64 + 0.5) * PUBLIC_CELL_DEG), round((y as f64 + 0.5) * PUBLIC_CELL_DEG)];
+                let label = domain::incident::Category::parse("category", &category)
+                    .map(|c| c.label(locale).to_string())
+                    .unwrap_or(category.clone());
+                json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": centre},
+                       "properties": {"category": category, "category_label": label, "count": count}})
+            })
+            .collect();
+        Ok(json!({"type": "FeatureCollection", "features": features,
+                  "properties": {"cell_degrees": PUBLIC_CELL_DEG, "suppressed_below": PUBLIC_MIN_COUNT}}))
+    }
 }
 
 /// What a hotline import did.
@@ -1066,23 +1116,23 @@ pub struct HotlineImport {
     /// Tickets imported before (nothing changed).
     pub known: usize,
     /// Lines refused: line number, field and why.
-    pub rejected: Vec<crate::households::RejectedLine>,
+    pub rejected: Vec<crate::registry::RejectedLine>,
 }
 
 /// The columns of a hotline export.
 pub const HOTLINE_COLUMNS: &[&str] =
     &["ticket", "category", "subtype", "description", "lon", "lat", "address", "observed_at", "caller_phone"];
 
-impl App {
+impl Incidents {
     /// Imports a hotline's tickets (CSV with a header: `ticket,category,subtype,description,lon,lat,address,
     /// observed_at,caller_phone`): each line becomes a report keyed by its ticket number.
     pub async fn import_hotline(&self, ctx: &Context, csv: &str) -> Result<HotlineImport, AppError> {
         if let Decision::Deny(reason) = decide(ctx, Action::Create, &Resource::new(ResourceKind::Hotline, Classification::Internal)) {
-            return Err(self.refuse(ctx, "report.hotline_import", "hotline", None, reason).await);
+            return Err(self.kernel.refuse(ctx, "report.hotline_import", "hotline", None, reason).await);
         }
         let mut lines = csv.lines().enumerate();
         let Some((_, header)) = lines.next() else { return Err(Invalid::new("csv", InvalidReason::Required).into()) };
-        let header = crate::households::split_csv(header.trim_start_matches('\u{feff}'))
+        let header = crate::util::split_csv(header.trim_start_matches('\u{feff}'))
             .map_err(|_| Invalid::new("csv", InvalidReason::Malformed { expected: "a CSV header line" }))?;
         let mut columns = BTreeMap::new();
         for (index, name) in header.iter().enumerate() {
@@ -1104,8 +1154,8 @@ impl App {
             }
             report.lines += 1;
             let number = index + 1;
-            let reject = |field: &str, message: String| crate::households::RejectedLine { line: number, field: field.to_string(), message };
-            let values = match crate::households::split_csv(line) {
+            let reject = |field: &str, message: String| crate::registry::RejectedLine { line: number, field: field.to_string(), message };
+            let values = match crate::util::split_csv(line) {
                 Ok(values) => values,
                 Err(problem) => {
                     report.rejected.push(reject("csv", problem.to_string()));
@@ -1154,16 +1204,16 @@ impl App {
     /// The incident's timeline: every event about it and its tasks, oldest first.
     pub async fn incident_timeline(&self, ctx: &Context, id: i64) -> Result<Vec<crate::events::EventView>, AppError> {
         self.get_incident(ctx, id).await?;
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         Ok(repo::timeline(&mut reader.conn(), id, 2000).await?.into_iter().map(crate::events::view).collect())
     }
 }
 
-impl App {
+impl Incidents {
     /// A report posted through Open311, with its incident (for the public status of the request). Reports from
     /// other channels are not shown there.
     pub async fn open311_request(&self, id: i64) -> Result<Option<(ReportRow, Option<IncidentRow>)>, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let Some(report) = repo::get_report(&mut reader.conn(), id).await?.filter(|r| r.report.channel == "open311") else {
             return Ok(None);
         };
@@ -1186,7 +1236,7 @@ impl App {
         // Asked by id, the requests are looked up one by one, however old (GeoReport v2: the other parameters are
         // then ignored). Otherwise the newest 1,000 in the window, of the one service asked for if any.
         let rows = if !ids.is_empty() {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             let mut rows = Vec::new();
             for id in ids.iter().take(1000) {
                 if let Some(report) = repo::get_report(&mut reader.conn(), *id).await?
@@ -1203,14 +1253,14 @@ impl App {
                 query.equals.push(("subtype", code.clone().into()));
             }
             query.sort = Some(("id".into(), true));
-            let end = end_ms.unwrap_or_else(|| self.now_ms());
+            let end = end_ms.unwrap_or_else(|| self.kernel.now_ms());
             let start = start_ms.unwrap_or(end - 90 * 86_400_000);
             query.conditions.push(("created_at >= {} AND created_at <= {}", vec![start.into(), end.into()]));
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::list_reports(&mut reader.conn(), &query).await?.items
         };
         let mut out = Vec::new();
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         for report in rows {
             if ids.is_empty() && !codes.is_empty() && !codes.contains(&report.report.subtype) {
                 continue;
@@ -1231,7 +1281,7 @@ const MEDIA_TYPES: &[(&str, &[u8])] = &[("image/jpeg", b"\xFF\xD8\xFF"), ("image
 /// The largest upload, in bytes.
 pub const MAX_MEDIA_BYTES: usize = 10 * 1024 * 1024;
 
-impl App {
+impl Incidents {
     /// Stores a photo (JPEG, PNG or WebP, at most 10 MiB, checked by its first bytes, not only its declared type);
     /// answers the URL reports and tasks refer to it by.
     pub async fn upload_media(&self, ctx: &Context, content_type: &str, bytes: Vec<u8>) -> Result<String, AppError> {
@@ -1253,8 +1303,9 @@ impl App {
         }
         let key = crate::util::random_hex(16)?;
         let (app, label, kind, stored) = (self.clone(), ctx.actor_label.clone(), kind.to_string(), key.clone());
-        self.store()
-            .write(move |c| Box::pin(async move { repo::insert_media(c, &stored, &kind, bytes, &label, app.now_ms()).await }))
+        self.kernel
+            .store()
+            .write(move |c| Box::pin(async move { repo::insert_media(c, &stored, &kind, bytes, &label, app.kernel.now_ms()).await }))
             .await?;
         Ok(format!("/media/{key}"))
     }
@@ -1264,7 +1315,7 @@ impl App {
         if key.len() != 32 || !key.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Ok(None);
         }
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         Ok(repo::get_media(&mut reader.conn(), key).await?)
     }
 }

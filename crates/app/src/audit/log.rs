@@ -4,9 +4,10 @@ use domain::Classification;
 use domain::policy::{Action, Decision, Resource, ResourceKind};
 use store::audit::{AuditQuery, AuditRecord, Verification};
 
+use crate::audit::Audit;
 use crate::time::rfc3339;
 use crate::util::decide;
-use crate::{App, AppError, Context};
+use crate::{AppError, Context};
 
 /// An audit record on the wire.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -75,11 +76,11 @@ fn view(record: AuditRecord) -> AuditView {
     }
 }
 
-impl App {
+impl Audit {
     /// Audit records, newest first (admins and auditors).
     pub async fn list_audit(&self, ctx: &Context, params: &AuditParams) -> Result<Vec<AuditView>, AppError> {
         if let Decision::Deny(reason) = decide(ctx, Action::Read, &Resource::new(ResourceKind::AuditLog, Classification::Restricted)) {
-            return Err(self.refuse(ctx, "audit.read", "audit_log", None, reason).await);
+            return Err(self.kernel.refuse(ctx, "audit.read", "audit_log", None, reason).await);
         }
         let limit = match params.limit {
             None => 100,
@@ -102,13 +103,13 @@ impl App {
             before_seq: params.before,
             limit,
         };
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         Ok(store::audit::list(&mut reader.conn(), &query).await?.into_iter().map(view).collect())
     }
 
     /// Verifies the whole audit chain's links (without its anchors: see [`App::verify_audit_report`]).
     pub async fn verify_audit(&self) -> Result<Verification, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         Ok(store::audit::verify(&mut reader.conn(), None).await?)
     }
 }

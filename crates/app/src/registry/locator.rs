@@ -8,7 +8,8 @@ use domain::registry::JurisdictionPath;
 use spatial::Area;
 use tokio::sync::RwLock;
 
-use crate::{App, AppError};
+use crate::AppError;
+use crate::registry::Registry;
 
 #[derive(Debug, Default)]
 struct Outlines {
@@ -31,9 +32,9 @@ pub struct Locator {
     check_always_until: std::sync::Mutex<Option<std::time::Instant>>,
 }
 
-impl App {
+impl Registry {
     async fn outlines(&self) -> Result<Arc<Outlines>, AppError> {
-        let locator = &self.inner.locator;
+        let locator = &self.locator;
         let forced =
             locator.check_always_until.lock().map(|until| until.is_some_and(|until| std::time::Instant::now() < until)).unwrap_or(true);
         let fresh = !forced
@@ -49,7 +50,7 @@ impl App {
             }
         }
         let stamp = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             let row =
                 reader.conn().fetch_one("SELECT COUNT(*) AS n, COALESCE(MAX(updated_at), 0) AS latest FROM jurisdictions", &[]).await?;
             (row.get::<i64>("n")?, row.get::<i64>("latest")?)
@@ -68,7 +69,7 @@ impl App {
             return Ok(guard.clone());
         }
         let mut outlines = Outlines { built_for: Some(stamp), ..Outlines::default() };
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let rows = reader.conn().fetch_all("SELECT id, path, parent_id, boundary FROM jurisdictions ORDER BY path", &[]).await?;
         for row in rows {
             let id: i64 = row.get("id")?;
@@ -103,14 +104,14 @@ impl App {
     }
 }
 
-impl App {
+impl Registry {
     /// Forgets the boundaries in memory: the next question reads them again (called after this node changes a
     /// jurisdiction; changes by other nodes are seen within a second).
     pub(crate) fn jurisdictions_changed(&self) {
-        if let Ok(mut checked) = self.inner.locator.checked.lock() {
+        if let Ok(mut checked) = self.locator.checked.lock() {
             *checked = None;
         }
-        if let Ok(mut until) = self.inner.locator.check_always_until.lock() {
+        if let Ok(mut until) = self.locator.check_always_until.lock() {
             *until = Some(std::time::Instant::now() + std::time::Duration::from_secs(5));
         }
     }

@@ -74,7 +74,7 @@ pub fn layers(data: &OsmData) -> Vec<(&'static str, &'static str, &'static str, 
     ]
 }
 
-impl crate::App {
+impl crate::commons::Commons {
     /// Stores an extract's layers as public datasets of kind `osm` under the ODbL, each with its import report
     /// (the features refused, by index, field and reason). Importing the same extract again changes nothing.
     pub async fn import_osm_datasets(
@@ -82,10 +82,10 @@ impl crate::App {
         ctx: &crate::Context,
         data: &OsmData,
         jurisdiction_id: Option<i64>,
-    ) -> Result<Vec<(&'static str, crate::layers::LayerImportReport)>, crate::AppError> {
+    ) -> Result<Vec<(&'static str, crate::commons::layers::LayerImportReport)>, crate::AppError> {
         let mut reports = Vec::new();
         for (name, title_zh, title_en, collection) in layers(data) {
-            let input = crate::layers::LayerImport {
+            let input = crate::commons::layers::LayerImport {
                 name: name.to_string(),
                 title_zh: title_zh.to_string(),
                 title_en: Some(title_en.to_string()),
@@ -94,7 +94,7 @@ impl crate::App {
                 jurisdiction_id,
             };
             let report = self.import_layer(ctx, input, &collection).await?;
-            let dataset = crate::datasets::DatasetInput {
+            let dataset = crate::commons::datasets::DatasetInput {
                 title_zh: title_zh.to_string(),
                 title_en: Some(title_en.to_string()),
                 kind: "osm".into(),

@@ -5,15 +5,17 @@
 
 use domain::ids::MemberId;
 use domain::policy::{Action, Decision, Resource, ResourceKind};
+use domain::registry::JurisdictionPath;
 use domain::{Classification, Invalid, InvalidReason, Locale, i18n, masking};
 use store::list::ListQuery;
 use store::registry::Versioned;
 use store::tasks::{self as repo, TaskRow};
 
-use crate::registry::visibility;
+use crate::incidents::Incidents;
 use crate::time::rfc3339;
+use crate::util::visibility;
 use crate::util::{Outcome, decide};
-use crate::{App, AppError, Context, ListParams, Page};
+use crate::{AppError, Context, ListParams, Page};
 
 /// Task states.
 pub const STATUSES: &[&str] = &["open", "acknowledged", "in_progress", "done", "unable", "declined", "cancelled"];
@@ -207,9 +209,9 @@ fn view(locale: Locale, now: i64, row: TaskRow, household: Option<HouseholdBrief
     }
 }
 
-impl App {
+impl Incidents {
     async fn load_task(&self, id: i64) -> Result<TaskRow, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         repo::get_task(&mut reader.conn(), id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Task })
     }
 
@@ -228,7 +230,7 @@ impl App {
         query.search = params.q.clone();
         query.sort = params.sort(&["due_at", "id", "status", "kind"])?.or(Some(("due_at".into(), false)));
         if let Some(id) = params.jurisdiction_id {
-            query.within = Some(self.jurisdiction_path("jurisdiction_id", id).await?.0);
+            query.within = Some(self.registry.jurisdiction_path("jurisdiction_id", id).await?.0);
         }
         if let Some(status) = filter.status.as_deref().filter(|s| !s.is_empty()) {
             if !STATUSES.contains(&status) {
@@ -244,10 +246,10 @@ impl App {
             query.equals.push(("subject_id", warning.into()));
         }
         let page = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::list_tasks(&mut reader.conn(), &query).await?
         };
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         Ok(Page { items: page.items.into_iter().map(|row| view(ctx.locale, now, row, None)).collect(), total: page.total, limit, offset })
     }
 
@@ -255,10 +257,10 @@ impl App {
     pub async fn my_tasks(&self, ctx: &Context) -> Result<Vec<TaskView>, AppError> {
         let Some(member) = ctx.subject.member else { return Ok(Vec::new()) };
         let rows = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::open_tasks_of_member(&mut reader.conn(), member.0, 200).await?
         };
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         Ok(rows.into_iter().map(|row| view(ctx.locale, now, row, None)).collect())
     }
 
@@ -266,10 +268,10 @@ impl App {
     pub async fn get_task(&self, ctx: &Context, id: i64) -> Result<TaskView, AppError> {
         let row = self.load_task(id).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Read, &task_resource(&row)) {
-            return Err(self.refuse(ctx, "task.read", "task", Some(id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "task.read", "task", Some(id.to_string()), reason).await);
         }
         let household = self.task_household(ctx, &row).await?;
-        Ok(view(ctx.locale, self.now_ms(), row, household))
+        Ok(view(ctx.locale, self.kernel.now_ms(), row, household))
     }
 
     async fn task_household(&self, ctx: &Context, row: &TaskRow) -> Result<Option<HouseholdBrief>, AppError> {
@@ -279,7 +281,7 @@ impl App {
             return Ok(None);
         };
         let (household, needs) = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             let household = store::households::get_household(&mut reader.conn(), household_id).await?;
             let needs = store::households::vulnerable_needs(&mut reader.conn(), household_id).await?;
             (household, needs)
@@ -293,12 +295,12 @@ impl App {
         if reveal {
             let fields: Vec<&str> =
                 if needs.is_some() { vec!["address", "phone", "needs", "position"] } else { vec!["address", "phone", "position"] };
-            let mut record = self.audit(ctx, "household.reveal", "household", Some(household_id.to_string()));
+            let mut record = self.kernel.audit(ctx, "household.reveal", "household", Some(household_id.to_string()));
             record.purpose = format!("task {}", row.id);
             record.details = serde_json::json!({ "fields": fields });
-            self.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
+            self.kernel.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
             // And in the register's access log, so that the household sees who viewed its record and why.
-            self.log_household_read(ctx, household_id, "task", &fields).await?;
+            self.registry.log_household_read(ctx, household_id, "task", &fields).await?;
         }
         let f = household.fields;
         Ok(Some(HouseholdBrief {
@@ -343,7 +345,7 @@ impl App {
         }
         let row = self.load_task(id).await?;
         if let Decision::Deny(reason) = decide(ctx, Action::Update, &task_resource(&row)) {
-            return Err(self.refuse(ctx, "task.close", "task", Some(id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "task.close", "task", Some(id.to_string()), reason).await);
         }
         if !allowed_steps(&row.status).contains(&status.as_str()) {
             return Err(AppError::WrongState { kind: ResourceKind::Task, state: row.status, step: "close" });
@@ -356,21 +358,22 @@ impl App {
         };
         let (app, ctx2) = (self.clone(), ctx.clone());
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    match repo::set_status(c, id, version, &status, note.as_deref(), app.now_ms()).await? {
+                    match repo::set_status(c, id, version, &status, note.as_deref(), app.kernel.now_ms()).await? {
                         Versioned::Done(_) => {}
                         Versioned::Conflict(current) => return Err(AppError::Conflict { current }),
                         Versioned::Missing => return Err(AppError::NotFound { kind: ResourceKind::Task }),
                     }
                     let row = repo::get_task(c, id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Task })?;
                     app.task_event(c, &ctx2, event, &row).await?;
-                    store::audit::append(c, &app.audit(&ctx2, event, "task", Some(id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, event, "task", Some(id.to_string()))).await?;
                     Ok(Outcome::Done(row))
                 })
             })
             .await?;
-        Ok(view(ctx.locale, self.now_ms(), row, None))
+        Ok(view(ctx.locale, self.kernel.now_ms(), row, None))
     }
 
     /// Gives a task to another member or organization; the move, who made it and why are recorded on the task.
@@ -387,7 +390,7 @@ impl App {
             return Err(Invalid::new("member_id", InvalidReason::Required).into());
         }
         {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             if let Some(member) = input.member_id
                 && store::registry::get_member(&mut reader.conn(), member).await?.is_none()
             {
@@ -403,7 +406,7 @@ impl App {
         // Reassigning is a manager's step: the scope's roles, not the owner alone.
         let managed = Resource::new(ResourceKind::Task, Classification::Internal).in_jurisdiction(&row.task.path);
         if let Decision::Deny(reason) = decide(ctx, Action::Update, &managed) {
-            return Err(self.refuse(ctx, "task.reassign", "task", Some(id.to_string()), reason).await);
+            return Err(self.kernel.refuse(ctx, "task.reassign", "task", Some(id.to_string()), reason).await);
         }
         // An open task changes hands; one its owner declined or could not do is given to someone else and opens
         // again. Only finished or cancelled work stays as it is.
@@ -413,7 +416,7 @@ impl App {
         let mut history: Vec<serde_json::Value> =
             row.reassignments.as_deref().and_then(|r| serde_json::from_str(r).ok()).unwrap_or_default();
         history.push(serde_json::json!({
-            "at": rfc3339(self.now_ms()), "by": ctx.actor_label,
+            "at": rfc3339(self.kernel.now_ms()), "by": ctx.actor_label,
             "from": {"member_id": row.task.owner_member_id, "organization_id": row.task.owner_organization_id},
             "to": {"member_id": input.member_id, "organization_id": input.organization_id}, "reason": reason,
         }));
@@ -421,46 +424,59 @@ impl App {
         let (app, ctx2) = (self.clone(), ctx.clone());
         let (member, organization) = (input.member_id, input.organization_id);
         let row = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    match repo::reassign(c, id, version, member, organization, &history, app.now_ms()).await? {
+                    match repo::reassign(c, id, version, member, organization, &history, app.kernel.now_ms()).await? {
                         Versioned::Done(_) => {}
                         Versioned::Conflict(current) => return Err(AppError::Conflict { current }),
                         Versioned::Missing => return Err(AppError::NotFound { kind: ResourceKind::Task }),
                     }
                     let row = repo::get_task(c, id).await?.ok_or(AppError::NotFound { kind: ResourceKind::Task })?;
                     app.task_event(c, &ctx2, "task.reassigned", &row).await?;
-                    store::audit::append(c, &app.audit(&ctx2, "task.reassign", "task", Some(id.to_string()))).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "task.reassign", "task", Some(id.to_string()))).await?;
                     Ok(Outcome::Done(row))
                 })
             })
             .await?;
-        Ok(view(ctx.locale, self.now_ms(), row, None))
+        Ok(view(ctx.locale, self.kernel.now_ms(), row, None))
     }
 
     /// The tasks of an incident (its matrix as work), by due time.
     pub async fn incident_tasks(&self, ctx: &Context, incident_id: i64) -> Result<Vec<TaskView>, AppError> {
         self.get_incident(ctx, incident_id).await?;
         let rows = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::tasks_of(&mut reader.conn(), "incident", incident_id).await?
         };
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         Ok(rows.into_iter().map(|row| view(ctx.locale, now, row, None)).collect())
     }
 
     /// The open tasks of an organization (its inbox), for its members and managers.
     pub async fn organization_tasks(&self, ctx: &Context, organization_id: i64) -> Result<Vec<TaskView>, AppError> {
-        self.get_organization(ctx, organization_id).await?;
+        self.registry.get_organization(ctx, organization_id).await?;
         let rows = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::open_tasks_of_organization(&mut reader.conn(), organization_id, 200).await?
         };
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         Ok(rows
             .into_iter()
             .filter(|row| decide(ctx, Action::Read, &task_resource(row)).is_allowed())
             .map(|row| view(ctx.locale, now, row, None))
             .collect())
+    }
+
+    pub(crate) async fn task_event(&self, c: &mut store::Conn<'_>, ctx: &Context, kind: &str, row: &TaskRow) -> Result<(), AppError> {
+        let payload = serde_json::json!({
+            "id": row.id, "version": row.version, "kind": row.task.kind, "status": row.status, "title_zh": row.task.title_zh,
+            "title_en": row.task.title_en, "owner_member_id": row.task.owner_member_id, "escalate_to_member_id": row.task.escalate_to_member_id,
+            "due_at": crate::time::rfc3339(row.task.due_at),
+        });
+        let path: &JurisdictionPath = &row.task.path;
+        store::events::append(c, &self.kernel.event(ctx, kind, "task", row.id, Some(path), None, Classification::Internal, payload))
+            .await?;
+        Ok(())
     }
 }

@@ -12,8 +12,9 @@ use std::time::Duration;
 use rumqttc::{AsyncClient, Event, MqttOptions, Packet, Publish, QoS};
 use serde_json::Value;
 
+use crate::Context;
+use crate::monitoring::Monitoring;
 use crate::monitoring::MonitoringConfig;
-use crate::{App, Context};
 
 /// The topic filter Gridline subscribes to.
 pub const TOPIC_FILTER: &str = "gridline/sensors/+/readings";
@@ -74,7 +75,7 @@ fn host_port(url: &str) -> Option<(String, u16)> {
     }
 }
 
-impl App {
+impl Monitoring {
     /// Runs MQTT ingest until `stop` turns true; reconnects on its own after the broker goes away.
     ///
     /// The event loop is polled in its own task and never cancelled (its `poll` is not cancel-safe); messages reach

@@ -13,9 +13,16 @@ use domain::{Classification, Invalid, InvalidReason, Locale, masking};
 use store::households::{self as repo, HouseholdFields, HouseholdRow};
 use store::list::ListQuery;
 
-use crate::registry::visibility;
-use crate::util::decide;
-use crate::{App, AppError, Context, ListParams, Page};
+use crate::registry::Registry;
+use crate::util::visibility;
+use crate::util::{decide, split_csv};
+use crate::{AppError, Context, ListParams, Page};
+use serde_json::json;
+use store::datasets::{AccessEntry, DatasetMeta};
+use store::layers::{LayerFields, LayerRow};
+
+/// The name of the vulnerable-resident register as a dataset.
+pub const REGISTER: &str = "vulnerable-residents";
 
 /// The columns of the household CSV, in any order after the header; `code`, `grid_code`, `lon`, `lat` are required.
 pub const COLUMNS: &[&str] =
@@ -91,46 +98,6 @@ fn masked_view(row: HouseholdRow) -> HouseholdView {
     }
 }
 
-/// Splits one CSV line (RFC 4180 quoting; a quoted field may not span lines here).
-pub(crate) fn split_csv(line: &str) -> Result<Vec<String>, &'static str> {
-    let mut fields = Vec::new();
-    let mut current = String::new();
-    let mut chars = line.chars().peekable();
-    let mut quoted = false;
-    let mut at_start = true;
-    while let Some(c) = chars.next() {
-        match (quoted, c) {
-            (false, '"') if at_start => {
-                quoted = true;
-                at_start = false;
-            }
-            (true, '"') if chars.peek() == Some(&'"') => {
-                chars.next();
-                current.push('"');
-            }
-            (true, '"') => {
-                quoted = false;
-                if !matches!(chars.peek(), None | Some(',')) {
-                    return Err("a quoted field must end at a comma");
-                }
-            }
-            (false, ',') => {
-                fields.push(std::mem::take(&mut current));
-                at_start = true;
-            }
-            (_, c) => {
-                current.push(c);
-                at_start = false;
-            }
-        }
-    }
-    if quoted {
-        return Err("a quoted field is not closed");
-    }
-    fields.push(current);
-    Ok(fields)
-}
-
 #[derive(Debug)]
 struct ParsedLine {
     fields: HouseholdFields,
@@ -170,7 +137,7 @@ fn parse_line(columns: &HashMap<&str, usize>, values: &[String]) -> Result<Parse
     }
     let email = text("email", 254)?;
     if let Some(email) = &email
-        && !crate::warnings::transport::plausible_email(email)
+        && !crate::transport::plausible_email(email)
     {
         return Err(Invalid::new("email", InvalidReason::Malformed { expected: "an e-mail address such as name@example.org" }));
     }
@@ -207,7 +174,7 @@ fn parse_line(columns: &HashMap<&str, usize>, values: &[String]) -> Result<Parse
     })
 }
 
-impl App {
+impl Registry {
     /// Imports households from CSV text.
     pub async fn import_households(&self, ctx: &Context, csv: &str) -> Result<HouseholdImport, AppError> {
         let mut lines = csv.lines().enumerate();
@@ -260,7 +227,7 @@ impl App {
                 continue;
             }
             if !grids.contains_key(&parsed.grid_code) {
-                let mut reader = self.store().reader().await?;
+                let mut reader = self.kernel.store().reader().await?;
                 let row = store::registry::get_jurisdiction_by_code(&mut reader.conn(), &parsed.grid_code).await?;
                 grids.insert(parsed.grid_code.clone(), row.map(|r| r.path));
             }
@@ -270,7 +237,7 @@ impl App {
             };
             let resource = Resource::new(ResourceKind::Household, Classification::Confidential).in_jurisdiction(&path);
             if let Decision::Deny(reason) = decide(ctx, Action::Create, &resource) {
-                return Err(self.refuse(ctx, "household.import", "household", Some(parsed.fields.code.clone()), reason).await);
+                return Err(self.kernel.refuse(ctx, "household.import", "household", Some(parsed.fields.code.clone()), reason).await);
             }
             accepted.push((number, parsed, path));
         }
@@ -288,11 +255,12 @@ impl App {
             let app = self.clone();
             let count = rows.len();
             let vulnerable = needs.len();
-            let audit = self.audit(ctx, "household.import", "household", None);
-            self.store()
+            let audit = self.kernel.audit(ctx, "household.import", "household", None);
+            self.kernel
+                .store()
                 .write(move |c| {
                     Box::pin(async move {
-                        let now = app.now_ms();
+                        let now = app.kernel.now_ms();
                         repo::upsert_households(c, &rows, now).await?;
                         for (code, needs) in &needs {
                             if let Some(id) = repo::household_id_by_code(c, code).await? {
@@ -325,10 +293,79 @@ impl App {
             query.within = Some(self.jurisdiction_path("jurisdiction_id", id).await?.0);
         }
         let page = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::list_households(&mut reader.conn(), &query).await?
         };
         Ok(Page { items: page.items.into_iter().map(masked_view).collect(), total: page.total, limit, offset })
+    }
+
+    /// Logs one household's record read outside the register dataset (a door-knock task's household shown to its
+    /// people), so that the household sees it at `/public/my-data`.
+    pub(crate) async fn log_household_read(
+        &self,
+        ctx: &Context,
+        household_id: i64,
+        purpose: &str,
+        fields: &[&str],
+    ) -> Result<(), AppError> {
+        if ctx.is_system() {
+            return Ok(());
+        }
+        let layer = self.register_layer().await?;
+        let entry = AccessEntry {
+            id: 0,
+            at: self.kernel.now_ms(),
+            layer_id: layer.id,
+            owner_organization_id: None,
+            account_id: ctx.subject.account.map(|a| a.0),
+            actor: ctx.display_name.clone().unwrap_or_else(|| ctx.actor_label.clone()),
+            purpose: purpose.into(),
+            incident_id: None,
+            policy_id: None,
+            features: 1,
+            fields: json!(fields).to_string(),
+        };
+        self.kernel
+            .store()
+            .write(move |c| Box::pin(async move { store::datasets::log_access(c, &entry, &[household_id]).await.map(|_| ()) }))
+            .await?;
+        Ok(())
+    }
+
+    /// The register's layer row (created on first use), so that its reads are logged like any dataset's.
+    pub(crate) async fn register_layer(&self) -> Result<LayerRow, AppError> {
+        let app = self.clone();
+        Ok(self
+            .kernel
+            .store()
+            .write(move |c| {
+                Box::pin(async move {
+                    if let Some(layer) = store::layers::get_layer(c, REGISTER).await? {
+                        return Ok::<LayerRow, store::StoreError>(layer);
+                    }
+                    let now = app.kernel.now_ms();
+                    let fields = LayerFields {
+                        name: REGISTER.into(),
+                        title_zh: "困难群体与重点人员名册".into(),
+                        title_en: Some("Vulnerable-resident register".into()),
+                        geometry_kind: "point".into(),
+                        classification: Classification::Confidential.code().into(),
+                        organization_id: None,
+                        path: None,
+                    };
+                    let layer = store::layers::upsert_layer(c, &fields, now).await?;
+                    let schema = json!([
+                        {"name": "address", "type": "text", "classification": "confidential", "title_zh": "地址"},
+                        {"name": "residents", "type": "integer", "classification": "confidential", "title_zh": "人数"},
+                        {"name": "phone", "type": "text", "classification": "confidential", "title_zh": "电话"},
+                        {"name": "needs", "type": "text", "classification": "confidential", "title_zh": "需求"},
+                    ]);
+                    let meta = DatasetMeta { kind: "vulnerable_residents".into(), schema: schema.to_string(), ..DatasetMeta::default() };
+                    store::datasets::upsert_meta(c, layer.id, &meta, now).await?;
+                    Ok(layer)
+                })
+            })
+            .await?)
     }
 }
 

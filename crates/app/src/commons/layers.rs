@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 use store::layers::{self as repo, FeatureInput, LayerFields};
 use store::list::ListQuery;
 
+use crate::commons::Commons;
 use crate::util::{Outcome, decide};
-use crate::{App, AppError, Context};
+use crate::{AppError, Context};
 
 /// Above this many features in view, point layers are aggregated into grid cells.
 const AGGREGATE_ABOVE: i64 = 1500;
@@ -97,7 +98,7 @@ pub struct LayerImportReport {
     /// Features identical to what was stored.
     pub unchanged: u64,
     /// Features rejected: index and reason.
-    pub rejected: Vec<crate::registry::import::RejectedFeature>,
+    pub rejected: Vec<crate::registry::RejectedFeature>,
 }
 
 /// Degrees per screen pixel at `zoom` (Web Mercator, at the equator; close enough for simplification).
@@ -120,7 +121,7 @@ fn cluster_features(cells: Vec<store::layers::GridCell>) -> Vec<Value> {
     cells.into_iter().map(|cell| point_feature(cell.lon, cell.lat, json!({"cluster": true, "count": cell.count}))).collect()
 }
 
-impl App {
+impl Commons {
     /// The layers the caller may see.
     pub async fn list_layers(&self, ctx: &Context) -> Result<Vec<LayerView>, AppError> {
         let locale = ctx.locale;
@@ -149,13 +150,13 @@ impl App {
                 stale: false,
             })
             .collect();
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let shown = store::settings::get(&mut reader.conn(), DEFAULT_MAP_LAYERS_KEY).await?.unwrap_or_else(|| DEFAULT_MAP_LAYERS.into());
         let shown: Vec<&str> = shown.split(',').map(str::trim).collect();
         let metas: std::collections::BTreeMap<i64, store::datasets::DatasetMeta> =
             store::datasets::all_meta(&mut reader.conn()).await?.into_iter().collect();
         for row in repo::list_layers(&mut reader.conn()).await? {
-            if row.name == crate::datasets::REGISTER || self.access_to(ctx, &row).await?.is_empty() {
+            if row.name == crate::registry::REGISTER || self.access_to(ctx, &row).await?.is_empty() {
                 continue;
             }
             let stale = metas.get(&row.id).is_some_and(|m| m.stale_since.is_some());
@@ -192,9 +193,11 @@ impl App {
             "members" => self.member_features(ctx, view, pixel).await?,
             "sensors" => (self.sensor_features(ctx, view).await?, false),
             "warnings-in-force" => {
-                (self.public_live_warnings(ctx.locale).await?["features"].as_array().cloned().unwrap_or_default(), false)
+                (self.warnings.public_live_warnings(ctx.locale).await?["features"].as_array().cloned().unwrap_or_default(), false)
             }
-            "incidents-public" => (self.public_live_incidents(ctx.locale).await?["features"].as_array().cloned().unwrap_or_default(), true),
+            "incidents-public" => {
+                (self.incidents.public_live_incidents(ctx.locale).await?["features"].as_array().cloned().unwrap_or_default(), true)
+            }
             _ => {
                 let as_of = match query.as_of.as_deref().filter(|t| !t.is_empty()) {
                     None => None,
@@ -213,7 +216,7 @@ impl App {
     }
 
     async fn jurisdiction_features(&self, ctx: &Context, view: [f64; 4], pixel: f64) -> Result<Vec<Value>, AppError> {
-        let rows = self.jurisdictions_in_bbox(ctx, view, SHAPE_LIMIT).await?;
+        let rows = self.registry.jurisdictions_in_bbox(ctx, view, SHAPE_LIMIT).await?;
         let mut features = Vec::new();
         for row in rows {
             let Some(boundary) = row.boundary.as_ref() else { continue };
@@ -237,10 +240,13 @@ impl App {
     /// (silent for three intervals) or `ok`.
     async fn sensor_features(&self, ctx: &Context, view: [f64; 4]) -> Result<Vec<Value>, AppError> {
         if !ctx.is_system() && !ctx.subject.is_authenticated() {
-            return Err(self.refuse(ctx, "layer.read", "layer", Some("sensors".into()), domain::policy::DenyReason::SignInRequired).await);
+            return Err(self
+                .kernel
+                .refuse(ctx, "layer.read", "layer", Some("sensors".into()), domain::policy::DenyReason::SignInRequired)
+                .await);
         }
         let [west, south, east, north] = view;
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let sensors = store::sensors::list_sensors(&mut reader.conn(), "/").await?;
         let in_force = store::sensors::scopes_in_alarm(&mut reader.conn()).await?;
         let locale = ctx.locale;
@@ -265,12 +271,15 @@ impl App {
 
     async fn member_features(&self, ctx: &Context, view: [f64; 4], pixel: f64) -> Result<(Vec<Value>, bool), AppError> {
         if !ctx.is_system() && !ctx.subject.is_authenticated() {
-            return Err(self.refuse(ctx, "layer.read", "layer", Some("members".into()), domain::policy::DenyReason::SignInRequired).await);
+            return Err(self
+                .kernel
+                .refuse(ctx, "layer.read", "layer", Some("members".into()), domain::policy::DenyReason::SignInRequired)
+                .await);
         }
         let visibility = if ctx.is_system() {
             store::list::Visibility::Everything
         } else {
-            crate::registry::visibility(read_filter(&ctx.subject, ResourceKind::Member, Classification::Internal))
+            crate::util::visibility(read_filter(&ctx.subject, ResourceKind::Member, Classification::Internal))
         };
         let [west, south, east, north] = view;
         let mut query = ListQuery::new(visibility, 1000);
@@ -278,7 +287,7 @@ impl App {
             "base_lon >= {} AND base_lon <= {} AND base_lat >= {} AND base_lat <= {}",
             vec![west.into(), east.into(), south.into(), north.into()],
         ));
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let page = store::registry::list_members(&mut reader.conn(), &query).await?;
         let aggregated = page.total > AGGREGATE_ABOVE;
         let features = if aggregated {
@@ -321,24 +330,27 @@ impl App {
         pixel: f64,
         as_of: Option<i64>,
     ) -> Result<(Vec<Value>, bool), AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let row = repo::get_layer(&mut reader.conn(), name).await?.ok_or(AppError::NotFound { kind: ResourceKind::Layer })?;
         drop(reader);
         let meta = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             store::datasets::get_meta(&mut reader.conn(), row.id).await?
         };
         let access = self.access_to(ctx, &row).await?;
-        if access.is_empty() || row.name == crate::datasets::REGISTER {
-            return Err(self.refuse(ctx, "layer.read", "layer", Some(row.name.clone()), crate::datasets::no_access(ctx)).await);
+        if access.is_empty() || row.name == crate::registry::REGISTER {
+            return Err(self
+                .kernel
+                .refuse(ctx, "layer.read", "layer", Some(row.name.clone()), crate::commons::datasets::no_access(ctx))
+                .await);
         }
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         if let Some(at) = as_of {
             // The layer as it was: its versions (a layer imported before versions were kept shows nothing then).
             let rows: Vec<_> = store::datasets::features_as_of(&mut reader.conn(), row.id, at, SHAPE_LIMIT)
                 .await?
                 .into_iter()
-                .filter(|f| crate::datasets::feature_in_bbox(f, view))
+                .filter(|f| crate::commons::datasets::feature_in_bbox(f, view))
                 .collect();
             drop(reader);
             return Ok((self.filter_and_log(ctx, &row, meta.as_ref(), &access, rows).await?, false));
@@ -374,7 +386,7 @@ impl App {
         let title_en = Name::parse_optional("title_en", input.title_en.as_deref())?.map(Name::into_string);
         let classification = Classification::parse("classification", input.classification.as_deref().unwrap_or("public"))?;
         let path: Option<JurisdictionPath> = match input.jurisdiction_id {
-            Some(id) => Some(self.jurisdiction_path("jurisdiction_id", id).await?.0),
+            Some(id) => Some(self.registry.jurisdiction_path("jurisdiction_id", id).await?.0),
             None => None,
         };
         let features = match geojson.get("type").and_then(Value::as_str) {
@@ -388,16 +400,16 @@ impl App {
             .in_optional_jurisdiction(path.as_ref())
             .owned_by(input.organization_id.map(OrganizationId));
         if let Decision::Deny(reason) = decide(ctx, Action::Create, &resource) {
-            return Err(self.refuse(ctx, "layer.import", "layer", Some(name), reason).await);
+            return Err(self.kernel.refuse(ctx, "layer.import", "layer", Some(name), reason).await);
         }
         // An existing layer is changed only by who manages it: nobody takes over another organization's dataset by
         // importing under its name (nor the register's).
         let existing = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::get_layer(&mut reader.conn(), &name).await?
         };
-        if name == crate::datasets::REGISTER || existing.as_ref().is_some_and(|layer| !crate::datasets::owns(ctx, layer)) {
-            return Err(self.refuse(ctx, "layer.import", "layer", Some(name), domain::policy::DenyReason::NotPermitted).await);
+        if name == crate::registry::REGISTER || existing.as_ref().is_some_and(|layer| !crate::commons::datasets::owns(ctx, layer)) {
+            return Err(self.kernel.refuse(ctx, "layer.import", "layer", Some(name), domain::policy::DenyReason::NotPermitted).await);
         }
         let mut report = LayerImportReport { features: features.len(), ..LayerImportReport::default() };
         let mut inputs = Vec::new();
@@ -408,7 +420,7 @@ impl App {
                     kinds.insert(kind);
                     inputs.push(input);
                 }
-                Err(invalid) => report.rejected.push(crate::registry::import::RejectedFeature {
+                Err(invalid) => report.rejected.push(crate::registry::RejectedFeature {
                     index,
                     field: Some(invalid.field.clone()),
                     message: invalid.message(ctx.locale),
@@ -430,16 +442,17 @@ impl App {
         };
         let (app, ctx2) = (self.clone(), ctx.clone());
         let counts = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
-                    let now = app.now_ms();
+                    let now = app.kernel.now_ms();
                     let layer = repo::upsert_layer(c, &fields, now).await?;
                     let counts = repo::upsert_features(c, layer.id, &inputs, now).await?;
                     let payload = json!({"name": layer.name, "inserted": counts.inserted, "updated": counts.updated});
                     if counts.inserted + counts.updated > 0 {
                         store::events::append(
                             c,
-                            &app.event(
+                            &app.kernel.event(
                                 &ctx2,
                                 "layer.imported",
                                 "layer",
@@ -452,7 +465,7 @@ impl App {
                         )
                         .await?;
                     }
-                    let mut record = app.audit(&ctx2, "layer.import", "layer", Some(layer.name.clone()));
+                    let mut record = app.kernel.audit(&ctx2, "layer.import", "layer", Some(layer.name.clone()));
                     record.details = payload;
                     store::audit::append(c, &record).await?;
                     Ok(Outcome::Done(counts))

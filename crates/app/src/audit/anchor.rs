@@ -17,7 +17,8 @@ use std::path::{Path, PathBuf};
 use domain::audit::{AnchorStatement, PublicKey, SigningKey, from_hex, to_hex};
 use store::audit::{AnchorRow, Verification};
 
-use crate::{App, AppError};
+use crate::AppError;
+use crate::audit::Audit;
 
 /// Settings of the audit log, from `[audit]` in `gridline.toml`.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -114,11 +115,10 @@ pub fn trusted_keys(dir: &Path) -> Result<Vec<PublicKey>, AppError> {
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let key = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(PublicKey::from_hex)
-            .ok_or_else(|| AppError::Internal(format!("{} line {}: not `<key id> <public key hex> <added>`", path.display(), index + 1)))?;
+        let key =
+            line.split_whitespace().nth(1).and_then(PublicKey::from_hex).ok_or_else(|| {
+                AppError::Internal(format!("{} line {}: not `<key id> <public key hex> <added>`", path.display(), index + 1))
+            })?;
         keys.push(key);
     }
     Ok(keys)
@@ -170,8 +170,7 @@ fn trust(dir: &Path, key: &PublicKey) -> Result<(), AppError> {
 #[cfg(unix)]
 fn write_private(path: &Path, text: &str) -> Result<(), AppError> {
     use std::os::unix::fs::OpenOptionsExt as _;
-    let mut file =
-        std::fs::OpenOptions::new().create_new(true).write(true).mode(0o600).open(path).map_err(|e| io_error(path, e))?;
+    let mut file = std::fs::OpenOptions::new().create_new(true).write(true).mode(0o600).open(path).map_err(|e| io_error(path, e))?;
     file.write_all(text.as_bytes()).map_err(|e| io_error(path, e))?;
     file.sync_all().map_err(|e| io_error(path, e))
 }
@@ -242,10 +241,10 @@ fn summary_of(row: &AnchorRow) -> AnchorSummary {
     }
 }
 
-impl App {
+impl Audit {
     /// The key directory, when anchoring is on.
     pub fn audit_key_dir(&self) -> Option<&Path> {
-        self.config().audit.key_dir.as_deref()
+        self.kernel.config().audit.key_dir.as_deref()
     }
 
     /// Signs the records written since the last anchor (up to 50,000 at a time, so call it until it returns
@@ -260,7 +259,7 @@ impl App {
         .await
         .map_err(|error| AppError::Internal(error.to_string()))??;
         let (anchored, records) = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             let anchored = store::audit::anchored_through(&mut reader.conn()).await?;
             (anchored, store::audit::hashes_after(&mut reader.conn(), anchored, MAX_RECORDS_PER_ANCHOR).await?)
         };
@@ -271,7 +270,11 @@ impl App {
             tokio::task::spawn_blocking(move || read_journal(&dir)).await.map_err(|error| AppError::Internal(error.to_string()))??
         };
         if let Some(last) = journalled.iter().map(|entry| entry.last_seq).max().filter(|last| *last > anchored) {
-            tracing::error!(journalled = last, database = anchored, "audit anchors this node made are missing from the database; not signing");
+            tracing::error!(
+                journalled = last,
+                database = anchored,
+                "audit anchors this node made are missing from the database; not signing"
+            );
             return Err(AppError::Internal(format!(
                 "this node anchored the audit log up to record {last}, but the database's anchors end at record {anchored}: \
                  anchors were removed; run `gridline audit verify`"
@@ -280,19 +283,19 @@ impl App {
         let Some(&(last_seq, _)) = records.last() else { return Ok(None) };
         let mut hashes = Vec::with_capacity(records.len() * 32);
         for (seq, hash) in &records {
-            let bytes = from_hex(hash).filter(|b| b.len() == 32).ok_or_else(|| {
-                AppError::Internal(format!("audit record {seq} has a malformed hash; run `gridline audit verify`"))
-            })?;
+            let bytes = from_hex(hash)
+                .filter(|b| b.len() == 32)
+                .ok_or_else(|| AppError::Internal(format!("audit record {seq} has a malformed hash; run `gridline audit verify`")))?;
             hashes.extend_from_slice(&bytes);
         }
         let key_id = key.public_key().key_id();
-        let at_ms = self.now_ms();
+        let at_ms = self.kernel.now_ms();
         let statement = AnchorStatement { first_seq: anchored + 1, last_seq, at_ms, key_id: &key_id, hashes: &hashes };
         let signature = key.sign(&statement);
         let row = AnchorRow { first_seq: anchored + 1, last_seq, at_ms, key_id, hashes, signature };
         let stored = {
             let row = row.clone();
-            self.store().write(move |c| Box::pin(async move { store::audit::insert_anchor(c, &row).await })).await?
+            self.kernel.store().write(move |c| Box::pin(async move { store::audit::insert_anchor(c, &row).await })).await?
         };
         if !stored {
             return Ok(None);
@@ -300,9 +303,11 @@ impl App {
         let summary = summary_of(&row);
         {
             let (dir, summary) = (dir.clone(), summary.clone());
-            tokio::task::spawn_blocking(move || append_journal(&dir, &summary)).await.map_err(|error| AppError::Internal(error.to_string()))??;
+            tokio::task::spawn_blocking(move || append_journal(&dir, &summary))
+                .await
+                .map_err(|error| AppError::Internal(error.to_string()))??;
         }
-        if let Some(url) = self.config().audit.anchor_url.as_deref() {
+        if let Some(url) = self.kernel.config().audit.anchor_url.as_deref() {
             self.post_anchor(url, &summary).await;
         }
         Ok(Some(summary))
@@ -310,12 +315,12 @@ impl App {
 
     /// Posts an anchor to the configured URL; a failure is logged (the anchor is stored and journalled anyway).
     async fn post_anchor(&self, url: &str, summary: &AnchorSummary) {
-        let Some(parsed) = crate::warnings::transport::HttpUrl::parse(url) else {
+        let Some(parsed) = crate::transport::HttpUrl::parse(url) else {
             tracing::warn!(url, "[audit] anchor_url is not an http(s):// URL; anchors are not sent");
             return;
         };
         let body = serde_json::to_vec(summary).unwrap_or_default();
-        let client = crate::warnings::transport::HttpClient::default();
+        let client = crate::transport::HttpClient::default();
         let headers = [("content-type", "application/json".to_string())];
         match client.post(&parsed, &headers, body.into(), std::time::Duration::from_secs(10)).await {
             Ok(status) if (200..300).contains(&status) => {}
@@ -329,7 +334,7 @@ impl App {
         if self.audit_key_dir().is_none() {
             return;
         }
-        let interval = std::time::Duration::from_secs(self.config().audit.anchor_interval_seconds.max(1));
+        let interval = std::time::Duration::from_secs(self.kernel.config().audit.anchor_interval_seconds.max(1));
         loop {
             loop {
                 match self.anchor_audit().await {
@@ -356,11 +361,11 @@ impl App {
     /// Writes the audit record of a restore: which backup, how many records it brought back, and where the journal
     /// of the anchors made since (which describe records the restored database does not have) was set aside.
     pub async fn record_restore(&self, ctx: &crate::Context, file: &str, records: i64, archived: Option<&Path>) -> Result<(), AppError> {
-        let mut record = self.audit(ctx, "audit.restore", "audit_log", None);
+        let mut record = self.kernel.audit(ctx, "audit.restore", "audit_log", None);
         record.details = serde_json::json!({
             "backup": file, "records_restored": records, "journal_set_aside": archived.map(|p| p.display().to_string()),
         });
-        self.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
+        self.kernel.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
         Ok(())
     }
 
@@ -373,7 +378,7 @@ impl App {
             None => (Vec::new(), Vec::new()),
         };
         let keys_found = !keys.is_empty();
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let verification = store::audit::verify(&mut reader.conn(), keys_found.then_some(keys.as_slice())).await?;
         let mut journal_missing = Vec::new();
         for entry in &journal {

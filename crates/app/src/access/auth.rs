@@ -10,9 +10,11 @@ use domain::text::{Password, Username};
 use domain::{Classification, Invalid, InvalidReason, Locale};
 use store::accounts::{self as repo, AccountRow, GrantRow};
 
+use crate::access::Access;
 use crate::context::Credential;
+use crate::util::tokens_equal;
 use crate::util::{Outcome, random_hex, sha256_hex};
-use crate::{App, AppError, Context};
+use crate::{AppError, Context};
 
 /// Builds the context of a signed-in account from its row and grants.
 fn context_of(
@@ -49,9 +51,9 @@ fn context_of(
 /// The prefix of every API token, so that leaked tokens are easy to recognise in logs and by secret scanners.
 pub const TOKEN_PREFIX: &str = "gl_";
 
-impl App {
+impl Access {
     fn argon2(&self) -> Result<Argon2<'static>, AppError> {
-        let params = Params::new(self.config().argon2_memory_kib, self.config().argon2_iterations, 1, None)
+        let params = Params::new(self.kernel.config().argon2_memory_kib, self.kernel.config().argon2_iterations, 1, None)
             .map_err(|error| AppError::Internal(format!("argon2 parameters: {error}")))?;
         Ok(Argon2::new(Algorithm::Argon2id, Version::V0x13, params))
     }
@@ -92,8 +94,8 @@ impl App {
     /// `account.sign_in_failures` event), and the owner sees the failures at their next sign-in. Every attempt is
     /// audited.
     pub async fn login(&self, ctx: &Context, attempt: SignIn<'_>) -> Result<Session, AppError> {
-        let now = self.now_ms();
-        let config = self.config().clone();
+        let now = self.kernel.now_ms();
+        let config = self.kernel.config().clone();
         // Usernames are short: whatever is longer is not one, and is not written whole into the audit log.
         let username_text: String = attempt.username.trim().to_ascii_lowercase().chars().take(64).collect();
         let device = match attempt.device {
@@ -123,7 +125,8 @@ impl App {
         // attempts sent in parallel are counted one after another, so none slips past a wait another one set.
         let reserved = {
             let (keys, max_delay_ms) = (keys.clone(), config.login_max_delay_seconds.max(1) * 1000);
-            self.store()
+            self.kernel
+                .store()
                 .write(move |c| {
                     Box::pin(async move {
                         let mut states = Vec::with_capacity(keys.len());
@@ -152,19 +155,19 @@ impl App {
                 .await?
         };
         let account = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::get_account_by_username(&mut reader.conn(), &username_text).await?
         };
         if let Err(waiting_until) = reserved {
             let retry_after_seconds = (waiting_until - now + 999) / 1000;
-            let mut record = self.audit(ctx, "auth.login", "account", account.as_ref().map(|a| a.id.to_string()));
+            let mut record = self.kernel.audit(ctx, "auth.login", "account", account.as_ref().map(|a| a.id.to_string()));
             record.allowed = false;
             record.reason = "rate_limited".into();
             record.details = details;
             // Attempts refused for waiting cost nothing to send: they are sampled and counted like other refusals
             // of callers not signed in, so that they cannot flood the audit log.
-            let admitted = self.inner.refusals.admit(&record, now);
-            self.append_audits(admitted.record.then_some(record).into_iter().chain(admitted.summary).collect()).await?;
+            let admitted = self.kernel.refusals().admit(&record, now);
+            self.kernel.append_audits(admitted.record.then_some(record).into_iter().chain(admitted.summary).collect()).await?;
             return Err(AppError::RateLimited { retry_after_seconds });
         }
 
@@ -176,13 +179,14 @@ impl App {
         let password_ok = self.verify_password(attempt.password.to_string(), stored_hash).await && account.is_some();
 
         let Some(account) = account.clone().filter(|_| password_ok) else {
-            let mut record = self.audit(ctx, "auth.login", "account", account.as_ref().map(|a| a.id.to_string()));
+            let mut record = self.kernel.audit(ctx, "auth.login", "account", account.as_ref().map(|a| a.id.to_string()));
             record.allowed = false;
             record.reason = "invalid_credentials".into();
             record.details = details;
             let notify = account.as_ref().map(|a| (a.id, a.username.clone()));
             let (app, ctx2, client) = (self.clone(), ctx.clone(), ctx.client_address.clone());
-            self.store()
+            self.kernel
+                .store()
                 .write(move |c| {
                     Box::pin(async move {
                         // Failures of the account from anywhere: never a lock, but what its owner is told.
@@ -197,7 +201,16 @@ impl App {
                                 let payload = serde_json::json!({
                                     "account_id": account_id, "username": username, "failures": state.failures, "client": client,
                                 });
-                                let mut event = app.event(&ctx2, "account.sign_in_failures", "account", account_id, None, None, Classification::Restricted, payload);
+                                let mut event = app.kernel.event(
+                                    &ctx2,
+                                    "account.sign_in_failures",
+                                    "account",
+                                    account_id,
+                                    None,
+                                    None,
+                                    Classification::Restricted,
+                                    payload,
+                                );
                                 event.actor_account = None;
                                 store::events::append(c, &event).await?;
                             }
@@ -211,10 +224,10 @@ impl App {
         };
         if account.disabled {
             let record = crate::util::refusal(
-                self.audit(ctx, "auth.login", "account", Some(account.id.to_string())),
+                self.kernel.audit(ctx, "auth.login", "account", Some(account.id.to_string())),
                 domain::policy::DenyReason::NotPermitted,
             );
-            self.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
+            self.kernel.store().write(move |c| Box::pin(async move { store::audit::append(c, &record).await })).await?;
             return Err(AppError::AccountDisabled);
         }
 
@@ -222,7 +235,7 @@ impl App {
         let token_hash = sha256_hex(&token);
         let expires_at = now + config.session_ttl_seconds * 1000;
         let account_id = account.id;
-        let mut record = self.audit(ctx, "auth.login", "account", Some(account_id.to_string()));
+        let mut record = self.kernel.audit(ctx, "auth.login", "account", Some(account_id.to_string()));
         record.actor_account = Some(account_id);
         record.actor_label = account.username.clone();
         let session = repo::NewSession {
@@ -239,6 +252,7 @@ impl App {
             None => self.new_device_cookie(&username_text).await?,
         };
         let previous = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
                     repo::insert_session(c, &session).await?;
@@ -287,7 +301,7 @@ impl App {
     /// that an unknown username costs the same time as a known one.
     async fn dummy_hash(&self) -> Result<String, AppError> {
         let hash = self
-            .inner
+            .state
             .dummy_hash
             .get_or_try_init(|| async {
                 let password = Password::parse("password", &random_hex(16)?)?;
@@ -316,12 +330,13 @@ impl App {
 
     async fn device_key(&self) -> Result<Vec<u8>, AppError> {
         let key = self
-            .inner
+            .state
             .device_key
             .get_or_try_init(|| async {
                 let initial = random_hex(32)?;
-                let now = self.now_ms();
+                let now = self.kernel.now_ms();
                 let value = self
+                    .kernel
                     .store()
                     .write(move |c| Box::pin(async move { store::settings::get_or_insert(c, "device_cookie_key", &initial, now).await }))
                     .await?;
@@ -333,8 +348,9 @@ impl App {
 
     /// Removes expired sessions and sign-in throttles nobody has hit for a day (on the escalation beat).
     pub async fn purge_expired_sessions(&self) -> Result<u64, AppError> {
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         Ok(self
+            .kernel
             .store()
             .write(move |c| {
                 Box::pin(async move {
@@ -349,8 +365,9 @@ impl App {
     /// Ends the session with this token.
     pub async fn logout(&self, ctx: &Context, session_token: &str) -> Result<(), AppError> {
         let token_hash = sha256_hex(session_token);
-        let record = self.audit(ctx, "auth.logout", "account", ctx.account_id().map(|id| id.to_string()));
-        self.store()
+        let record = self.kernel.audit(ctx, "auth.logout", "account", ctx.account_id().map(|id| id.to_string()));
+        self.kernel
+            .store()
             .write(move |c| {
                 Box::pin(async move {
                     repo::delete_session(c, &token_hash).await?;
@@ -365,8 +382,8 @@ impl App {
     pub async fn my_sessions(&self, ctx: &Context, session_token: Option<&str>) -> Result<Vec<SessionView>, AppError> {
         let account = ctx.account_id().ok_or(AppError::Forbidden { reason: domain::policy::DenyReason::SignInRequired })?;
         let current = session_token.map(sha256_hex);
-        let mut reader = self.store().reader().await?;
-        let rows = repo::sessions_of(&mut reader.conn(), account, self.now_ms()).await?;
+        let mut reader = self.kernel.store().reader().await?;
+        let rows = repo::sessions_of(&mut reader.conn(), account, self.kernel.now_ms()).await?;
         Ok(rows
             .into_iter()
             .map(|row| SessionView {
@@ -383,42 +400,45 @@ impl App {
     /// Ends one of the caller's own sessions (signed in on a lost phone, a shared computer …).
     pub async fn end_my_session(&self, ctx: &Context, id: &str) -> Result<(), AppError> {
         let account = ctx.account_id().ok_or(AppError::Forbidden { reason: domain::policy::DenyReason::SignInRequired })?;
-        let record = self.audit(ctx, "auth.session_end", "account", Some(account.to_string()));
+        let record = self.kernel.audit(ctx, "auth.session_end", "account", Some(account.to_string()));
         let id = id.to_string();
-        self.transact(move |c| {
-            Box::pin(async move {
-                if !repo::delete_session_of(c, account, &id).await? {
-                    return Err(AppError::NotFound { kind: domain::policy::ResourceKind::Account });
-                }
-                store::audit::append(c, &record).await?;
-                Ok(Outcome::Done(()))
+        self.kernel
+            .transact(move |c| {
+                Box::pin(async move {
+                    if !repo::delete_session_of(c, account, &id).await? {
+                        return Err(AppError::NotFound { kind: domain::policy::ResourceKind::Account });
+                    }
+                    store::audit::append(c, &record).await?;
+                    Ok(Outcome::Done(()))
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// Ends every session of the caller's but the current one; returns how many.
     pub async fn end_my_other_sessions(&self, ctx: &Context, session_token: &str) -> Result<u64, AppError> {
         let account = ctx.account_id().ok_or(AppError::Forbidden { reason: domain::policy::DenyReason::SignInRequired })?;
-        let mut record = self.audit(ctx, "auth.session_end", "account", Some(account.to_string()));
+        let mut record = self.kernel.audit(ctx, "auth.session_end", "account", Some(account.to_string()));
         let keep = sha256_hex(session_token);
-        self.transact(move |c| {
-            Box::pin(async move {
-                let ended = repo::delete_other_sessions(c, account, &keep).await?;
-                record.details = serde_json::json!({ "ended": ended });
-                store::audit::append(c, &record).await?;
-                Ok(Outcome::Done(ended))
+        self.kernel
+            .transact(move |c| {
+                Box::pin(async move {
+                    let ended = repo::delete_other_sessions(c, account, &keep).await?;
+                    record.details = serde_json::json!({ "ended": ended });
+                    store::audit::append(c, &record).await?;
+                    Ok(Outcome::Done(ended))
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// The caller behind a session cookie's token; `InvalidToken` if unknown or expired.
     pub async fn context_from_session(&self, token: &str, locale: Locale, client_address: Option<String>) -> Result<Context, AppError> {
         // One query for the session, its account and the account's grants.
-        let mut reader = self.store().reader().await?;
-        let (account, _, grants) =
-            repo::credential_owner(&mut reader.conn(), &sha256_hex(token), self.now_ms(), false).await?.ok_or(AppError::InvalidToken)?;
+        let mut reader = self.kernel.store().reader().await?;
+        let (account, _, grants) = repo::credential_owner(&mut reader.conn(), &sha256_hex(token), self.kernel.now_ms(), false)
+            .await?
+            .ok_or(AppError::InvalidToken)?;
         context_of(account, grants, Credential::Session, locale, client_address)
     }
 
@@ -428,9 +448,10 @@ impl App {
             return Err(AppError::InvalidToken);
         }
         // One query for the token, its account and the account's grants.
-        let mut reader = self.store().reader().await?;
-        let (account, token_id, grants) =
-            repo::credential_owner(&mut reader.conn(), &sha256_hex(token), self.now_ms(), true).await?.ok_or(AppError::InvalidToken)?;
+        let mut reader = self.kernel.store().reader().await?;
+        let (account, token_id, grants) = repo::credential_owner(&mut reader.conn(), &sha256_hex(token), self.kernel.now_ms(), true)
+            .await?
+            .ok_or(AppError::InvalidToken)?;
         let token_id = token_id.ok_or(AppError::InvalidToken)?;
         context_of(account, grants, Credential::ApiToken(token_id), locale, client_address)
     }
@@ -443,7 +464,7 @@ impl App {
         locale: Locale,
         client_address: Option<String>,
     ) -> Result<Context, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let account = repo::get_account(&mut reader.conn(), account_id).await?.ok_or(AppError::InvalidToken)?;
         let grants = repo::grants_of(&mut reader.conn(), account_id).await?;
         context_of(account, grants, credential, locale, client_address)
@@ -451,7 +472,7 @@ impl App {
 
     /// Checks that a signed-in caller may act as `username` with `password` (for changing one's own password).
     pub async fn check_password(&self, username: &Username, password: &str) -> Result<bool, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let Some(account) = repo::get_account_by_username(&mut reader.conn(), username.as_str()).await? else { return Ok(false) };
         drop(reader);
         Ok(self.verify_password(password.to_string(), account.password_hash).await)
@@ -550,11 +571,6 @@ pub struct Session {
 /// cookie. Cookie-authenticated writes must echo it in the `X-CSRF-Token` header (or a `csrf_token` form field).
 pub fn csrf_token_for(session_token: &str) -> String {
     sha256_hex(&format!("gridline-csrf:{session_token}"))
-}
-
-/// Constant-time comparison of two tokens.
-pub fn tokens_equal(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// Generates a password for a new account: 20 hex characters (80 bits).

@@ -28,8 +28,11 @@ use serde_json::{Value, json};
 use store::datasets::{self as repo, AccessEntry, DatasetMeta, FeatureChange, PolicyRow};
 use store::layers::{FeatureInput, FeatureRow, LayerFields, LayerRow};
 
+use crate::commons::Commons;
+use crate::registry::REGISTER;
+use crate::util::title;
 use crate::util::{Outcome, decide};
-use crate::{App, AppError, Context};
+use crate::{AppError, Context};
 
 /// Settings of the data commons, from `[data]` in `gridline.toml`.
 #[derive(Debug, Clone, serde::Deserialize)]
@@ -46,36 +49,6 @@ impl Default for DataConfig {
         DataConfig { purge_at_stand_down: true }
     }
 }
-
-/// The keys of personal details in a task's detail, removed by the purge.
-const PERSONAL_KEYS: &[&str] = &["name", "phone", "email", "address", "needs", "households", "reporter"];
-
-/// Purges the personal data an incident's response gathered, inside the stand-down's transaction; answers
-/// (reports, tasks) purged. See [`DataConfig::purge_at_stand_down`].
-pub(crate) async fn purge_response_data(c: &mut store::Conn<'_>, incident_id: i64) -> Result<(u64, u64), store::StoreError> {
-    let reports = c
-        .execute(
-            "UPDATE reports SET reporter_name = NULL, reporter_phone = NULL, reporter_email = NULL
-             WHERE incident_id = $1 AND (reporter_name IS NOT NULL OR reporter_phone IS NOT NULL OR reporter_email IS NOT NULL)",
-            store::params![incident_id],
-        )
-        .await?;
-    let mut tasks = 0;
-    for task in store::tasks::tasks_of(c, "incident", incident_id).await? {
-        let Ok(mut detail) = serde_json::from_str::<Value>(&task.task.detail) else { continue };
-        let Some(object) = detail.as_object_mut() else { continue };
-        let before = object.len();
-        object.retain(|key, _| !PERSONAL_KEYS.contains(&key.as_str()));
-        if object.len() != before {
-            c.execute("UPDATE tasks SET detail = $1 WHERE id = $2", store::params![detail.to_string(), task.id]).await?;
-            tasks += 1;
-        }
-    }
-    Ok((reports, tasks))
-}
-
-/// The name of the vulnerable-resident register as a dataset.
-pub const REGISTER: &str = "vulnerable-residents";
 
 /// The largest import file.
 pub const MAX_IMPORT_BYTES: usize = 32 * 1024 * 1024;
@@ -338,13 +311,6 @@ fn classification(code: &str) -> Classification {
     Classification::parse("classification", code).unwrap_or(Classification::Confidential)
 }
 
-fn title(locale: Locale, zh: &str, en: Option<&str>) -> String {
-    match (locale, en) {
-        (Locale::En, Some(en)) if !en.is_empty() => en.to_string(),
-        _ => zh.to_string(),
-    }
-}
-
 fn schema_of(meta: Option<&DatasetMeta>) -> Vec<FieldSpec> {
     meta.and_then(|m| serde_json::from_str(&m.schema).ok()).unwrap_or_default()
 }
@@ -539,7 +505,7 @@ impl Access {
     }
 }
 
-impl App {
+impl Commons {
     /// Declares or changes a dataset (its owner organization's liaison, or an administrator): titles, kind,
     /// classification, typed and classified fields, licence, update interval. The layer is created if new.
     pub async fn save_dataset(&self, ctx: &Context, name: &str, input: DatasetInput) -> Result<DatasetView, AppError> {
@@ -572,14 +538,14 @@ impl App {
             }
         };
         let path = match input.jurisdiction_id {
-            Some(id) => Some(self.jurisdiction_path("jurisdiction_id", id).await?.0),
+            Some(id) => Some(self.registry.jurisdiction_path("jurisdiction_id", id).await?.0),
             None => None,
         };
         let resource = Resource::new(ResourceKind::Layer, class)
             .in_optional_jurisdiction(path.as_ref())
             .owned_by(input.organization_id.map(domain::ids::OrganizationId));
         let existing = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             store::layers::get_layer(&mut reader.conn(), &name).await?
         };
         let allowed = match &existing {
@@ -588,7 +554,7 @@ impl App {
             None => decide(ctx, Action::Create, &resource).is_allowed(),
         };
         if !allowed {
-            return Err(self.refuse(ctx, "dataset.save", "dataset", Some(name), DenyReason::NotPermitted).await);
+            return Err(self.kernel.refuse(ctx, "dataset.save", "dataset", Some(name), DenyReason::NotPermitted).await);
         }
         let fields = LayerFields {
             name: name.clone(),
@@ -609,22 +575,23 @@ impl App {
             ..DatasetMeta::default()
         };
         let (app, ctx2) = (self.clone(), ctx.clone());
-        self.transact(move |c| {
-            Box::pin(async move {
-                let now = app.now_ms();
-                let layer = store::layers::upsert_layer(c, &fields, now).await?;
-                repo::upsert_meta(c, layer.id, &meta, now).await?;
-                store::audit::append(c, &app.audit(&ctx2, "dataset.save", "dataset", Some(layer.name.clone()))).await?;
-                Ok(Outcome::Done(()))
+        self.kernel
+            .transact(move |c| {
+                Box::pin(async move {
+                    let now = app.kernel.now_ms();
+                    let layer = store::layers::upsert_layer(c, &fields, now).await?;
+                    repo::upsert_meta(c, layer.id, &meta, now).await?;
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "dataset.save", "dataset", Some(layer.name.clone()))).await?;
+                    Ok(Outcome::Done(()))
+                })
             })
-        })
-        .await?;
+            .await?;
         self.get_dataset(ctx, &name).await
     }
 
     /// The datasets the caller may read, with freshness.
     pub async fn list_datasets(&self, ctx: &Context) -> Result<Vec<DatasetView>, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let layers = store::layers::list_layers(&mut reader.conn()).await?;
         let metas: BTreeMap<i64, DatasetMeta> = repo::all_meta(&mut reader.conn()).await?.into_iter().collect();
         drop(reader);
@@ -646,13 +613,13 @@ impl App {
         let access = self.access_to(ctx, &layer).await?;
         let allowed = if layer.name == REGISTER { self.register_access(ctx).await?.0 } else { !access.is_empty() };
         if !allowed {
-            return Err(self.refuse(ctx, "dataset.read", "dataset", Some(layer.name.clone()), no_access(ctx)).await);
+            return Err(self.kernel.refuse(ctx, "dataset.read", "dataset", Some(layer.name.clone()), no_access(ctx)).await);
         }
         self.dataset_view(ctx, &layer, meta.as_ref(), &access).await
     }
 
     async fn dataset_rows(&self, name: &str) -> Result<(LayerRow, Option<DatasetMeta>), AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let layer = store::layers::get_layer(&mut reader.conn(), name).await?.ok_or(AppError::NotFound { kind: ResourceKind::Layer })?;
         let meta = repo::get_meta(&mut reader.conn(), layer.id).await?;
         Ok((layer, meta))
@@ -670,7 +637,7 @@ impl App {
         let schema = schema_of(meta);
         let fields: Vec<FieldSpec> =
             if owned { schema } else { schema.iter().filter(|f| access.shows(&schema, layer_class, &f.name)).cloned().collect() };
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let count = store::layers::count_features(&mut reader.conn(), layer.id).await?;
         let organization = match layer.organization_id {
             Some(id) => store::registry::get_organization(&mut reader.conn(), id)
@@ -735,7 +702,7 @@ impl App {
             return Ok(access);
         }
         let policies = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::policies_of(&mut reader.conn(), layer.id, false).await?
         };
         let mut bound = Vec::new();
@@ -776,7 +743,7 @@ impl App {
     /// The incidents with an activation in force that meet `condition` and that the caller commands, each with
     /// its area.
     async fn commanded_incidents(&self, ctx: &Context, condition: &ActivationCondition) -> Result<Vec<(i64, Zone)>, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let activations = store::incidents::active_activations(&mut reader.conn()).await?;
         let min_grade = condition.min_grade.as_deref().and_then(|g| domain::incident::Grade::parse("min_grade", g).ok());
         let roles: Vec<&str> =
@@ -848,10 +815,10 @@ impl App {
         let (layer, meta) = self.dataset_rows(name).await?;
         let access = self.access_to(ctx, &layer).await?;
         if access.is_empty() {
-            return Err(self.refuse(ctx, "dataset.read", "dataset", Some(layer.name.clone()), no_access(ctx)).await);
+            return Err(self.kernel.refuse(ctx, "dataset.read", "dataset", Some(layer.name.clone()), no_access(ctx)).await);
         }
         let rows = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             match as_of {
                 Some(at) => {
                     let mut rows = repo::features_as_of(&mut reader.conn(), layer.id, at, READ_LIMIT).await?;
@@ -917,7 +884,7 @@ impl App {
                 .into_iter()
                 .map(|((purpose, incident_id, policy_id), features)| AccessEntry {
                     id: 0,
-                    at: self.now_ms(),
+                    at: self.kernel.now_ms(),
                     layer_id: layer.id,
                     owner_organization_id: layer.organization_id,
                     account_id: ctx.subject.account.map(|a| a.0),
@@ -929,7 +896,8 @@ impl App {
                     fields: fields.clone(),
                 })
                 .collect();
-            self.store()
+            self.kernel
+                .store()
                 .write(move |c| {
                     Box::pin(async move {
                         for entry in &entries {
@@ -951,7 +919,7 @@ impl App {
         let Some(grant) = access.grants.iter().find(|g| g.areas.is_empty()) else { return Ok(()) };
         let entry = AccessEntry {
             id: 0,
-            at: self.now_ms(),
+            at: self.kernel.now_ms(),
             layer_id: layer.id,
             owner_organization_id: layer.organization_id,
             account_id: ctx.subject.account.map(|a| a.0),
@@ -962,7 +930,7 @@ impl App {
             features,
             fields: "[]".into(),
         };
-        self.store().write(move |c| Box::pin(async move { repo::log_access(c, &entry, &[]).await.map(|_| ()) })).await?;
+        self.kernel.store().write(move |c| Box::pin(async move { repo::log_access(c, &entry, &[]).await.map(|_| ()) })).await?;
         Ok(())
     }
 
@@ -983,12 +951,12 @@ impl App {
     /// area; nobody else. Every read is logged, with each household it included.
     async fn read_register(&self, ctx: &Context, bbox: Option<[f64; 4]>) -> Result<Value, AppError> {
         let (any, grids, incidents) = self.register_access(ctx).await?;
-        let layer = self.register_layer().await?;
+        let layer = self.registry.register_layer().await?;
         if !any {
-            return Err(self.refuse(ctx, "dataset.read", "dataset", Some(REGISTER.into()), no_access(ctx)).await);
+            return Err(self.kernel.refuse(ctx, "dataset.read", "dataset", Some(REGISTER.into()), no_access(ctx)).await);
         }
         let rows = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::vulnerable_in_bbox(&mut reader.conn(), bbox.unwrap_or([-180.0, -90.0, 180.0, 90.0]), READ_LIMIT).await?
         };
         let mut features = Vec::new();
@@ -1007,12 +975,13 @@ impl App {
         }
         if !features.is_empty() {
             let (now, actor, account, layer_id) = (
-                self.now_ms(),
+                self.kernel.now_ms(),
                 ctx.display_name.clone().unwrap_or_else(|| ctx.actor_label.clone()),
                 ctx.subject.account.map(|a| a.0),
                 layer.id,
             );
-            self.store()
+            self.kernel
+                .store()
                 .write(move |c| {
                     Box::pin(async move {
                         for ((purpose, incident_id), households) in &by_purpose {
@@ -1039,81 +1008,16 @@ impl App {
         Ok(json!({"type": "FeatureCollection", "features": features, "properties": {"dataset": REGISTER}}))
     }
 
-    /// Logs one household's record read outside the register dataset (a door-knock task's household shown to its
-    /// people), so that the household sees it at `/public/my-data`.
-    pub(crate) async fn log_household_read(
-        &self,
-        ctx: &Context,
-        household_id: i64,
-        purpose: &str,
-        fields: &[&str],
-    ) -> Result<(), AppError> {
-        if ctx.is_system() {
-            return Ok(());
-        }
-        let layer = self.register_layer().await?;
-        let entry = AccessEntry {
-            id: 0,
-            at: self.now_ms(),
-            layer_id: layer.id,
-            owner_organization_id: None,
-            account_id: ctx.subject.account.map(|a| a.0),
-            actor: ctx.display_name.clone().unwrap_or_else(|| ctx.actor_label.clone()),
-            purpose: purpose.into(),
-            incident_id: None,
-            policy_id: None,
-            features: 1,
-            fields: json!(fields).to_string(),
-        };
-        self.store().write(move |c| Box::pin(async move { repo::log_access(c, &entry, &[household_id]).await.map(|_| ()) })).await?;
-        Ok(())
-    }
-
-    /// The register's layer row (created on first use), so that its reads are logged like any dataset's.
-    async fn register_layer(&self) -> Result<LayerRow, AppError> {
-        let app = self.clone();
-        Ok(self
-            .store()
-            .write(move |c| {
-                Box::pin(async move {
-                    if let Some(layer) = store::layers::get_layer(c, REGISTER).await? {
-                        return Ok::<LayerRow, store::StoreError>(layer);
-                    }
-                    let now = app.now_ms();
-                    let fields = LayerFields {
-                        name: REGISTER.into(),
-                        title_zh: "困难群体与重点人员名册".into(),
-                        title_en: Some("Vulnerable-resident register".into()),
-                        geometry_kind: "point".into(),
-                        classification: Classification::Confidential.code().into(),
-                        organization_id: None,
-                        path: None,
-                    };
-                    let layer = store::layers::upsert_layer(c, &fields, now).await?;
-                    let schema = json!([
-                        {"name": "address", "type": "text", "classification": "confidential", "title_zh": "地址"},
-                        {"name": "residents", "type": "integer", "classification": "confidential", "title_zh": "人数"},
-                        {"name": "phone", "type": "text", "classification": "confidential", "title_zh": "电话"},
-                        {"name": "needs", "type": "text", "classification": "confidential", "title_zh": "需求"},
-                    ]);
-                    let meta = DatasetMeta { kind: "vulnerable_residents".into(), schema: schema.to_string(), ..DatasetMeta::default() };
-                    repo::upsert_meta(c, layer.id, &meta, now).await?;
-                    Ok(layer)
-                })
-            })
-            .await?)
-    }
-
     /// The reads of a dataset, newest first: its owner's (and administrators' and auditors') view.
     pub async fn dataset_access_log(&self, ctx: &Context, name: &str) -> Result<Vec<AccessView>, AppError> {
-        let layer = if name == REGISTER { self.register_layer().await? } else { self.dataset_rows(name).await?.0 };
+        let layer = if name == REGISTER { self.registry.register_layer().await? } else { self.dataset_rows(name).await?.0 };
         let allowed = (owns(ctx, &layer) && layer.name != REGISTER)
             || ctx.subject.has_role(AccountRole::Admin)
             || ctx.subject.has_role(AccountRole::Auditor);
         if !allowed {
-            return Err(self.refuse(ctx, "dataset.access_log", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
+            return Err(self.kernel.refuse(ctx, "dataset.access_log", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
         }
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         Ok(repo::access_log(&mut reader.conn(), layer.id, 500).await?.into_iter().map(|e| access_view(&layer.name, e)).collect())
     }
 
@@ -1121,7 +1025,7 @@ impl App {
     pub async fn create_policy(&self, ctx: &Context, name: &str, input: PolicyInput) -> Result<PolicyView, AppError> {
         let (layer, meta) = self.dataset_rows(name).await?;
         if !owns(ctx, &layer) || layer.name == REGISTER {
-            return Err(self.refuse(ctx, "dataset.share", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
+            return Err(self.kernel.refuse(ctx, "dataset.share", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
         }
         if input.organization_id.is_none() && input.role.is_none() && input.activation.is_none() {
             return Err(Invalid::new("organization_id", InvalidReason::Required).into());
@@ -1167,16 +1071,17 @@ impl App {
             activation: input.activation.as_ref().map(|a| json!(a).to_string()),
             note: input.note.clone(),
             created_by: ctx.actor_label.clone(),
-            created_at: self.now_ms(),
+            created_at: self.kernel.now_ms(),
             revoked_by: None,
             revoked_at: None,
         };
         let (app, ctx2) = (self.clone(), ctx.clone());
         let stored = self
+            .kernel
             .transact(move |c| {
                 Box::pin(async move {
                     let stored = repo::insert_policy(c, &row).await?;
-                    let mut record = app.audit(&ctx2, "dataset.share", "dataset", Some(format!("{}#{}", layer.name, stored.id)));
+                    let mut record = app.kernel.audit(&ctx2, "dataset.share", "dataset", Some(format!("{}#{}", layer.name, stored.id)));
                     record.details = json!({"organization_id": stored.organization_id, "role": stored.role, "fields": stored.fields, "activation": stored.activation});
                     store::audit::append(c, &record).await?;
                     Ok(Outcome::Done(stored))
@@ -1190,29 +1095,31 @@ impl App {
     pub async fn revoke_policy(&self, ctx: &Context, name: &str, id: i64) -> Result<(), AppError> {
         let (layer, _) = self.dataset_rows(name).await?;
         if !owns(ctx, &layer) {
-            return Err(self.refuse(ctx, "dataset.unshare", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
+            return Err(self.kernel.refuse(ctx, "dataset.unshare", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
         }
-        let (app, ctx2, by, now) = (self.clone(), ctx.clone(), ctx.actor_label.clone(), self.now_ms());
-        self.transact(move |c| {
-            Box::pin(async move {
-                if !repo::revoke_policy(c, layer.id, id, &by, now).await? {
-                    return Err(AppError::NotFound { kind: ResourceKind::Layer });
-                }
-                store::audit::append(c, &app.audit(&ctx2, "dataset.unshare", "dataset", Some(format!("{}#{id}", layer.name)))).await?;
-                Ok(Outcome::Done(()))
+        let (app, ctx2, by, now) = (self.clone(), ctx.clone(), ctx.actor_label.clone(), self.kernel.now_ms());
+        self.kernel
+            .transact(move |c| {
+                Box::pin(async move {
+                    if !repo::revoke_policy(c, layer.id, id, &by, now).await? {
+                        return Err(AppError::NotFound { kind: ResourceKind::Layer });
+                    }
+                    store::audit::append(c, &app.kernel.audit(&ctx2, "dataset.unshare", "dataset", Some(format!("{}#{id}", layer.name))))
+                        .await?;
+                    Ok(Outcome::Done(()))
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// A dataset's policies (its owner), each activation-bound one with the incidents that open it now.
     pub async fn dataset_policies(&self, ctx: &Context, name: &str) -> Result<Vec<PolicyView>, AppError> {
         let (layer, _) = self.dataset_rows(name).await?;
         if !owns(ctx, &layer) {
-            return Err(self.refuse(ctx, "dataset.policies", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
+            return Err(self.kernel.refuse(ctx, "dataset.policies", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
         }
         let rows = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             repo::policies_of(&mut reader.conn(), layer.id, true).await?
         };
         let mut views = Vec::new();
@@ -1229,7 +1136,7 @@ impl App {
             && row.revoked_at.is_none()
         {
             // The incidents whose activation meets the condition now (whoever commands them).
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             for a in store::incidents::active_activations(&mut reader.conn()).await? {
                 if let Some(incident) = store::incidents::get_incident(&mut reader.conn(), a.incident_id).await? {
                     let category_ok = condition.category.as_deref().is_none_or(|c| c == incident.fields.category);
@@ -1265,10 +1172,11 @@ impl App {
 
     /// Flags the datasets older than their update interval, once, with an event their owner sees; answers how many.
     pub async fn flag_stale_datasets(&self) -> Result<usize, AppError> {
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         let ctx = Context::system("data-commons", Locale::ZhCn);
         let app = self.clone();
         Ok(self
+            .kernel
             .store()
             .write(move |c| {
                 Box::pin(async move {
@@ -1279,7 +1187,7 @@ impl App {
                             let payload = json!({"dataset": layer.name});
                             store::events::append(
                                 c,
-                                &app.event(
+                                &app.kernel.event(
                                     &ctx,
                                     "dataset.stale",
                                     "layer",
@@ -1313,7 +1221,7 @@ impl App {
     ) -> Result<DatasetImportReport, AppError> {
         let (layer, meta) = self.dataset_rows(name).await?;
         if !owns(ctx, &layer) || layer.name == REGISTER {
-            return Err(self.refuse(ctx, "dataset.import", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
+            return Err(self.kernel.refuse(ctx, "dataset.import", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
         }
         let schema = schema_of(meta.as_ref());
         let (rows, mut rejected) = if content_type.contains("csv") {
@@ -1343,7 +1251,7 @@ impl App {
     ) -> Result<DatasetImportReport, AppError> {
         let (layer, meta) = self.dataset_rows(name).await?;
         if !owns(ctx, &layer) || layer.name == REGISTER {
-            return Err(self.refuse(ctx, "dataset.import", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
+            return Err(self.kernel.refuse(ctx, "dataset.import", "dataset", Some(layer.name.clone()), DenyReason::NotPermitted).await);
         }
         let schema = schema_of(meta.as_ref());
         let (rows, rejected) = parse_geojson(&json!({"type": "FeatureCollection", "features": upsert}), &schema)?;
@@ -1362,52 +1270,53 @@ impl App {
     ) -> Result<DatasetImportReport, AppError> {
         let (app, ctx2, layer_id, layer_name) = (self.clone(), ctx.clone(), layer.id, layer.name.clone());
         let kind = geometry_kind(&rows, &layer.geometry_kind);
-        self.transact(move |c| {
-            Box::pin(async move {
-                let now = app.now_ms();
-                let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).chain(delete.iter().cloned()).collect();
-                let before = repo::current_features(c, layer_id, &ids).await?;
-                let mut changes = Vec::new();
-                for row in &rows {
-                    match before.get(&row.external_id) {
-                        None => changes.push(change(row, "insert")),
-                        Some((name, geometry, properties))
-                            if name != &row.name || geometry != &row.geometry || properties != &row.properties =>
-                        {
-                            changes.push(change(row, "update"));
+        self.kernel
+            .transact(move |c| {
+                Box::pin(async move {
+                    let now = app.kernel.now_ms();
+                    let ids: Vec<String> = rows.iter().map(|r| r.external_id.clone()).chain(delete.iter().cloned()).collect();
+                    let before = repo::current_features(c, layer_id, &ids).await?;
+                    let mut changes = Vec::new();
+                    for row in &rows {
+                        match before.get(&row.external_id) {
+                            None => changes.push(change(row, "insert")),
+                            Some((name, geometry, properties))
+                                if name != &row.name || geometry != &row.geometry || properties != &row.properties =>
+                            {
+                                changes.push(change(row, "update"));
+                            }
+                            Some(_) => {}
                         }
-                        Some(_) => {}
                     }
-                }
-                let counts = store::layers::upsert_features(c, layer_id, &rows, now).await?;
-                let present: Vec<String> = delete.iter().filter(|id| before.contains_key(*id)).cloned().collect();
-                let deleted = repo::delete_features(c, layer_id, &present).await?;
-                changes.extend(present.iter().map(|id| FeatureChange {
-                    external_id: id.clone(),
-                    op: "delete",
-                    name: None,
-                    geometry: None,
-                    properties: None,
-                }));
-                if !changes.is_empty() {
-                    repo::record_changes(c, layer_id, &changes, &ctx2.actor_label, now).await?;
-                    repo::touch(c, layer_id, now).await?;
-                    c.execute("UPDATE layers SET geometry_kind = $1 WHERE id = $2", store::params![kind.as_str(), layer_id]).await?;
-                }
-                let mut record = app.audit(&ctx2, "dataset.import", "dataset", Some(layer_name.clone()));
-                record.details = json!({"inserted": counts.inserted, "updated": counts.updated, "deleted": deleted});
-                store::audit::append(c, &record).await?;
-                Ok(Outcome::Done(DatasetImportReport {
-                    rows: 0,
-                    inserted: counts.inserted,
-                    updated: counts.updated,
-                    unchanged: counts.unchanged,
-                    deleted,
-                    rejected: Vec::new(),
-                }))
+                    let counts = store::layers::upsert_features(c, layer_id, &rows, now).await?;
+                    let present: Vec<String> = delete.iter().filter(|id| before.contains_key(*id)).cloned().collect();
+                    let deleted = repo::delete_features(c, layer_id, &present).await?;
+                    changes.extend(present.iter().map(|id| FeatureChange {
+                        external_id: id.clone(),
+                        op: "delete",
+                        name: None,
+                        geometry: None,
+                        properties: None,
+                    }));
+                    if !changes.is_empty() {
+                        repo::record_changes(c, layer_id, &changes, &ctx2.actor_label, now).await?;
+                        repo::touch(c, layer_id, now).await?;
+                        c.execute("UPDATE layers SET geometry_kind = $1 WHERE id = $2", store::params![kind.as_str(), layer_id]).await?;
+                    }
+                    let mut record = app.kernel.audit(&ctx2, "dataset.import", "dataset", Some(layer_name.clone()));
+                    record.details = json!({"inserted": counts.inserted, "updated": counts.updated, "deleted": deleted});
+                    store::audit::append(c, &record).await?;
+                    Ok(Outcome::Done(DatasetImportReport {
+                        rows: 0,
+                        inserted: counts.inserted,
+                        updated: counts.updated,
+                        unchanged: counts.unchanged,
+                        deleted,
+                        rejected: Vec::new(),
+                    }))
+                })
             })
-        })
-        .await
+            .await
     }
 
     /// Reads CSV rows: a header naming `id`, `lon` and `lat` (or `address`), and the dataset's fields.
@@ -1536,7 +1445,7 @@ impl App {
     /// The positions (centroids) of the buildings with an address ("street number", from OpenStreetMap's
     /// `addr:street` and `addr:housenumber`) in `osm-buildings`.
     async fn building_addresses(&self) -> Result<BTreeMap<String, (f64, f64)>, AppError> {
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let Some(layer) = store::layers::get_layer(&mut reader.conn(), "osm-buildings").await? else { return Ok(BTreeMap::new()) };
         let mut found = BTreeMap::new();
         for f in store::layers::features_in_bbox(&mut reader.conn(), layer.id, [-180.0, -90.0, 180.0, 90.0], 500_000).await? {
@@ -1658,7 +1567,7 @@ fn parse_geojson(value: &Value, schema: &[FieldSpec]) -> Result<(Vec<FeatureInpu
     let mut problems = Vec::new();
     let mut ids: BTreeMap<String, usize> = BTreeMap::new();
     for (index, feature) in features.iter().enumerate() {
-        let (input, _) = match crate::layers::parse_feature(index, feature) {
+        let (input, _) = match crate::commons::layers::parse_feature(index, feature) {
             Ok(parsed) => parsed,
             Err(invalid) => {
                 problems.push(RowProblem { line: index, field: invalid.field.clone(), reason: invalid.message(Locale::En) });
@@ -1815,70 +1724,7 @@ mod tests {
     }
 }
 
-/// The size of the cells public incident counts are coarsened to, in degrees (about 550 m north–south).
-pub const PUBLIC_CELL_DEG: f64 = 0.005;
-/// Cells with fewer incidents than this are left out of the public counts.
-pub const PUBLIC_MIN_COUNT: usize = 3;
-
-impl App {
-    /// Warnings in force, for the public map: their areas, levels and headlines (all of it public by the CAP).
-    pub async fn public_live_warnings(&self, locale: Locale) -> Result<Value, AppError> {
-        let now = self.now_ms();
-        let features: Vec<Value> = self
-            .public_warnings(200)
-            .await?
-            .into_iter()
-            .filter(|w| crate::warnings::is_in_force(&w.fields, now))
-            .filter_map(|w| {
-                let area: Value = serde_json::from_str(&w.fields.area).ok()?;
-                Some(json!({"type": "Feature", "id": w.id, "geometry": area, "properties": {
-                    "headline": title(locale, &w.fields.headline_zh, w.fields.headline_en.as_deref()),
-                    "level": w.fields.level, "event": w.fields.event, "area": w.fields.area_desc,
-                    "expires_at": crate::time::rfc3339(w.fields.expires_at),
-                    "url": format!("/public/warnings/{}.xml", w.id),
-                }}))
-            })
-            .collect();
-        Ok(json!({"type": "FeatureCollection", "features": features}))
-    }
-
-    /// Open incidents for the public map, de-identified: counted by category in cells of [`PUBLIC_CELL_DEG`],
-    /// placed at the cell's centre, cells of fewer than [`PUBLIC_MIN_COUNT`] left out. No description, address,
-    /// reporter or exact position leaves.
-    pub async fn public_live_incidents(&self, locale: Locale) -> Result<Value, AppError> {
-        let mut query = store::list::ListQuery::new(store::list::Visibility::Everything, 10_000);
-        // Confirmed and open only: unverified reports (anyone signed in can file one) never show, nor lift a count.
-        query.conditions.push(("status NOT IN ('reported', 'closed', 'merged', 'rejected')", Vec::new()));
-        let rows = {
-            let mut reader = self.store().reader().await?;
-            store::incidents::list_incidents(&mut reader.conn(), &query).await?.items
-        };
-        let mut cells: BTreeMap<(i64, i64, String), usize> = BTreeMap::new();
-        for row in rows {
-            let key = (
-                (row.fields.lon / PUBLIC_CELL_DEG).floor() as i64,
-                (row.fields.lat / PUBLIC_CELL_DEG).floor() as i64,
-                row.fields.category.clone(),
-            );
-            *cells.entry(key).or_default() += 1;
-        }
-        let features: Vec<Value> = cells
-            .into_iter()
-            .filter(|(_, count)| *count >= PUBLIC_MIN_COUNT)
-            .map(|((x, y, category), count)| {
-                let round = |v: f64| (v * 1e6).round() / 1e6;
-                let centre = [round((x as f64 + 0.5) * PUBLIC_CELL_DEG), round((y as f64 + 0.5) * PUBLIC_CELL_DEG)];
-                let label = domain::incident::Category::parse("category", &category)
-                    .map(|c| c.label(locale).to_string())
-                    .unwrap_or(category.clone());
-                json!({"type": "Feature", "geometry": {"type": "Point", "coordinates": centre},
-                       "properties": {"category": category, "category_label": label, "count": count}})
-            })
-            .collect();
-        Ok(json!({"type": "FeatureCollection", "features": features,
-                  "properties": {"cell_degrees": PUBLIC_CELL_DEG, "suppressed_below": PUBLIC_MIN_COUNT}}))
-    }
-
+impl Commons {
     /// A public dataset as DCAT-style JSON-LD for harvesters: every dataset an anonymous visitor may read, with its
     /// GeoJSON and CSV downloads.
     pub async fn public_catalog(&self, base_url: &str) -> Result<Value, AppError> {
@@ -1987,7 +1833,7 @@ fn code_hash(household_id: i64, code: &str) -> String {
     crate::util::sha256_hex(&format!("gridline-resident-code:{household_id}:{code}"))
 }
 
-impl App {
+impl Commons {
     /// Sends a one-time code by text to a registered household's phone, so that its residents can see who viewed
     /// their record. Answers the same whether or not the number is registered (nobody learns who is), and sends at
     /// most three codes an hour to a household.
@@ -1996,9 +1842,9 @@ impl App {
         if phone.len() < 6 || phone.len() > 20 {
             return Err(Invalid::new("phone", InvalidReason::Malformed { expected: "a phone number" }).into());
         }
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         let household = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             match repo::household_by_phone(&mut reader.conn(), &phone).await? {
                 Some(id) if repo::codes_since(&mut reader.conn(), id, now - 3_600_000).await? < CODES_PER_HOUR => id,
                 _ => return Ok(()),
@@ -2008,16 +1854,19 @@ impl App {
         getrandom::fill(&mut bytes).map_err(|e| AppError::Internal(format!("no randomness: {e}")))?;
         let code = format!("{:06}", u32::from_le_bytes(bytes) % 1_000_000);
         let hash = code_hash(household, &code);
-        self.store().write(move |c| Box::pin(async move { repo::insert_code(c, household, &hash, now, now + CODE_TTL_MS).await })).await?;
+        self.kernel
+            .store()
+            .write(move |c| Box::pin(async move { repo::insert_code(c, household, &hash, now, now + CODE_TTL_MS).await }))
+            .await?;
         let text = domain::i18n::format(locale, "resident.code_text", &[("code", code)]);
-        let Some(url) = self.config().delivery.sms_gateway_url.as_deref().and_then(crate::warnings::transport::HttpUrl::parse) else {
+        let Some(url) = self.kernel.config().delivery.sms_gateway_url.as_deref().and_then(crate::transport::HttpUrl::parse) else {
             tracing::warn!("a resident asked for a code, and no SMS gateway is configured ([delivery] sms_gateway_url)");
             return Ok(());
         };
         let body = json!({"to": phone, "text": text, "id": format!("gridline-resident-code-{household}-{now}")});
         // Sent after the answer, so that how long the answer takes says nothing about whether the number is registered.
         tokio::spawn(async move {
-            let client = crate::warnings::transport::HttpClient::default();
+            let client = crate::transport::HttpClient::default();
             let sent = client
                 .post(
                     &url,
@@ -2047,22 +1896,22 @@ impl App {
                 },
             ))
         };
-        let now = self.now_ms();
+        let now = self.kernel.now_ms();
         let (household, live) = {
-            let mut reader = self.store().reader().await?;
+            let mut reader = self.kernel.store().reader().await?;
             let Some(household) = repo::household_by_phone(&mut reader.conn(), &phone).await? else { return Err(wrong()) };
             (household, repo::live_code(&mut reader.conn(), household, now).await?)
         };
         let Some((id, hash, _)) = live else { return Err(wrong()) };
         // Every try is counted first, atomically: tries in parallel cannot exceed the limit; a right code is then used
         // once, by the first to claim it.
-        let correct = crate::auth::tokens_equal(&hash, &code_hash(household, code.trim()));
+        let correct = crate::util::tokens_equal(&hash, &code_hash(household, code.trim()));
         let accepted =
-            self.store().write(move |c| Box::pin(async move { repo::try_code(c, id, CODE_ATTEMPTS, correct, now).await })).await?;
+            self.kernel.store().write(move |c| Box::pin(async move { repo::try_code(c, id, CODE_ATTEMPTS, correct, now).await })).await?;
         if !accepted {
             return Err(wrong());
         }
-        let mut reader = self.store().reader().await?;
+        let mut reader = self.kernel.store().reader().await?;
         let entries = repo::accesses_of_household(&mut reader.conn(), household, 200).await?;
         let mut views = Vec::with_capacity(entries.len());
         for e in entries {

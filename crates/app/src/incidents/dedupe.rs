@@ -12,7 +12,8 @@ use domain::incident::IncidentStatus;
 use store::incidents::{Candidate, FollowedIncident, incidents_changed_since};
 use tokio::sync::RwLock;
 
-use crate::{App, AppError};
+use crate::AppError;
+use crate::incidents::Incidents;
 
 /// How far behind its watermark the change feed is read again, in ms.
 const FEED_OVERLAP_MS: i64 = 5_000;
@@ -65,9 +66,9 @@ pub struct OpenIncidents {
     open: RwLock<Open>,
 }
 
-impl App {
+impl Incidents {
     async fn catch_up_open_incidents(&self, force: bool) -> Result<(), AppError> {
-        let index = &self.inner.open_incidents;
+        let index = &self.open_incidents;
         {
             let open = index.open.read().await;
             if !force && open.caught_up_at.is_some_and(|at| at.elapsed() < Duration::from_secs(1)) {
@@ -84,7 +85,7 @@ impl App {
         let mut cursor = (open.watermark.0.saturating_sub(FEED_OVERLAP_MS), i64::MIN);
         loop {
             let changes = {
-                let mut reader = self.store().reader().await?;
+                let mut reader = self.kernel.store().reader().await?;
                 incidents_changed_since(&mut reader.conn(), cursor.0, cursor.1, 10_000).await?
             };
             let count = changes.len();
@@ -103,7 +104,7 @@ impl App {
     /// Open incidents inside a box, known by `until_ms`, last seen since `since_ms`.
     pub(crate) async fn open_incidents_in(&self, bbox: [f64; 4], since_ms: i64, until_ms: i64) -> Result<Vec<Candidate>, AppError> {
         self.catch_up_open_incidents(false).await?;
-        let open = self.inner.open_incidents.open.read().await;
+        let open = self.open_incidents.open.read().await;
         let [west, south, east, north] = bbox;
         let (x0, y0) = cell(west, south);
         let (x1, y1) = cell(east, north);
@@ -132,11 +133,11 @@ impl App {
 
     /// Adds an incident this node just opened (its write has committed).
     pub(crate) async fn opened_incident(&self, candidate: Candidate, known_at: i64) {
-        self.inner.open_incidents.open.write().await.put(candidate, known_at);
+        self.open_incidents.open.write().await.put(candidate, known_at);
     }
 
     /// Makes the next question read the change feed (after this node changed an incident's status).
     pub(crate) async fn incidents_changed(&self) {
-        self.inner.open_incidents.open.write().await.caught_up_at = None;
+        self.open_incidents.open.write().await.caught_up_at = None;
     }
 }
